@@ -1,0 +1,9 @@
+//! Cairn's domain: CloudTrail records, trails and their selectors, and the narrow ports through
+//! which the pipeline reaches storage, logs, notifications and signing.
+
+pub mod adapters;
+pub mod config;
+pub mod ports;
+pub mod record;
+pub mod selectors;
+pub mod trail;
