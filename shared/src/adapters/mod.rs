@@ -1,0 +1,4 @@
+//! Implementations of the ports: `aws` over the AWS SDK, `local` over the filesystem.
+
+pub mod aws;
+pub mod local;

@@ -1,0 +1,28 @@
+//! Shared by the integration tests under tests/: where the fixtures are and how to reach
+//! LocalStack.
+
+pub mod object_store_contract;
+
+use std::path::PathBuf;
+
+/// The repository's test fixtures folder.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// LocalStack's endpoint when this run requires it.
+///
+/// `scripts/test.sh` sets `CAIRN_LOCALSTACK` after starting LocalStack; there an unreachable
+/// LocalStack fails the test. A plain `cargo test` without it prints that the LocalStack part was
+/// not run, so nothing is skipped silently.
+pub fn localstack_endpoint(test_name: &str) -> Option<String> {
+    match std::env::var("CAIRN_LOCALSTACK") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ => {
+            eprintln!(
+                "NOT RUN: {test_name} needs LocalStack; run scripts/test.sh (it sets CAIRN_LOCALSTACK)"
+            );
+            None
+        }
+    }
+}
