@@ -1,0 +1,172 @@
+//! Metric filters in PutMetricFilter's shape (camelCase, as `aws logs put-metric-filter
+//! --cli-input-json` takes them). They are parsed and shape-checked at load; evaluating their
+//! patterns is the filter module's job.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::Invalid;
+use crate::trail::names::is_log_group_name;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricFilter {
+    /// The log group the filter belongs to; when absent, every trail's log group.
+    pub log_group_name: Option<String>,
+    pub filter_name: String,
+    pub filter_pattern: String,
+    pub metric_transformations: Vec<MetricTransformation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricTransformation {
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub metric_value: String,
+    pub default_value: Option<f64>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    pub unit: Option<StandardUnit>,
+}
+
+/// CloudWatch's StandardUnit values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum StandardUnit {
+    Seconds,
+    Microseconds,
+    Milliseconds,
+    Bytes,
+    Kilobytes,
+    Megabytes,
+    Gigabytes,
+    Terabytes,
+    Bits,
+    Kilobits,
+    Megabits,
+    Gigabits,
+    Terabits,
+    Percent,
+    Count,
+    #[serde(rename = "Bytes/Second")]
+    BytesPerSecond,
+    #[serde(rename = "Kilobytes/Second")]
+    KilobytesPerSecond,
+    #[serde(rename = "Megabytes/Second")]
+    MegabytesPerSecond,
+    #[serde(rename = "Gigabytes/Second")]
+    GigabytesPerSecond,
+    #[serde(rename = "Terabytes/Second")]
+    TerabytesPerSecond,
+    #[serde(rename = "Bits/Second")]
+    BitsPerSecond,
+    #[serde(rename = "Kilobits/Second")]
+    KilobitsPerSecond,
+    #[serde(rename = "Megabits/Second")]
+    MegabitsPerSecond,
+    #[serde(rename = "Gigabits/Second")]
+    GigabitsPerSecond,
+    #[serde(rename = "Terabits/Second")]
+    TerabitsPerSecond,
+    #[serde(rename = "Count/Second")]
+    CountPerSecond,
+    None,
+}
+
+/// CloudWatch Logs' limits: one transformation per filter, three dimensions per metric.
+const MAX_DIMENSIONS: usize = 3;
+
+impl MetricFilter {
+    /// PutMetricFilter's constraints on each field.
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        if let Some(group) = &self.log_group_name
+            && !is_log_group_name(group)
+        {
+            return Err(Invalid::new(
+                "logGroupName",
+                format!(
+                    "\"{group}\" is not a log group name (1 to 512 of letters, digits and . - _ / #)"
+                ),
+            ));
+        }
+        check_name("filterName", &self.filter_name, 512, ":*")?;
+        if self.filter_pattern.chars().count() > 1024 {
+            return Err(Invalid::new(
+                "filterPattern",
+                "must be at most 1024 characters",
+            ));
+        }
+        let [transformation] = self.metric_transformations.as_slice() else {
+            return Err(Invalid::new(
+                "metricTransformations",
+                format!(
+                    "holds {} transformations; a metric filter has exactly one",
+                    self.metric_transformations.len()
+                ),
+            ));
+        };
+        transformation
+            .check()
+            .map_err(|e| e.within("metricTransformations[0]"))
+    }
+}
+
+impl MetricTransformation {
+    fn check(&self) -> Result<(), Invalid> {
+        check_name("metricName", &self.metric_name, 255, ":*$")?;
+        check_name("metricNamespace", &self.metric_namespace, 255, ":*$")?;
+        if !(1..=100).contains(&self.metric_value.chars().count()) {
+            return Err(Invalid::new(
+                "metricValue",
+                "must be 1 to 100 characters (a number such as 1, or a field such as $.bytes)",
+            ));
+        }
+        if self.dimensions.len() > MAX_DIMENSIONS {
+            return Err(Invalid::new(
+                "dimensions",
+                format!(
+                    "holds {} dimensions; a metric filter can have at most {MAX_DIMENSIONS}",
+                    self.dimensions.len()
+                ),
+            ));
+        }
+        for (key, value) in &self.dimensions {
+            let key_ok = (1..=255).contains(&key.chars().count())
+                && key.is_ascii()
+                && !key.trim().is_empty()
+                && !key.starts_with(':');
+            if !key_ok {
+                return Err(Invalid::new(
+                    "dimensions",
+                    format!(
+                        "\"{key}\" is not a dimension name (1 to 255 ASCII characters, not all spaces, not starting with a colon)"
+                    ),
+                ));
+            }
+            if !(1..=255).contains(&value.chars().count()) {
+                return Err(Invalid::new(
+                    format!("dimensions.{key}"),
+                    "must be 1 to 255 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_name(field: &str, value: &str, max: usize, forbidden: &str) -> Result<(), Invalid> {
+    if !(1..=max).contains(&value.chars().count()) {
+        return Err(Invalid::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| forbidden.contains(*c)) {
+        return Err(Invalid::new(
+            field,
+            format!("\"{value}\" contains '{c}', which is not allowed"),
+        ));
+    }
+    Ok(())
+}

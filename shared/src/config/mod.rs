@@ -1,0 +1,172 @@
+//! `cairn.yaml`: the account, the trails (CreateTrail's fields and the selectors, as the AWS
+//! CLI prints them) and the metric filters. Everything is checked at load against AWS's rules,
+//! so a configuration that loads is one CloudTrail would have accepted.
+
+mod error;
+mod metric_filter;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use error::{ConfigError, Invalid, Problem};
+pub use metric_filter::{MetricFilter, MetricTransformation, StandardUnit};
+
+use crate::selectors::arn::is_account_id;
+use crate::trail::Trail;
+use crate::trail::spec::TrailSpec;
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The account whose trails these are; events without a recipientAccountId belong to it.
+    pub account_id: String,
+    pub trails: Vec<Trail>,
+    pub metric_filters: Vec<MetricFilter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ConfigSpec {
+    #[serde(deserialize_with = "account_id")]
+    account_id: String,
+    #[serde(default)]
+    trails: Vec<TrailSpec>,
+    #[serde(default)]
+    metric_filters: Vec<MetricFilter>,
+}
+
+/// CloudTrail's quotas: five trails per Region (a multi-Region trail counts in every Region),
+/// and CloudWatch Logs' 100 metric filters per log group.
+const MAX_TRAILS_PER_REGION: usize = 5;
+const MAX_FILTERS_PER_LOG_GROUP: usize = 100;
+
+impl Config {
+    /// Reads and validates the file at `path`; errors name the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(&origin, Problem::Read(e)))?;
+        Self::from_yaml(&text, &origin)
+    }
+
+    /// Parses and validates YAML text; `origin` names it in errors (a path, or `<stdin>`).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let spec: ConfigSpec = serde_yaml_ng::from_str(text)
+            .map_err(|e| ConfigError::new(origin, yaml::problem(&e, text)))?;
+        Self::from_spec(spec).map_err(|e| ConfigError::new(origin, Problem::Invalid(e)))
+    }
+
+    fn from_spec(spec: ConfigSpec) -> Result<Config, Invalid> {
+        if !is_account_id(&spec.account_id) {
+            return Err(Invalid::new(
+                "accountId",
+                format!(
+                    "\"{}\" is not an AWS account ID (12 digits)",
+                    spec.account_id
+                ),
+            ));
+        }
+        let mut trails: Vec<Trail> = Vec::with_capacity(spec.trails.len());
+        for (i, trail) in spec.trails.into_iter().enumerate() {
+            let name = trail.name.clone();
+            let trail = Trail::from_spec(trail, &spec.account_id)
+                .map_err(|e| e.under_item("trails", i, &name))?;
+            if let Some(first) = trails.iter().position(|t| t.name() == name) {
+                return Err(Invalid::new(
+                    "Name",
+                    format!("the name is already used by trails[{first}]; trail names are unique"),
+                )
+                .under_item("trails", i, &name));
+            }
+            trails.push(trail);
+        }
+        check_trails_per_region(&trails)?;
+        check_metric_filters(&spec.metric_filters)?;
+        Ok(Config {
+            account_id: spec.account_id,
+            trails,
+            metric_filters: spec.metric_filters,
+        })
+    }
+}
+
+fn check_trails_per_region(trails: &[Trail]) -> Result<(), Invalid> {
+    let multi_region = trails.iter().filter(|t| t.is_multi_region()).count();
+    let mut per_region: BTreeMap<&str, usize> = BTreeMap::new();
+    for trail in trails {
+        *per_region.entry(trail.home_region()).or_default() +=
+            usize::from(!trail.is_multi_region());
+    }
+    match per_region
+        .into_iter()
+        .map(|(region, single)| (region, single + multi_region))
+        .find(|(_, count)| *count > MAX_TRAILS_PER_REGION)
+    {
+        Some((region, count)) => Err(Invalid::new(
+            "trails",
+            format!(
+                "{count} trails log {region} (multi-Region trails count in every Region); CloudTrail allows {MAX_TRAILS_PER_REGION} per Region"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_metric_filters(filters: &[MetricFilter]) -> Result<(), Invalid> {
+    let mut per_group: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+    for (i, filter) in filters.iter().enumerate() {
+        let here = |e: Invalid| e.under_item("metricFilters", i, &filter.filter_name);
+        filter.check().map_err(here)?;
+        let names = per_group
+            .entry(filter.log_group_name.as_deref())
+            .or_default();
+        if names.contains(&filter.filter_name.as_str()) {
+            return Err(here(Invalid::new(
+                "filterName",
+                "is already used by another metric filter of the same log group",
+            )));
+        }
+        names.push(&filter.filter_name);
+        if names.len() > MAX_FILTERS_PER_LOG_GROUP {
+            return Err(here(Invalid::new(
+                "",
+                format!("a log group can have at most {MAX_FILTERS_PER_LOG_GROUP} metric filters"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// accountId must be a string: an unquoted number would drop leading zeros (012345678901).
+fn account_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a quoted 12-digit account ID")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+            Ok(text.to_owned())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<String, E> {
+            Err(E::custom(
+                "write the account ID in quotes (\"012345678901\"): as a number it loses leading zeros",
+            ))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
+            self.visit_u64(n.unsigned_abs())
+        }
+    }
+    deserializer.deserialize_any(Visitor)
+}
+
+#[cfg(test)]
+mod tests;

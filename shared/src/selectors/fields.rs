@@ -1,0 +1,277 @@
+//! The fields an advanced event selector can test, and AWS's rules for each on trails: which
+//! operators it takes for which event category, and which values.
+
+use super::arn::{Arn, is_account_id, is_region};
+use super::operators::{Operator, Operators};
+use crate::config::Invalid;
+use crate::record::{EventCategory, EventType, Record};
+
+/// The record fields an advanced selector can test, by their API names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    EventCategory,
+    ResourcesType,
+    ResourcesArn,
+    Record(RecordField),
+}
+
+/// Fields read from the record itself (as opposed to one of its resources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RecordField {
+    EventSource,
+    EventName,
+    EventType,
+    ReadOnly,
+    UserIdentityArn,
+    SessionCredentialFromConsole,
+    ErrorCode,
+    VpcEndpointId,
+}
+
+const FIELDS: [(&str, Field); 11] = [
+    ("eventCategory", Field::EventCategory),
+    ("eventSource", Field::Record(RecordField::EventSource)),
+    ("eventName", Field::Record(RecordField::EventName)),
+    ("eventType", Field::Record(RecordField::EventType)),
+    ("readOnly", Field::Record(RecordField::ReadOnly)),
+    ("resources.type", Field::ResourcesType),
+    ("resources.ARN", Field::ResourcesArn),
+    (
+        "userIdentity.arn",
+        Field::Record(RecordField::UserIdentityArn),
+    ),
+    (
+        "sessionCredentialFromConsole",
+        Field::Record(RecordField::SessionCredentialFromConsole),
+    ),
+    ("errorCode", Field::Record(RecordField::ErrorCode)),
+    ("vpcEndpointId", Field::Record(RecordField::VpcEndpointId)),
+];
+
+impl Field {
+    pub(super) fn parse(name: &str) -> Result<Self, String> {
+        if let Some((_, field)) = FIELDS.iter().find(|(known, _)| *known == name) {
+            return Ok(*field);
+        }
+        let names: Vec<&str> = FIELDS.iter().map(|(known, _)| *known).collect();
+        let hint = FIELDS
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(known, _)| format!(" (field names are case-sensitive: {known})"))
+            .unwrap_or_default();
+        Err(format!(
+            "\"{name}\" is not an advanced event selector field{hint}; the fields are {}",
+            names.join(", ")
+        ))
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Field::EventCategory => "eventCategory",
+            Field::ResourcesType => "resources.type",
+            Field::ResourcesArn => "resources.ARN",
+            Field::Record(RecordField::EventSource) => "eventSource",
+            Field::Record(RecordField::EventName) => "eventName",
+            Field::Record(RecordField::EventType) => "eventType",
+            Field::Record(RecordField::ReadOnly) => "readOnly",
+            Field::Record(RecordField::UserIdentityArn) => "userIdentity.arn",
+            Field::Record(RecordField::SessionCredentialFromConsole) => {
+                "sessionCredentialFromConsole"
+            }
+            Field::Record(RecordField::ErrorCode) => "errorCode",
+            Field::Record(RecordField::VpcEndpointId) => "vpcEndpointId",
+        }
+    }
+}
+
+impl RecordField {
+    /// The record's value for this field, as the string the selector's operands compare to.
+    pub(super) fn value<'r>(self, record: &'r Record<'_>) -> Option<&'r str> {
+        let flag = |set: bool| Some(if set { "true" } else { "false" });
+        match self {
+            RecordField::EventSource => record.event_source(),
+            RecordField::EventName => record.event_name(),
+            RecordField::EventType => Some(record.event_type().as_str()),
+            RecordField::ReadOnly => flag(record.is_read_only()),
+            RecordField::UserIdentityArn => record.user_identity().and_then(|u| u.arn.as_deref()),
+            RecordField::SessionCredentialFromConsole => {
+                flag(record.session_credential_from_console())
+            }
+            RecordField::ErrorCode => record.error_code(),
+            RecordField::VpcEndpointId => record.vpc_endpoint_id(),
+        }
+    }
+}
+
+const EQUALS: &[Operator] = &[Operator::Equals];
+const EQUALITY: &[Operator] = &[Operator::Equals, Operator::NotEquals];
+const ANY: &[Operator] = &Operator::ALL;
+
+/// Management event sources a trail's management selector may leave out.
+const EXCLUDABLE_MANAGEMENT_SOURCES: [&str; 2] = ["kms.amazonaws.com", "rdsdata.amazonaws.com"];
+
+/// What AWS lets a trail's selector of `category` do with `field`: the operators allowed, or
+/// why the field has no place there.
+pub(super) fn rule(
+    category: EventCategory,
+    field: Field,
+) -> Result<&'static [Operator], &'static str> {
+    use EventCategory::{Data, Management, NetworkActivity};
+    use RecordField as R;
+    const LAKE_ONLY: &str = "is supported for management events only on CloudTrail Lake event data stores, not on trails";
+    const NOT_MANAGEMENT: &str = "does not apply to management events";
+    const NOT_DATA: &str = "applies only to network activity events";
+    const NOT_NETWORK: &str = "does not apply to network activity events";
+    match (category, field) {
+        (_, Field::EventCategory) => Ok(EQUALS),
+        (Data, Field::ResourcesType) => Ok(EQUALS),
+        (Data, Field::ResourcesArn) => Ok(ANY),
+        (Management, Field::ResourcesType | Field::ResourcesArn) => Err(NOT_MANAGEMENT),
+        (NetworkActivity, Field::ResourcesType | Field::ResourcesArn) => Err(NOT_NETWORK),
+        (Management | Data, Field::Record(R::ReadOnly)) => Ok(EQUALS),
+        (NetworkActivity, Field::Record(R::ReadOnly)) => Err(NOT_NETWORK),
+        (Management, Field::Record(R::EventSource)) => Ok(&[Operator::NotEquals]),
+        (Data, Field::Record(R::EventSource)) => Ok(ANY),
+        (NetworkActivity, Field::Record(R::EventSource)) => Ok(EQUALS),
+        (Management, Field::Record(R::EventName | R::EventType | R::UserIdentityArn))
+        | (Management, Field::Record(R::SessionCredentialFromConsole)) => Err(LAKE_ONLY),
+        (Data | NetworkActivity, Field::Record(R::EventName)) => Ok(ANY),
+        (Data, Field::Record(R::EventType | R::SessionCredentialFromConsole)) => Ok(EQUALITY),
+        (NetworkActivity, Field::Record(R::EventType | R::SessionCredentialFromConsole)) => {
+            Err(NOT_NETWORK)
+        }
+        (Data | NetworkActivity, Field::Record(R::UserIdentityArn)) => Ok(ANY),
+        (NetworkActivity, Field::Record(R::ErrorCode)) => Ok(EQUALS),
+        (NetworkActivity, Field::Record(R::VpcEndpointId)) => Ok(ANY),
+        (Management | Data, Field::Record(R::ErrorCode | R::VpcEndpointId)) => Err(NOT_DATA),
+        (EventCategory::Insight, _) => Err("cannot be filtered for Insights events"),
+    }
+}
+
+/// Value rules that depend on the field (and, for eventSource, the category).
+pub(super) fn check_values(
+    category: EventCategory,
+    field: Field,
+    operators: &Operators,
+) -> Result<(), Invalid> {
+    for (operator, values) in operators.iter() {
+        for (j, value) in values.iter().enumerate() {
+            let why = value_problem(category, field, value);
+            if let Some(why) = why {
+                return Err(Invalid::new(format!("{}[{j}]", operator.as_str()), why));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn value_problem(category: EventCategory, field: Field, value: &str) -> Option<String> {
+    let flag = |name: &str| {
+        (value != "true" && value != "false")
+            .then(|| format!("{name} takes \"true\" or \"false\", not \"{value}\""))
+    };
+    match field {
+        Field::EventCategory => None,
+        Field::ResourcesType => (!is_resource_type(value)).then(|| {
+            format!("\"{value}\" is not a resource type (AWS::Service::Type, such as AWS::S3::Object)")
+        }),
+        Field::ResourcesArn => None,
+        Field::Record(RecordField::ReadOnly) => flag("readOnly"),
+        Field::Record(RecordField::SessionCredentialFromConsole) => {
+            flag("sessionCredentialFromConsole")
+        }
+        Field::Record(RecordField::EventType) => EventType::parse(value).is_none().then(|| {
+            let types: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            format!(
+                "\"{value}\" is not a CloudTrail event type ({})",
+                types.join(", ")
+            )
+        }),
+        Field::Record(RecordField::ErrorCode) => (value != "VpceAccessDenied").then(|| {
+            format!("errorCode can only be VpceAccessDenied, not \"{value}\"")
+        }),
+        Field::Record(RecordField::EventSource) => match category {
+            EventCategory::Management => (!EXCLUDABLE_MANAGEMENT_SOURCES.contains(&value)).then(|| {
+                format!(
+                    "trails can leave out only kms.amazonaws.com or rdsdata.amazonaws.com management events, not \"{value}\""
+                )
+            }),
+            EventCategory::NetworkActivity => (!is_service_endpoint(value)).then(|| {
+                format!("\"{value}\" is not an event source (SERVICE.amazonaws.com)")
+            }),
+            _ => None,
+        },
+        Field::Record(RecordField::EventName)
+        | Field::Record(RecordField::UserIdentityArn)
+        | Field::Record(RecordField::VpcEndpointId) => None,
+    }
+}
+
+/// `AWS::Service::Type`. The list of data event resource types grows every few weeks, so the
+/// shape is checked rather than a list that would refuse new types.
+fn is_resource_type(value: &str) -> bool {
+    let parts: Vec<&str> = value.split("::").collect();
+    parts.len() == 3
+        && parts[0] == "AWS"
+        && parts[1..].iter().all(|part| {
+            part.starts_with(|c: char| c.is_ascii_uppercase())
+                && part.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+fn is_service_endpoint(value: &str) -> bool {
+    value.strip_suffix(".amazonaws.com").is_some_and(|service| {
+        !service.is_empty()
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    })
+}
+
+/// The whole-ARN forms the API documents for Equals/NotEquals on resources.ARN, for the basic
+/// types; other types need only be an ARN.
+pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), String> {
+    let arn = Arn::parse(value);
+    let regional = |service: &str, prefix: &str| {
+        arn.is_some_and(|a| {
+            a.service == service
+                && is_region(a.region)
+                && is_account_id(a.account)
+                && a.resource
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| !rest.is_empty())
+        })
+    };
+    let (valid, form) = match resource_type {
+        "AWS::S3::Object" => (
+            arn.is_some_and(|a| {
+                a.service == "s3"
+                    && a.region.is_empty()
+                    && a.account.is_empty()
+                    && a.resource
+                        .split_once('/')
+                        .is_some_and(|(bucket, _)| !bucket.is_empty())
+            }),
+            "arn:PARTITION:s3:::BUCKET/OBJECT_PATH",
+        ),
+        "AWS::Lambda::Function" => (
+            regional("lambda", "function:"),
+            "arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME",
+        ),
+        "AWS::DynamoDB::Table" => (
+            regional("dynamodb", "table/"),
+            "arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME",
+        ),
+        _ => (
+            arn.is_some(),
+            "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
+        ),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "Equals and NotEquals on resources.ARN need a whole {resource_type} ARN ({form}), not \"{value}\"; use StartsWith to match a prefix"
+        ))
+    }
+}

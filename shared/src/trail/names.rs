@@ -1,0 +1,226 @@
+//! CloudTrail's and Amazon S3's naming rules, with messages that say which rule a name breaks.
+
+use crate::selectors::arn::{Arn, is_account_id, is_region, regional};
+
+/// Trail names, as CreateTrail's InvalidTrailNameException states the rules.
+pub(crate) fn check_trail_name(name: &str) -> Result<(), String> {
+    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid trail name: {rule}"));
+    if !(3..=128).contains(&name.len()) {
+        return refuse("it must be between 3 and 128 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return refuse(
+            "it may contain only ASCII letters, numbers, periods (.), underscores (_) and dashes (-)",
+        );
+    }
+    let bytes = name.as_bytes();
+    if !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
+        return refuse("it must start and end with a letter or number");
+    }
+    if bytes
+        .windows(2)
+        .any(|pair| !pair[0].is_ascii_alphanumeric() && !pair[1].is_ascii_alphanumeric())
+    {
+        return refuse("it must not have adjacent periods, underscores or dashes");
+    }
+    if is_ip_shaped(name) {
+        return refuse("it must not be in IP address format");
+    }
+    Ok(())
+}
+
+/// Four dot-separated groups of digits, such as 192.168.5.4.
+fn is_ip_shaped(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Amazon S3's general purpose bucket naming rules, which CloudTrail applies to S3BucketName.
+pub(crate) fn check_bucket_name(name: &str) -> Result<(), String> {
+    check_bucket_name_shape(name)?;
+    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid S3 bucket name: {rule}"));
+    if let Some(prefix) = ["xn--", "sthree-", "amzn-s3-demo-"]
+        .into_iter()
+        .find(|prefix| name.starts_with(prefix))
+    {
+        return refuse(&format!("the prefix {prefix} is reserved"));
+    }
+    if let Some(suffix) = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+        .into_iter()
+        .find(|suffix| name.ends_with(suffix))
+    {
+        return refuse(&format!("the suffix {suffix} is reserved"));
+    }
+    Ok(())
+}
+
+/// The length and character rules alone. Selector values name buckets that may belong to
+/// others, and AWS's own examples use the reserved `amzn-s3-demo-` names, so reserved
+/// prefixes and suffixes are not held against them.
+pub(crate) fn check_bucket_name_shape(name: &str) -> Result<(), String> {
+    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid S3 bucket name: {rule}"));
+    if !(3..=63).contains(&name.len()) {
+        return refuse("it must be between 3 and 63 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+    {
+        return refuse(
+            "it may contain only lowercase letters, numbers, periods (.) and hyphens (-)",
+        );
+    }
+    let bytes = name.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return refuse("it must begin and end with a letter or number");
+    }
+    if name.contains("..") {
+        return refuse("it must not contain two adjacent periods");
+    }
+    if is_ip_shaped(name) {
+        return refuse("it must not be formatted as an IP address");
+    }
+    Ok(())
+}
+
+/// Organizations IDs: `o-` and 10 to 32 lowercase letters or digits.
+pub(crate) fn check_organization_id(id: &str) -> Result<(), String> {
+    let body = id.strip_prefix("o-").unwrap_or("");
+    if (10..=32).contains(&body.len())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{id}\" is not an Organizations ID (o- followed by 10 to 32 lowercase letters or digits)"
+        ))
+    }
+}
+
+/// The four forms CreateTrail documents for KmsKeyId: `alias/…`, an alias ARN, a key ARN, or
+/// a key ID (a UUID, or `mrk-` and 32 hex digits for a multi-Region key).
+pub(crate) fn check_kms_key_id(id: &str) -> Result<(), String> {
+    let refuse = || {
+        Err(format!(
+            "\"{id}\" is not a KMS key: use alias/NAME, an alias ARN, a key ARN or a key ID"
+        ))
+    };
+    let resource = if id.starts_with("arn:") {
+        match regional(id, "kms") {
+            Some(arn) => arn.resource,
+            None => return refuse(),
+        }
+    } else {
+        id
+    };
+    let valid = if let Some(alias) = resource.strip_prefix("alias/") {
+        !alias.is_empty()
+            && alias.len() <= 250
+            && alias
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
+    } else {
+        let key = if id.starts_with("arn:") {
+            resource.strip_prefix("key/").unwrap_or("")
+        } else {
+            resource
+        };
+        is_key_id(key)
+    };
+    if valid { Ok(()) } else { refuse() }
+}
+
+fn is_key_id(key: &str) -> bool {
+    if let Some(hex) = key.strip_prefix("mrk-") {
+        return hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let groups: Vec<&str> = key.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `arn:<partition>:sns:<region>:<account>:<topic>`; topic names are 1 to 256 letters,
+/// digits, hyphens and underscores (with `.fifo` for FIFO topics).
+pub(crate) fn check_sns_topic_arn(text: &str) -> Result<(), String> {
+    let valid = regional(text, "sns").is_some_and(|arn| {
+        let name = arn.resource.strip_suffix(".fifo").unwrap_or(arn.resource);
+        (1..=256).contains(&arn.resource.len())
+            && !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{text}\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)"
+        ))
+    }
+}
+
+/// `arn:<partition>:logs:<region>:<account>:log-group:<name>`, with or without the `:*` that
+/// describe-trails prints. Returns the log group name.
+pub(crate) fn log_group_name(text: &str) -> Result<&str, String> {
+    regional(text, "logs")
+        .and_then(|arn| arn.resource.strip_prefix("log-group:"))
+        .map(|name| name.strip_suffix(":*").unwrap_or(name))
+        .filter(|name| is_log_group_name(name))
+        .ok_or_else(|| {
+            format!(
+                "\"{text}\" is not a CloudWatch Logs log group ARN \
+                 (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*)"
+            )
+        })
+}
+
+/// CloudWatch Logs' rule for log group names: 1 to 512 of `[.-_/#A-Za-z0-9]`.
+pub(crate) fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
+}
+
+/// `arn:<partition>:iam::<account>:role/[path/]name`.
+pub(crate) fn check_role_arn(text: &str) -> Result<(), String> {
+    let valid = Arn::parse(text).is_some_and(|arn| {
+        arn.service == "iam"
+            && arn.region.is_empty()
+            && is_account_id(arn.account)
+            && arn
+                .resource
+                .strip_prefix("role/")
+                .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{text}\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        ))
+    }
+}
+
+/// A region name of the usual shape (see [`is_region`]).
+pub(crate) fn check_region(region: &str) -> Result<(), String> {
+    if is_region(region) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{region}\" is not a region name (such as us-east-1)"
+        ))
+    }
+}
