@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command: LocalStack up, then rustfmt, clippy and the whole test suite.
+# Extra arguments go to `cargo test` (e.g. scripts/test.sh -- --nocapture).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "LocalStack: install"
+bash scripts/localstack.sh install
+
+step "LocalStack: start"
+# One started here is always stopped on exit, pass or fail. One that scripts/localstack.sh had
+# already started (others in this checkout may be using it) is left running.
+if bash scripts/localstack.sh status >/dev/null 2>&1; then
+  echo "LocalStack was already running; it stays running afterwards"
+else
+  # Its output goes to stderr so the test summary stays the last line of stdout.
+  trap '{ step "LocalStack: stop"; bash scripts/localstack.sh stop; } >&2' EXIT
+fi
+bash scripts/localstack.sh start
+
+export AWS_ENDPOINT_URL=http://127.0.0.1:4566
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+# Tells the Rust tests LocalStack is required: they fail (rather than skip) if it is unreachable.
+export CAIRN_LOCALSTACK=http://127.0.0.1:4566
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace $*"
+mkdir -p target
+results=target/test-output.txt
+cargo test --workspace "$@" 2>&1 | tee "$results"
+# One closing line for the whole run: cargo prints one result line per test binary, and the last
+# of them (a crate without doc tests) says "0 passed".
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$results"
