@@ -11,14 +11,15 @@ use serde_json::{Value, json, value::RawValue};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config_path = std::env::var("CAIRN_CONFIG").unwrap_or_else(|_| "cairn.yaml".to_owned());
-    let config: &'static Config = Box::leak(Box::new(Config::load(config_path.as_ref())?));
-    run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        route(config, event.payload)
-    }))
+    let config = Config::load(config_path.as_ref())?;
+    let config = &config;
+    run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move { route(config, event.payload) },
+    ))
     .await
 }
 
-async fn route(config: &Config, body: Box<RawValue>) -> Result<Value, Error> {
+fn route(config: &Config, body: Box<RawValue>) -> Result<Value, Error> {
     let mut routed = Vec::new();
     let mut failed = Vec::new();
     for (index, raw) in split_batch(body.get())?.into_iter().enumerate() {
