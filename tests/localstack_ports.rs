@@ -22,31 +22,34 @@ use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
 use serde_json::{Value, json};
 
-/// The SDK configuration from the environment, pinned to LocalStack's endpoint so these tests
-/// can never reach a real account.
-async fn localstack_config(endpoint: &str) -> SdkConfig {
-    load_sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build()
+/// `None` when this run does not include LocalStack (said on stderr, naming `test_name`);
+/// otherwise the SDK configuration from the environment, pinned to LocalStack's endpoint so these
+/// tests can never reach a real account.
+async fn localstack_config(test_name: &str) -> Option<SdkConfig> {
+    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
+    Some(
+        load_sdk_config()
+            .await
+            .into_builder()
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
 }
 
 /// A name no earlier run or parallel test has used.
 fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
+    let nanos = since_epoch().as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
 fn now_ms() -> i64 {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis();
-    i64::try_from(millis).expect("milliseconds fit i64")
+    i64::try_from(since_epoch().as_millis()).expect("milliseconds fit i64")
 }
 
 async fn read_stream(
@@ -76,12 +79,12 @@ async fn read_stream(
 
 #[tokio::test]
 async fn cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order() {
-    let Some(endpoint) = cairn_test_support::localstack_endpoint(
-        "cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order",
-    ) else {
+    let Some(config) =
+        localstack_config("cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order")
+            .await
+    else {
         return;
     };
-    let config = localstack_config(&endpoint).await;
     let sink = CloudWatchLogsSink::new(&config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     let group = format!("/cairn/test/{}", unique("trail"));
@@ -136,12 +139,13 @@ async fn cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order() {
 
 #[tokio::test]
 async fn sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscriber() {
-    let Some(endpoint) = cairn_test_support::localstack_endpoint(
+    let Some(config) = localstack_config(
         "sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscriber",
-    ) else {
+    )
+    .await
+    else {
         return;
     };
-    let config = localstack_config(&endpoint).await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
 
@@ -242,12 +246,11 @@ async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Value {
 
 #[tokio::test]
 async fn kms_signer_signatures_verify_with_the_published_pkcs1_key() {
-    let Some(endpoint) = cairn_test_support::localstack_endpoint(
-        "kms_signer_signatures_verify_with_the_published_pkcs1_key",
-    ) else {
+    let Some(config) =
+        localstack_config("kms_signer_signatures_verify_with_the_published_pkcs1_key").await
+    else {
         return;
     };
-    let config = localstack_config(&endpoint).await;
     let kms = aws_sdk_kms::Client::new(&config);
     let create_key = |spec: aws_sdk_kms::types::KeySpec| {
         let kms = kms.clone();

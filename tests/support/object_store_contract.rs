@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use cairn_shared::ports::object_store::{
     Condition, ETag, Encryption, MAX_LIST_PAGE, ObjectStore, ObjectStoreError, PutOptions,
+    PutReceipt,
 };
 
 /// `"` + md5 hex + `"` of `hello` and of the empty body, as S3 computes single-part ETags.
@@ -99,15 +100,7 @@ pub async fn round_trip(store: &dyn ObjectStore, bucket: &str) {
         object.info.metadata
     );
 
-    let receipt = store
-        .put(
-            bucket,
-            "round-trip/empty",
-            Bytes::new(),
-            &PutOptions::new("text/plain"),
-        )
-        .await
-        .expect("put empty");
+    let receipt = put_text(store, bucket, "round-trip/empty", b"").await;
     assert_eq!(receipt.etag, ETag::new(EMPTY_ETAG));
     let object = store
         .get(bucket, "round-trip/empty")
@@ -160,6 +153,31 @@ fn assert_precondition_failed<T: std::fmt::Debug>(
     }
 }
 
+/// An unconditional `text/plain` put of `body` that must succeed.
+async fn put_text(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    body: &'static [u8],
+) -> PutReceipt {
+    let options = PutOptions::new("text/plain");
+    store
+        .put(bucket, key, Bytes::from_static(body), &options)
+        .await
+        .unwrap_or_else(|error| panic!("put {key}: {error:?}"))
+}
+
+/// The keys under `prefix`, through [`ObjectStore::list_all`].
+async fn list_keys(store: &dyn ObjectStore, bucket: &str, prefix: &str) -> Vec<String> {
+    store
+        .list_all(bucket, prefix)
+        .await
+        .unwrap_or_else(|error| panic!("list {prefix}: {error:?}"))
+        .into_iter()
+        .map(|entry| entry.key)
+        .collect()
+}
+
 fn assert_no_such_bucket<T: std::fmt::Debug>(result: Result<T, ObjectStoreError>, bucket: &str) {
     match result {
         Err(ObjectStoreError::NoSuchBucket { bucket: b }) if b == bucket => {}
@@ -209,13 +227,10 @@ pub async fn create_only_refuses_an_existing_key(store: &dyn ObjectStore, bucket
     let options = PutOptions::new("text/html")
         .metadata("writer", "second")
         .condition(Condition::IfNoneMatch);
-    assert_precondition_failed(
-        store
-            .put(bucket, key, Bytes::from_static(b"second"), &options)
-            .await,
-        bucket,
-        key,
-    );
+    let second = store
+        .put(bucket, key, Bytes::from_static(b"second"), &options)
+        .await;
+    assert_precondition_failed(second, bucket, key);
     let object = store.get(bucket, key).await.expect("get");
     assert_eq!(object.body, Bytes::from_static(b"first"));
     assert_eq!(object.info.etag, first.etag);
@@ -231,10 +246,7 @@ pub async fn compare_and_swap_replaces_only_the_expected_version(
 ) {
     let key = "cas/object";
     let plain = || PutOptions::new("text/plain");
-    let v1 = store
-        .put(bucket, key, Bytes::from_static(b"v1"), &plain())
-        .await
-        .expect("put v1");
+    let v1 = put_text(store, bucket, key, b"v1").await;
     let v2 = store
         .put(
             bucket,
@@ -245,35 +257,21 @@ pub async fn compare_and_swap_replaces_only_the_expected_version(
         .await
         .expect("swap with the current etag");
     assert_ne!(v2.etag, v1.etag);
-    assert_precondition_failed(
-        store
-            .put(
-                bucket,
-                key,
-                Bytes::from_static(b"v3"),
-                &plain().condition(Condition::IfMatch(v1.etag)),
-            )
-            .await,
-        bucket,
-        key,
-    );
+    let stale = plain().condition(Condition::IfMatch(v1.etag));
+    let result = store
+        .put(bucket, key, Bytes::from_static(b"v3"), &stale)
+        .await;
+    assert_precondition_failed(result, bucket, key);
     let object = store.get(bucket, key).await.expect("get");
     assert_eq!(object.body, Bytes::from_static(b"v2"));
     assert_eq!(object.info.etag, v2.etag);
 
     let missing = "cas/never-written";
-    assert_precondition_failed(
-        store
-            .put(
-                bucket,
-                missing,
-                Bytes::from_static(b"x"),
-                &plain().condition(Condition::IfMatch(v2.etag)),
-            )
-            .await,
-        bucket,
-        missing,
-    );
+    let current = plain().condition(Condition::IfMatch(v2.etag));
+    let result = store
+        .put(bucket, missing, Bytes::from_static(b"x"), &current)
+        .await;
+    assert_precondition_failed(result, bucket, missing);
     assert_not_found(store.get(bucket, missing).await, bucket, missing);
 }
 
@@ -351,15 +349,7 @@ pub async fn concurrent_create_only_puts_have_one_winner(store: &dyn ObjectStore
 /// 8 compare-and-swaps from the same ETag at once: one swaps, seven lose.
 pub async fn concurrent_compare_and_swaps_have_one_winner(store: &dyn ObjectStore, bucket: &str) {
     let key = "race/swap";
-    let seed = store
-        .put(
-            bucket,
-            key,
-            Bytes::from_static(b"seed"),
-            &PutOptions::new("text/plain"),
-        )
-        .await
-        .expect("seed");
+    let seed = put_text(store, bucket, key, b"seed").await;
     assert_one_winner(store, bucket, key, 8, Condition::IfMatch(seed.etag)).await;
 }
 
@@ -436,41 +426,24 @@ pub async fn listing_pages_through_every_key_in_order(store: &dyn ObjectStore, b
     assert_eq!(listed.len(), expected.len());
     assert_eq!(listed, expected);
 
-    let all: Vec<String> = store
-        .list_all(bucket, prefix)
-        .await
-        .expect("list all")
-        .into_iter()
-        .map(|entry| entry.key)
-        .collect();
-    assert_eq!(all, expected);
+    assert_eq!(list_keys(store, bucket, prefix).await, expected);
 
     // A prefix ending mid-name, and one naming a folder.
-    let keys = |prefix: &'static str| async move {
-        store
-            .list_all(bucket, prefix)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|entry| entry.key)
-            .collect::<Vec<_>>()
+    let expected_under = |prefix: &str| -> Vec<String> {
+        expected
+            .iter()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect()
     };
-    let under_d: Vec<String> = expected
-        .iter()
-        .filter(|key| key.starts_with("list/p/d"))
-        .cloned()
-        .collect();
-    assert_eq!(keys("list/p/d").await, under_d);
+    let under_d = expected_under("list/p/d");
+    assert_eq!(list_keys(store, bucket, "list/p/d").await, under_d);
     assert_eq!(under_d.len(), 903);
-    let in_d: Vec<String> = expected
-        .iter()
-        .filter(|key| key.starts_with("list/p/d/"))
-        .cloned()
-        .collect();
-    assert_eq!(keys("list/p/d/").await, in_d);
+    let in_d = expected_under("list/p/d/");
+    assert_eq!(list_keys(store, bucket, "list/p/d/").await, in_d);
     assert_eq!(in_d.len(), 301);
     assert_eq!(
-        keys("list/p").await.len(),
+        list_keys(store, bucket, "list/p").await.len(),
         1205 + 2,
         "list/p-x and list/p0 too"
     );
@@ -500,15 +473,8 @@ pub async fn keys_list_in_utf8_byte_order(store: &dyn ObjectStore, bucket: &str)
     .map(str::to_owned)
     .to_vec();
     put_keys(store, bucket, &keys).await;
-    let listed: Vec<String> = store
-        .list_all(bucket, "order/")
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|entry| entry.key)
-        .collect();
     assert_eq!(
-        listed,
+        list_keys(store, bucket, "order/").await,
         [
             "order/A",
             "order/Z",
@@ -528,25 +494,11 @@ pub async fn keys_list_in_utf8_byte_order(store: &dyn ObjectStore, bucket: &str)
 /// never existed, succeeds.
 pub async fn delete_is_idempotent(store: &dyn ObjectStore, bucket: &str) {
     let key = "delete/object";
-    store
-        .put(
-            bucket,
-            key,
-            Bytes::from_static(b"x"),
-            &PutOptions::new("text/plain"),
-        )
-        .await
-        .expect("put");
+    put_text(store, bucket, key, b"x").await;
     store.delete(bucket, key).await.expect("delete");
     assert_not_found(store.get(bucket, key).await, bucket, key);
     assert_not_found(store.head(bucket, key).await, bucket, key);
-    assert!(
-        store
-            .list_all(bucket, "delete/")
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(list_keys(store, bucket, "delete/").await.is_empty());
     store.delete(bucket, key).await.expect("delete again");
     store
         .delete(bucket, "delete/never-written")
@@ -588,11 +540,5 @@ pub async fn requests_s3_would_refuse_are_invalid(store: &dyn ObjectStore, bucke
             }
         }
     }
-    assert!(
-        store
-            .list_all(bucket, "invalid/")
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(list_keys(store, bucket, "invalid/").await.is_empty());
 }

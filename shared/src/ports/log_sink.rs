@@ -209,16 +209,18 @@ pub fn check_put(group: &str, stream: &str, events: &[LogEvent]) -> Result<(), L
     })
 }
 
+/// An event, for the tests of this port and its adapters.
+#[cfg(test)]
+pub(crate) fn event(timestamp_ms: i64, message: &str) -> LogEvent {
+    LogEvent {
+        timestamp_ms,
+        message: message.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(timestamp_ms: i64, message: &str) -> LogEvent {
-        LogEvent {
-            timestamp_ms,
-            message: message.to_owned(),
-        }
-    }
 
     #[test]
     fn batches_at_the_limits_pass() {

@@ -75,20 +75,13 @@ impl CloudWatchLogsSink {
 
     /// Creates the stream, and the group first when the stream's creation says it is missing.
     async fn create_stream(&self, group: &str, stream: &str) -> Result<(), LogSinkError> {
-        let err = match self.try_create_stream(group, stream).await {
-            Ok(()) => return Ok(()),
-            Err(err) => err,
-        };
-        if !matches!(
-            err.as_service_error(),
-            Some(CreateLogStreamError::ResourceNotFoundException(_))
-        ) {
-            return Err(create_stream_failure(err, group, stream));
-        }
-        self.create_group(group, stream).await?;
-        self.try_create_stream(group, stream)
-            .await
-            .map_err(|err| create_stream_failure(err, group, stream))
+        create_when_missing(
+            || self.try_create_stream(group, stream),
+            |err| matches!(err, CreateLogStreamError::ResourceNotFoundException(_)),
+            self.create_group(group, stream),
+            |err| create_stream_failure(err, group, stream),
+        )
+        .await
     }
 
     async fn try_create_stream(
@@ -166,21 +159,34 @@ impl LogSink for CloudWatchLogsSink {
                 detail: e.to_string(),
             })?;
 
-        let err = match self.put(group, stream, &input).await {
-            Ok(rejected) => return Ok(rejected),
-            Err(err) => err,
-        };
-        if !matches!(
-            err.as_service_error(),
-            Some(PutLogEventsError::ResourceNotFoundException(_))
-        ) {
-            return Err(put_failure(err, group, stream));
-        }
-        self.create_stream(group, stream).await?;
-        self.put(group, stream, &input)
-            .await
-            .map_err(|err| put_failure(err, group, stream))
+        create_when_missing(
+            || self.put(group, stream, &input),
+            |err| matches!(err, PutLogEventsError::ResourceNotFoundException(_)),
+            self.create_stream(group, stream),
+            |err| put_failure(err, group, stream),
+        )
+        .await
     }
+}
+
+/// Runs `call`; when it fails because what it works on does not exist (`is_missing`), awaits
+/// `create` and runs `call` once more. Any other failure, and a second one, goes through
+/// `failure`. `create` does nothing unless it is needed: it is a future not yet awaited.
+async fn create_when_missing<T, E, F>(
+    call: impl Fn() -> F,
+    is_missing: impl Fn(&E) -> bool,
+    create: impl Future<Output = Result<(), LogSinkError>>,
+    failure: impl Fn(SdkError<E>) -> LogSinkError,
+) -> Result<T, LogSinkError>
+where
+    F: Future<Output = Result<T, SdkError<E>>>,
+{
+    match call().await {
+        Err(err) if err.as_service_error().is_some_and(&is_missing) => {}
+        result => return result.map_err(failure),
+    }
+    create.await?;
+    call().await.map_err(failure)
 }
 
 fn rejected_events(info: Option<&RejectedLogEventsInfo>) -> RejectedEvents {
@@ -254,9 +260,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::log_sink::{BatchViolation, MAX_BATCH_SPAN_MS};
-    use aws_sdk_cloudwatchlogs::config::retry::RetryConfig;
-    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+    use crate::ports::log_sink::{BatchViolation, MAX_BATCH_SPAN_MS, event};
     use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
     use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupOutput;
     use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamOutput;
@@ -266,44 +270,61 @@ mod tests {
         LimitExceededException, OperationAbortedException, ResourceAlreadyExistsException,
         ResourceNotFoundException, ServiceUnavailableException,
     };
-    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
 
     const GROUP: &str = "/aws/cloudtrail/main";
     const STREAM: &str = "123456789012_CloudTrail_us-east-1";
 
-    /// A sink whose client answers from `rules`, in order; any other call panics. The SDK's own
-    /// retries are off so each rule is one attempt.
+    /// A sink whose client answers from `rules`, in order; any other call panics.
     fn sink(rules: &[&Rule]) -> CloudWatchLogsSink {
-        let interceptor = rules.iter().fold(
-            MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
-            |interceptor, rule| interceptor.with_rule(rule),
-        );
-        let config = aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(RetryConfig::disabled())
-            .interceptor(interceptor)
-            .build();
-        CloudWatchLogsSink::from_client(Client::from_conf(config))
+        CloudWatchLogsSink::from_client(mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::Sequential,
+            rules
+        ))
+    }
+
+    /// Puts [`events`] to `GROUP`, `STREAM` through a sink answering from `rules`.
+    async fn put_with(rules: &[&Rule]) -> Result<RejectedEvents, LogSinkError> {
+        sink(rules).put_events(GROUP, STREAM, &events()).await
     }
 
     fn events() -> Vec<LogEvent> {
         vec![
-            LogEvent {
-                timestamp_ms: 1_700_000_000_000,
-                message: "first".into(),
-            },
-            LogEvent {
-                timestamp_ms: 1_700_000_000_500,
-                message: "second".into(),
-            },
+            event(1_700_000_000_000, "first"),
+            event(1_700_000_000_500, "second"),
         ]
     }
 
     fn put_error(error: fn() -> PutLogEventsError) -> Rule {
         mock!(Client::put_log_events).then_error(error)
+    }
+
+    /// A put that stores every event.
+    fn put_stored() -> Rule {
+        mock!(Client::put_log_events).then_output(|| PutLogEventsOutput::builder().build())
+    }
+
+    /// A put to a stream that does not exist (yet).
+    fn no_stream() -> Rule {
+        put_error(|| {
+            PutLogEventsError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        })
+    }
+
+    /// A stream creation in a group that does not exist (yet).
+    fn no_group() -> Rule {
+        mock!(Client::create_log_stream).then_error(|| {
+            CreateLogStreamError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        })
+    }
+
+    fn stream_created() -> Rule {
+        mock!(Client::create_log_stream).then_output(|| CreateLogStreamOutput::builder().build())
     }
 
     #[tokio::test]
@@ -326,10 +347,7 @@ mod tests {
                     )
                     .build()
             });
-        let rejected = sink(&[&put])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect("put");
+        let rejected = put_with(&[&put]).await.expect("put");
         assert_eq!(
             rejected,
             RejectedEvents {
@@ -342,16 +360,6 @@ mod tests {
 
     #[tokio::test]
     async fn creates_a_missing_group_and_stream_tolerating_racing_creators() {
-        let missing = put_error(|| {
-            PutLogEventsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let no_group = mock!(Client::create_log_stream).then_error(|| {
-            CreateLogStreamError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
         // Another forwarder created the group and then the stream in between.
         let group_exists = mock!(Client::create_log_group)
             .match_requests(|req| req.log_group_name() == Some(GROUP))
@@ -369,59 +377,41 @@ mod tests {
                     ResourceAlreadyExistsException::builder().build(),
                 )
             });
-        let put =
-            mock!(Client::put_log_events).then_output(|| PutLogEventsOutput::builder().build());
-        let sink = sink(&[&missing, &no_group, &group_exists, &stream_exists, &put]);
-        let rejected = sink
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect("put");
+        let rules = [
+            &no_stream(),
+            &no_group(),
+            &group_exists,
+            &stream_exists,
+            &put_stored(),
+        ];
+        let rejected = put_with(&rules).await.expect("put");
         assert!(rejected.is_none());
-        for rule in [&missing, &no_group, &group_exists, &stream_exists, &put] {
+        for rule in rules {
             assert_eq!(rule.num_calls(), 1);
         }
     }
 
     #[tokio::test]
     async fn creates_the_group_then_the_stream_when_both_are_missing() {
-        let missing = put_error(|| {
-            PutLogEventsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let no_group = mock!(Client::create_log_stream).then_error(|| {
-            CreateLogStreamError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
         let group_created =
             mock!(Client::create_log_group).then_output(|| CreateLogGroupOutput::builder().build());
-        let stream_created = mock!(Client::create_log_stream)
-            .then_output(|| CreateLogStreamOutput::builder().build());
-        let put =
-            mock!(Client::put_log_events).then_output(|| PutLogEventsOutput::builder().build());
-        sink(&[&missing, &no_group, &group_created, &stream_created, &put])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect("put");
-        for rule in [&missing, &no_group, &group_created, &stream_created, &put] {
+        let rules = [
+            &no_stream(),
+            &no_group(),
+            &group_created,
+            &stream_created(),
+            &put_stored(),
+        ];
+        put_with(&rules).await.expect("put");
+        for rule in rules {
             assert_eq!(rule.num_calls(), 1);
         }
     }
 
     #[tokio::test]
     async fn a_missing_stream_in_an_existing_group_skips_group_creation() {
-        let missing = put_error(|| {
-            PutLogEventsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let created = mock!(Client::create_log_stream)
-            .then_output(|| CreateLogStreamOutput::builder().build());
-        let put =
-            mock!(Client::put_log_events).then_output(|| PutLogEventsOutput::builder().build());
-        sink(&[&missing, &created, &put])
-            .put_events(GROUP, STREAM, &events())
+        let put = put_stored();
+        put_with(&[&no_stream(), &stream_created(), &put])
             .await
             .expect("put");
         assert_eq!(put.num_calls(), 1);
@@ -437,10 +427,7 @@ mod tests {
                     .build(),
             )
         });
-        let err = sink(&[&throttled])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect_err("throttled");
+        let err = put_with(&[&throttled]).await.expect_err("throttled");
         assert!(err.is_retryable(), "{err}");
         let text = err.to_string();
         assert!(text.contains(GROUP) && text.contains(STREAM), "{text}");
@@ -451,10 +438,7 @@ mod tests {
                 ServiceUnavailableException::builder().build(),
             )
         });
-        let err = sink(&[&unavailable])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect_err("unavailable");
+        let err = put_with(&[&unavailable]).await.expect_err("unavailable");
         assert!(matches!(
             err,
             LogSinkError::Retryable {
@@ -468,18 +452,7 @@ mod tests {
                 OperationAbortedException::builder().build(),
             )
         });
-        let missing = put_error(|| {
-            PutLogEventsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let no_group = mock!(Client::create_log_stream).then_error(|| {
-            CreateLogStreamError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let err = sink(&[&missing, &no_group, &aborted])
-            .put_events(GROUP, STREAM, &events())
+        let err = put_with(&[&no_stream(), &no_group(), &aborted])
             .await
             .expect_err("aborted");
         assert!(matches!(
@@ -500,10 +473,7 @@ mod tests {
                     .build(),
             )
         });
-        let err = sink(&[&invalid])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect_err("invalid");
+        let err = put_with(&[&invalid]).await.expect_err("invalid");
         assert!(
             matches!(
                 err,
@@ -516,21 +486,10 @@ mod tests {
         );
         assert!(err.to_string().contains("Log event too large"), "{err}");
 
-        let missing = put_error(|| {
-            PutLogEventsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
-        let no_group = mock!(Client::create_log_stream).then_error(|| {
-            CreateLogStreamError::ResourceNotFoundException(
-                ResourceNotFoundException::builder().build(),
-            )
-        });
         let quota = mock!(Client::create_log_group).then_error(|| {
             CreateLogGroupError::LimitExceededException(LimitExceededException::builder().build())
         });
-        let err = sink(&[&missing, &no_group, &quota])
-            .put_events(GROUP, STREAM, &events())
+        let err = put_with(&[&no_stream(), &no_group(), &quota])
             .await
             .expect_err("quota");
         assert!(
@@ -560,8 +519,7 @@ mod tests {
         let with_token = mock!(Client::put_log_events)
             .match_requests(|req| req.sequence_token() == Some("49039859"))
             .then_output(|| PutLogEventsOutput::builder().build());
-        sink(&[&wrong_token(), &with_token])
-            .put_events(GROUP, STREAM, &events())
+        put_with(&[&wrong_token(), &with_token])
             .await
             .expect("put with the expected token");
         assert_eq!(with_token.num_calls(), 1);
@@ -574,8 +532,7 @@ mod tests {
                     .build(),
             )
         });
-        let err = sink(&[&wrong_token(), &moved])
-            .put_events(GROUP, STREAM, &events())
+        let err = put_with(&[&wrong_token(), &moved])
             .await
             .expect_err("token moved");
         assert!(err.is_retryable(), "{err}");
@@ -586,10 +543,7 @@ mod tests {
                 DataAlreadyAcceptedException::builder().build(),
             )
         });
-        let rejected = sink(&[&accepted])
-            .put_events(GROUP, STREAM, &events())
-            .await
-            .expect("already accepted");
+        let rejected = put_with(&[&accepted]).await.expect("already accepted");
         assert!(rejected.is_none());
     }
 
@@ -597,16 +551,7 @@ mod tests {
     async fn batches_over_the_limits_are_never_sent() {
         // No rules: any call would panic in the mock.
         let sink = sink(&[]);
-        let events = vec![
-            LogEvent {
-                timestamp_ms: 0,
-                message: "a".into(),
-            },
-            LogEvent {
-                timestamp_ms: MAX_BATCH_SPAN_MS + 1,
-                message: "b".into(),
-            },
-        ];
+        let events = [event(0, "a"), event(MAX_BATCH_SPAN_MS + 1, "b")];
         let err = sink
             .put_events(GROUP, STREAM, &events)
             .await

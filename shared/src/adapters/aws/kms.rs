@@ -188,15 +188,13 @@ impl Signer for KmsSigner {
 mod tests {
     use super::*;
     use crate::ports::signer::MAX_MESSAGE_BYTES;
-    use aws_sdk_kms::config::retry::RetryConfig;
-    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_kms::error::ErrorMetadata;
     use aws_sdk_kms::operation::get_public_key::GetPublicKeyOutput;
     use aws_sdk_kms::operation::sign::SignOutput;
     use aws_sdk_kms::types::error::{
         DisabledException, KeyUnavailableException, NotFoundException,
     };
-    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
     use rsa::pkcs1v15::SigningKey;
     use rsa::pkcs8::EncodePublicKey;
     use rsa::signature::{SignatureEncoding, Signer as _};
@@ -226,22 +224,12 @@ mod tests {
         Blob::new(signature.to_vec())
     }
 
-    /// A signer whose client answers from `rules`, in order; any other call panics. The SDK's
-    /// own retries are off so each rule is one attempt.
+    /// A signer whose client answers from `rules`, in order; any other call panics.
     fn signer(rules: &[&Rule]) -> KmsSigner {
-        let interceptor = rules.iter().fold(
-            MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
-            |interceptor, rule| interceptor.with_rule(rule),
-        );
-        let config = aws_sdk_kms::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(RetryConfig::disabled())
-            .interceptor(interceptor)
-            .build();
-        KmsSigner::from_client(Client::from_conf(config), KEY_ID)
+        KmsSigner::from_client(
+            mock_client!(aws_sdk_kms, RuleMode::Sequential, rules),
+            KEY_ID,
+        )
     }
 
     fn public_key_rule(spec: KeySpec, usage: KeyUsageType) -> Rule {

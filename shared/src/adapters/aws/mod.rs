@@ -1,6 +1,18 @@
 //! AWS SDK adapters, configured from the standard AWS environment (`AWS_ENDPOINT_URL` included,
 //! so the same code runs against LocalStack).
 
+/// For the adapters' unit tests: a client of SDK crate `$sdk` that answers from the mock `$rules`
+/// in `$mode` (a call no rule answers panics), with the SDK's own retries off so that each rule
+/// is one attempt.
+#[cfg(test)]
+macro_rules! mock_client {
+    ($sdk:ident, $mode:expr, $rules:expr) => {
+        aws_smithy_mocks::mock_client!($sdk, $mode, $rules, |conf| {
+            conf.retry_config($sdk::config::retry::RetryConfig::disabled())
+        })
+    };
+}
+
 pub mod cloudwatch_logs;
 pub mod kms;
 pub mod s3;

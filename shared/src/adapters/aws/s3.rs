@@ -9,6 +9,8 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_types::service_config::ServiceConfigKey;
@@ -128,16 +130,7 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
             .map_err(|error| map_error(error, "GetObject", bucket, key))?;
-        let info = Described {
-            etag: output.e_tag(),
-            content_type: output.content_type(),
-            content_encoding: output.content_encoding(),
-            metadata: output.metadata(),
-            last_modified: output.last_modified(),
-            encryption: output.server_side_encryption(),
-            kms_key_id: output.ssekms_key_id(),
-        }
-        .into_info(output.content_length(), "GetObject", bucket, key)?;
+        let info = Described::from(&output).into_info("GetObject", bucket, key)?;
         let body = output
             .body
             .collect()
@@ -160,16 +153,7 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
             .map_err(|error| map_error(error, "HeadObject", bucket, key))?;
-        Described {
-            etag: output.e_tag(),
-            content_type: output.content_type(),
-            content_encoding: output.content_encoding(),
-            metadata: output.metadata(),
-            last_modified: output.last_modified(),
-            encryption: output.server_side_encryption(),
-            kms_key_id: output.ssekms_key_id(),
-        }
-        .into_info(output.content_length(), "HeadObject", bucket, key)
+        Described::from(&output).into_info("HeadObject", bucket, key)
     }
 
     async fn list_page(
@@ -235,6 +219,7 @@ impl ObjectStore for S3ObjectStore {
 
 /// The fields GetObject and HeadObject share, borrowed from either output.
 struct Described<'a> {
+    content_length: Option<i64>,
     etag: Option<&'a str>,
     content_type: Option<&'a str>,
     content_encoding: Option<&'a str>,
@@ -244,17 +229,38 @@ struct Described<'a> {
     kms_key_id: Option<&'a str>,
 }
 
+/// The two outputs have the same accessors but no trait in common.
+macro_rules! described_from {
+    ($($output:ty),+) => {$(
+        impl<'a> From<&'a $output> for Described<'a> {
+            fn from(output: &'a $output) -> Self {
+                Self {
+                    content_length: output.content_length(),
+                    etag: output.e_tag(),
+                    content_type: output.content_type(),
+                    content_encoding: output.content_encoding(),
+                    metadata: output.metadata(),
+                    last_modified: output.last_modified(),
+                    encryption: output.server_side_encryption(),
+                    kms_key_id: output.ssekms_key_id(),
+                }
+            }
+        }
+    )+};
+}
+
+described_from!(GetObjectOutput, HeadObjectOutput);
+
 impl Described<'_> {
     fn into_info(
         self,
-        content_length: Option<i64>,
         operation: &str,
         bucket: &str,
         key: &str,
     ) -> Result<ObjectInfo, ObjectStoreError> {
         Ok(ObjectInfo {
             etag: ETag::new(required(self.etag, "ETag", operation, bucket, key)?),
-            size: size(content_length, operation, bucket, key)?,
+            size: size(self.content_length, operation, bucket, key)?,
             content_type: self.content_type.map(str::to_owned),
             content_encoding: self.content_encoding.map(str::to_owned),
             metadata: self
@@ -374,8 +380,6 @@ mod tests {
         SharedCredentialsProvider,
     };
     use aws_sdk_s3::error::BoxError;
-    use aws_sdk_s3::operation::get_object::GetObjectOutput;
-    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
     use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
     use aws_sdk_s3::operation::put_object::PutObjectOutput;
     use aws_sdk_s3::types::Object;
@@ -390,20 +394,7 @@ mod tests {
     /// A store whose client answers from `rules` and never retries, so each test sees exactly
     /// the one response it scripted.
     fn store(rules: &[&Rule]) -> S3ObjectStore {
-        let interceptor = rules.iter().fold(
-            aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
-            |interceptor, rule| interceptor.with_rule(rule),
-        );
-        S3ObjectStore::new(Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-                .http_client(create_mock_http_client())
-                .retry_config(RetryConfig::disabled())
-                .interceptor(interceptor)
-                .build(),
-        ))
+        S3ObjectStore::new(mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules))
     }
 
     /// An S3 error document, so the SDK's own error parsing runs on it.
@@ -591,32 +582,26 @@ mod tests {
 
     #[tokio::test]
     async fn get_and_head_describe_the_object_in_port_types() {
-        let modified = DateTime::from_secs(1_704_164_645);
-        let get = mock!(Client::get_object).then_output(move || {
-            GetObjectOutput::builder()
-                .body(ByteStream::from_static(b"hello"))
-                .content_length(5)
-                .e_tag("\"5d41402abc4b2a76b9719d911017c592\"")
-                .content_type("application/json")
-                .content_encoding("gzip")
-                .metadata("signature", "ab12")
-                .last_modified(modified)
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id("arn:aws:kms:us-east-1:1:key/k")
-                .build()
+        // The same description on either output's builder (they share no trait).
+        macro_rules! described {
+            ($builder:expr) => {
+                $builder
+                    .content_length(5)
+                    .e_tag("\"5d41402abc4b2a76b9719d911017c592\"")
+                    .content_type("application/json")
+                    .content_encoding("gzip")
+                    .metadata("signature", "ab12")
+                    .last_modified(DateTime::from_secs(1_704_164_645))
+                    .server_side_encryption(ServerSideEncryption::AwsKms)
+                    .ssekms_key_id("arn:aws:kms:us-east-1:1:key/k")
+                    .build()
+            };
+        }
+        let get = mock!(Client::get_object).then_output(|| {
+            described!(GetObjectOutput::builder().body(ByteStream::from_static(b"hello")))
         });
-        let head = mock!(Client::head_object).then_output(move || {
-            HeadObjectOutput::builder()
-                .content_length(5)
-                .e_tag("\"5d41402abc4b2a76b9719d911017c592\"")
-                .content_type("application/json")
-                .content_encoding("gzip")
-                .metadata("signature", "ab12")
-                .last_modified(modified)
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id("arn:aws:kms:us-east-1:1:key/k")
-                .build()
-        });
+        let head =
+            mock!(Client::head_object).then_output(|| described!(HeadObjectOutput::builder()));
         let store = store(&[&get, &head]);
 
         let object = store.get(BUCKET, KEY).await.expect("get");

@@ -91,34 +91,19 @@ fn publish_failure(err: SdkError<PublishError>, topic_arn: &str) -> NotifierErro
 mod tests {
     use super::*;
     use crate::ports::notifier::NotificationViolation;
-    use aws_sdk_sns::config::retry::RetryConfig;
-    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_sns::error::ErrorMetadata;
     use aws_sdk_sns::operation::publish::PublishOutput;
     use aws_sdk_sns::types::error::{
         AuthorizationErrorException, InternalErrorException, NotFoundException,
     };
-    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
     use std::collections::BTreeMap;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
 
-    /// A notifier whose client answers from `rules`, in order; any other call panics. The SDK's
-    /// own retries are off so each rule is one attempt.
+    /// A notifier whose client answers from `rules`, in order; any other call panics.
     fn notifier(rules: &[&Rule]) -> SnsNotifier {
-        let interceptor = rules.iter().fold(
-            MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
-            |interceptor, rule| interceptor.with_rule(rule),
-        );
-        let config = aws_sdk_sns::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(RetryConfig::disabled())
-            .interceptor(interceptor)
-            .build();
-        SnsNotifier::from_client(Client::from_conf(config))
+        SnsNotifier::from_client(mock_client!(aws_sdk_sns, RuleMode::Sequential, rules))
     }
 
     fn alert() -> Notification {

@@ -4,19 +4,13 @@
 //! `/aws/cloudtrail`, adds none), each event one line `{"timestamp":…,"message":…}`. `/` and
 //! `%` in a stream name are written `%2F` and `%25`, so a stream is always one file.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::jsonl;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
-
-/// Serialises appends from every [`LocalLogSink`] in the process, so concurrent batches never
-/// interleave their lines, even to the same stream.
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
 
 /// Appends log events to JSON-lines files under a root folder.
 #[derive(Debug, Clone)]
@@ -57,9 +51,8 @@ impl LocalLogSink {
 
 #[async_trait]
 impl LogSink for LocalLogSink {
-    /// Appends the whole batch with one write to a file opened for appending, so the lines are
-    /// in the file (not in a buffer) when this returns. Folders are created as needed; creating
-    /// one that exists is not an error, so repeats and races are safe.
+    /// Appends the whole batch with one write (see `jsonl::append`): the lines are in the file
+    /// when this returns, and concurrent batches never interleave.
     async fn put_events(
         &self,
         group: &str,
@@ -71,32 +64,16 @@ impl LogSink for LocalLogSink {
             return Ok(RejectedEvents::none());
         }
         let path = self.stream_path(group, stream)?;
-        let mut lines = Vec::new();
-        for event in events {
-            let line = Line {
-                timestamp: event.timestamp_ms,
-                message: &event.message,
-            };
-            serde_json::to_writer(&mut lines, &line)
-                .map_err(|e| failed(group, stream, e.to_string()))?;
-            lines.push(b'\n');
-        }
-        tokio::task::spawn_blocking(move || append(&path, &lines))
+        let lines = jsonl::lines(events.iter().map(|event| Line {
+            timestamp: event.timestamp_ms,
+            message: &event.message,
+        }))
+        .map_err(|e| failed(group, stream, e.to_string()))?;
+        jsonl::append(path, lines)
             .await
-            .map_err(|e| failed(group, stream, e.to_string()))?
-            .map_err(|e| failed(group, stream, e.to_string()))?;
+            .map_err(|detail| failed(group, stream, detail))?;
         Ok(RejectedEvents::none())
     }
-}
-
-fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(bytes)?;
-    file.flush()
 }
 
 fn failed(group: &str, stream: &str, detail: String) -> LogSinkError {
@@ -111,15 +88,9 @@ fn failed(group: &str, stream: &str, detail: String) -> LogSinkError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::log_sink::{BatchViolation, MAX_BATCH_EVENTS};
+    use crate::ports::log_sink::{BatchViolation, MAX_BATCH_EVENTS, event};
+    use std::fs;
     use std::sync::Arc;
-
-    fn event(timestamp_ms: i64, message: &str) -> LogEvent {
-        LogEvent {
-            timestamp_ms,
-            message: message.to_owned(),
-        }
-    }
 
     #[tokio::test]
     async fn appends_one_json_line_per_event_under_the_group_folders() {

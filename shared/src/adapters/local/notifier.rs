@@ -6,23 +6,17 @@
 //! written against SNS→SQS bodies reads these lines unchanged.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use super::jsonl;
 use crate::ports::notifier::{
     ATTRIBUTE_DATA_TYPE, Notification, Notifier, NotifierError, check_publish, topic_name,
 };
-
-/// Serialises appends from every [`LocalNotifier`] in the process, so concurrent publishes never
-/// interleave their lines.
-static APPEND_LOCK: Mutex<()> = Mutex::new(());
 
 /// Appends published messages to one JSON-lines file per topic under a root folder.
 #[derive(Debug, Clone)]
@@ -71,7 +65,8 @@ impl LocalNotifier {
 
 #[async_trait]
 impl Notifier for LocalNotifier {
-    /// Appends one line with a fresh message id; the line is in the file when this returns.
+    /// Appends one line with a fresh message id (see `jsonl::append`); the line is in the file
+    /// when this returns.
     async fn publish(
         &self,
         topic_arn: &str,
@@ -104,13 +99,10 @@ impl Notifier for LocalNotifier {
                 })
                 .collect(),
         };
-        let mut line =
-            serde_json::to_vec(&envelope).map_err(|e| failed(topic_arn, e.to_string()))?;
-        line.push(b'\n');
-        tokio::task::spawn_blocking(move || append(&path, &line))
+        let line = jsonl::lines([&envelope]).map_err(|e| failed(topic_arn, e.to_string()))?;
+        jsonl::append(path, line)
             .await
-            .map_err(|e| failed(topic_arn, e.to_string()))?
-            .map_err(|e| failed(topic_arn, e.to_string()))?;
+            .map_err(|detail| failed(topic_arn, detail))?;
         Ok(message_id)
     }
 }
@@ -131,16 +123,6 @@ fn new_message_id() -> String {
     )
 }
 
-fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let _guard = APPEND_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(bytes)?;
-    file.flush()
-}
-
 fn failed(topic_arn: &str, detail: String) -> NotifierError {
     NotifierError::Failed {
         topic_arn: topic_arn.to_owned(),
@@ -153,6 +135,8 @@ mod tests {
     use super::*;
     use crate::ports::notifier::NotificationViolation;
     use serde_json::{Value, json};
+    use std::fs;
+    use std::path::Path;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
 

@@ -217,11 +217,7 @@ impl LocalObjectStore {
         let failed = |error| backend("reading", bucket, key, error);
 
         let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
-        let Opened::File(mut file, meta) = open_object(&paths.object).map_err(failed)? else {
-            return Err(not_found());
-        };
-        let version = read_version(&paths.sidecar, &meta);
-        object_info(&meta, version, || etag_of_reader(&mut file)).map_err(failed)
+        describe(&paths).map_err(failed)?.ok_or_else(not_found)
     }
 
     fn list_blocking(
@@ -262,11 +258,9 @@ impl LocalObjectStore {
         for key in keys {
             let paths = dirs.object(Path::new(&key));
             // Gone or replaced by a non-Cairn writer since the walk: list what is there now.
-            let Opened::File(mut file, meta) = open_object(&paths.object).map_err(failed)? else {
+            let Some(info) = describe(&paths).map_err(failed)? else {
                 continue;
             };
-            let version = read_version(&paths.sidecar, &meta);
-            let info = object_info(&meta, version, || etag_of_reader(&mut file)).map_err(failed)?;
             entries.push(ListEntry {
                 key,
                 size: info.size,
@@ -556,6 +550,16 @@ fn object_info(
     })
 }
 
+/// What the store knows of the object at `paths` without reading its body into memory; `None`
+/// when no object is there.
+fn describe(paths: &ObjectPaths) -> io::Result<Option<ObjectInfo>> {
+    let Opened::File(mut file, meta) = open_object(&paths.object)? else {
+        return Ok(None);
+    };
+    let version = read_version(&paths.sidecar, &meta);
+    object_info(&meta, version, || etag_of_reader(&mut file)).map(Some)
+}
+
 /// Appends every object key under `dir` (whose keys all start with `folder`) to `keys`.
 fn collect_keys(dir: &Path, folder: &str, keys: &mut Vec<String>) -> io::Result<()> {
     let entries = match fs::read_dir(dir) {
@@ -836,16 +840,23 @@ mod tests {
         ETag::new(etag_of(body))
     }
 
+    /// Puts `body` under `key` in the test bucket.
+    async fn put(
+        store: &LocalObjectStore,
+        key: &str,
+        body: &'static [u8],
+        options: &PutOptions,
+    ) -> Result<PutReceipt, ObjectStoreError> {
+        store
+            .put(BUCKET, key, Bytes::from_static(body), options)
+            .await
+    }
+
     #[tokio::test]
     async fn objects_live_at_their_exact_paths_with_sidecars_apart() {
         let (dir, store) = store().await;
-        let put = store
-            .put(
-                BUCKET,
-                "AWSLogs/1/x.json.gz",
-                Bytes::from_static(b"body"),
-                &options().metadata("Signature", "ab"),
-            )
+        let options = options().metadata("Signature", "ab");
+        let receipt = put(&store, "AWSLogs/1/x.json.gz", b"body", &options)
             .await
             .expect("put");
 
@@ -864,7 +875,7 @@ mod tests {
         )
         .expect("sidecar json");
         assert_eq!(sidecar.versions.len(), 1);
-        assert_eq!(sidecar.versions[0].etag, put.etag.as_str());
+        assert_eq!(sidecar.versions[0].etag, receipt.etag.as_str());
         assert_eq!(sidecar.versions[0].metadata["signature"], "ab");
 
         // Nothing but the object in the bucket tree: no temp files, no metadata.
@@ -913,13 +924,7 @@ mod tests {
 
         // A compare-and-swap works against the computed ETag too.
         let options = options().condition(Condition::IfMatch(object.info.etag));
-        store
-            .put(
-                BUCKET,
-                "AWSLogs/copied.json",
-                Bytes::from_static(b"v2"),
-                &options,
-            )
+        put(&store, "AWSLogs/copied.json", b"v2", &options)
             .await
             .expect("if-match on a synced copy");
     }
@@ -927,13 +932,7 @@ mod tests {
     #[tokio::test]
     async fn an_object_replaced_outside_cairn_drops_its_stale_sidecar() {
         let (dir, store) = store().await;
-        store
-            .put(
-                BUCKET,
-                "k",
-                Bytes::from_static(b"cairn"),
-                &options().metadata("a", "1"),
-            )
+        put(&store, "k", b"cairn", &options().metadata("a", "1"))
             .await
             .expect("put");
         // As `aws s3 sync` does: a new file renamed over the old one.
@@ -951,15 +950,8 @@ mod tests {
     #[tokio::test]
     async fn a_crash_before_the_rename_leaves_the_old_object_whole() {
         let (dir, store) = store().await;
-        let old = store
-            .put(
-                BUCKET,
-                "digest",
-                Bytes::from_static(b"old"),
-                &options().metadata("signature", "old-sig"),
-            )
-            .await
-            .expect("put");
+        let options = options().metadata("signature", "old-sig");
+        let old = put(&store, "digest", b"old", &options).await.expect("put");
 
         // Replay a put up to its last step: new file written, sidecar committed, no rename.
         let dirs = store.bucket(BUCKET).expect("bucket");
@@ -1004,10 +996,7 @@ mod tests {
             "a/.cairn-tmp.x",
             "nul\0byte",
         ] {
-            let error = store
-                .put(BUCKET, key, Bytes::new(), &options())
-                .await
-                .expect_err(key);
+            let error = put(&store, key, b"", &options()).await.expect_err(key);
             assert!(
                 matches!(&error, ObjectStoreError::InvalidRequest { reason, .. } if reason.contains("cannot hold this key")),
                 "{key:?}: {error:?}"
@@ -1026,32 +1015,21 @@ mod tests {
     #[tokio::test]
     async fn a_key_cannot_be_both_object_and_folder_until_the_folder_empties() {
         let (_dir, store) = store().await;
-        store
-            .put(BUCKET, "a/b", Bytes::from_static(b"1"), &options())
-            .await
-            .expect("put a/b");
-        let conflict = store
-            .put(BUCKET, "a", Bytes::from_static(b"2"), &options())
-            .await;
-        assert!(
-            matches!(&conflict, Err(ObjectStoreError::InvalidRequest { reason, .. }) if reason.contains("folder")),
-            "{conflict:?}"
-        );
-        let conflict = store
-            .put(BUCKET, "a/b/c", Bytes::from_static(b"3"), &options())
-            .await;
-        assert!(
-            matches!(&conflict, Err(ObjectStoreError::InvalidRequest { reason, .. }) if reason.contains("folder")),
-            "{conflict:?}"
-        );
+        put(&store, "a/b", b"1", &options()).await.expect("put a/b");
+        for (key, body) in [("a", b"2"), ("a/b/c", b"3")] {
+            let conflict = put(&store, key, body, &options()).await;
+            assert!(
+                matches!(&conflict, Err(ObjectStoreError::InvalidRequest { reason, .. }) if reason.contains("folder")),
+                "{conflict:?}"
+            );
+        }
         assert!(matches!(
             store.get(BUCKET, "a").await,
             Err(ObjectStoreError::NotFound { .. })
         ));
 
         store.delete(BUCKET, "a/b").await.expect("delete");
-        store
-            .put(BUCKET, "a", Bytes::from_static(b"2"), &options())
+        put(&store, "a", b"2", &options())
             .await
             .expect("`a` is free once its folder is empty");
     }
@@ -1114,7 +1092,7 @@ mod tests {
 
         let (dir, store) = runtime.block_on(store());
         runtime
-            .block_on(store.put(BUCKET, "counter", Bytes::from_static(b"0"), &options()))
+            .block_on(put(&store, "counter", b"0", &options()))
             .expect("seed");
         let exe = std::env::current_exe().expect("test binary");
         let children: Vec<_> = (0..CHILDREN)
