@@ -14,12 +14,12 @@ async fn main() -> Result<(), Error> {
     let config = Config::load(config_path.as_ref())?;
     let config = &config;
     run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move { route(config, event.payload) },
+        move |event: LambdaEvent<Box<RawValue>>| async move { route(config, &event.payload) },
     ))
     .await
 }
 
-fn route(config: &Config, body: Box<RawValue>) -> Result<Value, Error> {
+fn route(config: &Config, body: &RawValue) -> Result<Value, Error> {
     let mut routed = Vec::new();
     let mut failed = Vec::new();
     for (index, raw) in split_batch(body.get())?.into_iter().enumerate() {
