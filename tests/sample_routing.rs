@@ -8,7 +8,9 @@ use cairn_shared::config::Config;
 use cairn_shared::record::{Record, split_batch};
 
 fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
 }
 
 #[test]

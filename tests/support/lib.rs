@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// The repository's test fixtures folder.
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 /// LocalStack's endpoint when this run requires it.
