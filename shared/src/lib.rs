@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod filter;
 pub mod ports;
 pub mod record;
 pub mod selectors;

@@ -1,0 +1,414 @@
+//! JSON patterns: `{ $.a.b = "x" && ($.n > 5 || $.c IS NULL) }`.
+//!
+//! AWS's rules: a selector (`$.a.b`, `$.a[0]`, `$.['a.b']`, `$.a[*]`, `$.*`, at most one
+//! wildcard per selector and three per pattern) must land on a value node, a string, number,
+//! boolean or null; landing on an object or array, or on nothing, satisfies no comparison, not
+//! even `!=`; `NOT EXISTS` holds only when nothing is there; with a wildcard the condition holds
+//! when any selected value satisfies it. `&&` binds tighter than `||`; parentheses group.
+//!
+//! The event is not turned into a tree: it is validated once as a `&RawValue`, and each
+//! condition walks its selector through borrowed member lists, decoding only the leaves it
+//! compares. An event that is not JSON matches no JSON pattern.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::error::{ErrorKind, PatternError};
+use super::lexer::Cursor;
+use super::value::{Comparison, Op};
+
+/// How deep parentheses may nest; real patterns use two or three levels.
+pub(crate) const MAX_DEPTH: usize = 32;
+/// AWS's quota: one wildcard per property selector…
+pub(crate) const MAX_WILDCARDS_PER_SELECTOR: usize = 1;
+/// …and three per pattern.
+pub(crate) const MAX_WILDCARDS_PER_PATTERN: usize = 3;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+    /// `[*]` or `.*`: every element of an array or every member of an object.
+    Any,
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    Compare(Comparison),
+    IsTrue,
+    IsFalse,
+    IsNull,
+    NotExists,
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
+    Condition { selector: Vec<Step>, test: Test },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct JsonPattern {
+    expr: Expr,
+}
+
+struct Parser<'a> {
+    cursor: Cursor<'a>,
+    regexes: usize,
+    wildcards: usize,
+}
+
+impl JsonPattern {
+    /// Parses a pattern that starts with `{`; returns it and how many regexes it holds.
+    pub(crate) fn parse(pattern: &str) -> Result<(JsonPattern, usize), PatternError> {
+        let mut p = Parser {
+            cursor: Cursor::new(pattern),
+            regexes: 0,
+            wildcards: 0,
+        };
+        p.cursor.skip_ws();
+        let open = p.cursor.pos();
+        if !p.cursor.eat("{") {
+            return Err(p.cursor.unexpected("'{'"));
+        }
+        let expr = p.or(0)?;
+        p.cursor.skip_ws();
+        if !p.cursor.eat("}") {
+            if p.cursor.at_end() {
+                let what = "JSON pattern (missing '}')";
+                return Err(p.cursor.error_at(open, ErrorKind::Unterminated { what }));
+            }
+            return Err(p.cursor.unexpected("'&&', '||' or '}'"));
+        }
+        p.cursor.skip_ws();
+        if !p.cursor.at_end() {
+            return Err(p.cursor.unexpected("end of pattern after '}'"));
+        }
+        Ok((JsonPattern { expr }, p.regexes))
+    }
+
+    pub(crate) fn matches(&self, message: &str) -> bool {
+        serde_json::from_str::<&RawValue>(message).is_ok_and(|root| eval(&self.expr, root))
+    }
+}
+
+impl Parser<'_> {
+    fn or(&mut self, depth: usize) -> Result<Expr, PatternError> {
+        let mut terms = vec![self.and(depth)?];
+        loop {
+            self.cursor.skip_ws();
+            if !self.cursor.eat("||") {
+                break;
+            }
+            terms.push(self.and(depth)?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::Or(terms)
+        })
+    }
+
+    fn and(&mut self, depth: usize) -> Result<Expr, PatternError> {
+        let mut factors = vec![self.primary(depth)?];
+        loop {
+            self.cursor.skip_ws();
+            if !self.cursor.eat("&&") {
+                break;
+            }
+            factors.push(self.primary(depth)?);
+        }
+        Ok(if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Expr::And(factors)
+        })
+    }
+
+    fn primary(&mut self, depth: usize) -> Result<Expr, PatternError> {
+        self.cursor.skip_ws();
+        if self.cursor.peek() == Some('(') {
+            if depth >= MAX_DEPTH {
+                return Err(self.cursor.error(ErrorKind::TooDeep { limit: MAX_DEPTH }));
+            }
+            self.cursor.bump();
+            let inner = self.or(depth + 1)?;
+            self.cursor.skip_ws();
+            if !self.cursor.eat(")") {
+                return Err(self.cursor.unexpected("')'"));
+            }
+            return Ok(inner);
+        }
+        self.condition()
+    }
+
+    fn condition(&mut self) -> Result<Expr, PatternError> {
+        let selector = self.selector()?;
+        self.cursor.skip_ws();
+        let keyword_at = self.cursor.pos();
+        let keyword = self
+            .cursor
+            .take_while(|c| c.is_ascii_alphabetic())
+            .to_ascii_uppercase();
+        let test = match keyword.as_str() {
+            "IS" => {
+                self.cursor.skip_ws();
+                match self
+                    .cursor
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .to_ascii_uppercase()
+                    .as_str()
+                {
+                    "TRUE" => Test::IsTrue,
+                    "FALSE" => Test::IsFalse,
+                    "NULL" => Test::IsNull,
+                    _ => {
+                        return Err(
+                            self.unexpected_word(keyword_at, "TRUE, FALSE or NULL after IS")
+                        );
+                    }
+                }
+            }
+            "NOT" => {
+                self.cursor.skip_ws();
+                if !self
+                    .cursor
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .eq_ignore_ascii_case("EXISTS")
+                {
+                    return Err(self.unexpected_word(keyword_at, "EXISTS after NOT"));
+                }
+                Test::NotExists
+            }
+            "" => {
+                let Some(op) = Op::read(&mut self.cursor) else {
+                    return Err(self
+                        .cursor
+                        .unexpected("an operator (= != < > <= >=), IS or NOT EXISTS"));
+                };
+                Test::Compare(Comparison::read(op, &mut self.cursor, &mut self.regexes)?)
+            }
+            _ => {
+                return Err(self.unexpected_word(
+                    keyword_at,
+                    "an operator (= != < > <= >=), IS or NOT EXISTS",
+                ));
+            }
+        };
+        Ok(Expr::Condition { selector, test })
+    }
+
+    fn unexpected_word(&self, at: usize, expected: &'static str) -> PatternError {
+        let found = match self.cursor.word_at(at) {
+            "" => "end of pattern".to_owned(),
+            word => format!("'{word}'"),
+        };
+        self.cursor
+            .error_at(at, ErrorKind::Unexpected { found, expected })
+    }
+
+    fn selector(&mut self) -> Result<Vec<Step>, PatternError> {
+        let start = self.cursor.pos();
+        if !self.cursor.eat("$") {
+            return Err(self
+                .cursor
+                .unexpected("a property selector starting with '$.'"));
+        }
+        let mut steps = Vec::new();
+        let mut wildcards = 0;
+        loop {
+            if self.cursor.eat(".") {
+                if self.cursor.eat("*") {
+                    steps.push(Step::Any);
+                } else if self.cursor.peek() == Some('[') {
+                    steps.push(self.bracket()?);
+                } else {
+                    let name = self
+                        .cursor
+                        .take_while(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                    if name.is_empty() {
+                        return Err(self.cursor.unexpected("a property name after '.'"));
+                    }
+                    steps.push(Step::Key(name.to_owned()));
+                }
+            } else if self.cursor.peek() == Some('[') {
+                steps.push(self.bracket()?);
+            } else {
+                break;
+            }
+            if matches!(steps.last(), Some(Step::Any)) {
+                wildcards += 1;
+                self.wildcards += 1;
+                if wildcards > MAX_WILDCARDS_PER_SELECTOR {
+                    let (scope, limit) = ("a property selector", MAX_WILDCARDS_PER_SELECTOR);
+                    return Err(self
+                        .cursor
+                        .error_at(start, ErrorKind::TooManyWildcards { scope, limit }));
+                }
+                if self.wildcards > MAX_WILDCARDS_PER_PATTERN {
+                    let (scope, limit) = ("a filter pattern", MAX_WILDCARDS_PER_PATTERN);
+                    return Err(self
+                        .cursor
+                        .error_at(start, ErrorKind::TooManyWildcards { scope, limit }));
+                }
+            }
+        }
+        if steps.is_empty() {
+            return Err(self.cursor.unexpected("'.' or '[' after '$'"));
+        }
+        Ok(steps)
+    }
+
+    /// `[0]`, `[*]`, `['key']` or `["key"]`, with the cursor on `[`.
+    fn bracket(&mut self) -> Result<Step, PatternError> {
+        self.cursor.bump();
+        let step = if self.cursor.eat("*") {
+            Step::Any
+        } else if self.cursor.eat("'") {
+            let key = self.cursor.take_while(|c| c != '\'');
+            if !self.cursor.eat("'") {
+                return Err(self.cursor.error(ErrorKind::Unterminated {
+                    what: "quoted property name",
+                }));
+            }
+            Step::Key(key.to_owned())
+        } else if self.cursor.peek() == Some('"') {
+            Step::Key(self.cursor.quoted()?)
+        } else {
+            let digits = self.cursor.take_while(|c| c.is_ascii_digit());
+            match digits.parse() {
+                Ok(index) => Step::Index(index),
+                Err(_) => {
+                    return Err(self
+                        .cursor
+                        .unexpected("an array index, '*' or a quoted property name"));
+                }
+            }
+        };
+        if !self.cursor.eat("]") {
+            return Err(self.cursor.unexpected("']'"));
+        }
+        Ok(step)
+    }
+}
+
+fn eval(expr: &Expr, root: &RawValue) -> bool {
+    match expr {
+        Expr::Or(terms) => terms.iter().any(|e| eval(e, root)),
+        Expr::And(factors) => factors.iter().all(|e| eval(e, root)),
+        Expr::Condition { selector, test } => {
+            let mut leaves = Vec::new();
+            select(root, selector, &mut leaves);
+            match test {
+                Test::NotExists => leaves.is_empty(),
+                test => leaves.iter().any(|leaf| holds(test, leaf)),
+            }
+        }
+    }
+}
+
+/// Collects every value the selector reaches from `node`.
+fn select<'a>(node: &'a RawValue, steps: &[Step], out: &mut Vec<&'a RawValue>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(node);
+        return;
+    };
+    match (step, node.get().trim_start().as_bytes().first()) {
+        (Step::Key(key), Some(b'{')) => {
+            let members = serde_json::from_str::<Members<'a>>(node.get())
+                .map(|m| m.0)
+                .unwrap_or_default();
+            // The last duplicate wins, as in most JSON readers.
+            if let Some((_, value)) = members.iter().rev().find(|(k, _)| k == key) {
+                select(value, rest, out);
+            }
+        }
+        (Step::Index(index), Some(b'[')) => {
+            let elements =
+                serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default();
+            if let Some(value) = elements.get(*index) {
+                select(value, rest, out);
+            }
+        }
+        (Step::Any, Some(b'{')) => {
+            let members = serde_json::from_str::<Members<'a>>(node.get())
+                .map(|m| m.0)
+                .unwrap_or_default();
+            for (_, value) in members {
+                select(value, rest, out);
+            }
+        }
+        (Step::Any, Some(b'[')) => {
+            for value in serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default() {
+                select(value, rest, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether one selected value satisfies a test; objects and arrays satisfy none.
+fn holds(test: &Test, leaf: &RawValue) -> bool {
+    let raw = leaf.get().trim();
+    match (test, raw.as_bytes().first()) {
+        (Test::IsTrue, _) => raw == "true",
+        (Test::IsFalse, _) => raw == "false",
+        (Test::IsNull, _) => raw == "null",
+        (Test::Compare(cmp), Some(b'"')) => {
+            serde_json::from_str::<Cow<'_, str>>(raw).is_ok_and(|s| cmp.test_str(&s))
+        }
+        (Test::Compare(cmp), Some(b'-' | b'0'..=b'9')) => match raw.parse::<f64>() {
+            Ok(value) => cmp.test_number(raw, value),
+            Err(_) => cmp.test_str(raw),
+        },
+        _ => false,
+    }
+}
+
+/// An object's members in order, values left raw; keys borrow from the event when unescaped.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    members.push((key.0, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
