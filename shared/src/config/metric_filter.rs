@@ -1,22 +1,36 @@
 //! Metric filters in PutMetricFilter's shape (camelCase, as `aws logs put-metric-filter
-//! --cli-input-json` takes them). They are parsed and shape-checked at load; evaluating their
-//! patterns is the filter module's job.
+//! --cli-input-json` takes them). At load each is shape-checked, then its pattern and its
+//! transformation are compiled once, so a filter AWS would refuse never loads and evaluating
+//! one per event never parses.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::Invalid;
+use crate::filter::{FilterPattern, Metric};
 use crate::trail::names::is_log_group_name;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A metric filter as written in the configuration.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct MetricFilterSpec {
+    pub(crate) log_group_name: Option<String>,
+    pub(crate) filter_name: String,
+    filter_pattern: String,
+    metric_transformations: Vec<MetricTransformation>,
+}
+
+/// A loaded metric filter, ready to evaluate events.
+#[derive(Debug, Clone)]
 pub struct MetricFilter {
     /// The log group the filter belongs to; when absent, every trail's log group.
     pub log_group_name: Option<String>,
     pub filter_name: String,
-    pub filter_pattern: String,
-    pub metric_transformations: Vec<MetricTransformation>,
+    /// The compiled `filterPattern` ([`FilterPattern::as_str`] gives it back as written).
+    pub pattern: FilterPattern,
+    /// The compiled (single) metric transformation.
+    pub metric: Metric,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,9 +91,10 @@ pub enum StandardUnit {
 /// CloudWatch Logs' limits: one transformation per filter, three dimensions per metric.
 const MAX_DIMENSIONS: usize = 3;
 
-impl MetricFilter {
-    /// PutMetricFilter's constraints on each field.
-    pub(crate) fn check(&self) -> Result<(), Invalid> {
+impl MetricFilterSpec {
+    /// PutMetricFilter's constraints on each field, then the pattern and the transformation
+    /// compiled against it.
+    pub(crate) fn compile(self) -> Result<MetricFilter, Invalid> {
         if let Some(group) = &self.log_group_name
             && !is_log_group_name(group)
         {
@@ -91,12 +106,8 @@ impl MetricFilter {
             ));
         }
         check_name("filterName", &self.filter_name, 512, ":*")?;
-        if self.filter_pattern.chars().count() > 1024 {
-            return Err(Invalid::new(
-                "filterPattern",
-                "must be at most 1024 characters",
-            ));
-        }
+        let pattern = FilterPattern::parse(&self.filter_pattern)
+            .map_err(|e| Invalid::new("filterPattern", e.to_string()))?;
         let [transformation] = self.metric_transformations.as_slice() else {
             return Err(Invalid::new(
                 "metricTransformations",
@@ -106,9 +117,16 @@ impl MetricFilter {
                 ),
             ));
         };
-        transformation
-            .check()
-            .map_err(|e| e.within("metricTransformations[0]"))
+        let within = |e: Invalid| e.within("metricTransformations[0]");
+        transformation.check().map_err(within)?;
+        let metric = Metric::compile(&pattern, transformation)
+            .map_err(|e| within(Invalid::new(e.member(), e.to_string())))?;
+        Ok(MetricFilter {
+            log_group_name: self.log_group_name,
+            filter_name: self.filter_name,
+            pattern,
+            metric,
+        })
     }
 }
 

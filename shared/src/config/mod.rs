@@ -15,6 +15,8 @@ use serde::Deserialize;
 pub use error::{ConfigError, Invalid, Problem};
 pub use metric_filter::{MetricFilter, MetricTransformation, StandardUnit};
 
+use metric_filter::MetricFilterSpec;
+
 use crate::selectors::arn::is_account_id;
 use crate::trail::Trail;
 use crate::trail::spec::TrailSpec;
@@ -36,7 +38,7 @@ struct ConfigSpec {
     #[serde(default)]
     trails: Vec<TrailSpec>,
     #[serde(default)]
-    metric_filters: Vec<MetricFilter>,
+    metric_filters: Vec<MetricFilterSpec>,
 }
 
 /// CloudTrail's quotas: five trails per Region (a multi-Region trail counts in every Region),
@@ -85,11 +87,11 @@ impl Config {
             trails.push(trail);
         }
         check_trails_per_region(&trails)?;
-        check_metric_filters(&spec.metric_filters)?;
+        let metric_filters = compile_metric_filters(spec.metric_filters)?;
         Ok(Config {
             account_id: spec.account_id,
             trails,
-            metric_filters: spec.metric_filters,
+            metric_filters,
         })
     }
 }
@@ -116,29 +118,32 @@ fn check_trails_per_region(trails: &[Trail]) -> Result<(), Invalid> {
     }
 }
 
-fn check_metric_filters(filters: &[MetricFilter]) -> Result<(), Invalid> {
-    let mut per_group: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
-    for (i, filter) in filters.iter().enumerate() {
-        let here = |e: Invalid| e.under_item("metricFilters", i, &filter.filter_name);
-        filter.check().map_err(here)?;
-        let names = per_group
-            .entry(filter.log_group_name.as_deref())
-            .or_default();
-        if names.contains(&filter.filter_name.as_str()) {
+fn compile_metric_filters(specs: Vec<MetricFilterSpec>) -> Result<Vec<MetricFilter>, Invalid> {
+    let mut per_group: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    let mut filters = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.into_iter().enumerate() {
+        let name = spec.filter_name.clone();
+        let here = |e: Invalid| e.under_item("metricFilters", i, &name);
+        let names = per_group.entry(spec.log_group_name.clone()).or_default();
+        let duplicate = names.contains(&name);
+        names.push(name.clone());
+        let too_many = names.len() > MAX_FILTERS_PER_LOG_GROUP;
+        let filter = spec.compile().map_err(here)?;
+        if duplicate {
             return Err(here(Invalid::new(
                 "filterName",
                 "is already used by another metric filter of the same log group",
             )));
         }
-        names.push(&filter.filter_name);
-        if names.len() > MAX_FILTERS_PER_LOG_GROUP {
+        if too_many {
             return Err(here(Invalid::new(
                 "",
                 format!("a log group can have at most {MAX_FILTERS_PER_LOG_GROUP} metric filters"),
             )));
         }
+        filters.push(filter);
     }
-    Ok(())
+    Ok(filters)
 }
 
 /// accountId must be a string: an unquoted number would drop leading zeros (012345678901).

@@ -760,9 +760,111 @@ fn metric_filters_are_shape_checked_like_put_metric_filter() {
         (
             "pattern long",
             filters(&FILTER.replace("'{ $.userIdentity.type = \"Root\" }'", &"x".repeat(1025))),
-            "metricFilters[0] (RootAccountUsage): filterPattern: must be at most 1024 characters",
+            "metricFilters[0] (RootAccountUsage): filterPattern: 1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024 (it has 1025)",
         ),
     ]);
+}
+
+/// FILTER with another pattern and extra transformation members (indented as FILTER's).
+fn filter_with(pattern: &str, extra: &str) -> String {
+    filters(&format!(
+        "{}{extra}",
+        FILTER.replace("'{ $.userIdentity.type = \"Root\" }'", pattern)
+    ))
+}
+
+#[test]
+fn metric_filters_are_compiled_and_refused_like_put_metric_filter() {
+    check(&[
+        (
+            "invalid pattern",
+            filter_with("'{ $.eventName = }'", ""),
+            "metricFilters[0] (RootAccountUsage): filterPattern: Invalid metric filter pattern at character 16: found '}', expected a value",
+        ),
+        (
+            "dimensions on a term pattern",
+            filter_with(
+                "ConsoleLogin",
+                "        dimensions: {Source: $.eventSource}\n",
+            ),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].dimensions: dimensions are supported only for JSON and space-delimited filter patterns",
+        ),
+        (
+            "dimensions on a regex pattern",
+            filter_with(
+                "'%Denied%'",
+                "        dimensions: {Source: $.eventSource}\n",
+            ),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].dimensions: dimensions are supported only for JSON and space-delimited filter patterns",
+        ),
+        (
+            "dimensions with a default value",
+            filter_with(
+                "'{ $.eventSource = * }'",
+                "        defaultValue: 0\n        dimensions: {Source: $.eventSource}\n",
+            ),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].dimensions: a metric with dimensions cannot have a defaultValue",
+        ),
+        (
+            "dimension on a field the pattern does not test",
+            filter_with(
+                "'{ $.eventSource = * }'",
+                "        dimensions: {Region: $.awsRegion}\n",
+            ),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].dimensions.Region: \"$.awsRegion\" is not tested by the filter pattern; AWS publishes only fields the pattern matched on (add a condition such as $.awsRegion = *)",
+        ),
+        (
+            "metric value neither number nor field",
+            filters(&FILTER.replace("metricValue: \"1\"", "metricValue: one")),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].metricValue: \"one\" is neither a number nor a field reference ($.field, $name or $N)",
+        ),
+        (
+            "metric value field on a term pattern",
+            filter_with("ConsoleLogin", "").replace("metricValue: \"1\"", "metricValue: $.bytes"),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].metricValue: \"$.bytes\" names a field, but only JSON and space-delimited filter patterns extract fields",
+        ),
+        (
+            "metric value field the JSON pattern does not test",
+            filters(&FILTER.replace("metricValue: \"1\"", "metricValue: $.bytes")),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].metricValue: \"$.bytes\" is not tested by the filter pattern; AWS publishes only fields the pattern matched on (add a condition such as $.bytes = *)",
+        ),
+        (
+            "metric value not a selector",
+            filters(&FILTER.replace("metricValue: \"1\"", "metricValue: $.a..b")),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].metricValue: \"$.a..b\" is not a JSON property selector such as $.bytes or $.a[0].b",
+        ),
+        (
+            "metric value not a delimited field",
+            filter_with("'[ip, user, status]'", "")
+                .replace("metricValue: \"1\"", "metricValue: $bytes"),
+            "metricFilters[0] (RootAccountUsage): metricTransformations[0].metricValue: \"$bytes\" is not a field of the filter pattern (a named field is $name, a field taken by ... or an empty slot is $N)",
+        ),
+    ]);
+}
+
+#[test]
+fn compiled_metric_filters_publish_fields_of_matched_events() {
+    let yaml = filter_with(
+        "'{ $.eventSource = * && $.bytes > 0 }'",
+        "        dimensions: {Source: $.eventSource}\n",
+    )
+    .replace("metricValue: \"1\"", "metricValue: $.bytes");
+    let config = Config::from_yaml(&yaml, "<test>").unwrap_or_else(|e| panic!("{e}"));
+    let filter = &config.metric_filters[0];
+    let message = r#"{"eventSource":"s3.amazonaws.com","bytes":42}"#;
+    let matched = filter
+        .pattern
+        .matches(message)
+        .unwrap_or_else(|| panic!("no match"));
+    let datum = filter
+        .metric
+        .evaluate(message, &matched)
+        .unwrap_or_else(|| panic!("no datum"));
+    assert_eq!(datum.value, 42.0);
+    assert_eq!(
+        datum.dimensions.get("Source").map(String::as_str),
+        Some("s3.amazonaws.com")
+    );
 }
 
 #[test]
@@ -780,14 +882,9 @@ fn the_sample_configuration_loads() {
     assert!(!config.trails[0].insight_selection().is_empty());
     assert_eq!(config.trails[1].kms_key_id(), Some("alias/cairn-logs"));
     assert_eq!(config.metric_filters.len(), 2);
-    assert_eq!(
-        config.metric_filters[1].metric_transformations[0].unit,
-        Some(StandardUnit::Count)
-    );
-    assert_eq!(
-        config.metric_filters[1].metric_transformations[0].default_value,
-        Some(0.0)
-    );
+    assert_eq!(config.metric_filters[1].metric.unit(), StandardUnit::Count);
+    assert_eq!(config.metric_filters[1].metric.default_value(), Some(0.0));
+    assert_eq!(config.metric_filters[0].metric.unit(), StandardUnit::None);
 }
 
 #[test]

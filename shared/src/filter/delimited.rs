@@ -98,6 +98,26 @@ impl Delimited {
         Ok((Delimited { slots }, regexes))
     }
 
+    /// Whether a match can extract `key` (`$name` or `$N`, as in `extractedValues`): a name
+    /// must be one of the pattern's slots; a position needs a `...` or an empty slot to take it.
+    pub(crate) fn can_extract(&self, key: &str) -> bool {
+        let Some(name) = key.strip_prefix('$') else {
+            return false;
+        };
+        let named = self
+            .slots
+            .iter()
+            .any(|slot| matches!(slot, Slot::Named { name: n, .. } if n == name));
+        let positional = !name.is_empty()
+            && !name.starts_with('0')
+            && name.chars().all(|c| c.is_ascii_digit())
+            && self
+                .slots
+                .iter()
+                .any(|slot| matches!(slot, Slot::Ellipsis | Slot::Unnamed));
+        named || positional
+    }
+
     pub(crate) fn matches(&self, message: &str) -> Option<BTreeMap<String, String>> {
         let mut spans = split_fields(message);
         // Without `...`, the last slot takes the rest of the event: AWS's `[w1=ERROR, w2]`

@@ -27,8 +27,10 @@ pub(crate) const MAX_WILDCARDS_PER_SELECTOR: usize = 1;
 /// …and three per pattern.
 pub(crate) const MAX_WILDCARDS_PER_PATTERN: usize = 3;
 
-#[derive(Debug, Clone)]
-enum Step {
+/// One step of a property selector; equal steps select the same member, however written
+/// (`$.a` and `$.['a']`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
     Key(String),
     Index(usize),
     /// `[*]` or `.*`: every element of an array or every member of an object.
@@ -94,6 +96,50 @@ impl JsonPattern {
     pub(crate) fn matches(&self, message: &str) -> bool {
         serde_json::from_str::<&RawValue>(message).is_ok_and(|root| eval(&self.expr, root))
     }
+
+    /// Whether some condition of the pattern tests exactly this selector. AWS publishes a JSON
+    /// field as a metric value or dimension only when the pattern itself matched on it.
+    pub(crate) fn tests_selector(&self, steps: &[Step]) -> bool {
+        fn walk(expr: &Expr, steps: &[Step]) -> bool {
+            match expr {
+                Expr::Or(exprs) | Expr::And(exprs) => exprs.iter().any(|e| walk(e, steps)),
+                Expr::Condition { selector, .. } => selector == steps,
+            }
+        }
+        walk(&self.expr, steps)
+    }
+}
+
+/// A property selector on its own (`$.a.b`), as a metric transformation names the field whose
+/// value it publishes; same grammar and limits as inside a pattern.
+pub(crate) fn parse_selector(text: &str) -> Result<Vec<Step>, PatternError> {
+    let mut p = Parser {
+        cursor: Cursor::new(text),
+        regexes: 0,
+        wildcards: 0,
+    };
+    let steps = p.selector()?;
+    if !p.cursor.at_end() {
+        return Err(p.cursor.unexpected("end of the property selector"));
+    }
+    Ok(steps)
+}
+
+/// The first value node the selector reaches in `message`, as text: a string decoded, a number,
+/// boolean or null as written. Objects, arrays and non-JSON events give nothing, as they satisfy
+/// no comparison either.
+pub(crate) fn extract(steps: &[Step], message: &str) -> Option<String> {
+    let root = serde_json::from_str::<&RawValue>(message).ok()?;
+    let mut leaves = Vec::new();
+    select(root, steps, &mut leaves);
+    leaves.into_iter().find_map(|leaf| {
+        let raw = leaf.get().trim();
+        match raw.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(raw).ok(),
+            Some(b'{' | b'[') | None => None,
+            Some(_) => Some(raw.to_owned()),
+        }
+    })
 }
 
 impl Parser<'_> {

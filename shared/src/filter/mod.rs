@@ -10,11 +10,15 @@
 //! - anything else: terms, phrases, `-excluded` and `?optional` terms ([`terms`]).
 //!
 //! Parsing is total: any input yields a pattern or a [`PatternError`], never a panic.
+//!
+//! A metric filter also publishes fields of the matched event ([`FilterPattern::field`],
+//! [`metric`]): the value and dimensions its metric transformation names.
 
 mod delimited;
 mod error;
 mod json;
 mod lexer;
+pub mod metric;
 mod regex;
 mod terms;
 mod value;
@@ -22,9 +26,11 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub use error::{ErrorKind, PatternError};
+pub use metric::{Datum, Metric, MetricError};
 
 use delimited::Delimited;
 use json::JsonPattern;
@@ -99,6 +105,95 @@ impl FilterPattern {
             Kind::Delimited(delimited) => delimited
                 .matches(message)
                 .map(|extracted_values| Match { extracted_values }),
+        }
+    }
+}
+
+/// A field of matched events that a metric transformation publishes (as the value or a
+/// dimension), resolved against its pattern once so that each event is a lookup, not a parse.
+#[derive(Debug, Clone)]
+pub struct Field {
+    reference: String,
+    source: FieldSource,
+}
+
+#[derive(Debug, Clone)]
+enum FieldSource {
+    /// `$.a.b` under a JSON pattern: read from the event itself, which JSON matching does not
+    /// keep.
+    Json(Vec<json::Step>),
+    /// `$name` or `$N` under a space-delimited pattern: one of the match's extracted values.
+    Extracted,
+}
+
+/// Why a pattern cannot supply a field that a metric transformation names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error(
+        "\"{reference}\" names a field, but only JSON and space-delimited filter patterns \
+         extract fields"
+    )]
+    NoFields { reference: String },
+    #[error("\"{reference}\" is not a JSON property selector such as $.bytes or $.a[0].b")]
+    NotASelector { reference: String },
+    #[error(
+        "\"{reference}\" is not tested by the filter pattern; AWS publishes only fields the \
+         pattern matched on (add a condition such as {reference} = *)"
+    )]
+    NotInPattern { reference: String },
+    #[error(
+        "\"{reference}\" is not a field of the filter pattern (a named field is $name, a field \
+         taken by ... or an empty slot is $N)"
+    )]
+    NotExtracted { reference: String },
+}
+
+impl FilterPattern {
+    /// Whether matches carry fields a metric can publish: JSON and space-delimited patterns do,
+    /// terms and standalone regexes do not (so AWS refuses dimensions on them).
+    pub fn extracts_fields(&self) -> bool {
+        matches!(self.kind, Kind::Json(_) | Kind::Delimited(_))
+    }
+
+    /// Resolves a field reference as metric transformations write it: `$.a.b` under a JSON
+    /// pattern, which must test that selector; `$name` or `$N` under a space-delimited one.
+    /// Terms and regexes extract nothing, so they refuse every reference.
+    pub fn field(&self, reference: &str) -> Result<Field, FieldError> {
+        let owned = || reference.to_owned();
+        let source = match &self.kind {
+            Kind::Terms(_) | Kind::Regex(_) => Err(FieldError::NoFields { reference: owned() }),
+            Kind::Json(pattern) => match json::parse_selector(reference) {
+                Ok(steps) if pattern.tests_selector(&steps) => Ok(FieldSource::Json(steps)),
+                Ok(_) => Err(FieldError::NotInPattern { reference: owned() }),
+                Err(_) => Err(FieldError::NotASelector { reference: owned() }),
+            },
+            Kind::Delimited(pattern) if pattern.can_extract(reference) => {
+                Ok(FieldSource::Extracted)
+            }
+            Kind::Delimited(_) => Err(FieldError::NotExtracted { reference: owned() }),
+        }?;
+        Ok(Field {
+            reference: owned(),
+            source,
+        })
+    }
+}
+
+impl Field {
+    /// The reference as written (`$.bytes`, `$status`).
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// The field's value in an event that matched the pattern it was resolved against; `None`
+    /// when that event lacks it (a JSON selector landing on nothing, an object or an array).
+    pub fn value<'m>(&self, message: &str, matched: &'m Match) -> Option<Cow<'m, str>> {
+        match &self.source {
+            FieldSource::Json(steps) => json::extract(steps, message).map(Cow::Owned),
+            FieldSource::Extracted => matched
+                .extracted_values
+                .get(&self.reference)
+                .map(|value| Cow::Borrowed(value.as_str())),
         }
     }
 }
