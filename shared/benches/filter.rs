@@ -66,7 +66,9 @@ fn cis_patterns_on_real_records(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("cis filters");
-    group.throughput(Throughput::Elements((patterns.len() * messages.len()) as u64));
+    group.throughput(Throughput::Elements(
+        (patterns.len() * messages.len()) as u64,
+    ));
     group.bench_function("pattern x event evaluations", |b| {
         b.iter(|| {
             let mut hits = 0usize;
