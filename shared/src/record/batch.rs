@@ -3,21 +3,20 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// A body that is not a `{"Records":[…]}` object, with serde_json's line and column.
+/// A body that is not a `{"Records":[…]}` object, with serde_json's line and column. The JSON
+/// error is part of the message rather than a `source`, so the position shows however the error
+/// is printed.
 #[derive(Debug, thiserror::Error)]
-#[error("not a {{\"Records\":[…]}} batch: {source}")]
-pub struct BatchError {
-    #[from]
-    source: serde_json::Error,
-}
+#[error("not a {{\"Records\":[…]}} batch: {0}")]
+pub struct BatchError(serde_json::Error);
 
 impl BatchError {
     pub fn line(&self) -> usize {
-        self.source.line()
+        self.0.line()
     }
 
     pub fn column(&self) -> usize {
-        self.source.column()
+        self.0.column()
     }
 }
 
@@ -30,5 +29,7 @@ struct Batch<'a> {
 /// Splits a batch into its records' raw JSON without decoding them, so one bad record can be
 /// refused on its own while the rest go on.
 pub fn split_batch(body: &str) -> Result<Vec<&RawValue>, BatchError> {
-    Ok(serde_json::from_str::<Batch>(body)?.records)
+    serde_json::from_str::<Batch>(body)
+        .map(|batch| batch.records)
+        .map_err(BatchError)
 }
