@@ -2,13 +2,14 @@
 //! CloudWatch.1–14 and the Organizations one) against the 310 real Stratus Red Team records,
 //! each record as the compact JSON line forward puts to CloudWatch Logs.
 
-use std::fs;
+mod support;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use cairn_shared::filter::FilterPattern;
 use cairn_shared::record::split_batch;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::stratus_batches;
 
 const CIS_PATTERNS: [&str; 15] = [
     r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#,
@@ -30,17 +31,8 @@ const CIS_PATTERNS: [&str; 15] = [
 
 /// Every Stratus record as one compact JSON line.
 fn stratus_messages() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/stratus_red_team_detonation_logs");
-    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
     let mut messages = Vec::new();
-    for path in paths {
-        let body = fs::read_to_string(&path).expect("read");
+    for body in stratus_batches() {
         for raw in split_batch(&body).expect("batch") {
             let value: serde_json::Value = serde_json::from_str(raw.get()).expect("record");
             messages.push(value.to_string());

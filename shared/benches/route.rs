@@ -3,31 +3,14 @@
 //! The 310 real Stratus Red Team records, parsed from their batch files and routed through the
 //! repository's sample `cairn.yaml` (two trails, basic and advanced selectors).
 
-use std::fs;
+mod support;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use cairn_shared::config::Config;
 use cairn_shared::record::{Record, split_batch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn stratus_batches() -> Vec<String> {
-    let dir = repo().join("tests/fixtures/stratus_red_team_detonation_logs");
-    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| fs::read_to_string(path).expect("read"))
-        .collect()
-}
+use support::{repo, stratus_batches};
 
 fn validate_and_route(c: &mut Criterion) {
     let batches = stratus_batches();
