@@ -1,12 +1,12 @@
-//! Reading event files as the CLI takes them: a `{"Records":[…]}` batch or JSON lines, either
-//! plain or gzip-compressed.
+//! Reading event files as the CLI takes them: one ingest body, or JSON lines of bodies or bare
+//! records, either plain or gzip-compressed.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use cairn_shared::record::split_batch;
 use flate2::read::MultiGzDecoder;
 use serde_json::value::RawValue;
 
@@ -37,11 +37,13 @@ impl InputFile {
         })
     }
 
-    /// The records' raw JSON: the file's `Records` batch, or else one record per non-blank line
-    /// when its first line is a JSON object on its own.
-    pub fn records(&self) -> Result<Vec<&RawValue>> {
-        let batch_error = match split_batch(&self.text) {
-            Ok(records) => return Ok(records),
+    /// The ingest bodies the file holds: the whole file when it is one JSON value (a
+    /// `{"Records":[…]}` batch, an EventBridge event or a PutAuditEvents body); otherwise JSON
+    /// lines, each a body of its own or a bare record, the bare records gathered into one
+    /// `{"Records":[…]}` batch (their ids in the answer are their positions among them).
+    pub fn bodies(&self) -> Result<Vec<Cow<'_, str>>> {
+        let whole_error = match serde_json::from_str::<&RawValue>(&self.text) {
+            Ok(_) => return Ok(vec![Cow::Borrowed(self.text.as_str())]),
             Err(error) => error,
         };
         let mut lines = self
@@ -54,19 +56,48 @@ impl InputFile {
             .peek()
             .is_some_and(|(_, first)| serde_json::from_str::<&RawValue>(first).is_ok());
         if !is_json_lines {
-            return Err(batch_error).with_context(|| self.path.display().to_string());
+            return Err(whole_error).with_context(|| self.path.display().to_string());
         }
-        lines
-            .map(|(number, line)| {
-                serde_json::from_str::<&RawValue>(line).with_context(|| {
-                    format!(
-                        "{} line {}: not a JSON record",
-                        self.path.display(),
-                        number + 1
-                    )
-                })
-            })
-            .collect()
+        let mut bodies = Vec::new();
+        let mut bare_records = Vec::new();
+        for (number, line) in lines {
+            let shape: Shape = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{} line {}: not a JSON object",
+                    self.path.display(),
+                    number + 1
+                )
+            })?;
+            if shape.is_body() {
+                bodies.push(Cow::Borrowed(line));
+            } else {
+                bare_records.push(line.trim());
+            }
+        }
+        if !bare_records.is_empty() {
+            bodies.push(Cow::Owned(format!(
+                "{{\"Records\":[{}]}}",
+                bare_records.join(",")
+            )));
+        }
+        Ok(bodies)
+    }
+}
+
+/// The top-level keys that make a JSON line a body rather than a bare record.
+#[derive(serde::Deserialize)]
+struct Shape<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(rename = "auditEvents", borrow, default)]
+    audit_events: Option<&'a RawValue>,
+}
+
+impl Shape<'_> {
+    fn is_body(&self) -> bool {
+        self.records.is_some() || self.detail.is_some() || self.audit_events.is_some()
     }
 }
 
@@ -86,29 +117,34 @@ mod tests {
         (dir, file)
     }
 
-    fn raw_records(file: &InputFile) -> Vec<String> {
-        file.records()
-            .expect("records")
+    fn bodies(file: &InputFile) -> Vec<String> {
+        file.bodies()
+            .expect("bodies")
             .into_iter()
-            .map(|raw| raw.get().to_owned())
+            .map(Cow::into_owned)
             .collect()
     }
 
     #[test]
-    fn reads_a_records_batch() {
-        let (_dir, file) = input("batch.json", br#"{"Records":[{"a":1},{"b":[2]}]}"#);
-        assert_eq!(
-            raw_records(&file.expect("read")),
-            [r#"{"a":1}"#, r#"{"b":[2]}"#]
-        );
+    fn a_file_of_one_json_value_is_one_body() {
+        let text = "{\"Records\":[{\"a\":1},\n {\"b\":[2]}]}\n";
+        let (_dir, file) = input("batch.json", text.as_bytes());
+        assert_eq!(bodies(&file.expect("read")), [text]);
     }
 
     #[test]
-    fn reads_json_lines_skipping_blank_lines() {
-        let (_dir, file) = input("lines.jsonl", b"{\"a\":1}\n\n  \n{\"b\":2}\n");
+    fn json_lines_of_bodies_and_bare_records() {
+        let (_dir, file) = input(
+            "lines.jsonl",
+            b"{\"a\":1}\n\n  \n{\"detail\":{\"c\":3}}\n{\"b\":2}\n{\"auditEvents\":[]}\n",
+        );
         assert_eq!(
-            raw_records(&file.expect("read")),
-            [r#"{"a":1}"#, r#"{"b":2}"#]
+            bodies(&file.expect("read")),
+            [
+                r#"{"detail":{"c":3}}"#,
+                r#"{"auditEvents":[]}"#,
+                r#"{"Records":[{"a":1},{"b":2}]}"#
+            ]
         );
     }
 
@@ -119,23 +155,23 @@ mod tests {
             .write_all(br#"{"Records":[{"a":1}]}"#)
             .expect("compress");
         let (_dir, file) = input("no-extension", &encoder.finish().expect("finish"));
-        assert_eq!(raw_records(&file.expect("read")), [r#"{"a":1}"#]);
+        assert_eq!(bodies(&file.expect("read")), [r#"{"Records":[{"a":1}]}"#]);
     }
 
     #[test]
     fn a_bad_line_is_named() {
         let (_dir, file) = input("lines.jsonl", b"{\"a\":1}\n{\"b\":\n");
-        let error = file.expect("read").records().expect_err("bad line");
+        let error = file.expect("read").bodies().expect_err("bad line");
         assert!(
-            format!("{error:#}").contains("lines.jsonl line 2: not a JSON record"),
+            format!("{error:#}").contains("lines.jsonl line 2: not a JSON object"),
             "{error:#}"
         );
     }
 
     #[test]
-    fn a_broken_batch_reports_the_json_position() {
+    fn a_broken_file_reports_the_json_position() {
         let (_dir, file) = input("batch.json", b"{\"Records\":[{\"a\":1},\n  {\"b\" 2}]}");
-        let error = file.expect("read").records().expect_err("broken batch");
+        let error = file.expect("read").bodies().expect_err("broken batch");
         let message = format!("{error:#}");
         assert!(message.contains("batch.json"), "{message}");
         assert!(message.contains("line 2 column 8"), "{message}");

@@ -1,28 +1,53 @@
 //! `cairn`: Cairn's pipeline on one machine, with no AWS account.
 
+mod backend;
+mod deliver;
+mod ingest;
 mod input;
+mod lookup_events;
 mod run;
 mod test_metric_filter;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Result;
+use cairn_shared::config::Config;
 use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use backend::BackendArgs;
+use lookup_events::LookupEventsArgs;
 
 #[derive(Parser)]
 #[command(
     name = "cairn",
     version,
     about = "A self-hosted, CloudTrail-compatible audit trail",
-    long_about = "Cairn keeps, per trail, exactly the CloudTrail events its selectors ask for.\n\n\
+    long_about = "Cairn keeps, per trail, exactly the CloudTrail events its selectors ask for, and \
+        delivers them as CloudTrail log files.\n\n\
         Trails are configured in cairn.yaml in AWS's own shapes (CreateTrail fields, \
         put-event-selectors selectors), so what `aws cloudtrail describe-trails` and \
-        `get-event-selectors` print can be pasted in."
+        `get-event-selectors` print can be pasted in.\n\n\
+        Every command runs on the embedded store (--store DIR, the default ./cairn-data) or on \
+        AWS (--aws, configured from the usual AWS environment, AWS_ENDPOINT_URL included).\n\n\
+        Quick start:\n  cairn run events/ingest-records.json\n  \
+        cairn lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin"
 )]
 struct Cli {
     /// The trails configuration.
     #[arg(long, global = true, default_value = "cairn.yaml", value_name = "FILE")]
     config: PathBuf,
+
+    #[command(flatten)]
+    backend: BackendArgs,
+
+    /// The clock for this command (RFC 3339, e.g. 2026-11-22T10:00:00Z) instead of the real
+    /// time: log files are named and dated by it, and lookups count back from it. For replays
+    /// and tests.
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_now)]
+    now: Option<OffsetDateTime>,
 
     #[command(subcommand)]
     command: Command,
@@ -30,19 +55,47 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Reads event files and shows which trails select each event.
+    /// Stages events for delivery, as the ingest function does.
     ///
-    /// FILE is a `{"Records":[…]}` batch or JSON lines (one record per line), plain or
-    /// gzip-compressed. Every record is validated; a refused record is reported with its
-    /// position, its eventID and what is wrong, and the others go on. Exits 1 when any record
-    /// was refused.
+    /// FILE is one body, plain or gzip-compressed: a {"Records":[…]} batch, an EventBridge
+    /// event carrying a CloudTrail record ("AWS API Call via CloudTrail" and the like), or a
+    /// CloudTrail Lake PutAuditEvents body {"auditEvents":[…]}; or JSON lines, each a body or
+    /// a bare record. Every event is validated; a refused one is reported with its id and what
+    /// is wrong, and the others go on. Exits 1 when any event was refused.
     ///
-    /// Example: cairn run events/ingest-records.json
-    Run {
+    /// Example: cairn ingest events/ingest-records.json events/ingest-eventbridge.json
+    Ingest {
         /// Event files to read.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// The Region PutAuditEvents events arrive in (their awsRegion). Default: AWS_REGION,
+        /// else AWS_DEFAULT_REGION, else us-east-1.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
     },
+    /// Delivers everything staged as CloudTrail log files, as the scheduled deliver function
+    /// does, and prints each log file's location.
+    ///
+    /// Each trail gets gzip JSON log files under
+    /// [prefix/]AWSLogs/[o-org/]{account}/CloudTrail/{region}/{YYYY}/{MM}/{DD}/, records in
+    /// eventTime order. An event already delivered in the past 24 hours is not delivered
+    /// again. On the embedded store, event history older than 90 days is removed.
+    Deliver,
+    /// Ingests the files, then delivers: the whole pipeline in one command.
+    ///
+    /// Prints what each file gave, then where the log files went and how many events each
+    /// trail got. Exits 1 when any event was refused.
+    ///
+    /// Example: cairn run events/ingest-*.json
+    Run {
+        /// Event files to read, in the forms `cairn ingest` takes.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// As for `cairn ingest`.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+    },
+    LookupEvents(LookupEventsArgs),
     /// Tests a filter pattern against log event messages, as `aws logs test-metric-filter`.
     ///
     /// Prints TestMetricFilter's response: every message the pattern matches, with its
@@ -78,10 +131,29 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
+fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|error| {
+        format!("{text:?} is not an RFC 3339 time (2026-11-22T10:00:00Z): {error}")
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
-        Command::Run { files } => run::run(&cli.config, &files),
+    match execute(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("cairn: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<ExitCode> {
+    let now = cli.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let region =
+        |flag: Option<&str>| lookup_events::resolve_region(flag, |name| std::env::var(name).ok());
+    match cli.command {
         Command::TestMetricFilter {
             filter_pattern,
             log_event_messages,
@@ -91,12 +163,67 @@ fn main() -> ExitCode {
             &log_event_messages,
             log_event_messages_file.as_deref(),
         ),
-    };
-    match outcome {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("cairn: {error:#}");
-            ExitCode::from(2)
+        Command::Ingest {
+            files,
+            region: flag,
+        } => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            let totals = ingest::ingest_files(
+                &config,
+                store.as_ref(),
+                &files,
+                &region(flag.as_deref()),
+                now,
+            )
+            .await?;
+            Ok(exit_code(totals.refused == 0))
         }
+        Command::Deliver => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            deliver::deliver(&config, store.as_ref(), now, cli.backend.is_embedded()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            files,
+            region: flag,
+        } => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            run::run(
+                &config,
+                store.as_ref(),
+                &files,
+                &region(flag.as_deref()),
+                now,
+                cli.backend.is_embedded(),
+            )
+            .await
+        }
+        Command::LookupEvents(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            lookup_events::run(
+                &args,
+                store.as_ref(),
+                &config.state_bucket,
+                &config.account_id,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+fn exit_code(success: bool) -> ExitCode {
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -3,8 +3,12 @@
 
 pub mod adapters;
 pub mod config;
+pub mod delivery;
 pub mod filter;
+pub mod history;
+pub mod ingest;
 pub mod ports;
 pub mod record;
 pub mod selectors;
+pub mod staging;
 pub mod trail;

@@ -1,7 +1,9 @@
 //! Shared by the integration tests under tests/: where the fixtures are and how to reach
 //! LocalStack.
 
+pub mod faulty_store;
 pub mod object_store_contract;
+pub mod pipeline;
 
 use std::path::PathBuf;
 

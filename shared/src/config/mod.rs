@@ -19,6 +19,7 @@ use metric_filter::MetricFilterSpec;
 
 use crate::selectors::arn::is_account_id;
 use crate::trail::Trail;
+use crate::trail::names::check_bucket_name;
 use crate::trail::spec::TrailSpec;
 
 /// A loaded, validated configuration.
@@ -26,6 +27,9 @@ use crate::trail::spec::TrailSpec;
 pub struct Config {
     /// The account whose trails these are; events without a recipientAccountId belong to it.
     pub account_id: String,
+    /// The bucket Cairn keeps its own state in: staged events, delivery bookkeeping and the
+    /// event history. Not a trail bucket: trail buckets hold only what CloudTrail would put there.
+    pub state_bucket: String,
     pub trails: Vec<Trail>,
     pub metric_filters: Vec<MetricFilter>,
 }
@@ -35,6 +39,7 @@ pub struct Config {
 struct ConfigSpec {
     #[serde(deserialize_with = "account_id")]
     account_id: String,
+    state_bucket: Option<String>,
     #[serde(default)]
     trails: Vec<TrailSpec>,
     #[serde(default)]
@@ -72,6 +77,10 @@ impl Config {
                 ),
             ));
         }
+        let state_bucket = spec
+            .state_bucket
+            .unwrap_or_else(|| format!("cairn-state-{}", spec.account_id));
+        check_bucket_name(&state_bucket).map_err(|why| Invalid::new("stateBucket", why))?;
         let mut trails: Vec<Trail> = Vec::with_capacity(spec.trails.len());
         for (i, trail) in spec.trails.into_iter().enumerate() {
             let name = trail.name.clone();
@@ -88,8 +97,18 @@ impl Config {
         }
         check_trails_per_region(&trails)?;
         let metric_filters = compile_metric_filters(spec.metric_filters)?;
+        if let Some(trail) = trails.iter().find(|t| t.bucket() == state_bucket) {
+            return Err(Invalid::new(
+                "stateBucket",
+                format!(
+                    "\"{state_bucket}\" is also trail {}'s S3BucketName; Cairn's state needs a bucket of its own",
+                    trail.name()
+                ),
+            ));
+        }
         Ok(Config {
             account_id: spec.account_id,
+            state_bucket,
             trails,
             metric_filters,
         })

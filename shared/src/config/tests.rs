@@ -138,7 +138,7 @@ fn selector_errors_name_the_trail_the_path_and_the_rule() {
             with_audit(
                 r#"AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "readOnly", "Equals": ["true"]}]}]"#,
             ),
-            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors: every advanced event selector needs an eventCategory field selector (Equals Management, Data or NetworkActivity)",
+            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors: every advanced event selector needs an eventCategory field selector (Equals Management, Data, NetworkActivity or ActivityAuditLog)",
         ),
         (
             "adv insight category",
@@ -155,11 +155,25 @@ fn selector_errors_name_the_trail_the_path_and_the_rule() {
             "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors[0].Equals[0]: eventCategory ConfigurationItem is for CloudTrail Lake event data stores, not trails",
         ),
         (
+            "adv activity audit log takes no other field",
+            with_audit(
+                r#"AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}, {"Field": "eventSource", "Equals": ["eventSource"]}]}]"#,
+            ),
+            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors[1]: eventSource cannot be filtered for ActivityAuditLog events; their selector takes eventCategory alone",
+        ),
+        (
+            "adv activity log is no data event type",
+            with_audit(
+                r#"AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}, {"Field": "eventType", "Equals": ["ActivityLog"]}]}]"#,
+            ),
+            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors[2].Equals[0]: \"ActivityLog\" is not a CloudTrail event type (AwsApiCall, AwsServiceEvent, AwsConsoleAction, AwsConsoleSignIn, AwsCloudTrailInsight, AwsVpceEvent)",
+        ),
+        (
             "adv unknown category",
             with_audit(
                 r#"AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["management"]}]}]"#,
             ),
-            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors[0].Equals[0]: \"management\" is not an event category for trails (Management, Data or NetworkActivity)",
+            "trails[1] (audit): AdvancedEventSelectors[0].FieldSelectors[0].Equals[0]: \"management\" is not an event category for trails (Management, Data, NetworkActivity or ActivityAuditLog)",
         ),
         (
             "adv category StartsWith",
@@ -661,7 +675,7 @@ fn trail_and_file_errors_match_cloudtrail_rules() {
         (
             "top-level key",
             format!("{}metricFilter: []\n", with_audit("")),
-            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `trails`, `metricFilters`",
+            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `stateBucket`, `trails`, `metricFilters`",
         ),
         (
             "missing account",
@@ -905,4 +919,22 @@ fn a_configuration_without_trails_is_valid() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.account_id, "012345678901");
     assert!(config.trails.is_empty() && config.metric_filters.is_empty());
+}
+
+#[test]
+fn the_state_bucket_defaults_per_account_and_must_be_cairns_own() {
+    let config = Config::from_yaml(&with_trail(AUDIT), "cairn.yaml").expect("valid");
+    assert_eq!(config.state_bucket, "cairn-state-111122223333");
+    check(&[
+        (
+            "not a bucket name",
+            format!("stateBucket: Cairn_State\n{}", with_trail(AUDIT)),
+            "stateBucket: \"Cairn_State\" is not a valid S3 bucket name: it may contain only lowercase letters, numbers, periods (.) and hyphens (-)",
+        ),
+        (
+            "a trail's bucket",
+            format!("stateBucket: cairn-audit\n{}", with_trail(AUDIT)),
+            "stateBucket: \"cairn-audit\" is also trail audit's S3BucketName; Cairn's state needs a bucket of its own",
+        ),
+    ]);
 }

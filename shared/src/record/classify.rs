@@ -88,7 +88,8 @@ impl Record<'_> {
     }
 
     /// Whether the call only read: the readOnly field when present, else judged by the name,
-    /// as CloudTrail's own read/write split does.
+    /// as CloudTrail's own read/write split does. CloudTrail Lake integration events have
+    /// neither (their action is the caller's own vocabulary), so they never count as reads.
     pub fn is_read_only(&self) -> bool {
         self.read_only.unwrap_or_else(|| {
             self.event_name().is_some_and(|name| {

@@ -14,7 +14,7 @@ use super::{MAX_RECORD_BYTES, Record, Resource, UserIdentity};
 /// `Option` would fold `null` into "absent", and a required field that is null deserves its own
 /// message.
 #[derive(Default)]
-struct Slot<'a>(Option<&'a RawValue>);
+pub(crate) struct Slot<'a>(Option<&'a RawValue>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Slot<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -23,6 +23,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
+    /// The raw JSON as it appears, `null` included; `None` when the field is absent.
+    pub(crate) fn raw(&self) -> Option<&'a RawValue> {
+        self.0
+    }
+
     /// The value, with `null` reported as such.
     fn value(&self, field: &'static str) -> Result<Option<&'a RawValue>, FieldProblem> {
         match self.0 {
@@ -135,6 +140,10 @@ pub(super) struct RecordFields<'a> {
     vpc_endpoint_id: Slot<'a>,
     #[serde(borrow, rename = "insightDetails")]
     insight_details: Slot<'a>,
+    #[serde(borrow, rename = "eventData")]
+    event_data: Slot<'a>,
+    #[serde(borrow)]
+    metadata: Slot<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -227,6 +236,9 @@ impl<'a> RecordFields<'a> {
     /// Checks every rule and reports all that fail. A version that can't be read is held to the
     /// newest version's rules, which require the most.
     pub(super) fn validate(self, raw: &'a RawValue) -> Result<Record<'a>, Vec<FieldProblem>> {
+        if self.is_lake_event() {
+            return self.validate_lake(raw);
+        }
         let mut problems = Problems::default();
 
         let version = problems.take(
@@ -291,18 +303,8 @@ impl<'a> RecordFields<'a> {
             ))
             .flatten();
 
-        let aws_region = problems.take(
-            require(self.aws_region.string("awsRegion"), "awsRegion", 0).and_then(|region| {
-                if is_region_shaped(&region) {
-                    Ok(region)
-                } else {
-                    Err(FieldProblem::invalid(
-                        "awsRegion",
-                        format!("\"{region}\" is not a region name"),
-                    ))
-                }
-            }),
-        );
+        let aws_region = problems
+            .take(require(self.aws_region.string("awsRegion"), "awsRegion", 0).and_then(region));
 
         problems.take(required_unless_insight(
             self.source_ip_address.string("sourceIPAddress"),
@@ -425,6 +427,171 @@ impl<'a> RecordFields<'a> {
     }
 }
 
+/// How the Lake-only rules name the records they apply to.
+const LAKE_EVENTS: &str = "CloudTrail Lake integration events";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LakeMetadataFields<'a> {
+    #[serde(borrow, rename = "ingestionTime")]
+    ingestion_time: Slot<'a>,
+    #[serde(borrow, rename = "channelARN")]
+    channel_arn: Slot<'a>,
+}
+
+impl<'a> RecordFields<'a> {
+    /// A CloudTrail Lake integration event (PutAuditEvents) says so with either its eventType
+    /// or its eventCategory; the Lake rules then require both.
+    fn is_lake_event(&self) -> bool {
+        let says = |slot: &Slot<'a>, field: &'static str, value: &str| {
+            slot.optional_string(field)
+                .ok()
+                .flatten()
+                .is_some_and(|text| text == value)
+        };
+        says(
+            &self.event_type,
+            "eventType",
+            EventType::ActivityLog.as_str(),
+        ) || says(
+            &self.event_category,
+            "eventCategory",
+            EventCategory::ActivityAuditLog.as_str(),
+        )
+    }
+
+    /// The record CloudTrail Lake stores for an event from outside AWS: the caller's event in
+    /// `eventData`, wrapped in the fields CloudTrail adds at ingestion (see "CloudTrail Lake
+    /// integrations event schema"). Who called, what and from where live inside eventData, so
+    /// the record has no eventSource, eventName, userIdentity or requestID of its own.
+    fn validate_lake(self, raw: &'a RawValue) -> Result<Record<'a>, Vec<FieldProblem>> {
+        let mut problems = Problems::default();
+        let required = |value: Result<Option<Cow<'a, str>>, FieldProblem>, field: &'static str| {
+            non_empty(value, field)?
+                .ok_or_else(|| FieldProblem::new(field, Reason::Required { by: LAKE_EVENTS }))
+        };
+        let version = problems.take(
+            required(self.event_version.string("eventVersion"), "eventVersion").and_then(|text| {
+                EventVersion::parse(&text).map_err(|why| FieldProblem::invalid("eventVersion", why))
+            }),
+        );
+        let event_time = problems.take(
+            required(self.event_time.string("eventTime"), "eventTime").and_then(|text| {
+                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why))
+            }),
+        );
+        problems.take(
+            required(self.event_type.string("eventType"), "eventType").and_then(|text| {
+                if text == EventType::ActivityLog.as_str() {
+                    Ok(())
+                } else {
+                    Err(FieldProblem::invalid(
+                        "eventType",
+                        format!(
+                            "\"{text}\" does not go with eventCategory ActivityAuditLog, whose events are of eventType ActivityLog"
+                        ),
+                    ))
+                }
+            }),
+        );
+        problems.take(
+            required(self.event_category.string("eventCategory"), "eventCategory").and_then(
+                |text| {
+                    if text == EventCategory::ActivityAuditLog.as_str() {
+                        Ok(())
+                    } else {
+                        Err(FieldProblem::invalid(
+                            "eventCategory",
+                            format!(
+                                "\"{text}\" does not go with eventType ActivityLog, whose events are of eventCategory ActivityAuditLog"
+                            ),
+                        ))
+                    }
+                },
+            ),
+        );
+        let event_id = problems.take(required(self.event_id.string("eventID"), "eventID"));
+        let aws_region = problems
+            .take(required(self.aws_region.string("awsRegion"), "awsRegion").and_then(region));
+        let recipient_account_id = problems.take(required(
+            self.recipient_account_id.string("recipientAccountId"),
+            "recipientAccountId",
+        ));
+        problems.take(match self.event_data.value("eventData") {
+            Ok(Some(raw)) if raw.get().starts_with('{') => Ok(()),
+            Ok(Some(_)) => Err(FieldProblem::new("eventData", Reason::NotAnObject)),
+            Ok(None) => Err(FieldProblem::new(
+                "eventData",
+                Reason::Required { by: LAKE_EVENTS },
+            )),
+            Err(problem) => Err(problem),
+        });
+        problems.take(match self.metadata.value("metadata") {
+            Ok(Some(raw)) => decode_lake_metadata(raw),
+            Ok(None) => Err(FieldProblem::new(
+                "metadata",
+                Reason::Required { by: LAKE_EVENTS },
+            )),
+            Err(problem) => Err(problem),
+        });
+
+        match (version, event_time, aws_region) {
+            (Some(version), Some(event_time), Some(aws_region)) if problems.0.is_empty() => {
+                Ok(Record {
+                    raw,
+                    version,
+                    event_time,
+                    event_type: EventType::ActivityLog,
+                    event_id,
+                    event_source: None,
+                    event_name: None,
+                    aws_region,
+                    recipient_account_id,
+                    user_identity: None,
+                    read_only: None,
+                    event_category: Some(EventCategory::ActivityAuditLog),
+                    management_event: None,
+                    resources: Vec::new(),
+                    session_credential_from_console: None,
+                    error_code: None,
+                    vpc_endpoint_id: None,
+                    insight_type: None,
+                })
+            }
+            _ => Err(problems.0),
+        }
+    }
+}
+
+/// `metadata` of a Lake record: when CloudTrail took the event in, and through which channel.
+fn decode_lake_metadata(raw: &RawValue) -> Result<(), FieldProblem> {
+    if !raw.get().starts_with('{') {
+        return Err(FieldProblem::new("metadata", Reason::NotAnObject));
+    }
+    let fields: LakeMetadataFields = serde_json::from_str(raw.get())
+        .map_err(|e| FieldProblem::new("metadata", Reason::Malformed(e.to_string())))?;
+    let ingestion_time = non_empty(
+        fields.ingestion_time.string("metadata.ingestionTime"),
+        "metadata.ingestionTime",
+    )?
+    .ok_or_else(|| {
+        FieldProblem::new(
+            "metadata.ingestionTime",
+            Reason::Required { by: LAKE_EVENTS },
+        )
+    })?;
+    EventTime::parse(&ingestion_time)
+        .map_err(|why| FieldProblem::invalid("metadata.ingestionTime", why))?;
+    non_empty(
+        fields.channel_arn.string("metadata.channelARN"),
+        "metadata.channelARN",
+    )?
+    .ok_or_else(|| {
+        FieldProblem::new("metadata.channelARN", Reason::Required { by: LAKE_EVENTS })
+    })?;
+    Ok(())
+}
+
 /// Collects every problem found while the checks go on.
 #[derive(Default)]
 struct Problems(Vec<FieldProblem>);
@@ -441,6 +608,17 @@ fn require<'a>(
     minor_since: u8,
 ) -> Result<Cow<'a, str>, FieldProblem> {
     non_empty(value, field)?.ok_or_else(|| FieldProblem::new(field, since(minor_since)))
+}
+
+fn region(region: Cow<'_, str>) -> Result<Cow<'_, str>, FieldProblem> {
+    if is_region_shaped(&region) {
+        Ok(region)
+    } else {
+        Err(FieldProblem::invalid(
+            "awsRegion",
+            format!("\"{region}\" is not a region name"),
+        ))
+    }
 }
 
 /// Region names are lowercase words and digits joined by hyphens. Anything of that shape is

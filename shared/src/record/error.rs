@@ -27,6 +27,10 @@ pub enum Reason {
     Missing {
         required_since: &'static str,
     },
+    /// Absent although every record of its kind carries it (`by` names the kind).
+    Required {
+        by: &'static str,
+    },
     Null,
     WrongType {
         expected: &'static str,
@@ -46,6 +50,7 @@ impl fmt::Display for Reason {
             Reason::Missing { required_since } => {
                 write!(f, "missing (required since eventVersion {required_since})")
             }
+            Reason::Required { by } => write!(f, "missing (required on {by})"),
             Reason::Null => f.write_str("is null"),
             Reason::WrongType { expected } => write!(f, "must be {expected}"),
             Reason::Invalid(why) => f.write_str(why),

@@ -108,7 +108,8 @@ impl fmt::Display for EventTime {
     }
 }
 
-/// CloudTrail's `eventType` values.
+/// CloudTrail's `eventType` values, and CloudTrail Lake's `ActivityLog` for events from
+/// outside AWS (PutAuditEvents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     AwsApiCall,
@@ -117,16 +118,18 @@ pub enum EventType {
     AwsConsoleSignIn,
     AwsCloudTrailInsight,
     AwsVpceEvent,
+    ActivityLog,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::AwsApiCall,
         EventType::AwsServiceEvent,
         EventType::AwsConsoleAction,
         EventType::AwsConsoleSignIn,
         EventType::AwsCloudTrailInsight,
         EventType::AwsVpceEvent,
+        EventType::ActivityLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +140,7 @@ impl EventType {
             EventType::AwsConsoleSignIn => "AwsConsoleSignIn",
             EventType::AwsCloudTrailInsight => "AwsCloudTrailInsight",
             EventType::AwsVpceEvent => "AwsVpceEvent",
+            EventType::ActivityLog => "ActivityLog",
         }
     }
 
@@ -145,21 +149,24 @@ impl EventType {
     }
 }
 
-/// CloudTrail's `eventCategory` values.
+/// CloudTrail's `eventCategory` values, and CloudTrail Lake's `ActivityAuditLog` for events
+/// from outside AWS (PutAuditEvents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventCategory {
     Management,
     Data,
     Insight,
     NetworkActivity,
+    ActivityAuditLog,
 }
 
 impl EventCategory {
-    pub const ALL: [EventCategory; 4] = [
+    pub const ALL: [EventCategory; 5] = [
         EventCategory::Management,
         EventCategory::Data,
         EventCategory::Insight,
         EventCategory::NetworkActivity,
+        EventCategory::ActivityAuditLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -168,6 +175,7 @@ impl EventCategory {
             EventCategory::Data => "Data",
             EventCategory::Insight => "Insight",
             EventCategory::NetworkActivity => "NetworkActivity",
+            EventCategory::ActivityAuditLog => "ActivityAuditLog",
         }
     }
 
@@ -227,5 +235,13 @@ mod tests {
             Some(EventCategory::NetworkActivity)
         );
         assert_eq!(EventCategory::parse("Network"), None);
+        assert_eq!(
+            EventType::parse("ActivityLog"),
+            Some(EventType::ActivityLog)
+        );
+        assert_eq!(
+            EventCategory::parse("ActivityAuditLog"),
+            Some(EventCategory::ActivityAuditLog)
+        );
     }
 }

@@ -20,6 +20,7 @@ pub use error::{FieldProblem, Reason, RecordError, RecordRef};
 pub use fields::{EventCategory, EventTime, EventType, EventVersion};
 
 use decode::RecordFields;
+pub(crate) use decode::Slot;
 
 /// CloudTrail's limit on one event, as PutAuditEvents and log delivery apply it.
 pub const MAX_RECORD_BYTES: usize = 256 * 1024;
@@ -108,12 +109,13 @@ impl<'a> Record<'a> {
         self.event_id.as_deref()
     }
 
-    /// Absent only on Insights events.
+    /// Absent only on Insights events and CloudTrail Lake integration events (whose caller,
+    /// source and action are inside their `eventData`).
     pub fn event_source(&self) -> Option<&str> {
         self.event_source.as_deref()
     }
 
-    /// Absent only on Insights events.
+    /// Absent only on Insights events and CloudTrail Lake integration events.
     pub fn event_name(&self) -> Option<&str> {
         self.event_name.as_deref()
     }
@@ -126,7 +128,7 @@ impl<'a> Record<'a> {
         self.recipient_account_id.as_deref()
     }
 
-    /// Absent only on Insights events.
+    /// Absent only on Insights events and CloudTrail Lake integration events.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
         self.user_identity.as_ref()
     }

@@ -421,3 +421,131 @@ fn aws_documentation_examples_classify_as_documented() {
     assert_eq!(create_user.category(), EventCategory::Management);
     assert!(!create_user.is_read_only());
 }
+
+/// The record CloudTrail Lake stores for AWS's PutAuditEvents example ("Create a custom
+/// integration with the AWS CLI"), as ingest builds it.
+const LAKE_RECORD: &str = r#"{"eventVersion":"1.11","eventCategory":"ActivityAuditLog","eventType":"ActivityLog","eventID":"c7ca724d-9aa4-81f2-9a90-3e290df75b0d","eventTime":"2021-10-27T12:13:14Z","awsRegion":"us-east-1","recipientAccountId":"152089810396","metadata":{"ingestionTime":"2021-10-27T12:13:20Z","channelARN":"arn:aws:cloudtrail:us-east-1:152089810396:channel/EXAMPLE8-0558-4f7e-a06a-43969EXAMPLE"},"eventData":{"version":"eventData.version","UID":"UID","userIdentity":{"type":"CustomUserIdentity","principalId":"principalId","details":{"key":"value"}},"eventTime":"2021-10-27T12:13:14Z","eventName":"eventName","userAgent":"userAgent","eventSource":"eventSource","requestParameters":{"key":"value"},"responseElements":{"key":"value"},"additionalEventData":{"key":"value"},"sourceIPAddress":"12.34.56.78","recipientAccountId":"152089810396"}}"#;
+
+/// The Lake record with top-level fields changed; `"<absent>"` removes one.
+fn lake_record(extra: &str) -> String {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(LAKE_RECORD).expect("base");
+    let overrides: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&format!("{{{extra}}}")).expect("extra");
+    for (key, value) in overrides {
+        if value == serde_json::Value::String("<absent>".into()) {
+            object.remove(&key);
+        } else {
+            object.insert(key, value);
+        }
+    }
+    serde_json::to_string(&object).expect("serialise")
+}
+
+#[test]
+fn lake_integration_records_parse_without_call_fields() {
+    let record = Record::parse(raw(LAKE_RECORD), Some(0)).expect("Lake record");
+    assert_eq!(record.raw().get(), LAKE_RECORD);
+    assert_eq!(record.version(), EventVersion::new(11));
+    assert_eq!(record.event_type(), EventType::ActivityLog);
+    assert_eq!(record.category(), EventCategory::ActivityAuditLog);
+    assert_eq!(
+        record.event_id(),
+        Some("c7ca724d-9aa4-81f2-9a90-3e290df75b0d")
+    );
+    assert_eq!(record.event_time().to_string(), "2021-10-27T12:13:14Z");
+    assert_eq!(record.recipient_account_id(), Some("152089810396"));
+    // Who called, what and from where are the caller's own, inside eventData.
+    assert_eq!(record.event_source(), None);
+    assert_eq!(record.event_name(), None);
+    assert_eq!(record.user_identity(), None);
+    assert!(record.resources().is_empty());
+    // Not a management event, no read/write judgement, filed in the Region it arrived in.
+    assert!(!record.is_read_only());
+    assert!(!record.is_global_service_event());
+    assert_eq!(record.delivery_region(), "us-east-1");
+    let elsewhere = lake_record(r#""awsRegion":"ap-southeast-2""#);
+    let elsewhere = Record::parse(raw(&elsewhere), None).expect("valid");
+    assert_eq!(elsewhere.delivery_region(), "ap-southeast-2");
+}
+
+#[test]
+fn lake_integration_records_need_their_own_fields() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#""eventData":"<absent>""#,
+            "eventData missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""eventData":"{\"UID\":\"UID\"}""#,
+            "eventData must be a JSON object",
+        ),
+        (
+            r#""metadata":"<absent>""#,
+            "metadata missing (required on CloudTrail Lake integration events)",
+        ),
+        (r#""metadata":null"#, "metadata is null"),
+        (
+            r#""metadata":{"channelARN":"arn:aws:cloudtrail:us-east-1:152089810396:channel/x"}"#,
+            "metadata.ingestionTime missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""metadata":{"ingestionTime":"yesterday","channelARN":"arn:aws:cloudtrail:us-east-1:152089810396:channel/x"}"#,
+            "metadata.ingestionTime \"yesterday\" is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ",
+        ),
+        (
+            r#""metadata":{"ingestionTime":"2021-10-27T12:13:20Z"}"#,
+            "metadata.channelARN missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""recipientAccountId":"<absent>""#,
+            "recipientAccountId missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""eventTime":"2021-10-27T12:13:14""#,
+            "eventTime \"2021-10-27T12:13:14\" is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ",
+        ),
+        (
+            r#""awsRegion":"<absent>""#,
+            "awsRegion missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""eventType":"<absent>""#,
+            "eventType missing (required on CloudTrail Lake integration events)",
+        ),
+        (
+            r#""eventType":"AwsApiCall""#,
+            "eventType \"AwsApiCall\" does not go with eventCategory ActivityAuditLog, whose events are of eventType ActivityLog",
+        ),
+        (
+            r#""eventCategory":"Management""#,
+            "eventCategory \"Management\" does not go with eventType ActivityLog, whose events are of eventCategory ActivityAuditLog",
+        ),
+        (
+            r#""eventVersion":"2.0""#,
+            "eventVersion \"2.0\" is not a CloudTrail eventVersion (1.0 to 1.11)",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let message = problems_of(&lake_record(extra));
+        let detail = message
+            .split_once(": ")
+            .map_or(message.as_str(), |(_, d)| d);
+        assert_eq!(detail, *expected, "{extra}");
+    }
+    // eventID is required whatever the eventVersion, and every problem is reported.
+    assert_eq!(
+        problems_of(&lake_record(
+            r#""eventID":"<absent>","metadata":"<absent>""#
+        )),
+        "record 7: eventID missing (required on CloudTrail Lake integration events); metadata missing (required on CloudTrail Lake integration events)"
+    );
+}
+
+#[test]
+fn records_of_other_kinds_ignore_lake_fields() {
+    let json = api_call(r#""metadata":{"note":1},"eventData":"anything""#);
+    let record = Record::parse(raw(&json), None).expect("an API call");
+    assert_eq!(record.event_type(), EventType::AwsApiCall);
+    assert_eq!(record.category(), EventCategory::Management);
+}

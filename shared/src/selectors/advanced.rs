@@ -218,7 +218,7 @@ fn single_category(parsed: &[Parsed]) -> Result<EventCategory, Invalid> {
     let Some((i, _, operators)) = found.next() else {
         return Err(Invalid::new(
             "FieldSelectors",
-            "every advanced event selector needs an eventCategory field selector (Equals Management, Data or NetworkActivity)",
+            "every advanced event selector needs an eventCategory field selector (Equals Management, Data, NetworkActivity or ActivityAuditLog)",
         ));
     };
     let at = format!("FieldSelectors[{i}]");
@@ -249,18 +249,18 @@ fn single_category(parsed: &[Parsed]) -> Result<EventCategory, Invalid> {
     }
     let value = values[0].as_str();
     let refuse = |why: String| Err(Invalid::new("Equals[0]", why).within(&at));
+    // ActivityAuditLog is a Cairn extension: on AWS only CloudTrail Lake event data stores take
+    // events from outside AWS (PutAuditEvents), but a Cairn trail may log them too.
     match EventCategory::parse(value) {
         Some(EventCategory::Insight) => refuse(
             "trails select Insights events with InsightSelectors; eventCategory Insight is for CloudTrail Lake event data stores".into(),
         ),
         Some(category) => Ok(category),
-        None if ["ConfigurationItem", "Evidence", "ActivityAuditLog"].contains(&value) => {
-            refuse(format!(
-                "eventCategory {value} is for CloudTrail Lake event data stores, not trails"
-            ))
-        }
+        None if ["ConfigurationItem", "Evidence"].contains(&value) => refuse(format!(
+            "eventCategory {value} is for CloudTrail Lake event data stores, not trails"
+        )),
         None => refuse(format!(
-            "\"{value}\" is not an event category for trails (Management, Data or NetworkActivity)"
+            "\"{value}\" is not an event category for trails (Management, Data, NetworkActivity or ActivityAuditLog)"
         )),
     }
 }

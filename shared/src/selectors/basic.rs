@@ -207,7 +207,7 @@ impl BasicSelector {
     }
 
     /// ReadWriteType applies to management and data events alike; basic selectors never take
-    /// network activity or Insights events.
+    /// network activity, Insights or CloudTrail Lake integration events.
     pub fn matches(&self, record: &Record<'_>) -> bool {
         if !self.read_write.admits(record.is_read_only()) {
             return false;
@@ -220,7 +220,9 @@ impl BasicSelector {
                         .is_some_and(|source| self.excluded_sources.contains(&source))
             }
             EventCategory::Data => self.data.iter().any(|resource| resource.matches(record)),
-            EventCategory::Insight | EventCategory::NetworkActivity => false,
+            EventCategory::Insight
+            | EventCategory::NetworkActivity
+            | EventCategory::ActivityAuditLog => false,
         }
     }
 

@@ -145,6 +145,9 @@ pub(super) fn rule(
         (NetworkActivity, Field::Record(R::VpcEndpointId)) => Ok(ANY),
         (Management | Data, Field::Record(R::ErrorCode | R::VpcEndpointId)) => Err(NOT_DATA),
         (EventCategory::Insight, _) => Err("cannot be filtered for Insights events"),
+        (EventCategory::ActivityAuditLog, _) => Err(
+            "cannot be filtered for ActivityAuditLog events; their selector takes eventCategory alone",
+        ),
     }
 }
 
@@ -180,13 +183,21 @@ fn value_problem(category: EventCategory, field: Field, value: &str) -> Option<S
         Field::Record(RecordField::SessionCredentialFromConsole) => {
             flag("sessionCredentialFromConsole")
         }
-        Field::Record(RecordField::EventType) => EventType::parse(value).is_none().then(|| {
-            let types: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-            format!(
-                "\"{value}\" is not a CloudTrail event type ({})",
-                types.join(", ")
-            )
-        }),
+        // ActivityLog is CloudTrail Lake's type for events from outside AWS, never a data or
+        // network activity event, which are the selectors that take eventType.
+        Field::Record(RecordField::EventType) => EventType::parse(value)
+            .is_none_or(|t| t == EventType::ActivityLog)
+            .then(|| {
+                let types: Vec<&str> = EventType::ALL
+                    .iter()
+                    .filter(|t| **t != EventType::ActivityLog)
+                    .map(|t| t.as_str())
+                    .collect();
+                format!(
+                    "\"{value}\" is not a CloudTrail event type ({})",
+                    types.join(", ")
+                )
+            }),
         Field::Record(RecordField::ErrorCode) => (value != "VpceAccessDenied").then(|| {
             format!("errorCode can only be VpceAccessDenied, not \"{value}\"")
         }),

@@ -40,6 +40,33 @@ pub(crate) fn raw(changes: Value) -> Box<RawValue> {
     serde_json::value::to_raw_value(&record).expect("a JSON object serializes")
 }
 
+/// The record CloudTrail Lake stores for AWS's PutAuditEvents example event, received in
+/// `region` for `account`.
+pub(crate) fn lake_record(account: &str, region: &str) -> Box<RawValue> {
+    let record = json!({
+        "eventVersion": "1.11",
+        "eventCategory": "ActivityAuditLog",
+        "eventType": "ActivityLog",
+        "eventID": "c7ca724d-9aa4-81f2-9a90-3e290df75b0d",
+        "eventTime": "2021-10-27T12:13:14Z",
+        "awsRegion": region,
+        "recipientAccountId": account,
+        "metadata": {
+            "ingestionTime": "2021-10-27T12:13:20Z",
+            "channelARN": format!("arn:aws:cloudtrail:{region}:{account}:channel/EXAMPLE8-0558-4f7e-a06a-43969EXAMPLE")
+        },
+        "eventData": {
+            "version": "eventData.version", "UID": "UID",
+            "userIdentity": {"type": "CustomUserIdentity", "principalId": "principalId", "details": {"key": "value"}},
+            "eventTime": "2021-10-27T12:13:14Z", "eventName": "eventName", "userAgent": "userAgent",
+            "eventSource": "eventSource", "requestParameters": {"key": "value"},
+            "responseElements": {"key": "value"}, "additionalEventData": {"key": "value"},
+            "sourceIPAddress": "12.34.56.78", "recipientAccountId": account
+        }
+    });
+    serde_json::value::to_raw_value(&record).expect("a JSON object serializes")
+}
+
 pub(crate) fn parse(raw: &RawValue) -> Record<'_> {
     Record::parse(raw, None).unwrap_or_else(|e| panic!("test record refused: {e}\n{}", raw.get()))
 }

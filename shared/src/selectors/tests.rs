@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::spec::{AdvancedEventSelectorSpec, EventSelectorSpec};
-use super::testing::{data_event, parse, raw, s3_object_event};
+use super::testing::{data_event, lake_record, parse, raw, s3_object_event};
 use super::*;
 
 fn basic(json: &str) -> EventSelection {
@@ -1001,4 +1001,51 @@ fn basic_and_advanced_never_select_insights_events() {
         ),
         &[("advanced", insight, false)],
     );
+}
+
+#[test]
+fn only_activity_audit_log_selectors_take_lake_integration_events() {
+    let lake = lake_record("111122223333", "us-east-2");
+    let lake = parse(&lake);
+    let management_call = raw(management("RunInstances", false));
+    let management_call = parse(&management_call);
+    // CloudTrail's defaults and every basic or management/data selector leave them out.
+    for (case, selection) in [
+        ("default", EventSelection::Default),
+        ("basic all", basic("[{}]")),
+        (
+            "basic write-only with S3 data",
+            basic(
+                r#"[{"ReadWriteType": "WriteOnly", "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]"#,
+            ),
+        ),
+        (
+            "advanced management",
+            advanced(
+                r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]"#,
+            ),
+        ),
+        (
+            "advanced S3 data",
+            advanced(
+                r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]"#,
+            ),
+        ),
+    ] {
+        assert!(!selection.admits(&lake), "{case}");
+    }
+    // A Cairn trail may take them with an ActivityAuditLog selector, which takes nothing else.
+    let integrations = advanced(
+        r#"[{"Name": "Integration events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}]"#,
+    );
+    assert!(integrations.admits(&lake));
+    assert!(!integrations.admits(&management_call));
+    assert!(!integrations.logs_management(false));
+    assert!(!integrations.logs_data());
+    let both = advanced(
+        r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}]"#,
+    );
+    assert!(both.admits(&lake));
+    assert!(both.admits(&management_call));
 }

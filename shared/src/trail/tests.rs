@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::Config;
 use crate::record::{Record, split_batch};
-use crate::selectors::testing::{parse, raw, s3_object_event};
+use crate::selectors::testing::{lake_record, parse, raw, s3_object_event};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -454,4 +454,38 @@ fn stratus_red_team_records_reach_the_expected_trails() {
         .map(|(name, all, virginia)| (name.as_str(), *all, *virginia))
         .collect();
     assert_eq!(counted, expected);
+}
+
+#[test]
+fn lake_integration_events_go_only_to_trails_that_select_them() {
+    let everything = trail(
+        "Name: everything\nS3BucketName: cairn-all\nHomeRegion: us-east-1\nIsMultiRegionTrail: true",
+    );
+    let integrations = trail(
+        r#"Name: integrations
+        S3BucketName: cairn-integrations
+        HomeRegion: us-east-1
+        IsMultiRegionTrail: true
+        AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}]"#,
+    );
+    let local = trail(
+        r#"Name: local
+        S3BucketName: cairn-local
+        HomeRegion: us-east-2
+        AdvancedEventSelectors: [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}]"#,
+    );
+    let ours = lake_record(ACCOUNT, "eu-west-1");
+    let ours = parse(&ours);
+    let theirs = lake_record("444455556666", "eu-west-1");
+    let theirs = parse(&theirs);
+    assert_eq!(everything.selects(&ours, ACCOUNT), None);
+    assert_eq!(
+        integrations.selects(&ours, ACCOUNT),
+        Some(Destination {
+            account_id: ACCOUNT,
+            region: "eu-west-1"
+        })
+    );
+    assert_eq!(integrations.selects(&theirs, ACCOUNT), None);
+    assert_eq!(local.selects(&ours, ACCOUNT), None);
 }

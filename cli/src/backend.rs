@@ -1,0 +1,50 @@
+//! Where a command keeps its data: the embedded store (a folder) or AWS itself.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::config::Config;
+use cairn_shared::ports::object_store::ObjectStore;
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// The embedded store: a folder holding each bucket as {DIR}/{bucket}/{key}, so a trail's
+    /// log files can be read, copied or checked with ordinary tools. Created when missing.
+    #[arg(long, global = true, value_name = "DIR", default_value = "cairn-data")]
+    pub store: PathBuf,
+
+    /// Use AWS instead of the embedded store: S3 through the SDK, configured from the standard
+    /// environment (AWS_PROFILE, AWS_REGION, credentials, AWS_ENDPOINT_URL — point that at
+    /// LocalStack to run against it). The buckets must exist.
+    #[arg(long, global = true, conflicts_with = "store")]
+    pub aws: bool,
+}
+
+impl BackendArgs {
+    /// The object store, with the configuration's buckets created when it is the embedded one
+    /// (there is no account to create them in beforehand).
+    pub async fn object_store(&self, config: &Config) -> Result<Box<dyn ObjectStore>> {
+        if self.aws {
+            let sdk = load_sdk_config().await;
+            return Ok(Box::new(S3ObjectStore::from_sdk_config(&sdk)));
+        }
+        let store = LocalObjectStore::new(self.store.clone());
+        let buckets = std::iter::once(config.state_bucket.as_str())
+            .chain(config.trails.iter().map(|trail| trail.bucket()));
+        for bucket in buckets {
+            store
+                .create_bucket(bucket)
+                .await
+                .with_context(|| format!("creating bucket {bucket} in {}", self.store.display()))?;
+        }
+        Ok(Box::new(store))
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        !self.aws
+    }
+}

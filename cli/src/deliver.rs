@@ -1,0 +1,80 @@
+//! `cairn deliver`: staged events into log files, and what went where.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use cairn_shared::config::Config;
+use cairn_shared::delivery::{DeliverOptions, Deliverer, DeliveryReport};
+use cairn_shared::history;
+use cairn_shared::ports::object_store::ObjectStore;
+use time::{Duration, OffsetDateTime};
+
+/// One deliver run; on the embedded store also the event history's 90-day expiry (an S3
+/// lifecycle rule does that in AWS).
+pub async fn deliver(
+    config: &Config,
+    store: &dyn ObjectStore,
+    now: OffsetDateTime,
+    expire_history: bool,
+) -> Result<DeliveryReport> {
+    let options = DeliverOptions {
+        now,
+        // A command runs until the backlog is done.
+        claim_for: Duration::days(1),
+    };
+    let report = Deliverer::new(config, store).run(options).await?;
+    if expire_history {
+        history::prune(store, &config.state_bucket, now).await?;
+    }
+    print_report(config, &report);
+    Ok(report)
+}
+
+fn print_report(config: &Config, report: &DeliveryReport) {
+    println!(
+        "delivered {} events in {} log files ({} batches{}); {} copies of delivered events skipped",
+        report.events,
+        report.log_files.len(),
+        report.batches,
+        if report.resumed > 0 {
+            format!(", {} left unfinished by an earlier run", report.resumed)
+        } else {
+            String::new()
+        },
+        report.duplicates
+    );
+    let mut per_trail: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for file in &report.log_files {
+        let entry = per_trail.entry(&file.trail).or_default();
+        entry.0 += 1;
+        entry.1 += file.records;
+    }
+    for trail in &config.trails {
+        let (files, events) = per_trail.get(trail.name()).copied().unwrap_or_default();
+        println!(
+            "trail {}: {events} events in {files} log files",
+            trail.name()
+        );
+        for file in report.log_files.iter().filter(|f| f.trail == trail.name()) {
+            println!(
+                "  s3://{}/{} ({} events)",
+                file.bucket, file.key, file.records
+            );
+        }
+    }
+    for (trail, events) in &report.removed_trails {
+        eprintln!(
+            "warning: {events} staged events were for trail {trail}, which cairn.yaml no longer has; not delivered"
+        );
+    }
+    for event_id in &report.conflicts {
+        eprintln!(
+            "warning: eventID {event_id} arrived again with different content; the record delivered first keeps it"
+        );
+    }
+    if let Some(until) = report.busy_until {
+        eprintln!(
+            "another deliver run holds the staging area until {until}; it delivers what is left"
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! `cairn ingest`: event files into the staging area, as the ingest function takes bodies.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use cairn_shared::config::Config;
+use cairn_shared::ingest::{LakeContext, ingest};
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::record::EventTime;
+use time::OffsetDateTime;
+
+use crate::input::InputFile;
+
+/// What ingesting some files came to.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub accepted: usize,
+    pub staged: usize,
+    pub refused: usize,
+}
+
+/// Ingests every body of every file, printing a line per file and each refusal on stderr. A
+/// body that cannot be read at all counts as refused and the other bodies go on.
+pub async fn ingest_files(
+    config: &Config,
+    store: &dyn ObjectStore,
+    files: &[PathBuf],
+    region: &str,
+    now: OffsetDateTime,
+) -> Result<Totals> {
+    let channel_arn = format!(
+        "arn:aws:cloudtrail:{region}:{}:channel/cairn",
+        config.account_id
+    );
+    let lake = LakeContext {
+        region,
+        channel_arn: &channel_arn,
+        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
+    };
+    let mut totals = Totals::default();
+    for path in files {
+        let input = InputFile::read(path)?;
+        let mut file = Totals::default();
+        for body in input.bodies()? {
+            match ingest(config, store, &body, &lake, now).await {
+                Ok(done) => {
+                    file.accepted += done.answer.successful.len();
+                    file.staged += done.staged_events;
+                    file.refused += done.answer.failed.len();
+                    for failed in &done.answer.failed {
+                        eprintln!(
+                            "{}: refused id {}: {}: {}",
+                            path.display(),
+                            failed.id,
+                            failed.error_code,
+                            failed.error_message
+                        );
+                    }
+                }
+                Err(error) => {
+                    eprintln!("{}: refused the body: {error}", path.display());
+                    file.refused += 1;
+                }
+            }
+        }
+        println!(
+            "{}: {} events accepted ({} staged for delivery), {} refused",
+            path.display(),
+            file.accepted,
+            file.staged,
+            file.refused
+        );
+        totals.accepted += file.accepted;
+        totals.staged += file.staged;
+        totals.refused += file.refused;
+    }
+    Ok(totals)
+}

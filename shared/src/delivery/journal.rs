@@ -1,0 +1,105 @@
+//! The delivery journal: one object in the state bucket naming the batch being delivered, if
+//! any. Every change to it is a compare-and-swap on its ETag, which is what makes one deliver
+//! run at a time the owner of a batch, and what lets a later run finish a batch a crashed run
+//! left half done.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
+
+use super::DeliveryError;
+
+pub const KEY: &str = "deliver/journal.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Journal {
+    pub batch: Option<Batch>,
+}
+
+/// A batch of staging objects on its way to log files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch {
+    pub id: String,
+    /// The run holding the batch until `lease_until`; another run may take it over after.
+    pub owner: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub lease_until: OffsetDateTime,
+    /// The delivery time the log files are named and dated by.
+    #[serde(with = "time::serde::rfc3339")]
+    pub delivered_at: OffsetDateTime,
+    pub phase: Phase,
+    /// The staging objects the batch consumes, in order.
+    pub staged: Vec<String>,
+    /// The log files the batch writes, in the order the plan builds them.
+    pub log_files: Vec<PlannedFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Log files, history and dedup records are being written; the staging objects are intact.
+    Writing,
+    /// Everything is written; the staging objects are being removed.
+    Cleaning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedFile {
+    pub trail: String,
+    pub bucket: String,
+    pub key: String,
+    pub records: usize,
+}
+
+/// The journal and its ETag; an absent journal is an empty one with no ETag.
+pub async fn read(
+    store: &dyn ObjectStore,
+    bucket: &str,
+) -> Result<(Journal, Option<ETag>), DeliveryError> {
+    match store.get(bucket, KEY).await {
+        Ok(object) => {
+            let journal = serde_json::from_slice(&object.body).map_err(|source| {
+                DeliveryError::CorruptJournal {
+                    key: format!("s3://{bucket}/{KEY}"),
+                    source,
+                }
+            })?;
+            Ok((journal, Some(object.info.etag)))
+        }
+        Err(ObjectStoreError::NotFound { .. }) => Ok((Journal::default(), None)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Replaces the journal if it is still at `expected` (absent when `None`); returns the new
+/// ETag, or `None` when another run changed it first.
+///
+/// Safe to repeat: when the store reports a lost race, the journal is read back, and if it
+/// already holds exactly this content (our own earlier attempt whose answer was lost), that
+/// is a success.
+pub async fn swap(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    journal: &Journal,
+    expected: Option<&ETag>,
+) -> Result<Option<ETag>, DeliveryError> {
+    let body = serde_json::to_vec(journal).expect("a journal always serializes");
+    let condition = match expected {
+        Some(etag) => Condition::IfMatch(etag.clone()),
+        None => Condition::IfNoneMatch,
+    };
+    let options = PutOptions::new("application/json").condition(condition);
+    match store.put(bucket, KEY, Bytes::from(body), &options).await {
+        Ok(receipt) => Ok(Some(receipt.etag)),
+        Err(ObjectStoreError::PreconditionFailed { .. }) => {
+            let (current, etag) = read(store, bucket).await?;
+            Ok((current == *journal).then_some(etag).flatten())
+        }
+        Err(error) => Err(error.into()),
+    }
+}

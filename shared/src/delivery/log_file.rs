@@ -1,0 +1,218 @@
+//! CloudTrail log files: their keys and their bodies.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::record::EventTime;
+
+/// The gzip level of log files: zlib's default, the usual balance of size and speed.
+pub const GZIP_LEVEL: u32 = 6;
+
+/// At most this many records in one log file, and at most [`MAX_UNCOMPRESSED_BYTES`] of them:
+/// CloudTrail bounds its files too, and a bounded file keeps deliver's and forward's memory
+/// bounded (forward holds one file at a time).
+pub const MAX_RECORDS: usize = 10_000;
+pub const MAX_UNCOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+
+/// The folder of a trail's files for one account, kind, region and day:
+/// `[prefix/]AWSLogs/[o-org/]{account}/{kind}/{region}/{YYYY}/{MM}/{DD}/`, where kind is
+/// `CloudTrail` (log files) or `CloudTrail-Digest`.
+pub fn day_folder(
+    prefix: Option<&str>,
+    organization_id: Option<&str>,
+    account: &str,
+    kind: &str,
+    region: &str,
+    day: OffsetDateTime,
+) -> String {
+    let mut folder = String::with_capacity(96);
+    if let Some(prefix) = prefix {
+        folder.push_str(prefix);
+        folder.push('/');
+    }
+    folder.push_str("AWSLogs/");
+    if let Some(organization_id) = organization_id {
+        folder.push_str(organization_id);
+        folder.push('/');
+    }
+    folder.push_str(&format!(
+        "{account}/{kind}/{region}/{:04}/{:02}/{:02}/",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    ));
+    folder
+}
+
+/// A log file's key: its day folder and
+/// `{account}_CloudTrail_{region}_{YYYYMMDDTHHmmZ}_{unique}.json.gz`, the time being the
+/// delivery time, as CloudTrail names them. `unique` is 16 alphanumerics.
+pub fn log_file_key(
+    prefix: Option<&str>,
+    organization_id: Option<&str>,
+    account: &str,
+    region: &str,
+    delivered_at: OffsetDateTime,
+    unique: &str,
+) -> String {
+    let t = delivered_at;
+    format!(
+        "{}{account}_CloudTrail_{region}_{:04}{:02}{:02}T{:02}{:02}Z_{unique}.json.gz",
+        day_folder(prefix, organization_id, account, "CloudTrail", region, t),
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// 16 alphanumerics derived from `seed`, so a rerun of the same delivery names its files the
+/// same and overwrites rather than adds.
+pub fn unique_part(seed: &[u8]) -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    Sha256::digest(seed)
+        .iter()
+        .take(16)
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect()
+}
+
+/// A log file's body, with what a digest file records about it.
+#[derive(Debug, Clone)]
+pub struct LogFileBody {
+    /// One gzip member holding `{"Records":[…]}`.
+    pub gzip: Bytes,
+    /// SHA-256 of the uncompressed bytes, as digest files list it.
+    pub sha256: [u8; 32],
+    pub oldest_event_time: EventTime,
+    pub newest_event_time: EventTime,
+    pub records: usize,
+}
+
+/// Writes `{"Records":[…]}` with each record exactly as it arrived, in the order given,
+/// compressing and hashing as it goes so the uncompressed file is never held whole.
+///
+/// `records` must not be empty and must be in eventTime order.
+pub fn encode(records: &[(EventTime, &RawValue)]) -> LogFileBody {
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+        panic!("a log file holds at least one record");
+    };
+    let estimate: usize = records.iter().map(|(_, raw)| raw.get().len()).sum();
+    let mut out = HashingWriter {
+        hasher: Sha256::new(),
+        gzip: GzEncoder::new(
+            Vec::with_capacity(estimate / 6 + 64),
+            Compression::new(GZIP_LEVEL),
+        ),
+    };
+    out.write(b"{\"Records\":[");
+    for (i, (_, raw)) in records.iter().enumerate() {
+        if i > 0 {
+            out.write(b",");
+        }
+        out.write(raw.get().as_bytes());
+    }
+    out.write(b"]}");
+    let gzip = out
+        .gzip
+        .finish()
+        .expect("compressing into memory cannot fail");
+    LogFileBody {
+        gzip: Bytes::from(gzip),
+        sha256: out.hasher.finalize().into(),
+        oldest_event_time: first.0,
+        newest_event_time: last.0,
+        records: records.len(),
+    }
+}
+
+struct HashingWriter {
+    hasher: Sha256,
+    gzip: GzEncoder<Vec<u8>>,
+}
+
+impl HashingWriter {
+    fn write(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.gzip
+            .write_all(bytes)
+            .expect("compressing into memory cannot fail");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use flate2::read::GzDecoder;
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn keys_follow_cloudtrails_layout() {
+        let at = datetime!(2024-03-07 09:05:59 UTC);
+        assert_eq!(
+            log_file_key(
+                None,
+                None,
+                "123456789012",
+                "eu-west-1",
+                at,
+                "AbCdEfGh01234567"
+            ),
+            "AWSLogs/123456789012/CloudTrail/eu-west-1/2024/03/07/123456789012_CloudTrail_eu-west-1_20240307T0905Z_AbCdEfGh01234567.json.gz"
+        );
+        assert_eq!(
+            log_file_key(
+                Some("audit/logs"),
+                Some("o-exampleorgid"),
+                "111122223333",
+                "us-east-1",
+                at,
+                "AbCdEfGh01234567"
+            ),
+            "audit/logs/AWSLogs/o-exampleorgid/111122223333/CloudTrail/us-east-1/2024/03/07/111122223333_CloudTrail_us-east-1_20240307T0905Z_AbCdEfGh01234567.json.gz"
+        );
+    }
+
+    #[test]
+    fn unique_parts_are_16_alphanumerics_and_repeatable() {
+        let part = unique_part(b"batch-1/main/0");
+        assert_eq!(part.len(), 16);
+        assert!(part.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(part, unique_part(b"batch-1/main/0"));
+        assert_ne!(part, unique_part(b"batch-1/main/1"));
+    }
+
+    #[test]
+    fn the_body_is_one_gzip_member_of_the_records_as_given() {
+        let a = RawValue::from_string(r#"{"eventID":"a", "x" : 1}"#.to_owned()).unwrap();
+        let b = RawValue::from_string(r#"{"eventID":"b"}"#.to_owned()).unwrap();
+        let t1 = EventTime::parse("2024-03-07T09:00:00Z").unwrap();
+        let t2 = EventTime::parse("2024-03-07T09:01:00Z").unwrap();
+        let body = encode(&[(t1, &a), (t2, &b)]);
+        let mut text = String::new();
+        let mut decoder = GzDecoder::new(&body.gzip[..]);
+        decoder.read_to_string(&mut text).unwrap();
+        assert_eq!(
+            text,
+            r#"{"Records":[{"eventID":"a", "x" : 1},{"eventID":"b"}]}"#
+        );
+        // Nothing after the one member: aws cloudtrail validate-logs rejects trailing data.
+        assert!(decoder.into_inner().is_empty());
+        assert_eq!(
+            body.sha256,
+            <[u8; 32]>::from(Sha256::digest(text.as_bytes()))
+        );
+        assert_eq!((body.oldest_event_time, body.newest_event_time), (t1, t2));
+        assert_eq!(body.records, 2);
+    }
+}

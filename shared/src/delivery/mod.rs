@@ -1,0 +1,497 @@
+//! deliver: staged events to CloudTrail log files, exactly once.
+//!
+//! A run takes staging objects in batches. For each batch it
+//! 1. plans everything the batch writes, in memory, from the staging objects alone
+//!    ([`plan::build`]: deterministic, so a rerun rebuilds the same keys and bytes);
+//! 2. claims the batch by a compare-and-swap on the journal (phase `Writing`); a run that loses
+//!    the swap leaves the batch to the winner;
+//! 3. writes the log files, the event-history objects and the dedup record: plain puts of fixed
+//!    keys and bytes, harmless to repeat;
+//! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
+//! 5. deletes the staging objects (idempotent) and swaps the journal empty.
+//!
+//! A crash anywhere leaves the journal naming the batch and its phase. The next run, once the
+//! crashed run's lease has expired, takes the batch over and redoes the phase it was in: a
+//! `Writing` batch is rebuilt from its staging objects (deleted only in `Cleaning`) and rewritten
+//! to the recorded keys; a `Cleaning` batch only finishes its deletes. So nothing is lost,
+//! nothing is written twice under two names, and the dedup record (written before the batch
+//! counts as delivered) keeps later copies of its events out for 24 hours.
+
+pub mod journal;
+pub mod log_file;
+pub mod plan;
+pub mod seen;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::config::Config;
+use crate::history;
+use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
+use crate::staging::{self, StagingError};
+use crate::trail::Trail;
+
+use journal::{Batch, Journal, Phase, PlannedFile};
+use plan::{Plan, StagedObject};
+use seen::SeenCache;
+
+/// How long a claim on a batch lasts unless renewed. A run renews it whenever less than half is
+/// left, so only a run that stopped (crashed, timed out) loses it, and another run can take the
+/// batch over this long after the last renewal at most.
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// The staging bytes one batch reads at most (always at least one object): what bounds a run's
+/// memory, whatever the backlog.
+pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Staging objects read at once.
+const READ_CONCURRENCY: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] ObjectStoreError),
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    #[error("the delivery journal {key} is unreadable: {source}")]
+    CorruptJournal {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the dedup record {key} is unreadable at line {line}")]
+    CorruptSeen { key: String, line: usize },
+    #[error(
+        "batch {batch}: another deliver run took the batch over (this run's lease ran out); it finishes the batch"
+    )]
+    LeaseLost { batch: String },
+    #[error("batch {batch} cannot be redone: {why}")]
+    Irreproducible { batch: String, why: String },
+}
+
+/// When and for how long a run may work.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverOptions {
+    /// The delivery clock at the start of the run (log files are named by it).
+    pub now: OffsetDateTime,
+    /// No new batch is claimed after this much time (a Lambda's remaining time, less a margin).
+    pub claim_for: Duration,
+}
+
+/// One log file written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveredFile {
+    pub trail: String,
+    pub bucket: String,
+    pub key: String,
+    pub records: usize,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryReport {
+    pub batches: usize,
+    /// Batches a stopped run had left unfinished, finished by this one.
+    pub resumed: usize,
+    pub events: usize,
+    pub duplicates: usize,
+    /// Dedup keys (eventIDs) that arrived again with different content: the first record
+    /// delivered keeps the eventID, and the later ones are left out and named here.
+    pub conflicts: Vec<String>,
+    pub log_files: Vec<DeliveredFile>,
+    pub history_objects: usize,
+    pub removed_trails: BTreeMap<String, usize>,
+    /// Set when another run holds the journal: this run left its batch alone.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub busy_until: Option<OffsetDateTime>,
+}
+
+/// deliver, built once per process (the dedup cache carries over between Lambda invocations).
+pub struct Deliverer<'a> {
+    config: &'a Config,
+    store: &'a dyn ObjectStore,
+    seen: SeenCache,
+    max_batch_bytes: u64,
+}
+
+/// The delivery clock: the run's start time moved on by real elapsed time, so `--now` fixes the
+/// start without freezing leases.
+struct Clock {
+    start: OffsetDateTime,
+    started: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> OffsetDateTime {
+        self.start + self.started.elapsed()
+    }
+}
+
+/// The journal's state as this run last saw or wrote it.
+struct Held {
+    batch: Batch,
+    etag: ETag,
+}
+
+impl<'a> Deliverer<'a> {
+    pub fn new(config: &'a Config, store: &'a dyn ObjectStore) -> Self {
+        Self {
+            config,
+            store,
+            seen: SeenCache::default(),
+            max_batch_bytes: MAX_BATCH_BYTES,
+        }
+    }
+
+    /// Smaller batches (tests use them to get many batches out of little data).
+    pub fn with_max_batch_bytes(mut self, max_batch_bytes: u64) -> Self {
+        self.max_batch_bytes = max_batch_bytes;
+        self
+    }
+
+    fn bucket(&self) -> &str {
+        &self.config.state_bucket
+    }
+
+    /// Delivers everything staged before the run started (and what arrives while it runs, time
+    /// allowing), batch by batch.
+    pub async fn run(&self, options: DeliverOptions) -> Result<DeliveryReport, DeliveryError> {
+        let clock = Clock {
+            start: options.now,
+            started: Instant::now(),
+        };
+        let claim_until = options.now + options.claim_for;
+        let owner = random_id();
+        let mut report = DeliveryReport::default();
+        loop {
+            let (journal, etag) = journal::read(self.store, self.bucket()).await?;
+            if let Some(batch) = journal.batch {
+                if batch.owner != owner && batch.lease_until > clock.now() {
+                    report.busy_until = Some(batch.lease_until);
+                    break;
+                }
+                let etag = etag.expect("a journal naming a batch was read from the store");
+                self.resume(batch, etag, &clock, &owner, &mut report)
+                    .await?;
+                continue;
+            }
+            if clock.now() >= claim_until {
+                break;
+            }
+            // Pruning here, with no batch in the journal, keeps a resumed batch's dedup set
+            // identical to its first attempt's.
+            self.seen
+                .prune(self.store, self.bucket(), clock.now())
+                .await?;
+            let staged = self.next_staged().await?;
+            if staged.is_empty() {
+                break;
+            }
+            let delivered_at = whole_seconds(clock.now());
+            let id = random_id();
+            let already = self
+                .seen
+                .window(self.store, self.bucket(), delivered_at, &id)
+                .await?;
+            let plan = plan::build(self.config, &staged, &already, &id, delivered_at)?;
+            let batch = Batch {
+                id,
+                owner: owner.clone(),
+                lease_until: clock.now() + LEASE,
+                delivered_at,
+                phase: Phase::Writing,
+                staged: staged.iter().map(|object| object.key.clone()).collect(),
+                log_files: plan.log_files.iter().map(planned_file).collect(),
+            };
+            let claim = Journal {
+                batch: Some(batch.clone()),
+            };
+            match journal::swap(self.store, self.bucket(), &claim, etag.as_ref()).await? {
+                // Another run claimed first; the next read of the journal shows its batch.
+                None => continue,
+                Some(etag) => {
+                    let held = Held { batch, etag };
+                    self.write(plan, held, &clock, &mut report).await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The oldest staging objects, up to the batch size (at least one), read in full.
+    async fn next_staged(&self) -> Result<Vec<StagedObject>, DeliveryError> {
+        let mut chosen = Vec::new();
+        let mut bytes = 0;
+        let mut token: Option<String> = None;
+        'pages: loop {
+            let page = self
+                .store
+                .list_page(self.bucket(), staging::PREFIX, token.as_deref())
+                .await?;
+            for entry in page.entries {
+                if !chosen.is_empty() && bytes + entry.size > self.max_batch_bytes {
+                    break 'pages;
+                }
+                bytes += entry.size;
+                chosen.push(entry.key);
+            }
+            match page.next_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        self.read_staged(chosen).await
+    }
+
+    async fn read_staged(&self, keys: Vec<String>) -> Result<Vec<StagedObject>, DeliveryError> {
+        let bucket = self.bucket();
+        futures::stream::iter(keys)
+            .map(|key| async move {
+                let object = self.store.get(bucket, &key).await?;
+                Ok::<_, DeliveryError>(StagedObject {
+                    key,
+                    body: object.body,
+                })
+            })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Takes over a batch a stopped run left in the journal, and finishes it.
+    async fn resume(
+        &self,
+        mut batch: Batch,
+        etag: ETag,
+        clock: &Clock,
+        owner: &str,
+        report: &mut DeliveryReport,
+    ) -> Result<(), DeliveryError> {
+        batch.owner = owner.to_owned();
+        batch.lease_until = clock.now() + LEASE;
+        let takeover = Journal {
+            batch: Some(batch.clone()),
+        };
+        let Some(etag) = journal::swap(self.store, self.bucket(), &takeover, Some(&etag)).await?
+        else {
+            // Another run took it over first.
+            return Ok(());
+        };
+        report.resumed += 1;
+        let held = Held { batch, etag };
+        match held.batch.phase {
+            Phase::Cleaning => self.clean(held, clock, report).await,
+            Phase::Writing => {
+                let staged = self.read_staged(held.batch.staged.clone()).await.map_err(
+                    |error| match error {
+                        DeliveryError::Store(ObjectStoreError::NotFound { key, .. }) => {
+                            DeliveryError::Irreproducible {
+                                batch: held.batch.id.clone(),
+                                why: format!("its staging object {key} is gone"),
+                            }
+                        }
+                        other => other,
+                    },
+                )?;
+                let already = self
+                    .seen
+                    .window(
+                        self.store,
+                        self.bucket(),
+                        held.batch.delivered_at,
+                        &held.batch.id,
+                    )
+                    .await?;
+                let mut plan = plan::build(
+                    self.config,
+                    &staged,
+                    &already,
+                    &held.batch.id,
+                    held.batch.delivered_at,
+                )?;
+                adopt_recorded_files(&mut plan, &held.batch)?;
+                self.write(plan, held, clock, report).await
+            }
+        }
+    }
+
+    /// Steps 3 to 5 for a claimed batch.
+    async fn write(
+        &self,
+        plan: Plan<'_>,
+        mut held: Held,
+        clock: &Clock,
+        report: &mut DeliveryReport,
+    ) -> Result<(), DeliveryError> {
+        // Every put below writes a key fixed by the journal with bytes fixed by the staging
+        // objects, so repeating any of them (after a crash, or by a run taking the batch over)
+        // rewrites the same object.
+        for file in &plan.log_files {
+            self.keep_lease(&mut held, clock).await?;
+            let options = PutOptions::new("application/json")
+                .content_encoding("gzip")
+                .encryption(encryption(file.trail));
+            self.store
+                .put(&file.bucket, &file.key, file.body.gzip.clone(), &options)
+                .await?;
+        }
+        for (key, body) in &plan.history {
+            self.keep_lease(&mut held, clock).await?;
+            self.store
+                .put(self.bucket(), key, body.clone(), &history::put_options())
+                .await?;
+        }
+        self.keep_lease(&mut held, clock).await?;
+        let seen_key = seen::object_key(held.batch.delivered_at, &held.batch.id);
+        self.store
+            .put(
+                self.bucket(),
+                &seen_key,
+                plan.seen.clone(),
+                &PutOptions::new("text/plain"),
+            )
+            .await?;
+
+        held.batch.phase = Phase::Cleaning;
+        self.swap(&mut held).await?;
+
+        report.events += plan.events;
+        report.duplicates += plan.duplicates;
+        for key in &plan.conflicts {
+            tracing::warn!(
+                event_id = %key,
+                batch = %held.batch.id,
+                "a record reused an eventID already delivered with different content; the first one was kept"
+            );
+        }
+        report.conflicts.extend(plan.conflicts.iter().cloned());
+        report.history_objects += plan.history.len();
+        for (trail, count) in plan.removed_trails {
+            *report.removed_trails.entry(trail).or_default() += count;
+        }
+        report
+            .log_files
+            .extend(plan.log_files.iter().map(|file| DeliveredFile {
+                trail: file.trail.name().to_owned(),
+                bucket: file.bucket.clone(),
+                key: file.key.clone(),
+                records: file.body.records,
+            }));
+        self.clean(held, clock, report).await
+    }
+
+    /// Deletes the batch's staging objects, then empties the journal. Deletes are idempotent,
+    /// so a rerun of this step is harmless.
+    async fn clean(
+        &self,
+        mut held: Held,
+        clock: &Clock,
+        report: &mut DeliveryReport,
+    ) -> Result<(), DeliveryError> {
+        for key in held.batch.staged.clone() {
+            self.keep_lease(&mut held, clock).await?;
+            self.store.delete(self.bucket(), &key).await?;
+        }
+        let done = Journal { batch: None };
+        if journal::swap(self.store, self.bucket(), &done, Some(&held.etag))
+            .await?
+            .is_none()
+        {
+            return Err(DeliveryError::LeaseLost {
+                batch: held.batch.id,
+            });
+        }
+        report.batches += 1;
+        Ok(())
+    }
+
+    /// Renews the claim when less than half of it is left. A failed swap means another run took
+    /// the batch over, and this run must stop writing.
+    async fn keep_lease(&self, held: &mut Held, clock: &Clock) -> Result<(), DeliveryError> {
+        if held.batch.lease_until - clock.now() < LEASE / 2 {
+            held.batch.lease_until = clock.now() + LEASE;
+            self.swap(held).await?;
+        }
+        Ok(())
+    }
+
+    async fn swap(&self, held: &mut Held) -> Result<(), DeliveryError> {
+        let journal = Journal {
+            batch: Some(held.batch.clone()),
+        };
+        match journal::swap(self.store, self.bucket(), &journal, Some(&held.etag)).await? {
+            Some(etag) => {
+                held.etag = etag;
+                Ok(())
+            }
+            None => Err(DeliveryError::LeaseLost {
+                batch: held.batch.id.clone(),
+            }),
+        }
+    }
+}
+
+/// A rebuilt plan must match what the journal recorded, file for file; its files then take the
+/// recorded buckets and keys, so a configuration changed in between (a new bucket or prefix)
+/// cannot scatter one batch over two sets of keys.
+fn adopt_recorded_files(plan: &mut Plan<'_>, batch: &Batch) -> Result<(), DeliveryError> {
+    let rebuilt: Vec<PlannedFile> = plan.log_files.iter().map(planned_file).collect();
+    let same_shape = rebuilt.len() == batch.log_files.len()
+        && rebuilt
+            .iter()
+            .zip(&batch.log_files)
+            .all(|(new, old)| new.trail == old.trail && new.records == old.records);
+    if !same_shape {
+        return Err(DeliveryError::Irreproducible {
+            batch: batch.id.clone(),
+            why: format!(
+                "its staging objects now give {} log files where the journal recorded {}",
+                rebuilt.len(),
+                batch.log_files.len()
+            ),
+        });
+    }
+    for (file, recorded) in plan.log_files.iter_mut().zip(&batch.log_files) {
+        file.bucket.clone_from(&recorded.bucket);
+        file.key.clone_from(&recorded.key);
+    }
+    Ok(())
+}
+
+fn planned_file(file: &plan::PlannedLogFile<'_>) -> PlannedFile {
+    PlannedFile {
+        trail: file.trail.name().to_owned(),
+        bucket: file.bucket.clone(),
+        key: file.key.clone(),
+        records: file.body.records,
+    }
+}
+
+/// SSE-KMS under the trail's key when it names one, SSE-S3 otherwise, as CloudTrail does.
+fn encryption(trail: &Trail) -> Encryption {
+    match trail.kms_key_id() {
+        Some(key_id) => Encryption::Kms {
+            key_id: key_id.to_owned(),
+        },
+        None => Encryption::S3Managed,
+    }
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).expect("0 is a valid nanosecond")
+}
+
+fn random_id() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
+}

@@ -1,0 +1,234 @@
+//! What one batch writes, computed from its staging objects alone: the log files per (trail,
+//! account, region), the event-history objects and the dedup record.
+//!
+//! The plan is a pure function of the staging objects, the dedup set, the batch id and the
+//! delivery time. A rerun of a batch therefore rebuilds the same keys with the same bytes, and
+//! rewriting them is harmless: that is what lets deliver redo a half-written batch.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::history;
+use crate::record::EventTime;
+use crate::staging::{self, StagingError};
+use crate::trail::Trail;
+
+use super::log_file::{self, LogFileBody, MAX_RECORDS, MAX_UNCOMPRESSED_BYTES};
+use super::seen::{self, SeenSet};
+
+/// A staging object as read from the store.
+pub struct StagedObject {
+    pub key: String,
+    pub body: Bytes,
+}
+
+/// A log file ready to write.
+pub struct PlannedLogFile<'c> {
+    pub trail: &'c Trail,
+    pub bucket: String,
+    pub account: String,
+    pub region: String,
+    pub key: String,
+    pub body: LogFileBody,
+}
+
+pub struct Plan<'c> {
+    pub log_files: Vec<PlannedLogFile<'c>>,
+    /// (key, body) of each event-history object.
+    pub history: Vec<(String, Bytes)>,
+    /// The dedup record: the keys of every event this batch delivers.
+    pub seen: Bytes,
+    /// Events delivered (to at least one trail or the history).
+    pub events: usize,
+    /// Events dropped as copies of ones already delivered.
+    pub duplicates: usize,
+    /// Dedup keys of events dropped because a different record already had the key.
+    pub conflicts: Vec<String>,
+    /// Events routed to trails cairn.yaml no longer has, per trail name: a deleted trail takes
+    /// no more deliveries, as in CloudTrail.
+    pub removed_trails: BTreeMap<String, usize>,
+}
+
+type Destination<'a> = (&'a str, &'a str, &'a str);
+
+/// Records with their times, in the order they are to be written.
+type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
+
+/// One log file to build: its trail, destination, part number and records.
+type Job<'a, 'c> = (&'c Trail, Destination<'a>, usize, Timed<'a>);
+
+pub fn build<'c>(
+    config: &'c Config,
+    staged: &[StagedObject],
+    already_seen: &SeenSet,
+    batch: &str,
+    delivered_at: OffsetDateTime,
+) -> Result<Plan<'c>, StagingError> {
+    let parsed = staged
+        .iter()
+        .map(|object| staging::read_staged(&object.key, &object.body))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut in_batch = SeenSet::new();
+    let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
+    let mut duplicates = 0;
+    let mut conflicts = Vec::new();
+    let mut per_destination: BTreeMap<Destination<'_>, Timed<'_>> = BTreeMap::new();
+    let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
+    for (object, events) in staged.iter().zip(&parsed) {
+        for event in events {
+            let hash = seen::hash_key(&event.dedup_key);
+            let content = seen::hash_bytes(event.record.get().as_bytes());
+            match already_seen.get(&hash).or_else(|| in_batch.get(&hash)) {
+                Some(delivered) if *delivered == content => {
+                    duplicates += 1;
+                    continue;
+                }
+                Some(_) => {
+                    conflicts.push(event.dedup_key.to_string());
+                    continue;
+                }
+                None => {}
+            }
+            in_batch.insert(hash, content);
+            seen_keys.push((&event.dedup_key, content));
+            let time =
+                EventTime::parse(&event.event_time).map_err(|why| StagingError::Corrupt {
+                    key: object.key.clone(),
+                    source: serde::de::Error::custom(why),
+                })?;
+            for route in &event.routes {
+                per_destination
+                    .entry((route.trail(), route.account(), route.region()))
+                    .or_default()
+                    .push((time, event.record));
+            }
+            if let Some((account, region)) = &event.history {
+                let hour = time.unix_seconds().div_euclid(3600);
+                per_history_hour
+                    .entry((account, region, hour))
+                    .or_default()
+                    .push((time, event.record));
+            }
+        }
+    }
+
+    let mut removed_trails = BTreeMap::new();
+    let mut jobs: Vec<Job<'_, 'c>> = Vec::new();
+    for ((trail_name, account, region), mut records) in per_destination {
+        let Some(trail) = config.trails.iter().find(|t| t.name() == trail_name) else {
+            *removed_trails.entry(trail_name.to_owned()).or_default() += records.len();
+            continue;
+        };
+        // Stable: events of the same second keep their staging order.
+        records.sort_by_key(|(time, _)| *time);
+        for (part, chunk) in chunks(records).into_iter().enumerate() {
+            jobs.push((trail, (trail_name, account, region), part, chunk));
+        }
+    }
+    let log_files = parallel_map(
+        &jobs,
+        |(trail, (trail_name, account, region), part, chunk)| {
+            let unique = log_file::unique_part(
+                format!("{batch}/{trail_name}/{account}/{region}/{part}").as_bytes(),
+            );
+            PlannedLogFile {
+                trail,
+                bucket: trail.bucket().to_owned(),
+                account: (*account).to_owned(),
+                region: (*region).to_owned(),
+                key: log_file::log_file_key(
+                    trail.prefix(),
+                    trail.organization_id(),
+                    account,
+                    region,
+                    delivered_at,
+                    &unique,
+                ),
+                body: log_file::encode(chunk),
+            }
+        },
+    );
+
+    let history_groups: Vec<_> = per_history_hour.into_iter().collect();
+    let history = parallel_map(&history_groups, |((account, region, hour), records)| {
+        let mut records = records.clone();
+        records.sort_by_key(|(time, _)| *time);
+        let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
+        let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
+        (
+            history::object_key(account, region, hour_start, batch),
+            Bytes::from(history::encode(&raws)),
+        )
+    });
+
+    Ok(Plan {
+        log_files,
+        history,
+        events: seen_keys.len(),
+        seen: seen::encode(seen_keys.iter().copied()),
+        duplicates,
+        conflicts,
+        removed_trails,
+    })
+}
+
+/// Splits one destination's records into log files of at most [`MAX_RECORDS`] records and
+/// [`MAX_UNCOMPRESSED_BYTES`] (a single larger record still gets its own file).
+fn chunks(records: Timed<'_>) -> Vec<Timed<'_>> {
+    let overhead = br#"{"Records":[]}"#.len();
+    let mut files = Vec::new();
+    let mut current: Timed<'_> = Vec::new();
+    let mut bytes = overhead;
+    for record in records {
+        let size = record.1.get().len() + 1;
+        if !current.is_empty()
+            && (current.len() == MAX_RECORDS || bytes + size > MAX_UNCOMPRESSED_BYTES)
+        {
+            files.push(std::mem::take(&mut current));
+            bytes = overhead;
+        }
+        bytes += size;
+        current.push(record);
+    }
+    if !current.is_empty() {
+        files.push(current);
+    }
+    files
+}
+
+/// Maps `items` on every core (compression dominates delivery), keeping their order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break done };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a delivery worker panicked"))
+            .collect()
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}

@@ -1,0 +1,198 @@
+//! What deliver has already delivered: one object per batch under `deliver/seen/`, listing the
+//! dedup keys (eventIDs) the batch delivered with a hash of each record's bytes. A batch skips
+//! every event whose key a batch of the previous 24 hours delivered, which is what makes a
+//! client's retry or replay harmless; the content hash tells a true copy from a different
+//! record reusing an eventID, which is reported rather than passed over in silence.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+use crate::ports::object_store::ObjectStore;
+
+use super::DeliveryError;
+
+pub const PREFIX: &str = "deliver/seen/";
+
+/// How long a delivered eventID keeps its copies out.
+pub const WINDOW: Duration = Duration::hours(24);
+
+/// A dedup key reduced to 128 bits: a day of a busy account's eventIDs fits in memory, and a
+/// collision (about 2^-64 at a billion events) is far less likely than any storage fault.
+pub type KeyHash = u128;
+
+pub fn hash_key(key: &str) -> KeyHash {
+    hash_bytes(key.as_bytes())
+}
+
+/// What a record's bytes hash to, to tell a copy from a different record with the same key.
+pub type ContentHash = u128;
+
+pub fn hash_bytes(bytes: &[u8]) -> u128 {
+    let digest = Sha256::digest(bytes);
+    u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"))
+}
+
+/// One dedup record as read: each event's key and content hashes.
+type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
+
+/// The keys delivered in the window, each with its record's content hash.
+pub type SeenSet = HashMap<KeyHash, ContentHash>;
+
+/// `deliver/seen/{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
+pub fn object_key(delivered_at: OffsetDateTime, batch: &str) -> String {
+    let stamp = delivered_at
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .expect("a UTC time always formats");
+    format!("{PREFIX}{stamp}-{batch}.txt")
+}
+
+fn parse_key(key: &str) -> Option<(OffsetDateTime, &str)> {
+    let rest = key.strip_prefix(PREFIX)?.strip_suffix(".txt")?;
+    let (stamp, batch) = rest.split_once('-')?;
+    let at = PrimitiveDateTime::parse(
+        stamp,
+        format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .ok()?;
+    Some((at.assume_utc(), batch))
+}
+
+/// The body: a line per event, its dedup key, a tab and the hex content hash.
+pub fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)>) -> Bytes {
+    let mut body = String::new();
+    for (key, content) in events {
+        body.push_str(key);
+        body.push('\t');
+        body.push_str(&format!("{content:032x}"));
+        body.push('\n');
+    }
+    Bytes::from(body)
+}
+
+fn decode(key: &str, body: &[u8]) -> Result<Vec<(KeyHash, ContentHash)>, DeliveryError> {
+    let corrupt = |line: usize| DeliveryError::CorruptSeen {
+        key: key.to_owned(),
+        line,
+    };
+    std::str::from_utf8(body)
+        .map_err(|_| corrupt(0))?
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let (event, content) = line.rsplit_once('\t').ok_or_else(|| corrupt(i + 1))?;
+            let content = u128::from_str_radix(content, 16).map_err(|_| corrupt(i + 1))?;
+            Ok((hash_key(event), content))
+        })
+        .collect()
+}
+
+/// The seen objects read so far, kept across invocations of a warm Lambda: they never change
+/// once written, so each is fetched once.
+#[derive(Default)]
+pub struct SeenCache {
+    objects: Mutex<BTreeMap<String, Entries>>,
+}
+
+impl SeenCache {
+    /// Every key delivered by batches in the window before `delivered_at`, except `batch`'s
+    /// own (a resumed batch must not skip its own events).
+    ///
+    /// The set depends only on the objects in the store, and nothing is added or pruned while
+    /// a batch is in the journal, so a resumed batch sees exactly the set its first attempt saw.
+    pub async fn window(
+        &self,
+        store: &dyn ObjectStore,
+        bucket: &str,
+        delivered_at: OffsetDateTime,
+        batch: &str,
+    ) -> Result<SeenSet, DeliveryError> {
+        let since = delivered_at - WINDOW;
+        let mut seen = SeenSet::new();
+        for entry in store.list_all(bucket, PREFIX).await? {
+            let Some((at, owner)) = parse_key(&entry.key) else {
+                continue;
+            };
+            if at < since || owner == batch {
+                continue;
+            }
+            let cached = self.lock().get(&entry.key).cloned();
+            let hashes = match cached {
+                Some(hashes) => hashes,
+                None => {
+                    let body = store.get(bucket, &entry.key).await?.body;
+                    let hashes = Arc::new(decode(&entry.key, &body)?);
+                    self.lock().insert(entry.key.clone(), hashes.clone());
+                    hashes
+                }
+            };
+            seen.extend(hashes.iter().copied());
+        }
+        Ok(seen)
+    }
+
+    /// Removes the objects of batches delivered before the window that ends at `now`, in the
+    /// store and here. Only called while no batch is in the journal (see [`Self::window`]).
+    /// Safe to repeat: deletes are idempotent.
+    pub async fn prune(
+        &self,
+        store: &dyn ObjectStore,
+        bucket: &str,
+        now: OffsetDateTime,
+    ) -> Result<usize, DeliveryError> {
+        let cutoff = now - WINDOW - Duration::hours(1);
+        let mut pruned = 0;
+        for entry in store.list_all(bucket, PREFIX).await? {
+            if parse_key(&entry.key).is_some_and(|(at, _)| at < cutoff) {
+                store.delete(bucket, &entry.key).await?;
+                self.lock().remove(&entry.key);
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entries>> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn keys_carry_the_delivery_time_and_batch() {
+        let key = object_key(datetime!(2024-03-07 09:05:59 UTC), "b1");
+        assert_eq!(key, "deliver/seen/20240307T090559Z-b1.txt");
+        assert_eq!(
+            parse_key(&key),
+            Some((datetime!(2024-03-07 09:05:59 UTC), "b1"))
+        );
+        assert_eq!(parse_key("deliver/seen/garbage.txt"), None);
+    }
+
+    #[test]
+    fn bodies_round_trip_and_corruption_is_named() {
+        let body = encode([("e-1", 7), ("sha256:ab", u128::MAX)]);
+        assert_eq!(
+            decode("k", &body).unwrap(),
+            vec![(hash_key("e-1"), 7), (hash_key("sha256:ab"), u128::MAX)]
+        );
+        let error = decode("deliver/seen/x.txt", b"e-1\t07\ne-2\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the dedup record deliver/seen/x.txt is unreadable at line 2"
+        );
+    }
+}

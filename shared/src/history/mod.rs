@@ -1,0 +1,262 @@
+//! The 90-day event history: every management event Cairn delivers, kept where `LookupEvents`
+//! (`cairn lookup-events`) can find it by account, Region and time, as CloudTrail's own event
+//! history does.
+//!
+//! # Layout
+//!
+//! The deliver step writes, for each delivery batch, one object per (account, Region, hour of
+//! eventTime) into the bucket Cairn owns for its state:
+//!
+//! ```text
+//! history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.gz
+//! ```
+//!
+//! - `account` is the record's recipientAccountId, or the deployment's own account when the
+//!   record has none; `region` is where CloudTrail shows the event ([`Record::delivery_region`]:
+//!   global service events under us-east-1). The date and hour are the eventTime's, in UTC.
+//! - The body is one gzip member holding JSON lines: one record per line, exactly the bytes the
+//!   record arrived as. A record that arrived pretty-printed (and so spans several lines) is
+//!   written with the whitespace between its tokens removed, which changes no value, no key order
+//!   and no escape; every other record is written byte for byte.
+//! - Only management events are kept, as in CloudTrail's event history: data, network activity
+//!   and Insights events are left out.
+//! - Writing the same batch again writes the same keys with the same bytes (the gzip header
+//!   carries no timestamp), so a retried delivery is harmless.
+//!
+//! Objects expire [`RETENTION_DAYS`] after their hour ends. On S3 that is a lifecycle rule on
+//! `history/`; the local store has [`prune`] instead. Lookups never show an event older than
+//! that, whether or not its object is gone yet.
+//!
+//! Day folders are what a lookup lists: it walks them from the end of its time range backward and
+//! reads an hour's objects only when it still needs events from that hour.
+
+mod lookup;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use serde_json::value::RawValue;
+use time::{Date, Month, OffsetDateTime, Time};
+
+use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
+use crate::record::EventTime;
+
+pub use lookup::{
+    AttributeKey, LookupAttribute, LookupError, LookupEvent, LookupPage, LookupQuery,
+    LookupResource, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_RESULTS, lookup, username,
+};
+
+/// How long the history keeps an event, as CloudTrail's event history does.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// Where the history lives in the state bucket.
+pub const PREFIX: &str = "history/";
+
+/// How history objects are stored: JSON lines, gzip-compressed. (Readers here also take a body
+/// some layer has already unpacked because of the Content-Encoding.)
+pub const CONTENT_TYPE: &str = "application/x-ndjson";
+pub const CONTENT_ENCODING: &str = "gzip";
+
+/// The options to put a history object with: [`CONTENT_TYPE`], [`CONTENT_ENCODING`], an
+/// unconditional put (a retried batch rewrites its own objects with the same bytes).
+pub fn put_options() -> PutOptions {
+    PutOptions::new(CONTENT_TYPE).content_encoding(CONTENT_ENCODING)
+}
+
+const SECONDS_PER_HOUR: i64 = 3600;
+
+/// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.gz`,
+/// for the UTC hour `hour` falls in (minutes, seconds and any offset are ignored: `hour` may be
+/// any time of that hour, e.g. `record.event_time().to_offset_date_time()`).
+///
+/// Account, Region and batch are single key segments: anything but ASCII letters, digits, `-`,
+/// `_` and `.` is percent-encoded (as are a lone `.` or `..`, and an empty value), so no value
+/// can add a folder or step out of its own. Real account IDs and Region names pass unchanged.
+/// The batch name must be the same on every retry of a delivery, so a retry rewrites its own
+/// objects instead of adding copies.
+pub fn object_key(account: &str, region: &str, hour: OffsetDateTime, batch: &str) -> String {
+    let seconds = hour.unix_timestamp();
+    format!(
+        "{}{:02}/{}.jsonl.gz",
+        day_prefix(account, region, seconds),
+        utc(seconds).hour(),
+        segment(batch)
+    )
+}
+
+fn utc(seconds: i64) -> OffsetDateTime {
+    EventTime::from_unix_seconds(seconds).to_offset_date_time()
+}
+
+/// The folder of one account and Region's objects for one day (`seconds` may be any time in it).
+pub(crate) fn day_prefix(account: &str, region: &str, seconds: i64) -> String {
+    let t = utc(seconds);
+    format!(
+        "{PREFIX}{}/{}/{:04}/{:02}/{:02}/",
+        segment(account),
+        segment(region),
+        t.year(),
+        u8::from(t.month()),
+        t.day()
+    )
+}
+
+/// A value as one key segment; see [`object_key`].
+fn segment(value: &str) -> Cow<'_, str> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if value.is_empty() {
+        return Cow::Borrowed("%00");
+    }
+    if value == "." || value == ".." {
+        return Cow::Owned("%2E".repeat(value.len()));
+    }
+    if value.bytes().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut encoded = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if plain(b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Cow::Owned(encoded)
+}
+
+/// The hour (its first second) a history key files its events under, if `key` is one.
+pub(crate) fn hour_of_key(key: &str) -> Option<EventTime> {
+    let rest = key.strip_prefix(PREFIX)?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [account, region, year, month, day, hour, file] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |text: &str, len: usize| {
+        (text.len() == len && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())
+            .flatten()
+    };
+    if account.is_empty() || region.is_empty() || !file.ends_with(".jsonl.gz") {
+        return None;
+    }
+    let month = Month::try_from(u8::try_from(digits(month, 2)?).ok()?).ok()?;
+    let date = Date::from_calendar_date(
+        i32::try_from(digits(year, 4)?).ok()?,
+        month,
+        u8::try_from(digits(day, 2)?).ok()?,
+    )
+    .ok()?;
+    let time = Time::from_hms(u8::try_from(digits(hour, 2)?).ok()?, 0, 0).ok()?;
+    Some(EventTime::from_unix_seconds(
+        date.with_time(time).assume_utc().unix_timestamp(),
+    ))
+}
+
+/// The first second of the hour `seconds` (since the epoch) falls in.
+pub(crate) fn hour_start(seconds: i64) -> i64 {
+    seconds.div_euclid(SECONDS_PER_HOUR) * SECONDS_PER_HOUR
+}
+
+/// The body of one history object: gzip of JSON lines, one record per line (see the module
+/// docs for the one case in which a record's bytes change).
+pub fn encode(records: &[&RawValue]) -> Vec<u8> {
+    let mut gzip = GzEncoder::new(Vec::new(), Compression::default());
+    for record in records {
+        let line = single_line(record.get());
+        // Writing into a Vec cannot fail.
+        gzip.write_all(line.as_bytes())
+            .and_then(|()| gzip.write_all(b"\n"))
+            .expect("gzip into memory");
+    }
+    gzip.finish().expect("gzip into memory")
+}
+
+/// The lines of a history object's body, as [`encode`] wrote them. A body that is not gzip (one
+/// an HTTP layer unpacked on the way, honouring its Content-Encoding) is taken as the lines
+/// themselves.
+pub fn decode(body: &[u8]) -> std::io::Result<String> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return String::from_utf8(body.to_vec())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+    }
+    let mut text = String::new();
+    MultiGzDecoder::new(body).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// JSON text on one line. Outside strings JSON allows only spaces, tabs and line breaks between
+/// tokens, and inside strings a line break must be escaped, so a raw line break means the text
+/// was pretty-printed: dropping the whitespace outside strings then changes nothing else.
+fn single_line(json: &str) -> Cow<'_, str> {
+    if !json.contains(['\n', '\r']) {
+        return Cow::Borrowed(json);
+    }
+    let mut compact = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            compact.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            compact.push(c);
+            in_string = c == '"';
+        }
+    }
+    Cow::Owned(compact)
+}
+
+/// The earliest eventTime the history still shows at `now`.
+pub(crate) fn retention_floor(now: OffsetDateTime) -> OffsetDateTime {
+    now - time::Duration::days(RETENTION_DAYS)
+}
+
+/// Deletes the history objects whose hour ended [`RETENTION_DAYS`] or more before `now`, so
+/// every event in them is older than the history keeps: the local store's stand-in for the S3
+/// lifecycle rule. Keys under `history/` that are not history objects are left alone.
+/// Idempotent; returns how many objects it deleted.
+///
+/// Pages through the listing one page at a time, so memory stays bounded however long the
+/// history.
+pub async fn prune(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    now: OffsetDateTime,
+) -> Result<usize, ObjectStoreError> {
+    let cutoff = retention_floor(now).unix_timestamp();
+    let mut deleted = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let page = store.list_page(bucket, PREFIX, token.as_deref()).await?;
+        for entry in &page.entries {
+            let expired = hour_of_key(&entry.key)
+                .is_some_and(|hour| hour.unix_seconds() + SECONDS_PER_HOUR <= cutoff);
+            if expired {
+                store.delete(bucket, &entry.key).await?;
+                deleted += 1;
+            }
+        }
+        match page.next_token {
+            None => return Ok(deleted),
+            Some(next) if token.as_deref() == Some(next.as_str()) => {
+                return Err(ObjectStoreError::Backend {
+                    context: format!("listing s3://{bucket}/{PREFIX}"),
+                    source: format!("the store repeated continuation token {next:?}").into(),
+                });
+            }
+            Some(next) => token = Some(next),
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! deliver on the embedded store: every fixture record reaches each trail that selects it
+//! exactly once, through replays, a crash at every storage call, and concurrent runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::config::Config;
+use cairn_shared::delivery::{self, DeliverOptions, Deliverer, DeliveryReport, journal};
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::staging;
+use cairn_test_support::faulty_store::{Fault, FaultyStore};
+use cairn_test_support::pipeline::{
+    config, delivered, expected_deliveries, fixture_batches, stage_batch,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
+
+async fn fresh_store(config: &Config) -> (tempfile::TempDir, Arc<LocalObjectStore>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(LocalObjectStore::new(dir.path().to_path_buf()));
+    store
+        .create_bucket(&config.state_bucket)
+        .await
+        .expect("bucket");
+    for trail in &config.trails {
+        store.create_bucket(trail.bucket()).await.expect("bucket");
+    }
+    (dir, store)
+}
+
+async fn stage_fixtures(store: &dyn ObjectStore, config: &Config) {
+    stage(store, config, &fixture_batches()).await;
+}
+
+/// Stages each body as one ingest request, a millisecond apart, so staging order (and with it
+/// the batches deliver forms) is the same on every run.
+async fn stage(store: &dyn ObjectStore, config: &Config, batches: &[(String, String)]) {
+    for (i, (_, body)) in batches.iter().enumerate() {
+        let at = T0 + Duration::milliseconds(i as i64);
+        stage_batch(store, config, body, at).await;
+    }
+}
+
+fn options(now: OffsetDateTime) -> DeliverOptions {
+    DeliverOptions {
+        now,
+        claim_for: Duration::minutes(10),
+    }
+}
+
+async fn deliver(store: &dyn ObjectStore, config: &Config, now: OffsetDateTime) -> DeliveryReport {
+    Deliverer::new(config, store)
+        .run(options(now))
+        .await
+        .expect("deliver")
+}
+
+/// Nothing left behind: no staging objects, no batch in the journal.
+async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
+    let staged = store
+        .list_all(&config.state_bucket, staging::PREFIX)
+        .await
+        .expect("list");
+    assert!(staged.is_empty(), "staging objects left: {staged:?}");
+    let (journal, _) = journal::read(store, &config.state_bucket)
+        .await
+        .expect("journal");
+    assert_eq!(journal.batch, None);
+}
+
+fn assert_exactly_once(
+    found: &BTreeMap<String, Vec<cairn_test_support::pipeline::Placement>>,
+    expected: &BTreeMap<String, Vec<cairn_test_support::pipeline::Placement>>,
+) {
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !found.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} records not delivered",
+        missing.len()
+    );
+    for (record, placements) in found {
+        assert_eq!(
+            Some(placements),
+            expected.get(record),
+            "record delivered to the wrong places or more than once: {}",
+            &record[..record.len().min(200)]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fixture_record_is_delivered_once_to_each_trail_that_selects_it() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let report = deliver(store.as_ref(), &config, T0).await;
+
+    let expected = expected_deliveries(&config, &fixture_batches());
+    assert!(
+        expected.len() > 300,
+        "only {} records selected",
+        expected.len()
+    );
+    assert_exactly_once(&delivered(store.as_ref(), &config).await, &expected);
+    assert_settled(store.as_ref(), &config).await;
+    assert_eq!(report.duplicates, 0);
+    // AWS's documentation examples reuse three eventIDs for different records: the first of
+    // each is delivered, the others named.
+    assert_eq!(
+        report.conflicts,
+        [
+            "f8ef8fc5-e3e8-4ee1-9d52-2f412ddf17e3",
+            "deb1e1f9-c99b-4612-8e9f-21f93b5d79c0",
+            "234f004b-EXAMPLE"
+        ]
+    );
+    assert_eq!(report.batches, 1);
+    assert!(report.history_objects > 0);
+    // Every log file is named by the delivery time.
+    assert!(
+        report
+            .log_files
+            .iter()
+            .all(|file| file.key.contains("_20261122T1000Z_")),
+        "{:?}",
+        report.log_files
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_of_the_same_events_within_a_day_is_not_delivered_again() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let first = deliver(store.as_ref(), &config, T0).await;
+
+    // The client retries everything an hour later, and again at once (two copies staged).
+    stage_fixtures(store.as_ref(), &config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let replay = deliver(store.as_ref(), &config, T0 + Duration::hours(1)).await;
+    assert_eq!(replay.events, 0);
+    assert_eq!(replay.duplicates, 2 * first.events);
+    assert_eq!(replay.conflicts.len(), 2 * first.conflicts.len());
+    assert!(replay.log_files.is_empty());
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+}
+
+/// A crash at storage call N of a deliver run, for every N, in both ways a call can fail,
+/// followed by a run after the crashed run's lease has expired: every record ends up delivered
+/// exactly once and nothing is left staged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_at_any_storage_call_loses_nothing_and_duplicates_nothing() {
+    let config = config();
+    // A sixth of the fixtures in several batches keeps the (calls × 2) runs quick while crashes
+    // still land in every step of a batch and between batches.
+    let batches: Vec<_> = fixture_batches().into_iter().step_by(6).collect();
+    let expected = expected_deliveries(&config, &batches);
+    let batch_bytes = 8 * 1024;
+
+    let (_dir, store) = fresh_store(&config).await;
+    stage(store.as_ref(), &config, &batches).await;
+    let counting = FaultyStore::counting(store.clone());
+    let clean = Deliverer::new(&config, &counting)
+        .with_max_batch_bytes(batch_bytes)
+        .run(options(T0))
+        .await
+        .expect("clean run");
+    assert!(clean.batches >= 3, "only {} batches", clean.batches);
+    let total = counting.calls();
+
+    for fault in [Fault::Before, Fault::After] {
+        for fail_at in 1..=total {
+            let (_dir, store) = fresh_store(&config).await;
+            stage(store.as_ref(), &config, &batches).await;
+            let faulty = FaultyStore::new(store.clone(), fail_at, fault);
+            let crashed = Deliverer::new(&config, &faulty)
+                .with_max_batch_bytes(batch_bytes)
+                .run(options(T0))
+                .await;
+            assert!(
+                crashed.is_err(),
+                "call {fail_at} ({fault:?}) did not fail the run"
+            );
+
+            // The next scheduled run, once the crashed run's claim has lapsed.
+            let later = T0 + delivery::LEASE + Duration::seconds(1);
+            deliver(store.as_ref(), &config, later).await;
+            let found = delivered(store.as_ref(), &config).await;
+            if found != expected {
+                panic!("crash at call {fail_at} of {total} ({fault:?}): delivered set differs");
+            }
+            assert_settled(store.as_ref(), &config).await;
+        }
+    }
+}
+
+/// A run that finds another run's unexpired claim leaves the batch alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_leaves_a_batch_another_run_holds() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    // The first run stops after claiming (its 4th call is the first log file put).
+    // Its calls: the journal, the dedup records (prune), the staging list, each staging object,
+    // the dedup records (window), the claim; the next, the first log file put, never happens.
+    let first_put = 3 + fixture_batches().len() + 3;
+    let faulty = FaultyStore::new(store.clone(), first_put, Fault::Before);
+    assert!(
+        Deliverer::new(&config, &faulty)
+            .run(options(T0))
+            .await
+            .is_err()
+    );
+    let (journal, _) = journal::read(store.as_ref(), &config.state_bucket)
+        .await
+        .unwrap();
+    let held = journal.batch.expect("the crashed run's claim");
+
+    let early = deliver(store.as_ref(), &config, T0 + Duration::seconds(30)).await;
+    assert_eq!(early.busy_until, Some(held.lease_until));
+    assert_eq!(early.batches, 0);
+
+    let late = deliver(
+        store.as_ref(),
+        &config,
+        held.lease_until + Duration::seconds(1),
+    )
+    .await;
+    assert_eq!(late.resumed, 1);
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+}
+
+/// Two runs at once, each in many small batches: everything once, nothing left.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_at_once_deliver_everything_once() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let a = Deliverer::new(&config, store.as_ref()).with_max_batch_bytes(64 * 1024);
+    let b = Deliverer::new(&config, store.as_ref()).with_max_batch_bytes(64 * 1024);
+    let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
+    let (ra, rb) = (ra.expect("run a"), rb.expect("run b"));
+    // Whichever run was left out stopped at the other's claim; finish what it left.
+    deliver(store.as_ref(), &config, T0 + Duration::seconds(5)).await;
+    assert!(ra.batches + rb.batches > 1);
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+}

@@ -1,0 +1,232 @@
+//! What the pipeline tests share: the fixtures as ingest requests, a configuration whose trails
+//! take them all, and a reader of everything delivered.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use cairn_shared::config::Config;
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::record::{Record, split_batch};
+use flate2::read::GzDecoder;
+use serde_json::value::RawValue;
+
+use crate::fixtures_dir;
+
+/// Trails that between them take every valid fixture record: an organization trail for every
+/// account's and Region's management, data and Insights events, with a key prefix; and a
+/// single-Region trail of the configured account's writes, with SSE-KMS.
+pub const CONFIG: &str = r#"
+accountId: "111122223333"
+trails:
+  - Name: everything
+    S3BucketName: cairn-test-everything
+    S3KeyPrefix: audit
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+    IncludeGlobalServiceEvents: true
+    EnableLogFileValidation: true
+    IsOrganizationTrail: true
+    OrganizationId: o-exampleorgid
+    AdvancedEventSelectors:
+      - FieldSelectors: [{Field: eventCategory, Equals: [Management]}]
+      - FieldSelectors:
+          - {Field: eventCategory, Equals: [Data]}
+          - {Field: resources.type, Equals: ["AWS::S3::Object"]}
+      - FieldSelectors:
+          - {Field: eventCategory, Equals: [Data]}
+          - {Field: resources.type, Equals: ["AWS::Lambda::Function"]}
+    InsightSelectors:
+      - InsightType: ApiCallRateInsight
+      - InsightType: ApiErrorRateInsight
+  - Name: home-writes
+    S3BucketName: cairn-test-writes
+    HomeRegion: us-east-1
+    KmsKeyId: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    EventSelectors: [{ReadWriteType: WriteOnly}]
+"#;
+
+pub fn config() -> Config {
+    Config::from_yaml(CONFIG, "pipeline test configuration").expect("the test configuration")
+}
+
+/// Every `{"Records":[…]}` fixture whose records are real (the Stratus detonations and AWS's
+/// documentation examples), as (file name, body), in a fixed order.
+pub fn fixture_batches() -> Vec<(String, String)> {
+    let mut batches = Vec::new();
+    for folder in [
+        "stratus_red_team_detonation_logs",
+        "awsdocs_user_guide_examples",
+    ] {
+        let mut paths: Vec<_> = std::fs::read_dir(fixtures_dir().join(folder))
+            .expect("fixture folder")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| {
+                path.extension().is_some_and(|ext| ext == "json")
+                    && !path.to_string_lossy().contains("digest")
+                    && !path.to_string_lossy().ends_with(".index.json")
+            })
+            .collect();
+        paths.sort();
+        for path in paths {
+            let body = std::fs::read_to_string(&path).expect("fixture");
+            batches.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                body,
+            ));
+        }
+    }
+    batches
+}
+
+/// One delivered record: where it went.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Placement {
+    pub trail: String,
+    pub account: String,
+    pub region: String,
+}
+
+/// What the fixtures should become: per record text, every (trail, account, region) that must
+/// hold it, worked out from the trails' selectors record by record. A record whose eventID an
+/// earlier record already had is left out (AWS's documentation examples reuse a few).
+pub fn expected_deliveries(
+    config: &Config,
+    batches: &[(String, String)],
+) -> BTreeMap<String, Vec<Placement>> {
+    let mut expected: BTreeMap<String, Vec<Placement>> = BTreeMap::new();
+    let mut event_ids = std::collections::HashSet::new();
+    for (_, body) in batches {
+        for raw in split_batch(body).expect("fixture batch") {
+            let record = Record::parse(raw, None).expect("real records are valid");
+            if let Some(id) = record.event_id()
+                && !event_ids.insert(id.to_owned())
+            {
+                continue;
+            }
+            for trail in &config.trails {
+                if let Some(to) = trail.selects(&record, &config.account_id) {
+                    expected
+                        .entry(raw.get().to_owned())
+                        .or_default()
+                        .push(Placement {
+                            trail: trail.name().to_owned(),
+                            account: to.account_id.to_owned(),
+                            region: to.region.to_owned(),
+                        });
+                }
+            }
+        }
+    }
+    for placements in expected.values_mut() {
+        placements.sort();
+    }
+    expected
+}
+
+/// Every record in every log file of the trails' buckets, with where it was found; checks on
+/// the way that each key has CloudTrail's layout for its trail, each body is one gzip member of
+/// `{"Records":[…]}`, and records are in eventTime order.
+pub async fn delivered(
+    store: &dyn ObjectStore,
+    config: &Config,
+) -> BTreeMap<String, Vec<Placement>> {
+    let mut found: BTreeMap<String, Vec<Placement>> = BTreeMap::new();
+    for trail in &config.trails {
+        let mut root = trail.prefix().map(|p| format!("{p}/")).unwrap_or_default();
+        root.push_str("AWSLogs/");
+        if let Some(organization) = trail.organization_id() {
+            root.push_str(organization);
+            root.push('/');
+        }
+        for entry in store.list_all(trail.bucket(), &root).await.expect("list") {
+            let key = entry.key;
+            let (account, region) = parse_log_file_key(&key, &root)
+                .unwrap_or_else(|| panic!("{key} is not a CloudTrail log file key"));
+            let object = store.get(trail.bucket(), &key).await.expect("get");
+            assert_eq!(
+                object.info.content_encoding.as_deref(),
+                Some("gzip"),
+                "{key}"
+            );
+            let mut decoder = GzDecoder::new(&object.body[..]);
+            let mut text = String::new();
+            decoder.read_to_string(&mut text).expect("gzip");
+            assert!(
+                decoder.into_inner().is_empty(),
+                "{key}: data after the gzip member"
+            );
+            let records = split_batch(&text).expect("a Records batch");
+            let times: Vec<String> = records.iter().map(|raw| event_time(raw)).collect();
+            assert!(times.is_sorted(), "{key}: records out of eventTime order");
+            for raw in records {
+                found
+                    .entry(raw.get().to_owned())
+                    .or_default()
+                    .push(Placement {
+                        trail: trail.name().to_owned(),
+                        account: account.clone(),
+                        region: region.clone(),
+                    });
+            }
+        }
+    }
+    for placements in found.values_mut() {
+        placements.sort();
+    }
+    found
+}
+
+fn event_time(raw: &RawValue) -> String {
+    #[derive(serde::Deserialize)]
+    struct Time {
+        #[serde(rename = "eventTime")]
+        event_time: String,
+    }
+    serde_json::from_str::<Time>(raw.get())
+        .expect("eventTime")
+        .event_time
+}
+
+/// (account, region) of `{root}{account}/CloudTrail/{region}/{YYYY}/{MM}/{DD}/{account}_CloudTrail_{region}_{YYYYMMDDTHHmmZ}_{16 alphanumerics}.json.gz`.
+fn parse_log_file_key(key: &str, root: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = key.strip_prefix(root)?.split('/').collect();
+    let [account, "CloudTrail", region, year, month, day, name] = parts[..] else {
+        return None;
+    };
+    let rest = name
+        .strip_prefix(&format!(
+            "{account}_CloudTrail_{region}_{year}{month}{day}T"
+        ))?
+        .strip_suffix(".json.gz")?;
+    let (time, unique) = rest.split_once("Z_")?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(account, 12)
+        && digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2)
+        && digits(time, 4)
+        && unique.len() == 16
+        && unique.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then(|| (account.to_owned(), region.to_owned()))
+}
+
+/// Stages one `{"Records":[…]}` body as ingest does.
+pub async fn stage_batch(
+    store: &dyn ObjectStore,
+    config: &Config,
+    body: &str,
+    now: time::OffsetDateTime,
+) {
+    let raws = split_batch(body).expect("batch");
+    let records: Vec<Record> = raws
+        .into_iter()
+        .map(|raw| Record::parse(raw, None).expect("valid"))
+        .collect();
+    let events: Vec<_> = records
+        .iter()
+        .filter_map(|record| cairn_shared::staging::StagedEvent::route(config, record))
+        .collect();
+    cairn_shared::staging::stage(store, &config.state_bucket, &events, now)
+        .await
+        .expect("staged");
+}
