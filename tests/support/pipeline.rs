@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cairn_shared::config::Config;
+use cairn_shared::ingest::{LakeContext, ingest};
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::record::{Record, split_batch};
+use cairn_shared::record::{EventTime, Record, split_batch};
 use flate2::read::GzDecoder;
 use serde_json::value::RawValue;
 
@@ -210,23 +211,36 @@ fn parse_log_file_key(key: &str, root: &str) -> Option<(String, String)> {
     .then(|| (account.to_owned(), region.to_owned()))
 }
 
-/// Stages one `{"Records":[…]}` body as ingest does.
+/// Ingests one body through the ingest path, and checks that every event was accepted.
 pub async fn stage_batch(
     store: &dyn ObjectStore,
     config: &Config,
     body: &str,
     now: time::OffsetDateTime,
 ) {
-    let raws = split_batch(body).expect("batch");
-    let records: Vec<Record> = raws
-        .into_iter()
-        .map(|raw| Record::parse(raw, None).expect("valid"))
-        .collect();
-    let events: Vec<_> = records
-        .iter()
-        .filter_map(|record| cairn_shared::staging::StagedEvent::route(config, record))
-        .collect();
-    cairn_shared::staging::stage(store, &config.state_bucket, &events, now)
+    let lake = LakeContext {
+        region: "us-east-1",
+        channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
+    };
+    let done = ingest(config, store, body, &lake, now)
         .await
-        .expect("staged");
+        .expect("ingest");
+    assert!(done.answer.failed.is_empty(), "{:?}", done.answer.failed);
+}
+
+/// The test configuration with every bucket name given `suffix`, so runs against one
+/// LocalStack never share buckets.
+pub fn config_with_suffix(suffix: &str) -> Config {
+    let yaml = CONFIG
+        .replace(
+            "S3BucketName: cairn-test-everything",
+            &format!("S3BucketName: cairn-test-everything-{suffix}"),
+        )
+        .replace(
+            "S3BucketName: cairn-test-writes",
+            &format!("S3BucketName: cairn-test-writes-{suffix}"),
+        )
+        + &format!("stateBucket: cairn-test-state-{suffix}\n");
+    Config::from_yaml(&yaml, "pipeline test configuration").expect("the test configuration")
 }

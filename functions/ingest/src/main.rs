@@ -1,43 +1,46 @@
-//! ingest: validates a `{"Records":[…]}` batch and routes each record to the trails that select
-//! it. Staging for delivery comes with the ingest/deliver issue; until then it answers with the
-//! routing alone and stages nothing.
+//! ingest: validates the events of a body (a Records batch, an EventBridge CloudTrail event or a
+//! PutAuditEvents body; directly or through a Function URL), stages them in S3 for deliver, and
+//! answers per event.
 
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::record::{Record, split_batch};
+use cairn_shared::ingest::Ingestor;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::{Value, json, value::RawValue};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config_path = std::env::var("CAIRN_CONFIG").unwrap_or_else(|_| "cairn.yaml".to_owned());
-    let config = Config::load(config_path.as_ref())?;
-    let config = &config;
+    let config = Config::load(env("CAIRN_CONFIG", "cairn.yaml").as_ref())?;
+    let store = S3ObjectStore::from_sdk_config(&load_sdk_config().await);
+    let region = env("AWS_REGION", "us-east-1");
+    let channel_arn = env(
+        "CAIRN_CHANNEL_ARN",
+        &format!(
+            "arn:aws:cloudtrail:{region}:{}:channel/cairn",
+            config.account_id
+        ),
+    );
+    let ingestor = &Ingestor {
+        config: &config,
+        store: &store,
+        region: &region,
+        channel_arn: &channel_arn,
+    };
     run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move { route(config, &event.payload) },
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            Ok::<_, Error>(
+                ingestor
+                    .invoke(&event.payload, OffsetDateTime::now_utc())
+                    .await?,
+            )
+        },
     ))
     .await
 }
 
-fn route(config: &Config, body: &RawValue) -> Result<Value, Error> {
-    let mut routed = Vec::new();
-    let mut failed = Vec::new();
-    for (index, raw) in split_batch(body.get())?.into_iter().enumerate() {
-        match Record::parse(raw, Some(index)) {
-            Ok(record) => {
-                let trails: Vec<&str> = config
-                    .trails
-                    .iter()
-                    .filter(|trail| trail.selects(&record, &config.account_id).is_some())
-                    .map(|trail| trail.name())
-                    .collect();
-                routed.push(json!({"id": index.to_string(), "eventID": record.event_id(), "trails": trails}));
-            }
-            Err(error) => {
-                tracing::warn!(%error, "refused record");
-                failed.push(json!({"id": index.to_string(), "errorCode": "InvalidRecord", "errorMessage": error.to_string()}));
-            }
-        }
-    }
-    Ok(json!({"routed": routed, "failed": failed}))
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }

@@ -15,6 +15,7 @@
 mod accept;
 mod body;
 mod function_url;
+mod invocation;
 mod lake;
 
 use std::borrow::Cow;
@@ -29,6 +30,7 @@ use crate::selectors::arn::{Arn, is_account_id};
 pub use accept::{Accepted, Failed, IngestAnswer, IngestError, Ingested, ingest};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};
 pub use function_url::{function_url_body, function_url_error_response, function_url_response};
+pub use invocation::Ingestor;
 pub use lake::{LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, lake_event_id};
 
 /// One event submitted in a body, before CloudTrail-record validation.

@@ -1,0 +1,122 @@
+//! ingest and deliver against LocalStack's S3: every fixture record delivered once per
+//! selecting trail, replays skipped, and two concurrent runs, as on the embedded store.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::config::Config;
+use cairn_shared::delivery::{DeliverOptions, Deliverer, journal};
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::staging;
+use cairn_test_support::pipeline::{
+    config_with_suffix, delivered, expected_deliveries, fixture_batches, stage_batch,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
+
+/// LocalStack's S3 with fresh buckets for a fresh configuration; `None` without LocalStack.
+async fn localstack(test_name: &str) -> Option<(Config, S3ObjectStore)> {
+    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
+    let sdk = load_sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let config = config_with_suffix(&format!("{}", nanos % 1_000_000_000_000));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let buckets = std::iter::once(config.state_bucket.clone())
+        .chain(config.trails.iter().map(|t| t.bucket().to_owned()));
+    for bucket in buckets {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+    Some((config, S3ObjectStore::from_sdk_config(&sdk)))
+}
+
+fn options(now: OffsetDateTime) -> DeliverOptions {
+    DeliverOptions {
+        now,
+        claim_for: Duration::minutes(10),
+    }
+}
+
+async fn stage_fixtures(store: &dyn ObjectStore, config: &Config) {
+    for (i, (_, body)) in fixture_batches().iter().enumerate() {
+        stage_batch(store, config, body, T0 + Duration::milliseconds(i as i64)).await;
+    }
+}
+
+async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
+    let staged = store
+        .list_all(&config.state_bucket, staging::PREFIX)
+        .await
+        .expect("list");
+    assert!(staged.is_empty(), "staging objects left: {staged:?}");
+    let (journal, _) = journal::read(store, &config.state_bucket)
+        .await
+        .expect("journal");
+    assert_eq!(journal.batch, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fixtures_are_delivered_once_and_replays_are_skipped() {
+    let Some((config, store)) =
+        localstack("fixtures_are_delivered_once_and_replays_are_skipped").await
+    else {
+        return;
+    };
+    stage_fixtures(&store, &config).await;
+    let first = Deliverer::new(&config, &store)
+        .run(options(T0))
+        .await
+        .expect("deliver");
+    let expected = expected_deliveries(&config, &fixture_batches());
+    assert_eq!(delivered(&store, &config).await, expected);
+    assert_settled(&store, &config).await;
+
+    stage_fixtures(&store, &config).await;
+    let replay = Deliverer::new(&config, &store)
+        .run(options(T0 + Duration::hours(2)))
+        .await
+        .expect("deliver");
+    assert_eq!(replay.events, 0);
+    assert_eq!(replay.duplicates, first.events);
+    assert_eq!(delivered(&store, &config).await, expected);
+    assert_settled(&store, &config).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_at_once_deliver_everything_once() {
+    let Some((config, store)) = localstack("two_runs_at_once_deliver_everything_once").await else {
+        return;
+    };
+    stage_fixtures(&store, &config).await;
+    let a = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
+    let b = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
+    let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
+    ra.expect("run a");
+    rb.expect("run b");
+    Deliverer::new(&config, &store)
+        .run(options(T0 + Duration::seconds(5)))
+        .await
+        .expect("finishing run");
+    assert_eq!(
+        delivered(&store, &config).await,
+        expected_deliveries(&config, &fixture_batches())
+    );
+    assert_settled(&store, &config).await;
+}
