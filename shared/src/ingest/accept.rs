@@ -115,3 +115,116 @@ pub async fn ingest(
         staged_events: staged_events.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::record::EventTime;
+
+    const CONFIG: &str = "accountId: \"111122223333\"\nstateBucket: state\n";
+    const NOW: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
+
+    fn record(event_id: &str, event_name: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"Root","accountId":"111122223333"}},"eventTime":"2026-11-22T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"{event_name}","awsRegion":"us-east-1","sourceIPAddress":"1.2.3.4","userAgent":"cli","requestID":"r","eventID":"{event_id}","eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}"#
+        )
+    }
+
+    async fn store() -> (tempfile::TempDir, LocalObjectStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        store.create_bucket("state").await.unwrap();
+        (dir, store)
+    }
+
+    fn lake() -> LakeContext<'static> {
+        LakeContext {
+            region: "us-east-1",
+            channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+            ingestion_time: EventTime::from_unix_seconds(NOW.unix_timestamp()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_record_is_refused_alone_and_the_good_ones_are_staged() {
+        let config = Config::from_yaml(CONFIG, "test").unwrap();
+        let (_dir, store) = store().await;
+        let bad =
+            record("e-2", "ListUsers").replace(r#""awsRegion":"us-east-1""#, r#""awsRegion":7"#);
+        let body = format!(
+            r#"{{"Records":[{},{bad},{}]}}"#,
+            record("e-1", "ListUsers"),
+            record("e-3", "CreateUser")
+        );
+        let done = ingest(&config, &store, &body, &lake(), NOW).await.unwrap();
+        assert_eq!(
+            done.answer.successful,
+            [
+                Accepted {
+                    id: "0".into(),
+                    event_id: "e-1".into()
+                },
+                Accepted {
+                    id: "2".into(),
+                    event_id: "e-3".into()
+                }
+            ]
+        );
+        assert_eq!(done.answer.failed.len(), 1);
+        let failed = &done.answer.failed[0];
+        assert_eq!(
+            (failed.id.as_str(), failed.error_code),
+            ("1", "InvalidData")
+        );
+        assert!(
+            failed
+                .error_message
+                .starts_with("record 1 (eventID e-2): awsRegion"),
+            "{}",
+            failed.error_message
+        );
+        // Both good events are management events: staged for the event history.
+        let key = done.staged.expect("a staging object");
+        let object = store.get("state", &key).await.unwrap();
+        let staged = staging::read_staged(&key, &object.body).unwrap();
+        let ids: Vec<&str> = staged.iter().map(|e| e.dedup_key.as_ref()).collect();
+        assert_eq!(ids, ["e-1", "e-3"]);
+        assert_eq!(done.staged_events, 2);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_body_is_one_error_with_its_position_and_stages_nothing() {
+        let config = Config::from_yaml(CONFIG, "test").unwrap();
+        let (_dir, store) = store().await;
+        let error = ingest(
+            &config,
+            &store,
+            "{\"Records\":[\n  {\"a\" 1}]}",
+            &lake(),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        let IngestError::Body(body) = &error else {
+            panic!("{error}")
+        };
+        assert_eq!((body.line(), body.column()), (Some(2), Some(8)));
+        assert!(store.list_all("state", "").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_accepted_when_staging_fails() {
+        let config = Config::from_yaml(CONFIG, "test").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // No state bucket: the write fails, and so does the whole call.
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        let body = format!(r#"{{"Records":[{}]}}"#, record("e-1", "ListUsers"));
+        let error = ingest(&config, &store, &body, &lake(), NOW)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, IngestError::Staging(_)), "{error}");
+    }
+}

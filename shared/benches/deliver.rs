@@ -1,0 +1,171 @@
+//! deliver on the embedded store: 100,000 realistic records (the 310 real Stratus records as
+//! templates, each copy with its own eventID, time, account and Region) staged by ingest in
+//! requests of 1,000, then delivered to log files and the event history. In the same run, gzip
+//! alone at the same level on the same records, chunked as the log files are: the ratio of the
+//! two is what everything but compression costs.
+
+mod support;
+
+use std::hint::black_box;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::config::Config;
+use cairn_shared::delivery::log_file::{GZIP_LEVEL, MAX_RECORDS};
+use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::ingest::{LakeContext, ingest};
+use cairn_shared::record::{EventTime, split_batch};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+use support::stratus_batches;
+use time::macros::datetime;
+
+const RECORDS: usize = 100_000;
+const PER_REQUEST: usize = 1_000;
+const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
+
+const CONFIG: &str = r#"
+accountId: "111122223333"
+stateBucket: bench-state
+trails:
+  - Name: everything
+    S3BucketName: bench-trail
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+"#;
+
+/// The records, compact, one string each.
+fn records() -> Vec<String> {
+    let templates: Vec<Value> = stratus_batches()
+        .iter()
+        .flat_map(|body| {
+            split_batch(body)
+                .expect("batch")
+                .into_iter()
+                .map(|raw| serde_json::from_str::<Value>(raw.get()).expect("json"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let start = datetime!(2026-11-22 09:00:00 UTC).unix_timestamp();
+    (0..RECORDS)
+        .map(|i| {
+            let mut record = templates[i % templates.len()].clone();
+            record["eventID"] = format!("00000000-0000-4000-8000-{i:012}").into();
+            record["eventTime"] = EventTime::from_unix_seconds(start + (i as i64) / 30)
+                .to_string()
+                .into();
+            record["recipientAccountId"] = "111122223333".into();
+            record["awsRegion"] = REGIONS[i % REGIONS.len()].into();
+            serde_json::to_string(&record).expect("json")
+        })
+        .collect()
+}
+
+/// A fresh store holding the records, staged by ingest.
+fn staged_store(
+    config: &Config,
+    records: &[String],
+    runtime: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, LocalObjectStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalObjectStore::new(dir.path().to_path_buf());
+    let now = datetime!(2026-11-22 10:00:00 UTC);
+    let lake = LakeContext {
+        region: "us-east-1",
+        channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
+        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
+    };
+    runtime.block_on(async {
+        for bucket in ["bench-state", "bench-trail"] {
+            store.create_bucket(bucket).await.expect("bucket");
+        }
+        for chunk in records.chunks(PER_REQUEST) {
+            let body = format!("{{\"Records\":[{}]}}", chunk.join(","));
+            let done = ingest(config, &store, &body, &lake, now)
+                .await
+                .expect("ingest");
+            assert!(done.answer.failed.is_empty());
+        }
+    });
+    (dir, store)
+}
+
+fn deliver(c: &mut Criterion) {
+    let config = Config::from_yaml(CONFIG, "bench").expect("config");
+    let records = records();
+    let bytes: usize = records.iter().map(String::len).sum();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let timings = Mutex::new([(Duration::ZERO, 0u32); 2]);
+
+    let mut group = c.benchmark_group("deliver 100k records");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("staging to log files and history", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let (_dir, store) = staged_store(&config, &records, &runtime);
+                let options = DeliverOptions {
+                    now: datetime!(2026-11-22 10:05:00 UTC),
+                    claim_for: time::Duration::hours(1),
+                };
+                let started = Instant::now();
+                let report = runtime
+                    .block_on(Deliverer::new(&config, &store).run(options))
+                    .expect("deliver");
+                total += started.elapsed();
+                assert_eq!(report.events, RECORDS);
+            }
+            let mut t = timings.lock().unwrap();
+            t[0].0 += total;
+            t[0].1 += iterations as u32;
+            total
+        })
+    });
+    // The same records, in log-file-sized chunks, compressed on one core.
+    group.bench_function("gzip alone, same bytes and level", |b| {
+        b.iter_custom(|iterations| {
+            let started = Instant::now();
+            for _ in 0..iterations {
+                for chunk in records.chunks(MAX_RECORDS) {
+                    let mut gzip = GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL));
+                    gzip.write_all(b"{\"Records\":[").unwrap();
+                    for (i, record) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            gzip.write_all(b",").unwrap();
+                        }
+                        gzip.write_all(record.as_bytes()).unwrap();
+                    }
+                    gzip.write_all(b"]}").unwrap();
+                    black_box(gzip.finish().unwrap());
+                }
+            }
+            let total = started.elapsed();
+            let mut t = timings.lock().unwrap();
+            t[1].0 += total;
+            t[1].1 += iterations as u32;
+            total
+        })
+    });
+    group.finish();
+
+    let t = timings.lock().unwrap();
+    let mean = |(total, n): (Duration, u32)| total.as_secs_f64() / f64::from(n.max(1));
+    let (delivery, gzip) = (mean(t[0]), mean(t[1]));
+    println!(
+        "deliver: {:.0} events/s, {:.1} MB/s of records; gzip alone: {:.1} MB/s; delivery time / gzip time = {:.2} ({} records, {:.1} MB)",
+        RECORDS as f64 / delivery,
+        bytes as f64 / 1e6 / delivery,
+        bytes as f64 / 1e6 / gzip,
+        delivery / gzip,
+        RECORDS,
+        bytes as f64 / 1e6
+    );
+}
+
+criterion_group!(benches, deliver);
+criterion_main!(benches);
