@@ -131,39 +131,49 @@ pub fn build<'c>(
             jobs.push((trail, (trail_name, account, region), part, chunk));
         }
     }
-    let log_files = parallel_map(
-        &jobs,
-        |(trail, (trail_name, account, region), part, chunk)| {
-            let unique = log_file::unique_part(
-                format!("{batch}/{trail_name}/{account}/{region}/{part}").as_bytes(),
-            );
-            PlannedLogFile {
-                trail,
-                bucket: trail.bucket().to_owned(),
-                account: (*account).to_owned(),
-                region: (*region).to_owned(),
-                key: log_file::log_file_key(
-                    trail.prefix(),
-                    trail.organization_id(),
-                    account,
-                    region,
-                    delivered_at,
-                    &unique,
-                ),
-                body: log_file::encode(chunk),
-            }
-        },
-    );
-
-    let history_groups: Vec<_> = per_history_hour.into_iter().collect();
-    let history = parallel_map(&history_groups, |((account, region, hour), records)| {
-        let mut records = records.clone();
+    // The history objects compress the management events a second time: both sets of files are
+    // built at once, so every core is busy until the last one is done.
+    let mut history_groups: Vec<_> = per_history_hour.into_iter().collect();
+    for (_, records) in &mut history_groups {
         records.sort_by_key(|(time, _)| *time);
-        let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
-        let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
+    }
+    let (log_files, history) = std::thread::scope(|scope| {
+        let history = scope.spawn(|| {
+            parallel_map(&history_groups, |((account, region, hour), records)| {
+                let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
+                let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
+                (
+                    history::object_key(account, region, hour_start, batch),
+                    Bytes::from(history::encode(&raws)),
+                )
+            })
+        });
+        let log_files = parallel_map(
+            &jobs,
+            |(trail, (trail_name, account, region), part, chunk)| {
+                let unique = log_file::unique_part(
+                    format!("{batch}/{trail_name}/{account}/{region}/{part}").as_bytes(),
+                );
+                PlannedLogFile {
+                    trail,
+                    bucket: trail.bucket().to_owned(),
+                    account: (*account).to_owned(),
+                    region: (*region).to_owned(),
+                    key: log_file::log_file_key(
+                        trail.prefix(),
+                        trail.organization_id(),
+                        account,
+                        region,
+                        delivered_at,
+                        &unique,
+                    ),
+                    body: log_file::encode(chunk),
+                }
+            },
+        );
         (
-            history::object_key(account, region, hour_start, batch),
-            Bytes::from(history::encode(&raws)),
+            log_files,
+            history.join().expect("a history worker panicked"),
         )
     });
 

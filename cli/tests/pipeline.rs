@@ -1,0 +1,170 @@
+//! `cairn run`, `ingest`, `deliver` and `lookup-events` as a user runs them: the real binary on
+//! the repository's sample configuration and events, on the embedded store and (with
+//! LocalStack) on S3 through `--aws`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const NOW: &str = "2026-11-22T10:00:00Z";
+
+fn cairn(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cairn: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn samples() -> Vec<String> {
+    [
+        "ingest-records.json",
+        "ingest-eventbridge.json",
+        "ingest-audit-events.json",
+    ]
+    .iter()
+    .map(|name| format!("events/{name}"))
+    .collect()
+}
+
+/// `cairn run` over the samples: what it prints, then the same again (all copies).
+fn run_twice(backend: &[&str], envs: &[(&str, &str)]) -> (String, String) {
+    let mut args = backend.to_vec();
+    args.extend(["--now", NOW, "run"]);
+    let files = samples();
+    args.extend(files.iter().map(String::as_str));
+    let first = cairn(&args, envs);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let second = cairn(&args, envs);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    (text(&first.stdout), text(&second.stdout))
+}
+
+fn check_run_output(first: &str, second: &str) {
+    // The sample trails: main takes 8 of the batch's records, the EventBridge CreateAccessKey
+    // and the two PutAuditEvents events; eu-writes the two eu-west-1 writes.
+    assert!(
+        first.contains(
+            "events/ingest-records.json: 12 events accepted (11 staged for delivery), 0 refused"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("delivered 14 events in 3 log files"),
+        "{first}"
+    );
+    assert!(
+        first.contains("trail main: 11 events in 2 log files"),
+        "{first}"
+    );
+    assert!(
+        first.contains("trail eu-writes: 2 events in 1 log files"),
+        "{first}"
+    );
+    assert!(
+        first.contains("s3://cairn-eu-123456789012/AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/22/123456789012_CloudTrail_eu-west-1_20261122T1000Z_"),
+        "{first}"
+    );
+    assert!(
+        second.contains("delivered 0 events in 0 log files"),
+        "{second}"
+    );
+    assert!(
+        second.contains("14 copies of delivered events skipped"),
+        "{second}"
+    );
+}
+
+fn check_lookup(backend: &[&str], envs: &[(&str, &str)]) {
+    let mut args = backend.to_vec();
+    args.extend([
+        "--now",
+        NOW,
+        "lookup-events",
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateAccessKey",
+    ]);
+    let output = cairn(&args, envs);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let events = answer["Events"].as_array().expect("Events");
+    assert_eq!(events.len(), 1, "{answer}");
+    assert_eq!(events[0]["EventId"], "7d2e9a41-0000-4000-9000-000000000101");
+    assert_eq!(events[0]["Username"], "bob");
+}
+
+#[test]
+fn the_sample_pipeline_on_the_embedded_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().to_str().expect("utf-8 path");
+    let (first, second) = run_twice(&["--store", store], &[]);
+    check_run_output(&first, &second);
+    check_lookup(&["--store", store], &[]);
+    // The trail bucket is a plain folder mirror of S3.
+    let logs =
+        Path::new(store).join("cairn-trail-123456789012/audit/AWSLogs/123456789012/CloudTrail");
+    assert!(logs.join("us-east-1/2026/11/22").is_dir());
+}
+
+#[test]
+fn the_sample_pipeline_on_localstack_through_aws() {
+    let Ok(endpoint) = std::env::var("CAIRN_LOCALSTACK") else {
+        eprintln!(
+            "NOT RUN: the_sample_pipeline_on_localstack_through_aws needs LocalStack; run scripts/test.sh"
+        );
+        return;
+    };
+    // A fresh copy of the sample configuration with bucket names no other run has used.
+    let suffix = format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    let sample = std::fs::read_to_string(repo().join("cairn.yaml")).expect("cairn.yaml");
+    let renamed = sample.replace("123456789012\n", &format!("123456789012-{suffix}\n"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("cairn.yaml");
+    std::fs::write(&config, &renamed).expect("write config");
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // scripts/test.sh exports LocalStack's credentials and Region; the endpoint is pinned.
+        let sdk = cairn_shared::adapters::aws::load_sdk_config()
+            .await
+            .into_builder()
+            .endpoint_url(&endpoint)
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        for bucket in ["cairn-state", "cairn-trail", "cairn-eu"] {
+            s3.create_bucket()
+                .bucket(format!("{bucket}-123456789012-{suffix}"))
+                .send()
+                .await
+                .expect("create bucket");
+        }
+    });
+    let config = config.to_str().expect("utf-8 path");
+    let (first, second) = run_twice(&["--config", config, "--aws"], &envs);
+    check_run_output(&first.replace(&format!("-{suffix}"), ""), &second);
+    check_lookup(&["--config", config, "--aws"], &envs);
+}
