@@ -6,19 +6,22 @@
 //! even `!=`; `NOT EXISTS` holds only when nothing is there; with a wildcard the condition holds
 //! when any selected value satisfies it. `&&` binds tighter than `||`; parentheses group.
 //!
-//! The event is not turned into a tree: it is validated once as a `&RawValue`, and each
-//! condition walks its selector through borrowed member lists, decoding only the leaves it
-//! compares. An event that is not JSON matches no JSON pattern.
+//! The event is not turned into a tree: it is validated and indexed once per message
+//! ([`Document`], shared by every pattern tested on it through [`super::Message`]), and each
+//! condition walks its selector through that index, decoding only the strings it compares that
+//! hold escapes. An event that is not JSON matches no JSON pattern.
 
-use std::borrow::Cow;
-use std::fmt;
+mod program;
+#[cfg(test)]
+pub(crate) mod reference;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
-
+use super::document::Document;
 use super::error::{ErrorKind, PatternError};
 use super::lexer::Cursor;
 use super::value::{Comparison, Op};
+
+use program::Program;
+pub(crate) use program::extract;
 
 /// How deep parentheses may nest; real patterns use two or three levels.
 pub(crate) const MAX_DEPTH: usize = 32;
@@ -55,7 +58,10 @@ enum Expr {
 
 #[derive(Debug, Clone)]
 pub(crate) struct JsonPattern {
+    /// The conditions as written, which say which selectors the pattern tests.
     expr: Expr,
+    /// The same conditions arranged for evaluation.
+    program: Program,
 }
 
 struct Parser<'a> {
@@ -90,11 +96,12 @@ impl JsonPattern {
         if !p.cursor.at_end() {
             return Err(p.cursor.unexpected("end of pattern after '}'"));
         }
-        Ok((JsonPattern { expr }, p.regexes))
+        let program = Program::compile(&expr);
+        Ok((JsonPattern { expr, program }, p.regexes))
     }
 
-    pub(crate) fn matches(&self, message: &str) -> bool {
-        serde_json::from_str::<&RawValue>(message).is_ok_and(|root| eval(&self.expr, root))
+    pub(crate) fn matches(&self, document: &Document<'_>) -> bool {
+        self.program.eval(document)
     }
 
     /// Whether some condition of the pattern tests exactly this selector. AWS publishes a JSON
@@ -123,23 +130,6 @@ pub(crate) fn parse_selector(text: &str) -> Result<Vec<Step>, PatternError> {
         return Err(p.cursor.unexpected("end of the property selector"));
     }
     Ok(steps)
-}
-
-/// The first value node the selector reaches in `message`, as text: a string decoded, a number,
-/// boolean or null as written. Objects, arrays and non-JSON events give nothing, as they satisfy
-/// no comparison either.
-pub(crate) fn extract(steps: &[Step], message: &str) -> Option<String> {
-    let root = serde_json::from_str::<&RawValue>(message).ok()?;
-    let mut leaves = Vec::new();
-    select(root, steps, &mut leaves);
-    leaves.into_iter().find_map(|leaf| {
-        let raw = leaf.get().trim();
-        match raw.as_bytes().first() {
-            Some(b'"') => serde_json::from_str::<String>(raw).ok(),
-            Some(b'{' | b'[') | None => None,
-            Some(_) => Some(raw.to_owned()),
-        }
-    })
 }
 
 impl Parser<'_> {
@@ -339,122 +329,5 @@ impl Parser<'_> {
             return Err(self.cursor.unexpected("']'"));
         }
         Ok(step)
-    }
-}
-
-fn eval(expr: &Expr, root: &RawValue) -> bool {
-    match expr {
-        Expr::Or(terms) => terms.iter().any(|e| eval(e, root)),
-        Expr::And(factors) => factors.iter().all(|e| eval(e, root)),
-        Expr::Condition { selector, test } => {
-            let mut leaves = Vec::new();
-            select(root, selector, &mut leaves);
-            match test {
-                Test::NotExists => leaves.is_empty(),
-                test => leaves.iter().any(|leaf| holds(test, leaf)),
-            }
-        }
-    }
-}
-
-/// Collects every value the selector reaches from `node`.
-fn select<'a>(node: &'a RawValue, steps: &[Step], out: &mut Vec<&'a RawValue>) {
-    let Some((step, rest)) = steps.split_first() else {
-        out.push(node);
-        return;
-    };
-    match (step, node.get().trim_start().as_bytes().first()) {
-        (Step::Key(key), Some(b'{')) => {
-            let members = serde_json::from_str::<Members<'a>>(node.get())
-                .map(|m| m.0)
-                .unwrap_or_default();
-            // The last duplicate wins, as in most JSON readers.
-            if let Some((_, value)) = members.iter().rev().find(|(k, _)| k == key) {
-                select(value, rest, out);
-            }
-        }
-        (Step::Index(index), Some(b'[')) => {
-            let elements =
-                serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default();
-            if let Some(value) = elements.get(*index) {
-                select(value, rest, out);
-            }
-        }
-        (Step::Any, Some(b'{')) => {
-            let members = serde_json::from_str::<Members<'a>>(node.get())
-                .map(|m| m.0)
-                .unwrap_or_default();
-            for (_, value) in members {
-                select(value, rest, out);
-            }
-        }
-        (Step::Any, Some(b'[')) => {
-            for value in serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default() {
-                select(value, rest, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Whether one selected value satisfies a test; objects and arrays satisfy none.
-fn holds(test: &Test, leaf: &RawValue) -> bool {
-    let raw = leaf.get().trim();
-    match (test, raw.as_bytes().first()) {
-        (Test::IsTrue, _) => raw == "true",
-        (Test::IsFalse, _) => raw == "false",
-        (Test::IsNull, _) => raw == "null",
-        (Test::Compare(cmp), Some(b'"')) => {
-            serde_json::from_str::<Cow<'_, str>>(raw).is_ok_and(|s| cmp.test_str(&s))
-        }
-        (Test::Compare(cmp), Some(b'-' | b'0'..=b'9')) => match raw.parse::<f64>() {
-            Ok(value) => cmp.test_number(raw, value),
-            Err(_) => cmp.test_str(raw),
-        },
-        _ => false,
-    }
-}
-
-/// An object's members in order, values left raw; keys borrow from the event when unescaped.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    members.push((key.0, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }

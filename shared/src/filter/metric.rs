@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Field, FieldError, FilterPattern, Match};
+use super::{Field, FieldError, FilterPattern, Match, Message};
 use crate::config::{MetricTransformation, StandardUnit};
 
 /// A metric transformation compiled against its filter's pattern.
@@ -111,14 +111,22 @@ impl Metric {
     /// missing or not a number, or a dimension field is missing, as CloudWatch then has no
     /// data point to record.
     pub fn evaluate(&self, message: &str, matched: &Match) -> Option<Datum> {
+        self.evaluate_message(&Message::new(message), matched)
+    }
+
+    /// [`Metric::evaluate`] on a prepared event, reusing the JSON index its pattern built.
+    pub fn evaluate_message(&self, message: &Message<'_>, matched: &Match) -> Option<Datum> {
         let value = match &self.value {
             MetricValue::Number(value) => *value,
-            MetricValue::Field(field) => number(&field.value(message, matched)?)?,
+            MetricValue::Field(field) => number(&field.value_in_message(message, matched)?)?,
         };
         let dimensions = self
             .dimensions
             .iter()
-            .map(|(name, field)| Some((name.clone(), field.value(message, matched)?.into_owned())))
+            .map(|(name, field)| {
+                let value = field.value_in_message(message, matched)?;
+                Some((name.clone(), value.into_owned()))
+            })
             .collect::<Option<_>>()?;
         Some(Datum { value, dimensions })
     }

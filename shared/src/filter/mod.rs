@@ -3,11 +3,15 @@
 //! events they would match in CloudWatch Logs.
 //!
 //! A pattern is parsed once ([`FilterPattern::parse`]) and then tested against each event
-//! ([`FilterPattern::matches`]). Its first character picks the kind:
+//! ([`FilterPattern::matches`]). A pattern's first character picks its kind:
 //! - `{ … }`: a JSON pattern ([`json`]);
 //! - `[ … ]`: a space-delimited pattern ([`delimited`]), which also extracts fields;
 //! - `%…%`: a standalone regex in AWS's restricted dialect ([`regex`]);
 //! - anything else: terms, phrases, `-excluded` and `?optional` terms ([`terms`]).
+//!
+//! To test several patterns on one event (a metric filter set), prepare the event once as a
+//! [`Message`] and use [`FilterPattern::matches_message`]: JSON patterns then share one index
+//! of the event ([`document`]) instead of each reading it again.
 //!
 //! Parsing is total: any input yields a pattern or a [`PatternError`], never a panic.
 //!
@@ -15,14 +19,18 @@
 //! [`metric`]): the value and dimensions its metric transformation names.
 
 mod delimited;
+mod document;
 mod error;
 mod json;
 mod lexer;
+mod message;
 pub mod metric;
 mod regex;
 mod terms;
 mod value;
 
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod tests;
 
@@ -30,9 +38,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub use error::{ErrorKind, PatternError};
+pub use message::Message;
 pub use metric::{Datum, Metric, MetricError};
 
 use delimited::Delimited;
+use document::Document;
 use json::JsonPattern;
 use lexer::Cursor;
 use terms::Terms;
@@ -97,13 +107,25 @@ impl FilterPattern {
     }
 
     /// Tests one log event message; `Some` when it matches, with the extracted values.
+    /// To test more than one pattern on the same event, [`FilterPattern::matches_message`]
+    /// reads the event once for all of them.
     pub fn matches(&self, message: &str) -> Option<Match> {
+        self.matches_message(&Message::new(message))
+    }
+
+    /// [`FilterPattern::matches`] on a prepared event, whose JSON index (built by the first
+    /// JSON pattern that needs it) every other pattern tested on it reuses.
+    pub fn matches_message(&self, message: &Message<'_>) -> Option<Match> {
+        let text = message.as_str();
         match &self.kind {
-            Kind::Terms(terms) => terms.matches(message).then(Match::default),
-            Kind::Regex(regex) => regex.is_match(message).then(Match::default),
-            Kind::Json(json) => json.matches(message).then(Match::default),
+            Kind::Terms(terms) => terms.matches(text).then(Match::default),
+            Kind::Regex(regex) => regex.is_match(text).then(Match::default),
+            Kind::Json(json) => message
+                .json()
+                .is_some_and(|document| json.matches(document))
+                .then(Match::default),
             Kind::Delimited(delimited) => delimited
-                .matches(message)
+                .matches(text)
                 .map(|extracted_values| Match { extracted_values }),
         }
     }
@@ -189,12 +211,32 @@ impl Field {
     /// when that event lacks it (a JSON selector landing on nothing, an object or an array).
     pub fn value<'m>(&self, message: &str, matched: &'m Match) -> Option<Cow<'m, str>> {
         match &self.source {
-            FieldSource::Json(steps) => json::extract(steps, message).map(Cow::Owned),
-            FieldSource::Extracted => matched
-                .extracted_values
-                .get(&self.reference)
-                .map(|value| Cow::Borrowed(value.as_str())),
+            FieldSource::Json(steps) => {
+                let document = Document::parse(message)?;
+                json::extract(steps, &document).map(|value| Cow::Owned(value.into_owned()))
+            }
+            FieldSource::Extracted => self.extracted(matched),
         }
+    }
+
+    /// [`Field::value`] on a prepared event: a JSON field is looked up in the index its
+    /// pattern already built, and borrowed from the event when it holds no escapes.
+    pub fn value_in_message<'a>(
+        &self,
+        message: &'a Message<'_>,
+        matched: &'a Match,
+    ) -> Option<Cow<'a, str>> {
+        match &self.source {
+            FieldSource::Json(steps) => json::extract(steps, message.json()?),
+            FieldSource::Extracted => self.extracted(matched),
+        }
+    }
+
+    fn extracted<'m>(&self, matched: &'m Match) -> Option<Cow<'m, str>> {
+        matched
+            .extracted_values
+            .get(&self.reference)
+            .map(|value| Cow::Borrowed(value.as_str()))
     }
 }
 

@@ -7,11 +7,14 @@
 //! means `REQUEST`). A bare term may hold only letters, digits and `_`; anything else needs
 //! double quotes. A quoted blank (`" "`) matches every event.
 
+use memchr::memmem::Finder;
+
 use super::error::{ErrorKind, PatternError};
 use super::lexer::Cursor;
 
-/// One term: the text to look for, or `None` for a quoted blank that matches everything.
-type Term = Option<String>;
+/// One term: a searcher for its text, built once with the pattern (a substring search is the
+/// whole cost of matching terms), or `None` for a quoted blank that matches everything.
+type Term = Option<Finder<'static>>;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Terms {
@@ -21,7 +24,12 @@ pub(crate) struct Terms {
 }
 
 fn found(term: &Term, message: &str) -> bool {
-    term.as_deref().is_none_or(|text| message.contains(text))
+    term.as_ref()
+        .is_none_or(|finder| finder.find(message.as_bytes()).is_some())
+}
+
+fn searcher(text: &str) -> Finder<'static> {
+    Finder::new(text).into_owned()
 }
 
 impl Terms {
@@ -65,7 +73,7 @@ fn read_term(cursor: &mut Cursor<'_>) -> Result<Term, PatternError> {
         if cursor.peek().is_some_and(|c| !c.is_whitespace()) {
             return Err(cursor.unexpected("whitespace after a quoted term"));
         }
-        return Ok((!phrase.trim().is_empty()).then_some(phrase));
+        return Ok((!phrase.trim().is_empty()).then(|| searcher(&phrase)));
     }
     let word = cursor.take_while(|c| !c.is_whitespace());
     if word.is_empty() {
@@ -75,5 +83,5 @@ fn read_term(cursor: &mut Cursor<'_>) -> Result<Term, PatternError> {
         let term = word.to_owned();
         return Err(cursor.error_at(start, ErrorKind::UnquotedTerm { term }));
     }
-    Ok(Some(word.to_owned()))
+    Ok(Some(searcher(word)))
 }
