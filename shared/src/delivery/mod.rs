@@ -25,6 +25,7 @@ pub mod seen;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -52,6 +53,9 @@ pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Staging objects read at once.
 const READ_CONCURRENCY: usize = 16;
+
+/// Objects written or deleted at once.
+const WRITE_CONCURRENCY: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -333,31 +337,45 @@ impl<'a> Deliverer<'a> {
         // Every put below writes a key fixed by the journal with bytes fixed by the staging
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
-        for file in &plan.log_files {
-            self.keep_lease(&mut held, clock).await?;
-            let options = PutOptions::new("application/json")
-                .content_encoding("gzip")
-                .encryption(encryption(file.trail));
-            self.store
-                .put(&file.bucket, &file.key, file.body.gzip.clone(), &options)
-                .await?;
-        }
-        for (key, body) in &plan.history {
-            self.keep_lease(&mut held, clock).await?;
-            self.store
-                .put(self.bucket(), key, body.clone(), &history::put_options())
-                .await?;
-        }
-        self.keep_lease(&mut held, clock).await?;
         let seen_key = seen::object_key(held.batch.delivered_at, &held.batch.id);
-        self.store
-            .put(
-                self.bucket(),
-                &seen_key,
-                plan.seen.clone(),
-                &PutOptions::new("text/plain"),
-            )
-            .await?;
+        let mut puts: Vec<(&str, &str, &Bytes, PutOptions)> = plan
+            .log_files
+            .iter()
+            .map(|file| {
+                let options = PutOptions::new("application/json")
+                    .content_encoding("gzip")
+                    .encryption(encryption(file.trail));
+                (
+                    file.bucket.as_str(),
+                    file.key.as_str(),
+                    &file.body.gzip,
+                    options,
+                )
+            })
+            .collect();
+        puts.extend(
+            plan.history
+                .iter()
+                .map(|(key, body)| (self.bucket(), key.as_str(), body, history::put_options())),
+        );
+        puts.push((
+            self.bucket(),
+            &seen_key,
+            &plan.seen,
+            PutOptions::new("text/plain"),
+        ));
+        self.in_waves(
+            &mut held,
+            clock,
+            &puts,
+            |(bucket, key, body, options)| async move {
+                self.store
+                    .put(bucket, key, (*body).clone(), options)
+                    .await
+                    .map(drop)
+            },
+        )
+        .await?;
 
         held.batch.phase = Phase::Cleaning;
         self.swap(&mut held).await?;
@@ -395,10 +413,11 @@ impl<'a> Deliverer<'a> {
         clock: &Clock,
         report: &mut DeliveryReport,
     ) -> Result<(), DeliveryError> {
-        for key in held.batch.staged.clone() {
-            self.keep_lease(&mut held, clock).await?;
-            self.store.delete(self.bucket(), &key).await?;
-        }
+        let staged = held.batch.staged.clone();
+        self.in_waves(&mut held, clock, &staged, |key| {
+            self.store.delete(self.bucket(), key)
+        })
+        .await?;
         let done = Journal { batch: None };
         if journal::swap(self.store, self.bucket(), &done, Some(&held.etag))
             .await?
@@ -409,6 +428,26 @@ impl<'a> Deliverer<'a> {
             });
         }
         report.batches += 1;
+        Ok(())
+    }
+
+    /// Runs `call` on every item, [`WRITE_CONCURRENCY`] at a time, renewing the claim before
+    /// each wave so that every call starts with at least half a lease in hand.
+    async fn in_waves<'i, T, F, Fut>(
+        &self,
+        held: &mut Held,
+        clock: &Clock,
+        items: &'i [T],
+        call: F,
+    ) -> Result<(), DeliveryError>
+    where
+        F: Fn(&'i T) -> Fut,
+        Fut: Future<Output = Result<(), ObjectStoreError>>,
+    {
+        for wave in items.chunks(WRITE_CONCURRENCY) {
+            self.keep_lease(held, clock).await?;
+            futures::future::try_join_all(wave.iter().map(&call)).await?;
+        }
         Ok(())
     }
 

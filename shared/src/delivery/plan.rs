@@ -69,10 +69,11 @@ pub fn build<'c>(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<Plan<'c>, StagingError> {
-    let parsed = staged
-        .iter()
-        .map(|object| staging::read_staged(&object.key, &object.body))
-        .collect::<Result<Vec<_>, _>>()?;
+    let parsed = parallel_map(staged, |object| {
+        staging::read_staged(&object.key, &object.body)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
 
     let mut in_batch = SeenSet::new();
     let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
@@ -213,7 +214,7 @@ fn chunks(records: Timed<'_>) -> Vec<Timed<'_>> {
 }
 
 /// Maps `items` on every core (compression dominates delivery), keeping their order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn parallel_map<'i, T: Sync, R: Send>(items: &'i [T], f: impl Fn(&'i T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());
