@@ -8,10 +8,9 @@ use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, DeliverOptions, Deliverer, DeliveryReport, journal};
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::staging;
 use cairn_test_support::faulty_store::{Fault, FaultyStore};
 use cairn_test_support::pipeline::{
-    config, delivered, expected_deliveries, fixture_batches, stage_batch,
+    assert_settled, config, delivered, expected_deliveries, fixture_batches, stage_batch,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -56,19 +55,6 @@ async fn deliver(store: &dyn ObjectStore, config: &Config, now: OffsetDateTime) 
         .run(options(now))
         .await
         .expect("deliver")
-}
-
-/// Nothing left behind: no staging objects, no batch in the journal.
-async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
-    let staged = store
-        .list_all(&config.state_bucket, staging::PREFIX)
-        .await
-        .expect("list");
-    assert!(staged.is_empty(), "staging objects left: {staged:?}");
-    let (journal, _) = journal::read(store, &config.state_bucket)
-        .await
-        .expect("journal");
-    assert_eq!(journal.batch, None);
 }
 
 fn assert_exactly_once(

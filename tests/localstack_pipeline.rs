@@ -6,11 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, Deliverer, journal};
+use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::staging;
 use cairn_test_support::pipeline::{
-    config_with_suffix, delivered, expected_deliveries, fixture_batches, stage_batch,
+    assert_settled, config_with_suffix, delivered, expected_deliveries, fixture_batches,
+    stage_batch,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -58,18 +58,6 @@ async fn stage_fixtures(store: &dyn ObjectStore, config: &Config) {
     for (i, (_, body)) in fixture_batches().iter().enumerate() {
         stage_batch(store, config, body, T0 + Duration::milliseconds(i as i64)).await;
     }
-}
-
-async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
-    let staged = store
-        .list_all(&config.state_bucket, staging::PREFIX)
-        .await
-        .expect("list");
-    assert!(staged.is_empty(), "staging objects left: {staged:?}");
-    let (journal, _) = journal::read(store, &config.state_bucket)
-        .await
-        .expect("journal");
-    assert_eq!(journal.batch, None);
 }
 
 #[tokio::test(flavor = "multi_thread")]

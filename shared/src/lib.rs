@@ -12,3 +12,4 @@ pub mod record;
 pub mod selectors;
 pub mod staging;
 pub mod trail;
+mod uuid;

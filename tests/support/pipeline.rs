@@ -244,3 +244,16 @@ pub fn config_with_suffix(suffix: &str) -> Config {
         + &format!("stateBucket: cairn-test-state-{suffix}\n");
     Config::from_yaml(&yaml, "pipeline test configuration").expect("the test configuration")
 }
+
+/// Nothing left behind by deliver: no staging objects, no batch in the journal.
+pub async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
+    let staged = store
+        .list_all(&config.state_bucket, cairn_shared::staging::PREFIX)
+        .await
+        .expect("list");
+    assert!(staged.is_empty(), "staging objects left: {staged:?}");
+    let (journal, _) = cairn_shared::delivery::journal::read(store, &config.state_bucket)
+        .await
+        .expect("journal");
+    assert_eq!(journal.batch, None);
+}

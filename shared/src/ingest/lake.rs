@@ -363,19 +363,8 @@ pub fn lake_event_id(channel_arn: &str, uid: &str) -> String {
     hasher.update([0u8]);
     hasher.update(uid.as_bytes());
     let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let bytes: [u8; 16] = digest[..16].try_into().expect("16 bytes");
+    crate::uuid::uuid_text(bytes, 8)
 }
 
 /// `eventDataChecksum` must be the SHA-256 of the eventData string's UTF-8 bytes. AWS documents

@@ -109,18 +109,7 @@ impl Notifier for LocalNotifier {
 
 /// A random (version 4) UUID, the shape of SNS message ids.
 fn new_message_id() -> String {
-    let mut bytes: [u8; 16] = rand::random();
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    crate::uuid::uuid_text(rand::random(), 4)
 }
 
 fn failed(topic_arn: &str, detail: String) -> NotifierError {
