@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
+use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::object_store::ObjectStore;
 use clap::Args;
 
@@ -14,13 +17,14 @@ use clap::Args;
 pub struct BackendArgs {
     /// The embedded store: a folder holding each bucket as {DIR}/{bucket}/{key}, so a trail's
     /// log files can be read, copied or checked with ordinary tools. Created when missing.
+    /// With --aws, only where `cairn run` writes metrics.jsonl.
     #[arg(long, global = true, value_name = "DIR", default_value = "cairn-data")]
     pub store: PathBuf,
 
     /// Use AWS instead of the embedded store: S3 through the SDK, configured from the standard
     /// environment (AWS_PROFILE, AWS_REGION, credentials, AWS_ENDPOINT_URL — point that at
     /// LocalStack to run against it). The buckets must exist.
-    #[arg(long, global = true, conflicts_with = "store")]
+    #[arg(long, global = true)]
     pub aws: bool,
 }
 
@@ -46,5 +50,22 @@ impl BackendArgs {
 
     pub fn is_embedded(&self) -> bool {
         !self.aws
+    }
+
+    /// Where forwarded log events go: CloudWatch Logs with --aws, otherwise JSON lines under
+    /// `{DIR}/.cairn-logs/{group}/{stream}.jsonl`.
+    pub async fn log_sink(&self) -> Box<dyn LogSink> {
+        if self.aws {
+            Box::new(CloudWatchLogsSink::new(&load_sdk_config().await))
+        } else {
+            Box::new(LocalLogSink::new(self.store.join(".cairn-logs")))
+        }
+    }
+
+    /// Where `cairn run` appends the EMF metric records of metric-filter matches, `{DIR}/metrics.jsonl`
+    /// with either backend (in Lambda they go to the function's own log group, which turns them
+    /// into metrics).
+    pub fn metrics_file(&self) -> PathBuf {
+        self.store.join("metrics.jsonl")
     }
 }

@@ -2,6 +2,7 @@
 
 mod backend;
 mod deliver;
+mod forward;
 mod ingest;
 mod input;
 mod lookup_events;
@@ -81,10 +82,13 @@ enum Command {
     /// eventTime order. An event already delivered in the past 24 hours is not delivered
     /// again. On the embedded store, event history older than 90 days is removed.
     Deliver,
-    /// Ingests the files, then delivers: the whole pipeline in one command.
+    /// Ingests the files, delivers, then forwards: the whole pipeline in one command.
     ///
-    /// Prints what each file gave, then where the log files went and how many events each
-    /// trail got. Exits 1 when any event was refused.
+    /// Prints what each file gave, where the log files went and how many events each trail
+    /// got, then what was forwarded to the trails' CloudWatch Logs groups (on the embedded
+    /// store: {DIR}/.cairn-logs/{group}/{stream}.jsonl) and how many events the metric filters
+    /// matched (EMF records appended to {DIR}/metrics.jsonl, alerts in the state bucket under
+    /// alerts/). Exits 1 when any event was refused.
     ///
     /// Example: cairn run events/ingest-*.json
     Run {
@@ -190,16 +194,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             region: flag,
         } => {
             let config = load(&cli.config)?;
-            let store = cli.backend.object_store(&config).await?;
-            run::run(
-                &config,
-                store.as_ref(),
-                &files,
-                &region(flag.as_deref()),
-                now,
-                cli.backend.is_embedded(),
-            )
-            .await
+            run::run(&config, &cli.backend, &files, &region(flag.as_deref()), now).await
         }
         Command::LookupEvents(args) => {
             let config = load(&cli.config)?;

@@ -164,7 +164,9 @@ fn the_sample_pipeline_on_localstack_through_aws() {
         }
     });
     let config = config.to_str().expect("utf-8 path");
-    let (first, second) = run_twice(&["--config", config, "--aws"], &envs);
+    let store = dir.path().join("local");
+    let store = store.to_str().expect("utf-8 path");
+    let (first, second) = run_twice(&["--config", config, "--aws", "--store", store], &envs);
     check_run_output(&first.replace(&format!("-{suffix}"), ""), &second);
     check_lookup(&["--config", config, "--aws"], &envs);
 }

@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod config;
 pub mod delivery;
 pub mod filter;
+pub mod forward;
 pub mod history;
 pub mod ingest;
 pub mod ports;

@@ -2,6 +2,7 @@
 //! LocalStack.
 
 pub mod faulty_store;
+pub mod forward;
 pub mod object_store_contract;
 pub mod pipeline;
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Invalid;
 use crate::filter::{FilterPattern, Metric};
@@ -45,8 +45,8 @@ pub struct MetricTransformation {
     pub unit: Option<StandardUnit>,
 }
 
-/// CloudWatch's StandardUnit values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// CloudWatch's StandardUnit values, (de)serialized by their CloudWatch names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum StandardUnit {
     Seconds,
     Microseconds,

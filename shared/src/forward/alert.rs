@@ -1,0 +1,224 @@
+//! The alert object: every metric-filter match in one log file, for notify to announce.
+//!
+//! One object per log file with at least one match, in the state bucket at
+//! `alerts/{bucket}/{key}.json` (the log file's bucket and key): a re-delivery of the file
+//! rewrites the same object with the same bytes. Its shape (`version` 1):
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "logFile": {"s3Bucket": "cairn-trail-123456789012", "s3ObjectKey": "audit/AWSLogs/…json.gz"},
+//!   "trail": "main",
+//!   "trailArn": "arn:aws:cloudtrail:us-east-1:123456789012:trail/main",
+//!   "logGroup": "cairn/cloudtrail",
+//!   "logStream": "123456789012_CloudTrail_us-east-1",
+//!   "matches": [
+//!     {
+//!       "filterName": "RootAccountUsage",
+//!       "filterPattern": "{ $.userIdentity.type = \"Root\" … }",
+//!       "logGroup": "cairn/cloudtrail",
+//!       "metric": {"namespace": "CloudTrailMetrics", "name": "RootAccountUsage", "unit": "Count",
+//!                  "value": 1, "dimensions": {}},
+//!       "event": {"eventTime": "2026-11-20T10:05:12Z", "eventName": "ConsoleLogin",
+//!                 "eventSource": "signin.amazonaws.com", "eventID": "…",
+//!                 "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
+//!                 "sourceIPAddress": "203.0.113.77", "awsRegion": "us-east-1",
+//!                 "recipientAccountId": "123456789012", "errorCode": null},
+//!       "record": { …the CloudTrail record exactly as delivered… }
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! - `matches` lists one entry per (record, filter) match: records in eventTime order (as they
+//!   are forwarded), then filters in configuration order. Every record of the file is matched,
+//!   also one CloudWatch Logs refused (too old, say): a match is a property of the record.
+//! - `metric.value` is what the filter's metric publishes for the event, `null` when the value
+//!   or a dimension field is missing or not a number in it (a match without a data point).
+//! - `event` summarizes the record: each field is the record's string value, `null` when absent.
+//! - `record` is the record byte for byte.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::metrics::{FilterMatch, number};
+use crate::config::StandardUnit;
+
+/// Where alert objects live in the state bucket.
+pub const PREFIX: &str = "alerts/";
+
+/// The alert object of log file `bucket`/`key`.
+pub fn key(bucket: &str, key: &str) -> String {
+    format!("{PREFIX}{bucket}/{key}.json")
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert<'a> {
+    pub version: u32,
+    pub log_file: LogFile<'a>,
+    pub trail: &'a str,
+    pub trail_arn: &'a str,
+    pub log_group: &'a str,
+    pub log_stream: &'a str,
+    pub matches: Vec<AlertMatch<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogFile<'a> {
+    #[serde(rename = "s3Bucket")]
+    pub s3_bucket: &'a str,
+    #[serde(rename = "s3ObjectKey")]
+    pub s3_object_key: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertMatch<'a> {
+    pub filter_name: &'a str,
+    pub filter_pattern: &'a str,
+    pub log_group: &'a str,
+    pub metric: MetricOut<'a>,
+    pub event: EventSummary,
+    pub record: &'a RawValue,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricOut<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub unit: StandardUnit,
+    pub value: Option<serde_json::Number>,
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// The fields of a record an alert shows, each its string value or `null`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventSummary {
+    #[serde(rename = "eventTime")]
+    pub event_time: Option<String>,
+    #[serde(rename = "eventName")]
+    pub event_name: Option<String>,
+    #[serde(rename = "eventSource")]
+    pub event_source: Option<String>,
+    #[serde(rename = "eventID")]
+    pub event_id: Option<String>,
+    #[serde(rename = "userIdentity")]
+    pub user_identity: IdentitySummary,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    #[serde(rename = "awsRegion")]
+    pub aws_region: Option<String>,
+    #[serde(rename = "recipientAccountId")]
+    pub recipient_account_id: Option<String>,
+    #[serde(rename = "errorCode")]
+    pub error_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IdentitySummary {
+    #[serde(rename = "type")]
+    pub identity_type: Option<String>,
+    pub arn: Option<String>,
+}
+
+impl EventSummary {
+    pub fn of(record: &RawValue) -> Self {
+        let Ok(value) = serde_json::from_str::<Value>(record.get()) else {
+            return Self::default();
+        };
+        let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        let identity = value.get("userIdentity").unwrap_or(&Value::Null);
+        Self {
+            event_time: text(&value, "eventTime"),
+            event_name: text(&value, "eventName"),
+            event_source: text(&value, "eventSource"),
+            event_id: text(&value, "eventID"),
+            user_identity: IdentitySummary {
+                identity_type: text(identity, "type"),
+                arn: text(identity, "arn"),
+            },
+            source_ip_address: text(&value, "sourceIPAddress"),
+            aws_region: text(&value, "awsRegion"),
+            recipient_account_id: text(&value, "recipientAccountId"),
+            error_code: text(&value, "errorCode"),
+        }
+    }
+}
+
+impl<'a> AlertMatch<'a> {
+    pub fn new(log_group: &'a str, found: &FilterMatch<'a>, record: &'a RawValue) -> Self {
+        let filter = found.filter;
+        let transformation = filter.metric.transformation();
+        Self {
+            filter_name: &filter.filter_name,
+            filter_pattern: filter.pattern.as_str(),
+            log_group,
+            metric: MetricOut {
+                namespace: &transformation.metric_namespace,
+                name: &transformation.metric_name,
+                unit: filter.metric.unit(),
+                value: found.datum.as_ref().map(|datum| number(datum.value)),
+                dimensions: found
+                    .datum
+                    .as_ref()
+                    .map(|datum| datum.dimensions.clone())
+                    .unwrap_or_default(),
+            },
+            event: EventSummary::of(record),
+            record,
+        }
+    }
+}
+
+impl Alert<'_> {
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("an alert serializes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_takes_string_fields_and_leaves_the_rest_null() {
+        let record = RawValue::from_string(
+            r#"{"eventTime":"2026-11-20T10:05:12Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com","eventID":"e-1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/bob"},"sourceIPAddress":"203.0.113.77","awsRegion":"eu-west-1","recipientAccountId":"123456789012","errorCode":7}"#
+                .to_owned(),
+        )
+        .unwrap();
+        let summary = EventSummary::of(&record);
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap(),
+            serde_json::json!({
+                "eventTime": "2026-11-20T10:05:12Z",
+                "eventName": "StopLogging",
+                "eventSource": "cloudtrail.amazonaws.com",
+                "eventID": "e-1",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/bob"},
+                "sourceIPAddress": "203.0.113.77",
+                "awsRegion": "eu-west-1",
+                "recipientAccountId": "123456789012",
+                "errorCode": null
+            })
+        );
+        let insight =
+            RawValue::from_string(r#"{"eventTime":"2026-11-20T10:00:00Z"}"#.to_owned()).unwrap();
+        let summary = EventSummary::of(&insight);
+        assert_eq!(summary.user_identity, IdentitySummary::default());
+        assert_eq!(summary.event_name, None);
+    }
+
+    #[test]
+    fn keys_mirror_the_log_file() {
+        assert_eq!(
+            key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
+            "alerts/b/AWSLogs/1/CloudTrail/x.json.gz.json"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Which trail's log file an object is, from its bucket and key alone.
+//!
+//! A log file of trail T is in T's bucket under
+//! `[prefix/]AWSLogs/[o-org/]{account}/CloudTrail/{region}/{YYYY}/{MM}/{DD}/{account}_CloudTrail_{region}_{YYYYMMDDTHHmmZ}_{16 alphanumerics}.json.gz`,
+//! and only an organization trail's folder holds accounts other than the configured one.
+//! Anything else (digests, objects under other prefixes, other buckets) is not forward's.
+//!
+//! Two trails may deliver to the same bucket and prefix, and then a key fits both; the caller
+//! decides between them (see `super::Forwarder`).
+
+use crate::config::Config;
+use crate::trail::Trail;
+
+/// A trail whose log file an object's key can be, with the account and Region the key names.
+#[derive(Debug, Clone)]
+pub struct LogFileOf<'c> {
+    pub trail: &'c Trail,
+    pub account: String,
+    pub region: String,
+}
+
+impl LogFileOf<'_> {
+    /// The log stream CloudTrail writes this account's and Region's events to.
+    pub fn stream(&self) -> String {
+        format!("{}_CloudTrail_{}", self.account, self.region)
+    }
+}
+
+/// Every configured trail whose log file `bucket`/`key` can be, or why it is none's.
+pub fn locate<'c>(
+    config: &'c Config,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<LogFileOf<'c>>, String> {
+    let in_bucket: Vec<&Trail> = config
+        .trails
+        .iter()
+        .filter(|trail| trail.bucket() == bucket)
+        .collect();
+    if in_bucket.is_empty() {
+        return Err(format!(
+            "s3://{bucket} is not the bucket of a configured trail"
+        ));
+    }
+    let found: Vec<LogFileOf<'c>> = in_bucket
+        .iter()
+        .filter_map(|trail| {
+            let (account, region) = parse(trail, &config.account_id, key)?;
+            Some(LogFileOf {
+                trail,
+                account: account.to_owned(),
+                region: region.to_owned(),
+            })
+        })
+        .collect();
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let names: Vec<&str> = in_bucket.iter().map(|trail| trail.name()).collect();
+    if key.contains("/CloudTrail-Digest/") {
+        Err(format!(
+            "s3://{bucket}/{key} is a digest file, not a log file"
+        ))
+    } else {
+        Err(format!(
+            "s3://{bucket}/{key} is not a CloudTrail log file of trail {} \
+             ([prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz)",
+            names.join(", trail ")
+        ))
+    }
+}
+
+/// (account, region) when `key` is a log file key of `trail`.
+fn parse<'k>(trail: &Trail, account_id: &str, key: &'k str) -> Option<(&'k str, &'k str)> {
+    let mut rest = key;
+    if let Some(prefix) = trail.prefix() {
+        rest = rest.strip_prefix(prefix)?.strip_prefix('/')?;
+    }
+    rest = rest.strip_prefix("AWSLogs/")?;
+    if let Some(organization) = trail.organization_id() {
+        rest = rest.strip_prefix(organization)?.strip_prefix('/')?;
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [account, "CloudTrail", region, year, month, day, name] = parts[..] else {
+        return None;
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !digits(account, 12)
+        || !region_ok
+        || (trail.organization_id().is_none() && account != account_id)
+    {
+        return None;
+    }
+    let stamp = name
+        .strip_prefix(account)?
+        .strip_prefix("_CloudTrail_")?
+        .strip_prefix(region)?
+        .strip_prefix('_')?
+        .strip_suffix(".json.gz")?;
+    let (time, unique) = stamp.split_once("Z_")?;
+    let (date, hour_minute) = time.split_once('T')?;
+    let unique_ok = unique.len() == 16 && unique.bytes().all(|b| b.is_ascii_alphanumeric());
+    (digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2)
+        && date == format!("{year}{month}{day}")
+        && digits(hour_minute, 4)
+        && unique_ok)
+        .then_some((account, region))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+accountId: "111122223333"
+trails:
+  - Name: main
+    S3BucketName: trail-bucket
+    S3KeyPrefix: audit/logs
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+    CloudWatchLogsLogGroupArn: arn:aws:logs:us-east-1:111122223333:log-group:main:*
+  - Name: org
+    S3BucketName: org-bucket
+    HomeRegion: us-east-1
+    IsOrganizationTrail: true
+    OrganizationId: o-exampleorgid
+  - Name: plain
+    S3BucketName: trail-bucket
+    HomeRegion: eu-west-1
+"#;
+
+    fn config() -> Config {
+        Config::from_yaml(CONFIG, "test").expect("config")
+    }
+
+    const NAME: &str = "111122223333_CloudTrail_eu-west-1_20261122T1005Z_AbCdEfGh01234567.json.gz";
+
+    fn found(config: &Config, bucket: &str, key: &str) -> Vec<(String, String, String)> {
+        locate(config, bucket, key)
+            .unwrap_or_else(|why| panic!("{why}"))
+            .into_iter()
+            .map(|f| (f.trail.name().to_owned(), f.account, f.region))
+            .collect()
+    }
+
+    #[test]
+    fn log_files_are_attributed_to_their_trail() {
+        let config = config();
+        let key = format!("audit/logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{NAME}");
+        assert_eq!(
+            found(&config, "trail-bucket", &key),
+            [("main".into(), "111122223333".into(), "eu-west-1".into())]
+        );
+        let plain = format!("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{NAME}");
+        assert_eq!(found(&config, "trail-bucket", &plain)[0].0, "plain");
+        let org_name = NAME.replace("111122223333", "444455556666");
+        let org = format!(
+            "AWSLogs/o-exampleorgid/444455556666/CloudTrail/eu-west-1/2026/11/22/{org_name}"
+        );
+        assert_eq!(
+            found(&config, "org-bucket", &org),
+            [("org".into(), "444455556666".into(), "eu-west-1".into())]
+        );
+        let located = locate(&config, "org-bucket", &org).unwrap();
+        assert_eq!(located[0].stream(), "444455556666_CloudTrail_eu-west-1");
+    }
+
+    #[test]
+    fn what_is_not_a_log_file_of_a_trail_says_why() {
+        let config = config();
+        let why = |bucket: &str, key: &str| locate(&config, bucket, key).expect_err(key);
+        assert!(why("other", "AWSLogs/x").contains("not the bucket of a configured trail"));
+        let digest = "audit/logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/22/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261122T100000Z.json.gz";
+        assert!(why("trail-bucket", digest).contains("digest file"));
+        let cases = [
+            // Another account in a plain trail's folder.
+            format!(
+                "AWSLogs/444455556666/CloudTrail/eu-west-1/2026/11/22/{}",
+                NAME.replace("111122223333", "444455556666")
+            ),
+            // Another prefix.
+            format!("elsewhere/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{NAME}"),
+            // A name of another region or day than its folders, or a bad unique part.
+            format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/22/{NAME}"),
+            format!("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/21/{NAME}"),
+            format!(
+                "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{}",
+                NAME.replace("AbCdEfGh01234567", "AbCd")
+            ),
+            format!("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{NAME}.tmp"),
+            "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/".to_owned(),
+        ];
+        for key in cases {
+            assert!(
+                why("trail-bucket", &key).contains("is not a CloudTrail log file of trail"),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_shared_folder_fits_every_trail_that_writes_there() {
+        let yaml = CONFIG.replace("    S3KeyPrefix: audit/logs\n", "");
+        let config = Config::from_yaml(&yaml, "test").expect("config");
+        let key = format!("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/22/{NAME}");
+        let names: Vec<String> = found(&config, "trail-bucket", &key)
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect();
+        assert_eq!(names, ["main", "plain"]);
+    }
+}

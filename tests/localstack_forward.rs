@@ -1,0 +1,176 @@
+//! forward against LocalStack's S3 and CloudWatch Logs: the real fixtures ingested, delivered
+//! and forwarded through the AWS adapters, then read back with GetLogEvents. Every record is in
+//! its stream once, byte for byte, in eventTime order; a second pass puts nothing.
+//!
+//! LocalStack's CloudWatch Logs matches every event to every filter pattern, so what is checked
+//! of metric filters here is Cairn's own matcher, wired through forward: the alert objects in
+//! LocalStack's S3 and the EMF records.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::SdkConfig;
+use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::forward::{Forwarder, Outcome};
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_test_support::forward::{
+    Stream, config, expected_matches, expected_streams, recent_fixture_batches,
+};
+use cairn_test_support::pipeline::stage_batch;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+/// LocalStack's SDK configuration; `None` without LocalStack.
+async fn localstack(test_name: &str) -> Option<SdkConfig> {
+    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
+    Some(
+        load_sdk_config()
+            .await
+            .into_builder()
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+/// Every event of a stream, oldest first, following GetLogEvents' forward tokens.
+async fn read_stream(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+) -> Vec<(i64, String)> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..1000 {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetLogEvents {group} {stream}: {e:?}"));
+        if page.events().is_empty() {
+            break;
+        }
+        events.extend(page.events().iter().map(|event| {
+            (
+                event.timestamp().expect("timestamp"),
+                event.message().expect("message").to_owned(),
+            )
+        }));
+        let next = page.next_forward_token().map(str::to_owned);
+        if next.is_none() || next == token {
+            break;
+        }
+        token = next;
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
+    let Some(sdk) = localstack("delivered_records_reach_cloudwatch_logs_once_and_in_order").await
+    else {
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let config = config(&format!("{}", nanos % 1_000_000_000_000));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let buckets = std::iter::once(config.state_bucket.clone())
+        .chain(config.trails.iter().map(|t| t.bucket().to_owned()));
+    for bucket in buckets {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+    let store = S3ObjectStore::from_sdk_config(&sdk);
+    let sink = CloudWatchLogsSink::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+
+    // Real time: LocalStack's CloudWatch Logs may judge event ages by its own clock.
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
+    for (i, (_, body)) in recent_fixture_batches(now).iter().enumerate() {
+        stage_batch(
+            &store,
+            &config,
+            body,
+            now + Duration::milliseconds(i as i64),
+        )
+        .await;
+    }
+    let delivery = Deliverer::new(&config, &store)
+        .run(DeliverOptions {
+            now,
+            claim_for: Duration::minutes(10),
+        })
+        .await
+        .expect("deliver");
+    let files = delivery.log_files;
+    assert!(!files.is_empty());
+
+    let forwarder = Forwarder::new(&config, &store, &sink);
+    let mut matches = 0;
+    let mut metrics = 0;
+    for file in &files {
+        let report = forwarder
+            .forward_log_file(&file.bucket, &file.key, now)
+            .await
+            .expect("forward");
+        assert_eq!(report.outcome, Outcome::Forwarded, "{}", file.key);
+        assert_eq!(report.refused_total(), 0, "{:?}", report.refused_events);
+        assert_eq!(report.forwarded, file.records);
+        matches += report.matches;
+        metrics += report.metrics.len();
+        if let Some(key) = &report.alert {
+            let object = store.get(&config.state_bucket, key).await.expect("alert");
+            let alert: Value = serde_json::from_slice(&object.body).expect("alert json");
+            assert_eq!(
+                alert["matches"].as_array().expect("matches").len(),
+                report.matches
+            );
+        }
+    }
+
+    let expected = expected_streams(&store, &config, &files).await;
+    let mut arrived: BTreeMap<Stream, Vec<(i64, String)>> = BTreeMap::new();
+    for (group, stream) in expected.keys() {
+        arrived.insert(
+            (group.clone(), stream.clone()),
+            read_stream(&logs, group, stream).await,
+        );
+    }
+    assert_eq!(arrived, expected);
+    let want_matches = expected_matches(&config, &expected);
+    assert!(want_matches > 0);
+    assert_eq!((matches, metrics), (want_matches, want_matches));
+
+    // A re-delivery of every event puts nothing more.
+    for file in &files {
+        let report = forwarder
+            .forward_log_file(&file.bucket, &file.key, now)
+            .await
+            .expect("again");
+        assert_eq!(report.outcome, Outcome::AlreadyForwarded);
+    }
+    for (group, stream) in expected.keys() {
+        assert_eq!(
+            read_stream(&logs, group, stream).await,
+            expected[&(group.clone(), stream.clone())]
+        );
+    }
+}
