@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 events=${1:-1000000}
 work=${2:-$(mktemp -d)}
+mkdir -p "$work"
 cargo build --release -q -p cairn-cli
 cat > "$work/cairn.yaml" <<'YAML'
 accountId: "111122223333"
