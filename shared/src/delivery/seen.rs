@@ -114,7 +114,7 @@ impl SeenCache {
         batch: &str,
     ) -> Result<SeenSet, DeliveryError> {
         let since = delivered_at - WINDOW;
-        let mut seen = SeenSet::new();
+        let mut records = Vec::new();
         for entry in store.list_all(bucket, PREFIX).await? {
             let Some((at, owner)) = parse_key(&entry.key) else {
                 continue;
@@ -132,6 +132,11 @@ impl SeenCache {
                     hashes
                 }
             };
+            records.push(hashes);
+        }
+        // Sized once: growing a map of a day's eventIDs would hold two copies at the peak.
+        let mut seen = SeenSet::with_capacity(records.iter().map(|r| r.len()).sum());
+        for hashes in records {
             seen.extend(hashes.iter().copied());
         }
         Ok(seen)
