@@ -42,4 +42,5 @@ cairn=target/release/cairn
 "$cairn" --config "$work/cairn.yaml" --store "$work/store" ingest "$work"/input/*.jsonl > /dev/null
 echo "staged: $(du -sh "$work/store/backlog-state" | cut -f1) for $events events"
 /usr/bin/time -f "deliver: %e s elapsed, peak RSS %M KiB" \
-  "$cairn" --config "$work/cairn.yaml" --store "$work/store" deliver | head -1
+  "$cairn" --config "$work/cairn.yaml" --store "$work/store" deliver > "$work/deliver.out"
+head -1 "$work/deliver.out"
