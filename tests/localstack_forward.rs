@@ -7,7 +7,6 @@
 //! LocalStack's S3 and the EMF records.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
@@ -19,7 +18,7 @@ use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
 };
-use cairn_test_support::pipeline::stage_batch;
+use cairn_test_support::pipeline::{create_buckets, stage_batch, unique_suffix};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -77,25 +76,8 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
     else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos();
-    let config = config(&format!("{}", nanos % 1_000_000_000_000));
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let buckets = std::iter::once(config.state_bucket.clone())
-        .chain(config.trails.iter().map(|t| t.bucket().to_owned()));
-    for bucket in buckets {
-        s3.create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
-    }
+    let config = config(&unique_suffix());
+    create_buckets(&sdk, &config).await;
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let sink = CloudWatchLogsSink::new(&sdk);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);

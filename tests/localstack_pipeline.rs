@@ -1,16 +1,14 @@
 //! ingest and deliver against LocalStack's S3: every fixture record delivered once per
 //! selecting trail, replays skipped, and two concurrent runs, as on the embedded store.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::pipeline::{
-    assert_settled, config_with_suffix, delivered, expected_deliveries, fixture_batches,
-    stage_batch,
+    assert_settled, config_with_suffix, create_buckets, delivered, expected_deliveries,
+    fixture_batches, stage_batch, unique_suffix,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -25,25 +23,8 @@ async fn localstack(test_name: &str) -> Option<(Config, S3ObjectStore)> {
         .into_builder()
         .endpoint_url(endpoint)
         .build();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos();
-    let config = config_with_suffix(&format!("{}", nanos % 1_000_000_000_000));
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let buckets = std::iter::once(config.state_bucket.clone())
-        .chain(config.trails.iter().map(|t| t.bucket().to_owned()));
-    for bucket in buckets {
-        s3.create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
-    }
+    let config = config_with_suffix(&unique_suffix());
+    create_buckets(&sdk, &config).await;
     Some((config, S3ObjectStore::from_sdk_config(&sdk)))
 }
 

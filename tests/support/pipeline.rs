@@ -257,3 +257,30 @@ pub async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
         .expect("journal");
     assert_eq!(journal.batch, None);
 }
+
+/// A suffix for bucket names that no earlier run against the same LocalStack has used.
+pub fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{}", nanos % 1_000_000_000_000)
+}
+
+/// Creates `config`'s state bucket and every trail bucket in the S3 that `sdk` points at.
+pub async fn create_buckets(sdk: &aws_config::SdkConfig, config: &Config) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let buckets = std::iter::once(config.state_bucket.clone())
+        .chain(config.trails.iter().map(|t| t.bucket().to_owned()));
+    for bucket in buckets {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+}
