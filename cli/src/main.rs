@@ -141,10 +141,23 @@ fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
     })
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Like other command-line tools, stop quietly when the reader goes away (`cairn … | head`)
+    // instead of panicking on the next write: Rust starts programs with SIGPIPE ignored.
+    // SAFETY: runs before the runtime or any other thread exists, and nothing in the process
+    // installs a SIGPIPE handler of its own.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
-    match execute(cli).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cairn: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(execute(cli)) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("cairn: {error:#}");
