@@ -17,6 +17,30 @@ pub const KEY: &str = "deliver/journal.json";
 #[serde(rename_all = "camelCase")]
 pub struct Journal {
     pub batch: Option<Batch>,
+    /// The batch finished last. Emptying the journal names it so that no two empty journals
+    /// have the same bytes, hence the same ETag: a run that read the journal empty before
+    /// another run claimed, delivered and emptied it again must see its swap fail, not succeed
+    /// on an ETag that only looks unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+}
+
+impl Journal {
+    /// The journal naming `batch` as in hand.
+    pub fn holding(batch: Batch) -> Self {
+        Self {
+            batch: Some(batch),
+            finished: None,
+        }
+    }
+
+    /// The empty journal after `batch` is done.
+    pub fn finished(batch: &Batch) -> Self {
+        Self {
+            batch: None,
+            finished: Some(batch.id.clone()),
+        }
+    }
 }
 
 /// A batch of staging objects on its way to log files.
@@ -101,5 +125,72 @@ pub async fn swap(
             Ok((current == *journal).then_some(etag).flatten())
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::adapters::local::object_store::LocalObjectStore;
+
+    fn batch(id: &str) -> Batch {
+        Batch {
+            id: id.to_owned(),
+            owner: "run".to_owned(),
+            lease_until: datetime!(2026-11-22 10:02:00 UTC),
+            delivered_at: datetime!(2026-11-22 10:00:00 UTC),
+            phase: Phase::Writing,
+            staged: vec!["staging/a.jsonl".to_owned()],
+            log_files: Vec::new(),
+        }
+    }
+
+    /// A run that read the journal empty must not claim after another run has claimed,
+    /// finished and emptied it in between (the ABA case).
+    #[tokio::test]
+    async fn a_stale_empty_journal_cannot_be_swapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        store.create_bucket("state").await.unwrap();
+
+        let e1 = swap(&store, "state", &Journal::holding(batch("b1")), None)
+            .await
+            .unwrap()
+            .expect("claimed");
+        let empty = swap(&store, "state", &Journal::finished(&batch("b1")), Some(&e1))
+            .await
+            .unwrap()
+            .expect("finished");
+
+        // Run A reads the journal empty; run B claims b2, finishes it and empties the journal.
+        let (read, stale) = read(&store, "state").await.unwrap();
+        assert_eq!(read.batch, None);
+        assert_eq!(stale.as_ref(), Some(&empty));
+        let e2 = swap(
+            &store,
+            "state",
+            &Journal::holding(batch("b2")),
+            stale.as_ref(),
+        )
+        .await
+        .unwrap()
+        .expect("B claims");
+        swap(&store, "state", &Journal::finished(&batch("b2")), Some(&e2))
+            .await
+            .unwrap()
+            .expect("B finishes");
+
+        // A's claim on what it read fails.
+        let claim = swap(
+            &store,
+            "state",
+            &Journal::holding(batch("b3")),
+            stale.as_ref(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(claim, None);
     }
 }

@@ -214,9 +214,7 @@ impl<'a> Deliverer<'a> {
                 staged: staged.iter().map(|object| object.key.clone()).collect(),
                 log_files: plan.log_files.iter().map(planned_file).collect(),
             };
-            let claim = Journal {
-                batch: Some(batch.clone()),
-            };
+            let claim = Journal::holding(batch.clone());
             match journal::swap(self.store, self.bucket(), &claim, etag.as_ref()).await? {
                 // Another run claimed first; the next read of the journal shows its batch.
                 None => continue,
@@ -280,9 +278,7 @@ impl<'a> Deliverer<'a> {
     ) -> Result<(), DeliveryError> {
         batch.owner = owner.to_owned();
         batch.lease_until = clock.now() + LEASE;
-        let takeover = Journal {
-            batch: Some(batch.clone()),
-        };
+        let takeover = Journal::holding(batch.clone());
         let Some(etag) = journal::swap(self.store, self.bucket(), &takeover, Some(&etag)).await?
         else {
             // Another run took it over first.
@@ -418,7 +414,7 @@ impl<'a> Deliverer<'a> {
             self.store.delete(self.bucket(), key)
         })
         .await?;
-        let done = Journal { batch: None };
+        let done = Journal::finished(&held.batch);
         if journal::swap(self.store, self.bucket(), &done, Some(&held.etag))
             .await?
             .is_none()
@@ -462,9 +458,7 @@ impl<'a> Deliverer<'a> {
     }
 
     async fn swap(&self, held: &mut Held) -> Result<(), DeliveryError> {
-        let journal = Journal {
-            batch: Some(held.batch.clone()),
-        };
+        let journal = Journal::holding(held.batch.clone());
         match journal::swap(self.store, self.bucket(), &journal, Some(&held.etag)).await? {
             Some(etag) => {
                 held.etag = etag;
