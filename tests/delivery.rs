@@ -249,3 +249,34 @@ async fn two_runs_at_once_deliver_everything_once() {
     );
     assert_settled(store.as_ref(), &config).await;
 }
+
+/// A staging object that is not what ingest writes is moved to quarantine/ with its bytes, and
+/// the good events around it are delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_staging_object_is_quarantined_and_the_rest_delivered() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let garbage = "staging/20261122T095959000Z-garbage000000000.jsonl";
+    store
+        .put(
+            &config.state_bucket,
+            garbage,
+            bytes::Bytes::from_static(b"{\"dedupKey\": truncated"),
+            &cairn_shared::ports::object_store::PutOptions::new("application/x-ndjson"),
+        )
+        .await
+        .expect("put");
+    let report = deliver(store.as_ref(), &config, T0).await;
+    assert_eq!(report.quarantined, [garbage]);
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+    let kept = store
+        .get(&config.state_bucket, &format!("quarantine/{garbage}"))
+        .await
+        .expect("quarantined copy");
+    assert_eq!(&kept.body[..], b"{\"dedupKey\": truncated");
+}

@@ -67,6 +67,12 @@ fn print_report(config: &Config, report: &DeliveryReport) {
             "warning: {events} staged events were for trail {trail}, which cairn.yaml no longer has; not delivered"
         );
     }
+    for key in &report.quarantined {
+        eprintln!(
+            "warning: staging object {key} is not what ingest writes; moved to s3://{}/quarantine/{key}",
+            config.state_bucket
+        );
+    }
     for event_id in &report.conflicts {
         eprintln!(
             "warning: eventID {event_id} arrived again with different content; the record delivered first keeps it"

@@ -51,6 +51,9 @@ pub const LEASE: Duration = Duration::minutes(2);
 /// memory, whatever the backlog.
 pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Where staging objects deliver cannot read are moved, in the state bucket.
+pub const QUARANTINE_PREFIX: &str = "quarantine/";
+
 /// Staging objects read at once.
 const READ_CONCURRENCY: usize = 16;
 
@@ -112,6 +115,8 @@ pub struct DeliveryReport {
     pub log_files: Vec<DeliveredFile>,
     pub history_objects: usize,
     pub removed_trails: BTreeMap<String, usize>,
+    /// Staging objects that were not what ingest writes, moved under [`QUARANTINE_PREFIX`].
+    pub quarantined: Vec<String>,
     /// Set when another run holds the journal: this run left its batch alone.
     #[serde(with = "time::serde::rfc3339::option")]
     pub busy_until: Option<OffsetDateTime>,
@@ -204,7 +209,16 @@ impl<'a> Deliverer<'a> {
                 .seen
                 .window(self.store, self.bucket(), delivered_at, &id)
                 .await?;
-            let plan = plan::build(self.config, &staged, &already, &id, delivered_at)?;
+            let plan = match plan::build(self.config, &staged, &already, &id, delivered_at) {
+                Ok(plan) => plan,
+                Err(StagingError::Corrupt { key, source }) => {
+                    tracing::error!(%key, %source, "staging object unreadable; moved to quarantine");
+                    self.quarantine(&staged, &key).await?;
+                    report.quarantined.push(key);
+                    continue;
+                }
+                Err(other) => return Err(other.into()),
+            };
             let batch = Batch {
                 id,
                 owner: owner.clone(),
@@ -225,6 +239,26 @@ impl<'a> Deliverer<'a> {
             }
         }
         Ok(report)
+    }
+
+    /// Moves a staging object deliver cannot read out of the way, to `quarantine/{key}`, so the
+    /// events behind it keep flowing and the object stays for a person to look at. Safe to
+    /// repeat: the copy is a plain put of the same bytes, the delete idempotent.
+    async fn quarantine(&self, staged: &[StagedObject], key: &str) -> Result<(), DeliveryError> {
+        let object = staged
+            .iter()
+            .find(|object| object.key == key)
+            .expect("a corrupt staging object is one of the batch's");
+        self.store
+            .put(
+                self.bucket(),
+                &format!("{QUARANTINE_PREFIX}{key}"),
+                object.body.clone(),
+                &PutOptions::new("application/x-ndjson"),
+            )
+            .await?;
+        self.store.delete(self.bucket(), key).await?;
+        Ok(())
     }
 
     /// The oldest staging objects, up to the batch size (at least one), read in full.
