@@ -32,10 +32,11 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace $*"
+step "cargo test --workspace --no-fail-fast $*"
 mkdir -p target
 results=target/test-output.txt
-cargo test --workspace "$@" 2>&1 | tee "$results"
+# --no-fail-fast: every failing test binary is reported, not only the first.
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$results"
 # One closing line for the whole run: cargo prints one result line per test binary, and the last
 # of them (a crate without doc tests) says "0 passed".
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$results"

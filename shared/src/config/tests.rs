@@ -895,7 +895,8 @@ fn the_sample_configuration_loads() {
     );
     assert!(!config.trails[0].insight_selection().is_empty());
     assert_eq!(config.trails[1].kms_key_id(), Some("alias/cairn-logs"));
-    assert_eq!(config.metric_filters.len(), 2);
+    assert_eq!(config.state_bucket, "cairn-state-123456789012");
+    assert_eq!(config.metric_filters.len(), 3);
     assert_eq!(config.metric_filters[1].metric.unit(), StandardUnit::Count);
     assert_eq!(config.metric_filters[1].metric.default_value(), Some(0.0));
     assert_eq!(config.metric_filters[0].metric.unit(), StandardUnit::None);
