@@ -5,6 +5,8 @@
 //! two is what everything but compression costs.
 
 mod support;
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -16,12 +18,10 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::log_file::{GZIP_LEVEL, MAX_RECORDS};
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::ingest::{LakeContext, ingest};
-use cairn_shared::record::{EventTime, split_batch};
+use cairn_shared::record::EventTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use serde_json::Value;
-use support::stratus_batches;
 use time::macros::datetime;
 
 const RECORDS: usize = 100_000;
@@ -40,29 +40,12 @@ trails:
 
 /// The records, compact, one string each.
 fn records() -> Vec<String> {
-    let templates: Vec<Value> = stratus_batches()
-        .iter()
-        .flat_map(|body| {
-            split_batch(body)
-                .expect("batch")
-                .into_iter()
-                .map(|raw| serde_json::from_str::<Value>(raw.get()).expect("json"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
     let start = datetime!(2026-11-22 09:00:00 UTC).unix_timestamp();
-    (0..RECORDS)
-        .map(|i| {
-            let mut record = templates[i % templates.len()].clone();
-            record["eventID"] = format!("00000000-0000-4000-8000-{i:012}").into();
-            record["eventTime"] = EventTime::from_unix_seconds(start + (i as i64) / 30)
-                .to_string()
-                .into();
-            record["recipientAccountId"] = "111122223333".into();
-            record["awsRegion"] = REGIONS[i % REGIONS.len()].into();
-            serde_json::to_string(&record).expect("json")
-        })
-        .collect()
+    synthetic::records(
+        RECORDS,
+        |i| start + (i as i64) / 30,
+        |i| REGIONS[i % REGIONS.len()],
+    )
 }
 
 /// A fresh store holding the records, staged by ingest.

@@ -9,6 +9,8 @@
 //! metric filters shows what matching costs.
 
 mod support;
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
 use std::time::{Duration, Instant};
 
@@ -20,11 +22,10 @@ use cairn_shared::delivery::log_file::{self, MAX_RECORDS};
 use cairn_shared::forward::{Forwarder, Outcome, progress};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
-use cairn_shared::record::{EventTime, split_batch};
+use cairn_shared::record::EventTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use support::stratus_batches;
 use time::macros::datetime;
 
 const RECORDS: usize = 100_000;
@@ -59,30 +60,12 @@ metricFilters:
 
 /// The records, compact, in eventTime order: ten days before [`NOW`], about one every 8.6 s.
 fn records() -> Vec<String> {
-    let templates: Vec<Value> = stratus_batches()
-        .iter()
-        .flat_map(|body| {
-            split_batch(body)
-                .expect("batch")
-                .into_iter()
-                .map(|raw| serde_json::from_str::<Value>(raw.get()).expect("json"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
     let start = NOW.unix_timestamp() - 10 * 86_400;
-    (0..RECORDS)
-        .map(|i| {
-            let mut record = templates[i % templates.len()].clone();
-            record["eventID"] = format!("00000000-0000-4000-8000-{i:012}").into();
-            record["eventTime"] =
-                EventTime::from_unix_seconds(start + (i as i64) * 864_000 / RECORDS as i64)
-                    .to_string()
-                    .into();
-            record["recipientAccountId"] = "111122223333".into();
-            record["awsRegion"] = "us-east-1".into();
-            serde_json::to_string(&record).expect("json")
-        })
-        .collect()
+    synthetic::records(
+        RECORDS,
+        |i| start + (i as i64) * 864_000 / RECORDS as i64,
+        |_| "us-east-1",
+    )
 }
 
 /// The store with the trail's log files, ten of 10,000 records, and their keys.
