@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The project's test command: LocalStack up, then rustfmt, clippy and the whole test suite.
+# The project's test command: the tools and LocalStack up, then cfn-lint, rustfmt, clippy and the
+# whole test suite (with the end-to-end run of the four functions under `cargo lambda watch`).
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh -- --nocapture).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
+
+step "Tools: install (cargo-lambda, zig, cfn-lint, aws-cli into .venv-tools/)"
+# tests/localstack_lambda_loop.rs runs .venv-tools/bin/cargo-lambda.
+bash scripts/tools.sh install
+
+step "cfn-lint template.yaml"
+# Fails on errors and on warnings.
+.venv-tools/bin/cfn-lint template.yaml
 
 step "LocalStack: install"
 bash scripts/localstack.sh install

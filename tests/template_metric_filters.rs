@@ -1,16 +1,9 @@
 //! template.yaml's AWS::Logs::MetricFilter resources are cairn.yaml's metric filters, field for
 //! field, each with an alarm on its metric: AWS-side alarms and forward's matcher count the same.
 
-use std::path::PathBuf;
-
 use cairn_shared::config::Config;
+use cairn_test_support::repo_file;
 use serde_yaml_ng::Value;
-
-fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
 
 fn text(value: &Value) -> Option<String> {
     match value {

@@ -8,6 +8,13 @@ pub mod pipeline;
 
 use std::path::PathBuf;
 
+/// A file of the repository, by its path from the workspace root.
+pub fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
 /// The repository's test fixtures folder.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
