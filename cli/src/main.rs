@@ -5,9 +5,11 @@ mod deliver;
 mod forward;
 mod ingest;
 mod input;
+mod list_public_keys;
 mod lookup_events;
 mod run;
 mod test_metric_filter;
+mod validate_logs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +21,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use backend::BackendArgs;
+use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
+use validate_logs::ValidateLogsArgs;
 
 #[derive(Parser)]
 #[command(
@@ -100,6 +104,8 @@ enum Command {
         region: Option<String>,
     },
     LookupEvents(LookupEventsArgs),
+    ListPublicKeys(ListPublicKeysArgs),
+    ValidateLogs(ValidateLogsArgs),
     /// Tests a filter pattern against log event messages, as `aws logs test-metric-filter`.
     ///
     /// Prints TestMetricFilter's response: every message the pattern matches, with its
@@ -220,6 +226,17 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 now,
             )
             .await
+        }
+        Command::ListPublicKeys(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            list_public_keys::run(&args, store.as_ref(), &config.state_bucket, now).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ValidateLogs(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            validate_logs::run(&args, &config, store.as_ref(), now).await
         }
     }
 }
