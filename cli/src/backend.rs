@@ -6,10 +6,13 @@ use anyhow::{Context, Result};
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
+use cairn_shared::adapters::local::notifier::LocalNotifier;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::ports::log_sink::LogSink;
+use cairn_shared::ports::notifier::Notifier;
 use cairn_shared::ports::object_store::ObjectStore;
 use clap::Args;
 
@@ -60,6 +63,21 @@ impl BackendArgs {
         } else {
             Box::new(LocalLogSink::new(self.store.join(".cairn-logs")))
         }
+    }
+
+    /// Where notifications go: SNS with --aws, otherwise JSON lines (SNS's envelope, as an SQS
+    /// subscriber receives it) under `{DIR}/.cairn-sns/{topic name}.jsonl`.
+    pub async fn notifier(&self) -> Box<dyn Notifier> {
+        if self.aws {
+            Box::new(SnsNotifier::new(&load_sdk_config().await))
+        } else {
+            Box::new(LocalNotifier::new(self.notifications_dir()))
+        }
+    }
+
+    /// The embedded store's SNS topics.
+    pub fn notifications_dir(&self) -> PathBuf {
+        self.store.join(".cairn-sns")
     }
 
     /// Where `cairn run` appends the EMF metric records of metric-filter matches, `{DIR}/metrics.jsonl`

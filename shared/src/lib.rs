@@ -8,6 +8,7 @@ pub mod filter;
 pub mod forward;
 pub mod history;
 pub mod ingest;
+pub mod notify;
 pub mod ports;
 pub mod record;
 pub mod selectors;

@@ -3,6 +3,7 @@
 
 pub mod faulty_store;
 pub mod forward;
+pub mod notify;
 pub mod object_store_contract;
 pub mod pipeline;
 
