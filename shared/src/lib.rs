@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod config;
 pub mod delivery;
+pub mod digest;
 pub mod filter;
 pub mod forward;
 pub mod history;

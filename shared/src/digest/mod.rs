@@ -1,0 +1,3 @@
+//! Digest files: CloudTrail's signed, hourly, chained record of the log files delivered.
+
+pub mod format;
