@@ -6,6 +6,7 @@ use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_test_support::digests::signer;
 use cairn_test_support::pipeline::{
     assert_settled, config_with_suffix, create_buckets, delivered, expected_deliveries,
     fixture_batches, stage_batch, unique_suffix,
@@ -49,7 +50,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
         return;
     };
     stage_fixtures(&store, &config).await;
-    let first = Deliverer::new(&config, &store)
+    let first = Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0))
         .await
         .expect("deliver");
@@ -58,7 +59,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
     assert_settled(&store, &config).await;
 
     stage_fixtures(&store, &config).await;
-    let replay = Deliverer::new(&config, &store)
+    let replay = Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0 + Duration::hours(2)))
         .await
         .expect("deliver");
@@ -74,12 +75,12 @@ async fn two_runs_at_once_deliver_everything_once() {
         return;
     };
     stage_fixtures(&store, &config).await;
-    let a = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
-    let b = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
+    let a = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
+    let b = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
     let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
     ra.expect("run a");
     rb.expect("run b");
-    Deliverer::new(&config, &store)
+    Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0 + Duration::seconds(5)))
         .await
         .expect("finishing run");
