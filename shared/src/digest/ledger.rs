@@ -386,7 +386,10 @@ trails:
             signature: "s".into(),
         };
         ledger.advance(0, digest, previous.clone());
-        assert_eq!(ledger.chains[0].pending, std::slice::from_ref(&next_hour.entry));
+        assert_eq!(
+            ledger.chains[0].pending,
+            std::slice::from_ref(&next_hour.entry)
+        );
         assert!(!ledger.any_due(now));
 
         // Three hours on, the chain catches up one hour at a time.
