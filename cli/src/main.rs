@@ -201,7 +201,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Deliver => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            deliver::deliver(&config, store.as_ref(), now, cli.backend.is_embedded()).await?;
+            deliver::deliver(&config, store.as_ref(), &cli.backend, now).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {

@@ -27,7 +27,7 @@ pub async fn run(
 ) -> Result<ExitCode> {
     let store = backend.object_store(config).await?;
     let totals = ingest_files(config, store.as_ref(), files, region, now).await?;
-    let delivered = deliver(config, store.as_ref(), now, backend.is_embedded()).await?;
+    let delivered = deliver(config, store.as_ref(), backend, now).await?;
     let sink = backend.log_sink().await;
     forward_delivered(
         config,

@@ -1,6 +1,7 @@
 //! Shared by the integration tests under tests/: where the fixtures are and how to reach
 //! LocalStack.
 
+pub mod digests;
 pub mod faulty_store;
 pub mod forward;
 pub mod notify;
