@@ -78,7 +78,7 @@ pub async fn deliver_and_forward(
     for (i, (_, body)) in recent_fixture_batches(now).iter().enumerate() {
         stage_batch(store, config, body, now + Duration::milliseconds(i as i64)).await;
     }
-    let delivery = Deliverer::new(config, store)
+    let delivery = Deliverer::new(config, store, Some(crate::digests::signer().await))
         .run(DeliverOptions {
             now,
             claim_for: Duration::minutes(10),
