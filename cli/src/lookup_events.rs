@@ -718,7 +718,7 @@ mod tests {
             now: now(),
             claim_for: time::Duration::minutes(1),
         };
-        Deliverer::new(&config, &store)
+        Deliverer::new(&config, &store, None)
             .run(options)
             .await
             .expect("deliver");

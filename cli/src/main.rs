@@ -86,13 +86,15 @@ enum Command {
     /// eventTime order. An event already delivered in the past 24 hours is not delivered
     /// again. On the embedded store, event history older than 90 days is removed.
     Deliver,
-    /// Ingests the files, delivers, then forwards: the whole pipeline in one command.
+    /// Ingests the files, delivers, forwards, then notifies: the whole pipeline in one command.
     ///
     /// Prints what each file gave, where the log files went and how many events each trail
     /// got, then what was forwarded to the trails' CloudWatch Logs groups (on the embedded
     /// store: {DIR}/.cairn-logs/{group}/{stream}.jsonl) and how many events the metric filters
     /// matched (EMF records appended to {DIR}/metrics.jsonl, alerts in the state bucket under
-    /// alerts/). Exits 1 when any event was refused.
+    /// alerts/), then each SNS message sent: delivery notices to the trails' SnsTopicARN and
+    /// match alerts to alertTopicArn (on the embedded store: {DIR}/.cairn-sns/{topic}.jsonl).
+    /// Exits 1 when any event was refused; a message that cannot be sent is a warning.
     ///
     /// Example: cairn run events/ingest-*.json
     Run {
@@ -205,7 +207,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Deliver => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            deliver::deliver(&config, store.as_ref(), now, cli.backend.is_embedded()).await?;
+            deliver::deliver(&config, store.as_ref(), &cli.backend, now).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {

@@ -2,8 +2,10 @@
 //! LocalStack.
 
 pub mod cloudtrail_stub;
+pub mod digests;
 pub mod faulty_store;
 pub mod forward;
+pub mod notify;
 pub mod object_store_contract;
 pub mod pipeline;
 pub mod validation;
