@@ -11,6 +11,7 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome, alert};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
 };
@@ -65,7 +66,7 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     for (i, (_, body)) in batches.iter().enumerate() {
         stage_batch(&store, &config, body, T0 + Duration::milliseconds(i as i64)).await;
     }
-    let delivery = Deliverer::new(&config, &store)
+    let delivery = Deliverer::new(&config, &store, Some(signer().await))
         .run(DeliverOptions {
             now: T0,
             claim_for: Duration::minutes(10),

@@ -15,6 +15,7 @@ use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
 };
@@ -95,7 +96,7 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
         )
         .await;
     }
-    let delivery = Deliverer::new(&config, &store)
+    let delivery = Deliverer::new(&config, &store, Some(signer().await))
         .run(DeliverOptions {
             now,
             claim_for: Duration::minutes(10),

@@ -1,11 +1,15 @@
 //! ingest and deliver against LocalStack's S3: every fixture record delivered once per
-//! selecting trail, replays skipped, and two concurrent runs, as on the embedded store.
+//! selecting trail, replays skipped, and two concurrent runs, as on the embedded store; digests
+//! signed with KMS through a key rotation.
 
+use cairn_shared::adapters::aws::kms::KmsSigner;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::ports::signer::Signer;
+use cairn_test_support::digests::{assert_digest_chains, signer};
 use cairn_test_support::pipeline::{
     assert_settled, config_with_suffix, create_buckets, delivered, expected_deliveries,
     fixture_batches, stage_batch, unique_suffix,
@@ -49,7 +53,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
         return;
     };
     stage_fixtures(&store, &config).await;
-    let first = Deliverer::new(&config, &store)
+    let first = Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0))
         .await
         .expect("deliver");
@@ -58,7 +62,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
     assert_settled(&store, &config).await;
 
     stage_fixtures(&store, &config).await;
-    let replay = Deliverer::new(&config, &store)
+    let replay = Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0 + Duration::hours(2)))
         .await
         .expect("deliver");
@@ -74,12 +78,12 @@ async fn two_runs_at_once_deliver_everything_once() {
         return;
     };
     stage_fixtures(&store, &config).await;
-    let a = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
-    let b = Deliverer::new(&config, &store).with_max_batch_bytes(64 * 1024);
+    let a = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
+    let b = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
     let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
     ra.expect("run a");
     rb.expect("run b");
-    Deliverer::new(&config, &store)
+    Deliverer::new(&config, &store, Some(signer().await))
         .run(options(T0 + Duration::seconds(5)))
         .await
         .expect("finishing run");
@@ -88,4 +92,67 @@ async fn two_runs_at_once_deliver_everything_once() {
         expected_deliveries(&config, &fixture_batches())
     );
     assert_settled(&store, &config).await;
+}
+
+/// Digests on S3 signed with a KMS RSA_2048 key (the production signer), and a rotation to a
+/// second KMS key between two hours: the chain stays unbroken, each digest names the key that
+/// signed it, and both keys stay published.
+#[tokio::test(flavor = "multi_thread")]
+async fn digests_are_signed_with_kms_and_survive_a_key_rotation() {
+    let name = "digests_are_signed_with_kms_and_survive_a_key_rotation";
+    let Some((config, store)) = localstack(name).await else {
+        return;
+    };
+    let endpoint = cairn_test_support::localstack_endpoint(name).expect("checked above");
+    let sdk = load_sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let mut signers = Vec::new();
+    for _ in 0..2 {
+        let key = kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("CreateKey");
+        let key_id = key.key_metadata().expect("metadata").key_id().to_owned();
+        signers.push(KmsSigner::new(&sdk, key_id));
+    }
+
+    stage_fixtures(&store, &config).await;
+    Deliverer::new(&config, &store, Some(&signers[0]))
+        .run(options(T0))
+        .await
+        .expect("deliver");
+    let first_hour = Deliverer::new(&config, &store, Some(&signers[0]))
+        .run(options(T0 + Duration::hours(1)))
+        .await
+        .expect("digests of 10:00");
+    assert!(!first_hour.digests.is_empty());
+    let rotated = Deliverer::new(&config, &store, Some(&signers[1]))
+        .run(options(T0 + Duration::hours(2)))
+        .await
+        .expect("digests of 11:00, new key");
+    assert_eq!(rotated.digests.len(), first_hour.digests.len());
+
+    let chains = assert_digest_chains(&store, &config, T0 + Duration::hours(2)).await;
+    assert!(chains.digests.values().all(|keys| keys.len() == 2));
+    let published = cairn_shared::public_keys::load(&store, &config.state_bucket)
+        .await
+        .expect("keys");
+    let fingerprints: Vec<String> = published
+        .iter()
+        .map(|k| k.key.fingerprint().to_owned())
+        .collect();
+    let expected = [
+        signers[0].public_key().await.expect("key 1"),
+        signers[1].public_key().await.expect("key 2"),
+    ]
+    .map(|key| key.fingerprint().to_owned());
+    assert_eq!(fingerprints, expected);
+    assert!(published[0].validity_end.is_some() && published[1].validity_end.is_none());
 }

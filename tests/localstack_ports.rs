@@ -194,8 +194,8 @@ async fn sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscrib
         subject: Some("[Cairn] root login: ConsoleLogin (us-east-1)".to_owned()),
         message: json!({"alarm": "root-login", "events": ["a", "b"]}).to_string() + "\nline two é",
         attributes: BTreeMap::from([
-            ("trail".to_owned(), "main-trail".to_owned()),
-            ("kind".to_owned(), "metric-filter-match".to_owned()),
+            ("trail".to_owned(), "main-trail".into()),
+            ("kind".to_owned(), "metric-filter-match".into()),
         ]),
     };
     let message_id = SnsNotifier::new(&config)

@@ -162,20 +162,19 @@ fn deliver_may_take_staged_events_and_write_log_files() {
         "${StateBucket.Arn}/quarantine/*",
     ];
     put.extend(TRAIL_ROOT);
+    let mut get: Vec<&str> = vec![
+        "${StateBucket.Arn}/staging/*",
+        "${StateBucket.Arn}/deliver/*",
+        "${StateBucket.Arn}/public-keys.json",
+    ];
+    get.extend(TRAIL_ROOT);
     assert_eq!(
         grants(&template, "DeliverRole"),
         expected(&[
             ("logs:CreateLogStream", &["DeliverLogGroup.Arn"]),
             ("logs:PutLogEvents", &["DeliverLogGroup.Arn"]),
             ("s3:ListBucket", &["StateBucket.Arn"]),
-            (
-                "s3:GetObject",
-                &[
-                    "${StateBucket.Arn}/staging/*",
-                    "${StateBucket.Arn}/deliver/*",
-                    "${StateBucket.Arn}/public-keys.json",
-                ],
-            ),
+            ("s3:GetObject", &get),
             (
                 "s3:DeleteObject",
                 &[

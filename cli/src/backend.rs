@@ -4,13 +4,19 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::kms::KmsSigner;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
+use cairn_shared::adapters::local::notifier::LocalNotifier;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::pem_signer::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::ports::log_sink::LogSink;
+use cairn_shared::ports::notifier::Notifier;
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::ports::signer::Signer;
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
@@ -26,6 +32,14 @@ pub struct BackendArgs {
     /// LocalStack to run against it). The buckets must exist.
     #[arg(long, global = true)]
     pub aws: bool,
+
+    /// The key that signs digest files (trails with EnableLogFileValidation). On the embedded
+    /// store, an RSA-2048 PEM file, created on first use (mode 0600, never printed); default
+    /// {DIR}/.cairn-keys/signing-key.pem. With --aws, a KMS key id, ARN or alias of an
+    /// RSA_2048 SIGN_VERIFY key. To rotate, name a new key: digests name their key's
+    /// fingerprint and the old key stays published with its validity window.
+    #[arg(long, global = true, value_name = "KEY", env = "CAIRN_SIGNING_KEY")]
+    pub signing_key: Option<String>,
 }
 
 impl BackendArgs {
@@ -48,6 +62,25 @@ impl BackendArgs {
         Ok(Box::new(store))
     }
 
+    /// The digest signer: KMS with --aws (none unless a key is named), a PEM key file otherwise.
+    pub async fn signer(&self) -> Result<Option<Box<dyn Signer>>> {
+        if self.aws {
+            let Some(key_id) = &self.signing_key else {
+                return Ok(None);
+            };
+            let sdk = load_sdk_config().await;
+            return Ok(Some(Box::new(KmsSigner::new(&sdk, key_id.clone()))));
+        }
+        let path = self.signing_key.as_ref().map_or_else(
+            || self.store.join(".cairn-keys").join("signing-key.pem"),
+            PathBuf::from,
+        );
+        let signer = PemSigner::open_or_create(&path)
+            .await
+            .with_context(|| format!("opening the digest signing key {}", path.display()))?;
+        Ok(Some(Box::new(signer)))
+    }
+
     pub fn is_embedded(&self) -> bool {
         !self.aws
     }
@@ -60,6 +93,21 @@ impl BackendArgs {
         } else {
             Box::new(LocalLogSink::new(self.store.join(".cairn-logs")))
         }
+    }
+
+    /// Where notifications go: SNS with --aws, otherwise JSON lines (SNS's envelope, as an SQS
+    /// subscriber receives it) under `{DIR}/.cairn-sns/{topic name}.jsonl`.
+    pub async fn notifier(&self) -> Box<dyn Notifier> {
+        if self.aws {
+            Box::new(SnsNotifier::new(&load_sdk_config().await))
+        } else {
+            Box::new(LocalNotifier::new(self.notifications_dir()))
+        }
+    }
+
+    /// The embedded store's SNS topics.
+    pub fn notifications_dir(&self) -> PathBuf {
+        self.store.join(".cairn-sns")
     }
 
     /// Where `cairn run` appends the EMF metric records of metric-filter matches, `{DIR}/metrics.jsonl`

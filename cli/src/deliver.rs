@@ -7,23 +7,28 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, Deliverer, DeliveryReport};
 use cairn_shared::history;
 use cairn_shared::ports::object_store::ObjectStore;
+
+use crate::backend::BackendArgs;
 use time::{Duration, OffsetDateTime};
 
-/// One deliver run; on the embedded store also the event history's 90-day expiry (an S3
-/// lifecycle rule does that in AWS).
+/// One deliver run, digests included; on the embedded store also the event history's 90-day
+/// expiry (an S3 lifecycle rule does that in AWS).
 pub async fn deliver(
     config: &Config,
     store: &dyn ObjectStore,
+    backend: &BackendArgs,
     now: OffsetDateTime,
-    expire_history: bool,
 ) -> Result<DeliveryReport> {
     let options = DeliverOptions {
         now,
         // A command runs until the backlog is done.
         claim_for: Duration::days(1),
     };
-    let report = Deliverer::new(config, store).run(options).await?;
-    if expire_history {
+    let signer = backend.signer().await?;
+    let report = Deliverer::new(config, store, signer.as_deref())
+        .run(options)
+        .await?;
+    if backend.is_embedded() {
         history::prune(store, &config.state_bucket, now).await?;
     }
     print_report(config, &report);
@@ -61,6 +66,12 @@ fn print_report(config: &Config, report: &DeliveryReport) {
                 file.bucket, file.key, file.records
             );
         }
+    }
+    for digest in &report.digests {
+        println!(
+            "digest for trail {}: s3://{}/{} ({} log files)",
+            digest.trail, digest.bucket, digest.key, digest.log_files
+        );
     }
     for (trail, events) in &report.removed_trails {
         eprintln!(

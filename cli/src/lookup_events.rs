@@ -415,7 +415,7 @@ fn parse_shorthand(text: &str) -> Result<LookupAttribute, String> {
 
 /// A timestamp as the AWS CLI takes one: epoch seconds (fractions allowed) or ISO 8601, UTC
 /// when no offset is given.
-fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
     let text = text.trim();
     let refuse = || {
         format!(
@@ -718,7 +718,7 @@ mod tests {
             now: now(),
             claim_for: time::Duration::minutes(1),
         };
-        Deliverer::new(&config, &store)
+        Deliverer::new(&config, &store, None)
             .run(options)
             .await
             .expect("deliver");

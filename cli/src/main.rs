@@ -5,9 +5,11 @@ mod deliver;
 mod forward;
 mod ingest;
 mod input;
+mod list_public_keys;
 mod lookup_events;
 mod run;
 mod test_metric_filter;
+mod validate_logs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +21,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use backend::BackendArgs;
+use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
+use validate_logs::ValidateLogsArgs;
 
 #[derive(Parser)]
 #[command(
@@ -82,13 +86,15 @@ enum Command {
     /// eventTime order. An event already delivered in the past 24 hours is not delivered
     /// again. On the embedded store, event history older than 90 days is removed.
     Deliver,
-    /// Ingests the files, delivers, then forwards: the whole pipeline in one command.
+    /// Ingests the files, delivers, forwards, then notifies: the whole pipeline in one command.
     ///
     /// Prints what each file gave, where the log files went and how many events each trail
     /// got, then what was forwarded to the trails' CloudWatch Logs groups (on the embedded
     /// store: {DIR}/.cairn-logs/{group}/{stream}.jsonl) and how many events the metric filters
     /// matched (EMF records appended to {DIR}/metrics.jsonl, alerts in the state bucket under
-    /// alerts/). Exits 1 when any event was refused.
+    /// alerts/), then each SNS message sent: delivery notices to the trails' SnsTopicARN and
+    /// match alerts to alertTopicArn (on the embedded store: {DIR}/.cairn-sns/{topic}.jsonl).
+    /// Exits 1 when any event was refused; a message that cannot be sent is a warning.
     ///
     /// Example: cairn run events/ingest-*.json
     Run {
@@ -100,6 +106,8 @@ enum Command {
         region: Option<String>,
     },
     LookupEvents(LookupEventsArgs),
+    ListPublicKeys(ListPublicKeysArgs),
+    ValidateLogs(ValidateLogsArgs),
     /// Tests a filter pattern against log event messages, as `aws logs test-metric-filter`.
     ///
     /// Prints TestMetricFilter's response: every message the pattern matches, with its
@@ -199,7 +207,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Deliver => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            deliver::deliver(&config, store.as_ref(), now, cli.backend.is_embedded()).await?;
+            deliver::deliver(&config, store.as_ref(), &cli.backend, now).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -220,6 +228,17 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 now,
             )
             .await
+        }
+        Command::ListPublicKeys(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            list_public_keys::run(&args, store.as_ref(), &config.state_bucket, now).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ValidateLogs(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            validate_logs::run(&args, &config, store.as_ref(), now).await
         }
     }
 }

@@ -136,14 +136,8 @@ fn the_sample_pipeline_on_localstack_through_aws() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("cairn.yaml");
     std::fs::write(&config, &renamed).expect("write config");
-    let envs = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ];
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
+    let signing_key = runtime.block_on(async {
         // scripts/test.sh exports LocalStack's credentials and Region; the endpoint is pinned.
         let sdk = cairn_shared::adapters::aws::load_sdk_config()
             .await
@@ -162,7 +156,26 @@ fn the_sample_pipeline_on_localstack_through_aws() {
                 .await
                 .expect("create bucket");
         }
+        // The main trail validates: deliver signs its digests with a KMS key, as in Lambda.
+        aws_sdk_kms::Client::new(&sdk)
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("CreateKey")
+            .key_metadata()
+            .expect("key metadata")
+            .key_id()
+            .to_owned()
     });
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("CAIRN_SIGNING_KEY", signing_key.as_str()),
+    ];
     let config = config.to_str().expect("utf-8 path");
     let store = dir.path().join("local");
     let store = store.to_str().expect("utf-8 path");

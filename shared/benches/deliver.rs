@@ -98,7 +98,7 @@ fn deliver(c: &mut Criterion) {
                 };
                 let started = Instant::now();
                 let report = runtime
-                    .block_on(Deliverer::new(&config, &store).run(options))
+                    .block_on(Deliverer::new(&config, &store, None).run(options))
                     .expect("deliver");
                 total += started.elapsed();
                 assert_eq!(report.events, RECORDS);

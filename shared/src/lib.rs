@@ -4,13 +4,18 @@
 pub mod adapters;
 pub mod config;
 pub mod delivery;
+pub mod digest;
+pub mod document;
 pub mod filter;
 pub mod forward;
 pub mod history;
 pub mod ingest;
+pub mod notify;
 pub mod ports;
+pub mod public_keys;
 pub mod record;
 pub mod selectors;
 pub mod staging;
 pub mod trail;
 mod uuid;
+pub mod validate;

@@ -1,10 +1,22 @@
 //! Shared by the integration tests under tests/: where the fixtures are and how to reach
 //! LocalStack.
 
+pub mod cloudtrail_stub;
+pub mod digests;
 pub mod faulty_store;
 pub mod forward;
+pub mod notify;
 pub mod object_store_contract;
 pub mod pipeline;
+pub mod validation;
+
+/// What `synthetic` needs of the benchmarks' support: the fixture records.
+#[path = "../../shared/benches/support/mod.rs"]
+pub mod support;
+/// The benchmarks' generator of realistic records (copies of the real Stratus records), used
+/// by the tests too rather than copied.
+#[path = "../../shared/benches/support/synthetic.rs"]
+pub mod synthetic;
 
 use std::path::PathBuf;
 

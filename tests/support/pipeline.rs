@@ -141,6 +141,9 @@ pub async fn delivered(
         }
         for entry in store.list_all(trail.bucket(), &root).await.expect("list") {
             let key = entry.key;
+            if key.contains("/CloudTrail-Digest/") {
+                continue;
+            }
             let (account, region) = parse_log_file_key(&key, &root)
                 .unwrap_or_else(|| panic!("{key} is not a CloudTrail log file key"));
             let object = store.get(trail.bucket(), &key).await.expect("get");

@@ -1,25 +1,31 @@
-//! notify: sends SNS delivery notices and metric-filter match alerts.
+//! notify: CloudTrail's delivery notices to each trail's SnsTopicARN and metric-filter match
+//! alerts to alertTopicArn, for the log files and alert objects S3 reports created.
 //!
-//! This build starts the runtime and checks its trigger, an S3 Object Created event (via EventBridge), but the stage itself is
-//! not built yet: every invocation fails loudly rather than pretending the work was done.
+//! Deployed behind an SQS queue fed by EventBridge (batches of up to 100 "Object Created"
+//! events, answered with the batch item failures to retry); a single EventBridge event, as
+//! `cargo lambda invoke` sends one, works too. See `handler` for both.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
+mod handler;
+
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::aws::sns::SnsNotifier;
+use cairn_shared::config::Config;
+use cairn_shared::notify::Notify;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    run(service_fn(
-        |event: LambdaEvent<EventBridgeEvent>| async move {
-            tracing::info!(detail_type = %event.payload.detail_type, "trigger received");
-            Err::<(), Error>(
-                format!(
-                    "notify is not available in this build (trigger: {})",
-                    event.payload.detail_type
-                )
-                .into(),
-            )
-        },
-    ))
+    let config_path = std::env::var("CAIRN_CONFIG").unwrap_or_else(|_| "cairn.yaml".to_owned());
+    let config = Config::load(config_path.as_ref())?;
+    let sdk = load_sdk_config().await;
+    let store = S3ObjectStore::from_sdk_config(&sdk);
+    let notifier = SnsNotifier::new(&sdk);
+    let notify = &Notify::new(&config, &store, &notifier);
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler::handle(notify, event.payload).await
+    }))
     .await
 }

@@ -19,7 +19,7 @@ use metric_filter::MetricFilterSpec;
 
 use crate::selectors::arn::is_account_id;
 use crate::trail::Trail;
-use crate::trail::names::check_bucket_name;
+use crate::trail::names::{check_bucket_name, check_sns_topic_arn};
 use crate::trail::spec::TrailSpec;
 
 /// A loaded, validated configuration.
@@ -30,6 +30,10 @@ pub struct Config {
     /// The bucket Cairn keeps its own state in: staged events, delivery bookkeeping and the
     /// event history. Not a trail bucket: trail buckets hold only what CloudTrail would put there.
     pub state_bucket: String,
+    /// Where notify sends metric-filter match alerts. Not a trail's SnsTopicARN: that topic
+    /// carries CloudTrail's delivery notices, which programs parse, and alerts are for people.
+    /// Without it, matches are left in the alert objects and not announced.
+    pub alert_topic_arn: Option<String>,
     pub trails: Vec<Trail>,
     pub metric_filters: Vec<MetricFilter>,
 }
@@ -40,6 +44,7 @@ struct ConfigSpec {
     #[serde(deserialize_with = "account_id")]
     account_id: String,
     state_bucket: Option<String>,
+    alert_topic_arn: Option<String>,
     #[serde(default)]
     trails: Vec<TrailSpec>,
     #[serde(default)]
@@ -81,6 +86,9 @@ impl Config {
             .state_bucket
             .unwrap_or_else(|| format!("cairn-state-{}", spec.account_id));
         check_bucket_name(&state_bucket).map_err(|why| Invalid::new("stateBucket", why))?;
+        if let Some(topic) = &spec.alert_topic_arn {
+            check_sns_topic_arn(topic).map_err(|why| Invalid::new("alertTopicArn", why))?;
+        }
         let mut trails: Vec<Trail> = Vec::with_capacity(spec.trails.len());
         for (i, trail) in spec.trails.into_iter().enumerate() {
             let name = trail.name.clone();
@@ -109,6 +117,7 @@ impl Config {
         Ok(Config {
             account_id: spec.account_id,
             state_bucket,
+            alert_topic_arn: spec.alert_topic_arn,
             trails,
             metric_filters,
         })

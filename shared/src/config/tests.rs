@@ -675,7 +675,7 @@ fn trail_and_file_errors_match_cloudtrail_rules() {
         (
             "top-level key",
             format!("{}metricFilter: []\n", with_audit("")),
-            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `stateBucket`, `trails`, `metricFilters`",
+            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `stateBucket`, `alertTopicArn`, `trails`, `metricFilters`",
         ),
         (
             "missing account",
@@ -896,6 +896,10 @@ fn the_sample_configuration_loads() {
     assert!(!config.trails[0].insight_selection().is_empty());
     assert_eq!(config.trails[1].kms_key_id(), Some("alias/cairn-logs"));
     assert_eq!(config.state_bucket, "cairn-state-123456789012");
+    assert_eq!(
+        config.alert_topic_arn.as_deref(),
+        Some("arn:aws:sns:us-east-1:123456789012:cairn-alerts")
+    );
     assert_eq!(config.metric_filters.len(), 3);
     assert_eq!(config.metric_filters[1].metric.unit(), StandardUnit::Count);
     assert_eq!(config.metric_filters[1].metric.default_value(), Some(0.0));
@@ -936,6 +940,36 @@ fn the_state_bucket_defaults_per_account_and_must_be_cairns_own() {
             "a trail's bucket",
             format!("stateBucket: cairn-audit\n{}", with_trail(AUDIT)),
             "stateBucket: \"cairn-audit\" is also trail audit's S3BucketName; Cairn's state needs a bucket of its own",
+        ),
+    ]);
+}
+
+#[test]
+fn the_alert_topic_is_optional_and_must_be_an_sns_topic_arn() {
+    let config = Config::from_yaml(&with_trail(AUDIT), "cairn.yaml").expect("valid");
+    assert_eq!(config.alert_topic_arn, None);
+    let yaml = format!(
+        "alertTopicArn: arn:aws:sns:us-east-2:111122223333:cairn-alerts\n{}",
+        with_trail(AUDIT)
+    );
+    let config = Config::from_yaml(&yaml, "cairn.yaml").expect("valid");
+    assert_eq!(
+        config.alert_topic_arn.as_deref(),
+        Some("arn:aws:sns:us-east-2:111122223333:cairn-alerts")
+    );
+    check(&[
+        (
+            "a topic name",
+            format!("alertTopicArn: cairn-alerts\n{}", with_trail(AUDIT)),
+            "alertTopicArn: \"cairn-alerts\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)",
+        ),
+        (
+            "another service",
+            format!(
+                "alertTopicArn: arn:aws:sqs:us-east-2:111122223333:cairn-alerts\n{}",
+                with_trail(AUDIT)
+            ),
+            "alertTopicArn: \"arn:aws:sqs:us-east-2:111122223333:cairn-alerts\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)",
         ),
     ]);
 }

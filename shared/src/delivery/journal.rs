@@ -3,11 +3,11 @@
 //! run at a time the owner of a batch, and what lets a later run finish a batch a crashed run
 //! left half done.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
+use crate::document;
+use crate::ports::object_store::{ETag, ObjectStore};
 
 use super::DeliveryError;
 
@@ -85,47 +85,18 @@ pub async fn read(
     store: &dyn ObjectStore,
     bucket: &str,
 ) -> Result<(Journal, Option<ETag>), DeliveryError> {
-    match store.get(bucket, KEY).await {
-        Ok(object) => {
-            let journal = serde_json::from_slice(&object.body).map_err(|source| {
-                DeliveryError::CorruptJournal {
-                    key: format!("s3://{bucket}/{KEY}"),
-                    source,
-                }
-            })?;
-            Ok((journal, Some(object.info.etag)))
-        }
-        Err(ObjectStoreError::NotFound { .. }) => Ok((Journal::default(), None)),
-        Err(error) => Err(error.into()),
-    }
+    Ok(document::read(store, bucket, KEY).await?)
 }
 
 /// Replaces the journal if it is still at `expected` (absent when `None`); returns the new
-/// ETag, or `None` when another run changed it first.
-///
-/// Safe to repeat: when the store reports a lost race, the journal is read back, and if it
-/// already holds exactly this content (our own earlier attempt whose answer was lost), that
-/// is a success.
+/// ETag, or `None` when another run changed it first. Safe to repeat (see [`document::swap`]).
 pub async fn swap(
     store: &dyn ObjectStore,
     bucket: &str,
     journal: &Journal,
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DeliveryError> {
-    let body = serde_json::to_vec(journal).expect("a journal always serializes");
-    let condition = match expected {
-        Some(etag) => Condition::IfMatch(etag.clone()),
-        None => Condition::IfNoneMatch,
-    };
-    let options = PutOptions::new("application/json").condition(condition);
-    match store.put(bucket, KEY, Bytes::from(body), &options).await {
-        Ok(receipt) => Ok(Some(receipt.etag)),
-        Err(ObjectStoreError::PreconditionFailed { .. }) => {
-            let (current, etag) = read(store, bucket).await?;
-            Ok((current == *journal).then_some(etag).flatten())
-        }
-        Err(error) => Err(error.into()),
-    }
+    Ok(document::swap(store, bucket, KEY, journal, expected).await?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! 2. claims the batch by a compare-and-swap on the journal (phase `Writing`); a run that loses
 //!    the swap leaves the batch to the winner;
 //! 3. writes the log files, the event-history objects and the dedup record: plain puts of fixed
-//!    keys and bytes, harmless to repeat;
+//!    keys and bytes, harmless to repeat; then records the log files of validating trails in the
+//!    digest ledger (once per batch, see [`crate::digest::writer`]);
 //! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
 //! 5. deletes the staging objects (idempotent) and swaps the journal empty.
 //!
@@ -16,6 +17,8 @@
 //! to the recorded keys; a `Cleaning` batch only finishes its deletes. So nothing is lost,
 //! nothing is written twice under two names, and the dedup record (written before the batch
 //! counts as delivered) keeps later copies of its events out for 24 hours.
+//!
+//! Before and after its batches, a run writes the digest files of every hour that has ended.
 
 pub mod journal;
 pub mod log_file;
@@ -33,8 +36,13 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
+use crate::digest::ledger::DeliveredLogFile;
+use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
+use crate::document::DocumentError;
 use crate::history;
 use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
+use crate::ports::signer::Signer;
 use crate::staging::{self, StagingError};
 use crate::trail::Trail;
 
@@ -66,12 +74,9 @@ pub enum DeliveryError {
     Store(#[from] ObjectStoreError),
     #[error(transparent)]
     Staging(#[from] StagingError),
-    #[error("the delivery journal {key} is unreadable: {source}")]
-    CorruptJournal {
-        key: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// The journal or the digest ledger.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
     #[error("the dedup record {key} is unreadable at line {line}")]
     CorruptSeen { key: String, line: usize },
     #[error(
@@ -80,6 +85,8 @@ pub enum DeliveryError {
     LeaseLost { batch: String },
     #[error("batch {batch} cannot be redone: {why}")]
     Irreproducible { batch: String, why: String },
+    #[error(transparent)]
+    Digest(#[from] DigestError),
 }
 
 /// When and for how long a run may work.
@@ -113,6 +120,8 @@ pub struct DeliveryReport {
     /// delivered keeps the eventID, and the later ones are left out and named here.
     pub conflicts: Vec<String>,
     pub log_files: Vec<DeliveredFile>,
+    /// Digest files written: every chain's hours that had ended by the end of the run.
+    pub digests: Vec<WrittenDigest>,
     pub history_objects: usize,
     pub removed_trails: BTreeMap<String, usize>,
     /// Staging objects that were not what ingest writes, moved under [`QUARANTINE_PREFIX`].
@@ -126,6 +135,7 @@ pub struct DeliveryReport {
 pub struct Deliverer<'a> {
     config: &'a Config,
     store: &'a dyn ObjectStore,
+    digests: DigestWriter<'a>,
     seen: SeenCache,
     max_batch_bytes: u64,
 }
@@ -150,10 +160,17 @@ struct Held {
 }
 
 impl<'a> Deliverer<'a> {
-    pub fn new(config: &'a Config, store: &'a dyn ObjectStore) -> Self {
+    /// `signer` signs the digest files of trails with EnableLogFileValidation; a run refuses to
+    /// start without one when such a trail exists.
+    pub fn new(
+        config: &'a Config,
+        store: &'a dyn ObjectStore,
+        signer: Option<&'a dyn Signer>,
+    ) -> Self {
         Self {
             config,
             store,
+            digests: DigestWriter::new(config, store, signer),
             seen: SeenCache::default(),
             max_batch_bytes: MAX_BATCH_BYTES,
         }
@@ -179,6 +196,10 @@ impl<'a> Deliverer<'a> {
         let claim_until = options.now + options.claim_for;
         let owner = random_id();
         let mut report = DeliveryReport::default();
+        self.digests.check()?;
+        // Hours that ended before this run get their digests first, so a long backlog does not
+        // hold them up.
+        report.digests = self.digests.cut_due(clock.now()).await?;
         loop {
             let (journal, etag) = journal::read(self.store, self.bucket()).await?;
             if let Some(batch) = journal.batch {
@@ -238,6 +259,9 @@ impl<'a> Deliverer<'a> {
                 }
             }
         }
+        report
+            .digests
+            .extend(self.digests.cut_due(clock.now()).await?);
         Ok(report)
     }
 
@@ -406,6 +430,14 @@ impl<'a> Deliverer<'a> {
             },
         )
         .await?;
+        self.keep_lease(&mut held, clock).await?;
+        self.digests
+            .record(
+                &held.batch.id,
+                held.batch.delivered_at,
+                &delivered_log_files(&plan),
+            )
+            .await?;
 
         held.batch.phase = Phase::Cleaning;
         self.swap(&mut held).await?;
@@ -532,6 +564,27 @@ fn adopt_recorded_files(plan: &mut Plan<'_>, batch: &Batch) -> Result<(), Delive
     Ok(())
 }
 
+/// What the digest ledger keeps of a batch's log files.
+fn delivered_log_files<'p>(plan: &'p Plan<'_>) -> Vec<DeliveredLogFile<'p>> {
+    plan.log_files
+        .iter()
+        .filter(|file| file.trail.log_file_validation())
+        .map(|file| DeliveredLogFile {
+            trail: file.trail.name(),
+            account: &file.account,
+            region: &file.region,
+            entry: LogFileEntry {
+                s3_bucket: file.bucket.clone(),
+                s3_object: file.key.clone(),
+                hash_value: hex::encode(file.body.sha256),
+                hash_algorithm: HASH_ALGORITHM.to_owned(),
+                newest_event_time: file.body.newest_event_time.to_string(),
+                oldest_event_time: file.body.oldest_event_time.to_string(),
+            },
+        })
+        .collect()
+}
+
 fn planned_file(file: &plan::PlannedLogFile<'_>) -> PlannedFile {
     PlannedFile {
         trail: file.trail.name().to_owned(),
@@ -551,7 +604,7 @@ fn encryption(trail: &Trail) -> Encryption {
     }
 }
 
-fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).expect("0 is a valid nanosecond")
 }
 

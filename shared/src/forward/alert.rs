@@ -41,7 +41,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -97,7 +97,7 @@ pub struct MetricOut<'a> {
 }
 
 /// The fields of a record an alert shows, each its string value or `null`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventSummary {
     #[serde(rename = "eventTime")]
     pub event_time: Option<String>,
@@ -119,7 +119,7 @@ pub struct EventSummary {
     pub error_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentitySummary {
     #[serde(rename = "type")]
     pub identity_type: Option<String>,

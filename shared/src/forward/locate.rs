@@ -5,10 +5,14 @@
 //! and only an organization trail's folder holds accounts other than the configured one.
 //! Anything else (digests, objects under other prefixes, other buckets) is not forward's.
 //!
-//! Two trails may deliver to the same bucket and prefix, and then a key fits both; the caller
-//! decides between them (see `super::Forwarder`).
+//! Two trails may deliver to the same bucket and prefix, and then a key fits both; when that
+//! matters to the caller (the trails send to different log groups or topics), [`choose`] tells
+//! them apart by the file's records.
+
+use serde_json::value::RawValue;
 
 use crate::config::Config;
+use crate::record::Record;
 use crate::trail::Trail;
 
 /// A trail whose log file an object's key can be, with the account and Region the key names.
@@ -67,6 +71,49 @@ pub fn locate<'c>(
              ([prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz)",
             names.join(", trail ")
         ))
+    }
+}
+
+/// Of trails sharing the folder a log file is in, the one whose file it is: the only one that
+/// takes every record in it for that account and Region. `differing` names what sets the
+/// trails apart for the caller ("log groups", "SNS topics"), for the reason when none or
+/// several fit.
+pub fn choose<'c>(
+    config: &Config,
+    candidates: Vec<LogFileOf<'c>>,
+    records: &[&RawValue],
+    differing: &str,
+) -> Result<LogFileOf<'c>, String> {
+    // A record that does not parse is selected by no trail (deliver writes only valid ones).
+    let records: Vec<Option<Record<'_>>> = records
+        .iter()
+        .map(|raw| Record::parse(raw, None).ok())
+        .collect();
+    let names: Vec<&str> = candidates.iter().map(|file| file.trail.name()).collect();
+    let names = names.join(", ");
+    let mut fitting: Vec<LogFileOf<'c>> = candidates
+        .into_iter()
+        .filter(|file| {
+            records.iter().all(|record| {
+                record.as_ref().is_some_and(|record| {
+                    file.trail
+                        .selects(record, &config.account_id)
+                        .is_some_and(|to| to.account_id == file.account && to.region == file.region)
+                })
+            })
+        })
+        .collect();
+    match fitting.len() {
+        1 => Ok(fitting.remove(0)),
+        0 => Err(format!(
+            "trails {names} deliver to this folder and send to different {differing}, and none \
+             of them selects every record in the file"
+        )),
+        _ => Err(format!(
+            "trails {names} deliver to this folder and send to different {differing}, and more \
+             than one of them selects every record in the file; give them different \
+             S3KeyPrefix values"
+        )),
     }
 }
 

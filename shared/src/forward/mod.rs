@@ -53,13 +53,14 @@ use std::time::Duration;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
-use crate::record::{Record, split_batch};
+use crate::record::split_batch;
 
 pub use batch::RejectReason;
 pub use trigger::{ObjectCreated, Trigger};
@@ -97,7 +98,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let doubled = self
             .first_delay
             .saturating_mul(1 << attempt.saturating_sub(1).min(16))
@@ -302,7 +303,8 @@ impl<'a> Forwarder<'a> {
             candidates.into_iter().next().expect("one trail")
         } else {
             let first = candidates[0].clone();
-            match choose_trail(self.config, candidates, &entries) {
+            let raws: Vec<&RawValue> = entries.iter().map(|entry| entry.raw).collect();
+            match locate::choose(self.config, candidates, &raws, "log groups") {
                 Ok(file) => file,
                 Err(_) if one_group => first,
                 Err(why) => {
@@ -603,48 +605,8 @@ fn group_of<'c>(file: &LogFileOf<'c>) -> Option<&'c str> {
     file.trail.cloud_watch_logs_log_group_name()
 }
 
-/// Of trails sharing the folder a log file is in, the one whose file it is: the only one that
-/// takes every record in it for that account and Region.
-fn choose_trail<'c>(
-    config: &Config,
-    candidates: Vec<LogFileOf<'c>>,
-    entries: &[Entry<'_>],
-) -> Result<LogFileOf<'c>, String> {
-    // A record that does not parse is selected by no trail (deliver writes only valid ones).
-    let records: Vec<Option<Record<'_>>> = entries
-        .iter()
-        .map(|entry| Record::parse(entry.raw, None).ok())
-        .collect();
-    let names: Vec<&str> = candidates.iter().map(|file| file.trail.name()).collect();
-    let names = names.join(", ");
-    let mut fitting: Vec<LogFileOf<'c>> = candidates
-        .into_iter()
-        .filter(|file| {
-            records.iter().all(|record| {
-                record.as_ref().is_some_and(|record| {
-                    file.trail
-                        .selects(record, &config.account_id)
-                        .is_some_and(|to| to.account_id == file.account && to.region == file.region)
-                })
-            })
-        })
-        .collect();
-    match fitting.len() {
-        1 => Ok(fitting.remove(0)),
-        0 => Err(format!(
-            "trails {names} deliver to this folder and send to different log groups, and none \
-             of them selects every record in the file"
-        )),
-        _ => Err(format!(
-            "trails {names} deliver to this folder and send to different log groups, and more \
-             than one of them selects every record in the file; give them different \
-             S3KeyPrefix values"
-        )),
-    }
-}
-
 /// The one gzip member of a log file, as text.
-fn gunzip(body: &[u8]) -> Result<String, String> {
+pub(crate) fn gunzip(body: &[u8]) -> Result<String, String> {
     let mut decoder = flate2::bufread::GzDecoder::new(body);
     let mut text = Vec::new();
     (&mut decoder)

@@ -5,6 +5,7 @@
 //! ([`NotifierError::Invalid`]) rather than sending it: such a message would fail the same way on
 //! every retry.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -20,8 +21,55 @@ pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// Longest message attribute name, in characters.
 pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 256;
 
-/// The data type every message attribute is sent with.
-pub const ATTRIBUTE_DATA_TYPE: &str = "String";
+/// A message attribute's value, with its SNS data type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeValue {
+    /// Data type `String`.
+    String(String),
+    /// Data type `String.Array`: sent as a JSON array of strings. A subscription filter policy
+    /// on the attribute matches the message when it matches any of the strings, so one message
+    /// can stand for several values without hiding it from any of their subscribers.
+    StringArray(Vec<String>),
+}
+
+impl AttributeValue {
+    /// The data type SNS carries the value with.
+    pub fn data_type(&self) -> &'static str {
+        match self {
+            Self::String(_) => "String",
+            Self::StringArray(_) => "String.Array",
+        }
+    }
+
+    /// The value as SNS carries it: the string itself, or the array as compact JSON text.
+    pub fn wire_value(&self) -> Cow<'_, str> {
+        match self {
+            Self::String(value) => Cow::Borrowed(value),
+            Self::StringArray(values) => Cow::Owned(
+                serde_json::to_string(values).expect("a list of strings always serializes"),
+            ),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::String(value) => value.is_empty(),
+            Self::StringArray(values) => values.is_empty(),
+        }
+    }
+}
+
+impl From<&str> for AttributeValue {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_owned())
+    }
+}
+
+impl From<String> for AttributeValue {
+    fn from(value: String) -> Self {
+        Self::String(value)
+    }
+}
 
 /// One message for a topic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,8 +79,8 @@ pub struct Notification {
     pub subject: Option<String>,
     /// The body, non-empty UTF-8.
     pub message: String,
-    /// Message attributes, sent with data type `String`; subscription filter policies match them.
-    pub attributes: BTreeMap<String, String>,
+    /// Message attributes; subscription filter policies match them.
+    pub attributes: BTreeMap<String, AttributeValue>,
 }
 
 /// Publishes notifications to topics.
@@ -105,6 +153,17 @@ impl NotifierError {
     }
 }
 
+/// The bytes SNS counts against [`MAX_MESSAGE_BYTES`]: the message's UTF-8 bytes and, for each
+/// attribute, its name, data type and value as sent.
+pub fn message_bytes(notification: &Notification) -> usize {
+    notification.message.len()
+        + notification
+            .attributes
+            .iter()
+            .map(|(name, value)| name.len() + value.data_type().len() + value.wire_value().len())
+            .sum::<usize>()
+}
+
 /// Checks a notification against SNS's Publish limits.
 pub fn check_notification(notification: &Notification) -> Result<(), NotificationViolation> {
     if let Some(subject) = &notification.subject {
@@ -124,12 +183,7 @@ pub fn check_notification(notification: &Notification) -> Result<(), Notificatio
             return Err(NotificationViolation::EmptyAttributeValue { name: name.clone() });
         }
     }
-    let bytes = notification.message.len()
-        + notification
-            .attributes
-            .iter()
-            .map(|(name, value)| name.len() + ATTRIBUTE_DATA_TYPE.len() + value.len())
-            .sum::<usize>();
+    let bytes = message_bytes(notification);
     if bytes > MAX_MESSAGE_BYTES {
         return Err(NotificationViolation::MessageTooLarge { bytes });
     }
@@ -295,7 +349,7 @@ mod tests {
     #[test]
     fn attribute_names_and_values_follow_sns_rules() {
         let with = |name: &str, value: &str| Notification {
-            attributes: BTreeMap::from([(name.to_owned(), value.to_owned())]),
+            attributes: BTreeMap::from([(name.to_owned(), value.into())]),
             ..message("body")
         };
         assert_eq!(check_notification(&with("event.type-1_x", "v")), Ok(()));
@@ -320,6 +374,33 @@ mod tests {
             check_notification(&with("k", "")),
             Err(NotificationViolation::EmptyAttributeValue { name: "k".into() })
         );
+        let empty_array = Notification {
+            attributes: BTreeMap::from([("k".into(), AttributeValue::StringArray(Vec::new()))]),
+            ..message("body")
+        };
+        assert_eq!(
+            check_notification(&empty_array),
+            Err(NotificationViolation::EmptyAttributeValue { name: "k".into() })
+        );
+    }
+
+    #[test]
+    fn string_arrays_go_as_json_text_and_count_as_sent() {
+        let array = AttributeValue::StringArray(vec!["ConsoleLogin".into(), "a\"b".into()]);
+        assert_eq!(array.data_type(), "String.Array");
+        assert_eq!(array.wire_value(), r#"["ConsoleLogin","a\"b"]"#);
+        let string = AttributeValue::from("ConsoleLogin");
+        assert_eq!(
+            (string.data_type(), &*string.wire_value()),
+            ("String", "ConsoleLogin")
+        );
+        let notification = Notification {
+            attributes: BTreeMap::from([("eventName".into(), array), ("e".into(), string)]),
+            ..message("body")
+        };
+        // The body (4); eventName (9), String.Array (12), the JSON text (23); e (1), String (6),
+        // ConsoleLogin (12).
+        assert_eq!(message_bytes(&notification), 4 + 9 + 12 + 23 + 1 + 6 + 12);
     }
 
     #[test]

@@ -9,9 +9,7 @@ use aws_sdk_sns::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::ports::notifier::{
-    ATTRIBUTE_DATA_TYPE, Notification, Notifier, NotifierError, check_publish,
-};
+use crate::ports::notifier::{Notification, Notifier, NotifierError, check_publish};
 
 /// Publishes notifications to SNS topics.
 #[derive(Debug, Clone)]
@@ -48,8 +46,8 @@ impl Notifier for SnsNotifier {
             .iter()
             .map(|(name, value)| {
                 MessageAttributeValue::builder()
-                    .data_type(ATTRIBUTE_DATA_TYPE)
-                    .string_value(value)
+                    .data_type(value.data_type())
+                    .string_value(value.wire_value())
                     .build()
                     .map(|value| (name.clone(), value))
             })
@@ -90,7 +88,7 @@ fn publish_failure(err: SdkError<PublishError>, topic_arn: &str) -> NotifierErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::notifier::NotificationViolation;
+    use crate::ports::notifier::{AttributeValue, NotificationViolation};
     use aws_sdk_sns::error::ErrorMetadata;
     use aws_sdk_sns::operation::publish::PublishOutput;
     use aws_sdk_sns::types::error::{
@@ -146,6 +144,28 @@ mod tests {
         assert_eq!(
             notifier.publish(TOPIC, &notice).await.expect("publish"),
             "m-2"
+        );
+    }
+
+    #[tokio::test]
+    async fn string_arrays_are_sent_as_json_text_with_their_data_type() {
+        let publish = mock!(Client::publish)
+            .match_requests(|req| {
+                let attribute = req.message_attributes().and_then(|a| a.get("region"));
+                attribute.map(|a| a.data_type()) == Some("String.Array")
+                    && attribute.and_then(|a| a.string_value())
+                        == Some(r#"["eu-west-1","us-east-1"]"#)
+            })
+            .then_output(|| PublishOutput::builder().message_id("m-3").build());
+        let notifier = notifier(&[&publish]);
+        let mut alert = alert();
+        alert.attributes.insert(
+            "region".into(),
+            AttributeValue::StringArray(vec!["eu-west-1".into(), "us-east-1".into()]),
+        );
+        assert_eq!(
+            notifier.publish(TOPIC, &alert).await.expect("publish"),
+            "m-3"
         );
     }
 

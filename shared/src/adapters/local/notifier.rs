@@ -2,9 +2,11 @@
 //!
 //! Each line has the fields of the SNS envelope an SQS subscriber receives (without the
 //! signature fields): `Type`, `MessageId`, `TopicArn`, `Subject` (when set), `Message`,
-//! `Timestamp`, `MessageAttributes` (when any, as `{"Type":"String","Value":…}`), so a consumer
-//! written against SNS→SQS bodies reads these lines unchanged.
+//! `Timestamp`, `MessageAttributes` (when any, as `{"Type":"String","Value":…}`, or with type
+//! `String.Array` and the array as JSON text), so a consumer written against SNS→SQS bodies
+//! reads these lines unchanged.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -14,9 +16,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::jsonl;
-use crate::ports::notifier::{
-    ATTRIBUTE_DATA_TYPE, Notification, Notifier, NotifierError, check_publish, topic_name,
-};
+use crate::ports::notifier::{Notification, Notifier, NotifierError, check_publish, topic_name};
 
 /// Appends published messages to one JSON-lines file per topic under a root folder.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ struct Envelope<'a> {
 struct Attribute<'a> {
     #[serde(rename = "Type")]
     data_type: &'static str,
-    value: &'a str,
+    value: Cow<'a, str>,
 }
 
 impl LocalNotifier {
@@ -92,8 +92,8 @@ impl Notifier for LocalNotifier {
                 .iter()
                 .map(|(name, value)| {
                     let attribute = Attribute {
-                        data_type: ATTRIBUTE_DATA_TYPE,
-                        value,
+                        data_type: value.data_type(),
+                        value: value.wire_value(),
                     };
                     (name.as_str(), attribute)
                 })
@@ -122,7 +122,7 @@ fn failed(topic_arn: &str, detail: String) -> NotifierError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::notifier::NotificationViolation;
+    use crate::ports::notifier::{AttributeValue, NotificationViolation};
     use serde_json::{Value, json};
     use std::fs;
     use std::path::Path;
@@ -147,6 +147,10 @@ mod tests {
             attributes: BTreeMap::from([
                 ("trail".into(), "main".into()),
                 ("kind".into(), "match".into()),
+                (
+                    "region".into(),
+                    AttributeValue::StringArray(vec!["eu-west-1".into(), "us-east-1".into()]),
+                ),
             ]),
         };
         let notice = Notification {
@@ -186,6 +190,7 @@ mod tests {
                 "Timestamp": timestamp,
                 "MessageAttributes": {
                     "kind": {"Type": "String", "Value": "match"},
+                    "region": {"Type": "String.Array", "Value": "[\"eu-west-1\",\"us-east-1\"]"},
                     "trail": {"Type": "String", "Value": "main"},
                 },
             })

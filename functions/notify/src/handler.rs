@@ -1,0 +1,297 @@
+//! notify's invocations, in either shape:
+//! - an SQS batch (the deployed trigger: EventBridge feeds the queue, each message's body one
+//!   EventBridge event). Its objects are notified together, and the answer lists the messages
+//!   to try again, `{"batchItemFailures":[{"itemIdentifier":"…"}]}`: those whose object failed,
+//!   and those whose body is not an EventBridge event (they go back to the queue, and after its
+//!   redrive policy to the dead-letter queue, rather than vanish).
+//! - one EventBridge event (a direct invoke, `cargo lambda invoke notify`): a failure fails the
+//!   invocation, so the caller sees it (and an asynchronous invoke is retried).
+//!
+//! Events other than S3 "Object Created" succeed with nothing done, the reason logged.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use cairn_shared::forward::trigger::{self, ObjectCreated, Trigger};
+use cairn_shared::notify::{Item, Notify};
+use lambda_runtime::{Error, tracing};
+use serde_json::{Value, json};
+
+/// Answers one invocation.
+pub async fn handle(notify: &Notify<'_>, payload: Value) -> Result<Value, Error> {
+    if payload.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(payload)
+            .map_err(|e| format!("the invocation has Records but is not an SQS event: {e}"))?;
+        Ok(serde_json::to_value(sqs_batch(notify, batch).await?)?)
+    } else {
+        let event: EventBridgeEvent = serde_json::from_value(payload).map_err(|e| {
+            format!("the invocation is neither an SQS batch nor an EventBridge event: {e}")
+        })?;
+        eventbridge(notify, event).await
+    }
+}
+
+async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchResponse, Error> {
+    let mut response = SqsBatchResponse::default();
+    let mut items = Vec::with_capacity(batch.records.len());
+    for message in batch.records {
+        // Without its id a message cannot be handed back alone: fail the whole batch instead.
+        let id = message
+            .message_id
+            .ok_or("an SQS record without a messageId")?;
+        match object_of(message.body.as_deref().unwrap_or_default()) {
+            Ok(Some(object)) => items.push(Item { id, object }),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(message_id = %id, %error, "the message is handed back to the queue");
+                response.add_failure(id);
+            }
+        }
+    }
+    let report = notify.notify(&items).await;
+    for item in report.failed() {
+        response.add_failure(item.id.clone());
+    }
+    tracing::info!(
+        messages = report.sent.len(),
+        failed = response.batch_item_failures.len(),
+        "batch done"
+    );
+    Ok(response)
+}
+
+/// The object an SQS message's body names; `None` for an event that is not S3's "Object
+/// Created".
+fn object_of(body: &str) -> Result<Option<ObjectCreated>, String> {
+    let event: EventBridgeEvent = serde_json::from_str(body)
+        .map_err(|e| format!("the message body is not an EventBridge event: {e}"))?;
+    match trigger::from_eventbridge(&event.detail_type, &event.source, &event.detail)
+        .map_err(|e| e.to_string())?
+    {
+        Trigger::ObjectCreated(object) => Ok(Some(object)),
+        Trigger::Ignored(reason) => {
+            tracing::info!(%reason, "not an S3 Object Created event; nothing to do");
+            Ok(None)
+        }
+    }
+}
+
+async fn eventbridge(notify: &Notify<'_>, event: EventBridgeEvent) -> Result<Value, Error> {
+    let object = match trigger::from_eventbridge(&event.detail_type, &event.source, &event.detail)?
+    {
+        Trigger::ObjectCreated(object) => object,
+        Trigger::Ignored(reason) => {
+            tracing::info!(%reason, "not an S3 Object Created event; nothing to do");
+            return Ok(json!({"outcome": "ignored", "ignoredBecause": reason}));
+        }
+    };
+    let id = event.id.unwrap_or_else(|| "event".to_owned());
+    let report = notify.notify(&[Item { id, object }]).await;
+    if let Some(failed) = report.failed().next() {
+        return Err(format!(
+            "s3://{}/{} was not notified: {}",
+            failed.bucket,
+            failed.key,
+            failed.reason.as_deref().unwrap_or("unknown failure")
+        )
+        .into());
+    }
+    Ok(serde_json::to_value(&report)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use bytes::Bytes;
+    use cairn_shared::adapters::local::notifier::LocalNotifier;
+    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::config::Config;
+    use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
+
+    use super::*;
+
+    const NOTICES: &str = "arn:aws:sns:us-east-1:123456789012:cairn-notices";
+    const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
+
+    fn repo_file(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(name)
+    }
+
+    fn sample(name: &str) -> Value {
+        let text = std::fs::read_to_string(repo_file(name)).expect("sample event");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    fn sample_config() -> Config {
+        Config::load(&repo_file("cairn.yaml")).expect("the sample cairn.yaml")
+    }
+
+    /// The embedded store holding the sample alert object (one root login) at the key the
+    /// samples name.
+    async fn store_with_alert(config: &Config, dir: &Path) -> LocalObjectStore {
+        let store = LocalObjectStore::new(dir.join("store"));
+        store
+            .create_bucket(&config.state_bucket)
+            .await
+            .expect("bucket");
+        let event = sample("events/alert-object-created.json");
+        let key = event["detail"]["object"]["key"].as_str().expect("key");
+        let log_file = key
+            .strip_prefix("alerts/cairn-trail-123456789012/")
+            .and_then(|k| k.strip_suffix(".json"))
+            .expect("an alert object key");
+        let record = json!({"eventVersion": "1.08", "eventTime": "2026-11-20T10:05:12Z",
+            "eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
+            "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
+            "awsRegion": "us-east-1", "recipientAccountId": "123456789012"});
+        let alert = json!({
+            "version": 1,
+            "logFile": {"s3Bucket": "cairn-trail-123456789012", "s3ObjectKey": log_file},
+            "trail": "main",
+            "trailArn": "arn:aws:cloudtrail:us-east-1:123456789012:trail/main",
+            "logGroup": "cairn/cloudtrail",
+            "logStream": "123456789012_CloudTrail_us-east-1",
+            "matches": [{
+                "filterName": "RootAccountUsage", "filterPattern": "{ $.userIdentity.type = \"Root\" }",
+                "logGroup": "cairn/cloudtrail",
+                "metric": {"namespace": "CloudTrailMetrics", "name": "RootAccountUsage",
+                           "unit": "Count", "value": 1, "dimensions": {}},
+                "event": {"eventTime": "2026-11-20T10:05:12Z", "eventName": "ConsoleLogin",
+                          "eventSource": "signin.amazonaws.com", "eventID": null,
+                          "userIdentity": {"type": "Root", "arn": "arn:aws:iam::123456789012:root"},
+                          "sourceIPAddress": null, "awsRegion": "us-east-1",
+                          "recipientAccountId": "123456789012", "errorCode": null},
+                "record": record,
+            }],
+        });
+        store
+            .put(
+                &config.state_bucket,
+                key,
+                Bytes::from(alert.to_string()),
+                &PutOptions::new("application/json"),
+            )
+            .await
+            .expect("alert object");
+        store
+    }
+
+    /// The messages the local notifier holds for `topic`.
+    fn published(notifier: &LocalNotifier, topic: &str) -> Vec<Value> {
+        let path = notifier.topic_path(topic).expect("topic path");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("json line"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// A local notifier whose alerts topic cannot be written to (its file is a folder), so
+    /// publishing there fails for good while the notices topic works.
+    fn notifier_failing_alerts(dir: &Path) -> LocalNotifier {
+        let notifier = LocalNotifier::new(dir.join("sns"));
+        std::fs::create_dir_all(notifier.topic_path(ALERTS).unwrap()).expect("folder");
+        notifier
+    }
+
+    #[tokio::test]
+    async fn the_sample_batch_hands_back_only_the_message_whose_work_failed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = sample_config();
+        let store = store_with_alert(&config, dir.path()).await;
+        let notifier = notifier_failing_alerts(dir.path());
+        let notify = Notify::new(&config, &store, &notifier);
+        let batch = sample("events/notify-sqs.json");
+
+        let answer = handle(&notify, batch.clone()).await.expect("answer");
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": batch["Records"][2]["messageId"]}]})
+        );
+        // The two log files, which came together, share one notice.
+        let keys: Vec<Value> = (0..2)
+            .map(|i| {
+                let body: Value =
+                    serde_json::from_str(batch["Records"][i]["body"].as_str().unwrap()).unwrap();
+                body["detail"]["object"]["key"].clone()
+            })
+            .collect();
+        let notices = published(&notifier, NOTICES);
+        assert_eq!(notices.len(), 1);
+        assert_eq!(
+            notices[0]["Message"],
+            json!({"s3Bucket": "cairn-trail-123456789012", "s3ObjectKey": keys}).to_string()
+        );
+
+        // Once the alerts topic works, the handed-back message goes through, alone.
+        std::fs::remove_dir(notifier.topic_path(ALERTS).unwrap()).expect("remove");
+        let retry = json!({"Records": [batch["Records"][2]]});
+        let answer = handle(&notify, retry).await.expect("answer");
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        let alerts = published(&notifier, ALERTS);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            alerts[0]["Subject"],
+            "Cairn alert: RootAccountUsage: ConsoleLogin by root in us-east-1"
+        );
+        assert_eq!(published(&notifier, NOTICES).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_an_eventbridge_event_goes_back_to_the_queue() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = sample_config();
+        let store = store_with_alert(&config, dir.path()).await;
+        let notifier = LocalNotifier::new(dir.path().join("sns"));
+        let notify = Notify::new(&config, &store, &notifier);
+        let mut batch = sample("events/notify-sqs.json");
+        batch["Records"][1]["body"] = json!("not an event");
+        let schedule = sample("events/schedule.json").to_string();
+        batch["Records"][2]["body"] = json!(schedule);
+
+        let answer = handle(&notify, batch.clone()).await.expect("answer");
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]})
+        );
+        let notices = published(&notifier, NOTICES);
+        assert_eq!(notices.len(), 1);
+        assert!(published(&notifier, ALERTS).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_direct_eventbridge_event_fails_the_invocation_when_its_work_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = sample_config();
+        let store = store_with_alert(&config, dir.path()).await;
+        let notifier = notifier_failing_alerts(dir.path());
+        let notify = Notify::new(&config, &store, &notifier);
+
+        let report = handle(&notify, sample("events/s3-object-created.json"))
+            .await
+            .expect("the sample log file is announced");
+        assert_eq!(report["items"][0]["outcome"], "notified");
+        assert_eq!(report["sent"][0]["kind"], "deliveryNotice");
+        assert_eq!(published(&notifier, NOTICES).len(), 1);
+
+        let error = handle(&notify, sample("events/alert-object-created.json"))
+            .await
+            .expect_err("the alerts topic fails");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "s3://cairn-state-123456789012/alerts/cairn-trail-123456789012/audit/AWSLogs/"
+            ) && text.contains("was not notified: not published after 1 attempt(s)"),
+            "{text}"
+        );
+
+        let ignored = handle(&notify, sample("events/schedule.json"))
+            .await
+            .expect("ignored");
+        assert_eq!(ignored["outcome"], "ignored");
+    }
+}

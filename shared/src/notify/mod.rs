@@ -1,0 +1,567 @@
+//! notify: every SNS message Cairn sends, CloudTrail's delivery notices and metric-filter match
+//! alerts, from S3 "Object Created" events.
+//!
+//! [`Notify::notify`] takes the objects of one invocation together (the function reads them
+//! from an SQS batch, so objects created within a few seconds of each other arrive together):
+//! - **A log file of a configured trail** (located as forward locates it, [`locate`]) gets
+//!   CloudTrail's delivery notice on the trail's SnsTopicARN ([`notice`]): keys of one bucket
+//!   bound for one topic share messages, as many as fit in 262,144 bytes. A trail without a
+//!   topic sends none. When trails sharing a folder have different topics, the records in the
+//!   file tell whose it is, as for forward.
+//! - **An alert object** (`alerts/…` in the state bucket, written by forward) gets its matches
+//!   announced on `alertTopicArn`, grouped per metric filter across the whole invocation
+//!   ([`alert`]). Without `alertTopicArn` nothing is announced.
+//! - Anything else (digest files, other prefixes and buckets, events of other kinds) is ignored,
+//!   with the reason in the report and the log.
+//!
+//! ## Failures
+//!
+//! A throttled or transiently failed publish is repeated with exponential backoff
+//! ([`RetryPolicy`], six attempts over about 8 seconds). A publish that still fails, or a state
+//! bucket read that fails, fails the objects it concerns, and only those: the report names
+//! them ([`Outcome::Failed`]) and the function hands their SQS messages back for another try.
+//! Nothing is deleted, so the log file and the alert object are still there for it.
+//!
+//! ## Repeats (SNS, EventBridge and SQS are all at least once)
+//!
+//! A delivery notice carries one log file's key in exactly one message, so a failed object
+//! never has half its notice sent; but an object whose event arrives twice (an EventBridge or
+//! SQS redelivery, or a retry after the invocation timed out) is announced twice, as CloudTrail
+//! itself may do. Notice subscribers must tolerate duplicates.
+//!
+//! An alert object's matches may span several messages, so a retry could resend the ones that
+//! went. A sent marker in the state bucket ([`sent`], `notify/sent/{alert key}`) records, after
+//! the messages are published, which matches went; the next run announces only the others, and
+//! an object whose matches all went is [`Outcome::AlreadyNotified`]. What can still repeat: the
+//! messages published in a run that stopped before writing its marker, or whose marker write
+//! failed (logged), and those of two runs on the same object at once.
+
+pub mod alert;
+pub mod notice;
+pub mod sent;
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::forward::locate::{self, LogFileOf};
+use crate::forward::trigger::ObjectCreated;
+use crate::forward::{self, RetryPolicy};
+use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
+use crate::record::split_batch;
+
+use alert::{AlertObject, AlertObjectError, Pending};
+
+/// One object to notify about, with the id the caller knows it by (an SQS message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: String,
+    pub object: ObjectCreated,
+}
+
+/// What became of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Its notice or alerts were published.
+    Notified,
+    /// An earlier run announced every match of the alert object.
+    AlreadyNotified,
+    /// Nothing to send (see `reason`).
+    Ignored,
+    /// Something it needed failed (see `reason`): try the item again.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemReport {
+    pub id: String,
+    pub bucket: String,
+    pub key: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MessageKind {
+    DeliveryNotice,
+    Alert,
+}
+
+/// A message SNS accepted.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    pub kind: MessageKind,
+    pub topic_arn: String,
+    pub message_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Log files a notice announces (0 for an alert).
+    pub log_files: usize,
+    /// Matches an alert announces (0 for a notice).
+    pub matches: usize,
+    /// Publish attempts it took.
+    pub attempts: u32,
+}
+
+/// What one [`Notify::notify`] call did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyReport {
+    /// One per item given, in the same order.
+    pub items: Vec<ItemReport>,
+    pub sent: Vec<SentMessage>,
+}
+
+impl NotifyReport {
+    /// The items to try again.
+    pub fn failed(&self) -> impl Iterator<Item = &ItemReport> {
+        self.items
+            .iter()
+            .filter(|item| item.outcome == Outcome::Failed)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("s3://{bucket}/{key}: {source}")]
+    Alert {
+        bucket: String,
+        key: String,
+        #[source]
+        source: AlertObjectError,
+    },
+    #[error("not published after {attempts} attempt(s): {source}")]
+    Publish {
+        attempts: u32,
+        #[source]
+        source: NotifierError,
+    },
+}
+
+/// notify, built once per process.
+pub struct Notify<'a> {
+    config: &'a Config,
+    store: &'a dyn ObjectStore,
+    notifier: &'a dyn Notifier,
+    retry: RetryPolicy,
+}
+
+/// What one object (however many items name it) calls for.
+enum Plan {
+    Ignored(String),
+    AlreadyNotified,
+    Failed(String),
+    Notice { topic: String },
+    Alert(AlertWork),
+}
+
+struct AlertWork {
+    key: String,
+    object: AlertObject,
+    sha256: String,
+    /// Positions announced by earlier runs.
+    announced: BTreeSet<usize>,
+}
+
+/// The objects of a call, each once, with the items that name it.
+struct Unit<'i> {
+    object: &'i ObjectCreated,
+    items: Vec<usize>,
+}
+
+/// How the units fared while sending.
+struct Progress {
+    failures: Vec<Option<String>>,
+    /// Per unit, the alert positions this run announced.
+    announced: Vec<BTreeSet<usize>>,
+    sent: Vec<SentMessage>,
+}
+
+impl<'a> Notify<'a> {
+    pub fn new(config: &'a Config, store: &'a dyn ObjectStore, notifier: &'a dyn Notifier) -> Self {
+        Self {
+            config,
+            store,
+            notifier,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends what `items` call for (see the module documentation). Never fails as a whole:
+    /// each item's outcome is in the report.
+    pub async fn notify(&self, items: &[Item]) -> NotifyReport {
+        let mut units: Vec<Unit<'_>> = Vec::new();
+        let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for (position, item) in items.iter().enumerate() {
+            let object = &item.object;
+            let unit = *seen
+                .entry((object.bucket.as_str(), object.key.as_str()))
+                .or_insert_with(|| {
+                    units.push(Unit {
+                        object,
+                        items: Vec::new(),
+                    });
+                    units.len() - 1
+                });
+            units[unit].items.push(position);
+        }
+
+        let mut plans = Vec::with_capacity(units.len());
+        for unit in &units {
+            plans.push(self.plan(unit.object).await);
+        }
+        let mut progress = Progress {
+            failures: vec![None; units.len()],
+            announced: vec![BTreeSet::new(); units.len()],
+            sent: Vec::new(),
+        };
+        self.send_notices(&units, &plans, &mut progress).await;
+        self.send_alerts(&plans, &mut progress).await;
+        self.save_markers(&plans, &progress).await;
+
+        let mut reports: Vec<Option<ItemReport>> = vec![None; items.len()];
+        for (index, (unit, plan)) in units.iter().zip(&plans).enumerate() {
+            let (outcome, reason) = match (&progress.failures[index], plan) {
+                (Some(reason), _) | (None, Plan::Failed(reason)) => {
+                    (Outcome::Failed, Some(reason.clone()))
+                }
+                (None, Plan::Ignored(reason)) => (Outcome::Ignored, Some(reason.clone())),
+                (None, Plan::AlreadyNotified) => (Outcome::AlreadyNotified, None),
+                (None, Plan::Notice { .. } | Plan::Alert(_)) => (Outcome::Notified, None),
+            };
+            let ObjectCreated { bucket, key, .. } = unit.object;
+            match (&outcome, &reason) {
+                (Outcome::Failed, Some(reason)) => {
+                    tracing::error!(bucket, key, %reason, "not notified; the item will be tried again")
+                }
+                (Outcome::Ignored, Some(reason)) => {
+                    tracing::info!(bucket, key, %reason, "nothing to notify")
+                }
+                _ => {}
+            }
+            for &position in &unit.items {
+                reports[position] = Some(ItemReport {
+                    id: items[position].id.clone(),
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    outcome,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        NotifyReport {
+            items: reports
+                .into_iter()
+                .map(|report| report.expect("every item belongs to a unit"))
+                .collect(),
+            sent: progress.sent,
+        }
+    }
+
+    async fn plan(&self, object: &ObjectCreated) -> Plan {
+        let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
+        if bucket == self.config.state_bucket && key.starts_with(forward::alert::PREFIX) {
+            return self.plan_alert(key).await;
+        }
+        match locate::locate(self.config, bucket, key) {
+            Ok(candidates) => self.plan_notice(bucket, key, candidates).await,
+            Err(why) => Plan::Ignored(why),
+        }
+    }
+
+    async fn plan_notice(&self, bucket: &str, key: &str, candidates: Vec<LogFileOf<'_>>) -> Plan {
+        let topics: BTreeSet<Option<&str>> = candidates
+            .iter()
+            .map(|file| file.trail.sns_topic_arn())
+            .collect();
+        let file = if topics.len() == 1 {
+            candidates
+                .into_iter()
+                .next()
+                .expect("a located file has a trail")
+        } else {
+            match self.whose(bucket, key, candidates).await {
+                Ok(file) => file,
+                Err(plan) => return plan,
+            }
+        };
+        match file.trail.sns_topic_arn() {
+            Some(topic) => Plan::Notice {
+                topic: topic.to_owned(),
+            },
+            None => Plan::Ignored(format!(
+                "s3://{bucket}/{key} is a log file of trail {}, which has no SnsTopicARN",
+                file.trail.name()
+            )),
+        }
+    }
+
+    /// Which of the trails sharing a folder wrote the log file, from its records.
+    async fn whose<'c>(
+        &self,
+        bucket: &str,
+        key: &str,
+        candidates: Vec<LogFileOf<'c>>,
+    ) -> Result<LogFileOf<'c>, Plan> {
+        let object = match self.store.get(bucket, key).await {
+            Ok(object) => object,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return Err(Plan::Ignored(format!(
+                    "s3://{bucket}/{key} is gone, and its trail cannot be told without its records"
+                )));
+            }
+            Err(error) => return Err(Plan::Failed(error.to_string())),
+        };
+        let unreadable = |why: String| {
+            Plan::Ignored(format!(
+                "s3://{bucket}/{key} cannot be read as a CloudTrail log file, so its trail \
+                 cannot be told: {why}"
+            ))
+        };
+        let text = forward::gunzip(&object.body).map_err(unreadable)?;
+        let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
+        locate::choose(self.config, candidates, &records, "SNS topics")
+            .map_err(|why| Plan::Ignored(format!("s3://{bucket}/{key}: {why}")))
+    }
+
+    async fn plan_alert(&self, key: &str) -> Plan {
+        let state = self.config.state_bucket.as_str();
+        if self.config.alert_topic_arn.is_none() {
+            return Plan::Ignored(
+                "alertTopicArn is not set in the configuration: metric-filter matches are not \
+                 announced"
+                    .to_owned(),
+            );
+        }
+        let body = match self.store.get(state, key).await {
+            Ok(object) => object.body,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return Plan::Ignored(format!("the alert object s3://{state}/{key} is gone"));
+            }
+            Err(error) => return Plan::Failed(error.to_string()),
+        };
+        let object = match AlertObject::parse(&body) {
+            Ok(object) => object,
+            Err(source) => {
+                let error = NotifyError::Alert {
+                    bucket: state.to_owned(),
+                    key: key.to_owned(),
+                    source,
+                };
+                return Plan::Failed(error.to_string());
+            }
+        };
+        if object.matches.is_empty() {
+            return Plan::Ignored(format!(
+                "the alert object s3://{state}/{key} lists no matches"
+            ));
+        }
+        let sha256 = hex::encode(Sha256::digest(&body));
+        let announced =
+            match sent::read(self.store, state, key, &sha256, object.matches.len()).await {
+                Ok(announced) => announced,
+                Err(error) => return Plan::Failed(error.to_string()),
+            };
+        if announced.len() == object.matches.len() {
+            tracing::info!(
+                alert = key,
+                "every match of this alert object was announced already"
+            );
+            return Plan::AlreadyNotified;
+        }
+        Plan::Alert(AlertWork {
+            key: key.to_owned(),
+            object,
+            sha256,
+            announced,
+        })
+    }
+
+    async fn send_notices(&self, units: &[Unit<'_>], plans: &[Plan], progress: &mut Progress) {
+        let mut order: Vec<(&str, &str)> = Vec::new();
+        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (unit, plan) in plans.iter().enumerate() {
+            if let Plan::Notice { topic } = plan {
+                let key = (topic.as_str(), units[unit].object.bucket.as_str());
+                groups
+                    .entry(key)
+                    .or_insert_with(|| {
+                        order.push(key);
+                        Vec::new()
+                    })
+                    .push(unit);
+            }
+        }
+        for (topic, bucket) in order {
+            let members = &groups[&(topic, bucket)];
+            let keys: Vec<&str> = members
+                .iter()
+                .map(|&unit| units[unit].object.key.as_str())
+                .collect();
+            for notice in notice::notices(bucket, &keys, MAX_MESSAGE_BYTES) {
+                let notification = Notification {
+                    message: notice.message,
+                    ..Notification::default()
+                };
+                let announced = &members[notice.keys];
+                match self.publish(topic, &notification).await {
+                    Ok((message_id, attempts)) => {
+                        tracing::info!(topic, bucket, log_files = announced.len(), %message_id, "delivery notice published");
+                        progress.sent.push(SentMessage {
+                            kind: MessageKind::DeliveryNotice,
+                            topic_arn: topic.to_owned(),
+                            message_id,
+                            subject: None,
+                            log_files: announced.len(),
+                            matches: 0,
+                            attempts,
+                        });
+                    }
+                    Err(error) => {
+                        for &unit in announced {
+                            progress.failures[unit] = Some(error.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_alerts(&self, plans: &[Plan], progress: &mut Progress) {
+        let Some(topic) = self.config.alert_topic_arn.as_deref() else {
+            return;
+        };
+        let pending: Vec<Pending<'_>> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(unit, plan)| match plan {
+                Plan::Alert(work) => Some((unit, work)),
+                _ => None,
+            })
+            .flat_map(|(unit, work)| {
+                (0..work.object.matches.len())
+                    .filter(|index| !work.announced.contains(index))
+                    .map(move |index| Pending {
+                        source: unit,
+                        index,
+                        alert: &work.object,
+                    })
+            })
+            .collect();
+        for message in alert::messages(&pending, MAX_MESSAGE_BYTES) {
+            match self.publish(topic, &message.notification).await {
+                Ok((message_id, attempts)) => {
+                    tracing::info!(
+                        topic,
+                        filter = %message.filter_name,
+                        log_group = %message.log_group,
+                        matches = message.members.len(),
+                        %message_id,
+                        "alert published"
+                    );
+                    for &(unit, index) in &message.members {
+                        progress.announced[unit].insert(index);
+                    }
+                    progress.sent.push(SentMessage {
+                        kind: MessageKind::Alert,
+                        topic_arn: topic.to_owned(),
+                        message_id,
+                        subject: message.notification.subject.clone(),
+                        log_files: 0,
+                        matches: message.members.len(),
+                        attempts,
+                    });
+                }
+                Err(error) => {
+                    for &(unit, _) in &message.members {
+                        progress.failures[unit] = Some(error.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records what each alert object had announced in this run (see [`sent::write`] for why
+    /// a repeat is safe).
+    async fn save_markers(&self, plans: &[Plan], progress: &Progress) {
+        let state = self.config.state_bucket.as_str();
+        for (unit, plan) in plans.iter().enumerate() {
+            let Plan::Alert(work) = plan else { continue };
+            if progress.announced[unit].is_empty() {
+                continue;
+            }
+            let announced: BTreeSet<usize> = work
+                .announced
+                .union(&progress.announced[unit])
+                .copied()
+                .collect();
+            let written = sent::write(
+                self.store,
+                state,
+                &work.key,
+                &work.sha256,
+                work.object.matches.len(),
+                &announced,
+            )
+            .await;
+            if let Err(error) = written {
+                tracing::warn!(
+                    alert = %work.key,
+                    %error,
+                    "the sent marker was not written: another run on this alert object will announce its matches again"
+                );
+            }
+        }
+    }
+
+    /// Publishes, repeating while the notifier says a repeat may succeed; returns the message
+    /// id and the attempts it took.
+    async fn publish(
+        &self,
+        topic: &str,
+        notification: &Notification,
+    ) -> Result<(String, u32), NotifyError> {
+        let mut attempt = 1;
+        loop {
+            match self.notifier.publish(topic, notification).await {
+                Ok(message_id) => return Ok((message_id, attempt)),
+                Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
+                    let delay = self.retry.delay(attempt);
+                    tracing::warn!(
+                        topic,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        %error,
+                        "publish throttled or failed transiently; repeating it"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(NotifyError::Publish {
+                        attempts: attempt,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The published digest-signing keys: `public-keys.json` in the state bucket, and CloudTrail's
+//! `ListPublicKeys` answer built from it.
+//!
+//! The registry is the one place validators (`cairn validate-logs`, and `aws cloudtrail
+//! validate-logs` through a `ListPublicKeys` endpoint) learn which key signed a digest. Every key
+//! deliver signs with is published here first, and no entry is ever removed: a key that stops
+//! signing only gets its validity window closed, so digests it signed stay verifiable.
+//!
+//! The object is `{"PublicKeyList":[{"Value","ValidityStartTime","ValidityEndTime","Fingerprint"}]}`
+//! in publication order, `Value` being the base64 PKCS#1 DER of the key, `Fingerprint` the
+//! lowercase hex MD5 of that DER, the times RFC 3339 (whole seconds, UTC), and
+//! `ValidityEndTime` null for the current key.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
+use crate::ports::signer::PublicKey;
+
+/// The registry's key in the state bucket.
+pub const REGISTRY_KEY: &str = "public-keys.json";
+
+/// How many times [`publish`] re-reads the registry after losing a compare-and-swap before it
+/// gives up: each loss means another publisher's entry went in, so this bounds the number of
+/// publishers racing at one moment, not the work of any one of them.
+const MAX_PUBLISH_ATTEMPTS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublicKeysError {
+    #[error(transparent)]
+    Store(#[from] ObjectStoreError),
+    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = REGISTRY_KEY)]
+    Corrupt { bucket: String, reason: String },
+    #[error(
+        "publishing key {fingerprint} in s3://{bucket}/{key}: lost the compare-and-swap {attempts} times in a row to other publishers",
+        key = REGISTRY_KEY
+    )]
+    Contended {
+        bucket: String,
+        fingerprint: String,
+        attempts: usize,
+    },
+}
+
+/// One published key and the time it was (or is) the signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedKey {
+    pub key: PublicKey,
+    pub validity_start: OffsetDateTime,
+    /// `None` while the key is the current one.
+    pub validity_end: Option<OffsetDateTime>,
+}
+
+impl PublishedKey {
+    /// Whether the window `[validity_start, validity_end]` (open-ended while current) overlaps
+    /// `[start, end]`.
+    pub fn overlaps(&self, start: OffsetDateTime, end: OffsetDateTime) -> bool {
+        self.validity_start <= end && self.validity_end.is_none_or(|until| until >= start)
+    }
+}
+
+/// The registry object, as stored.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Registry {
+    #[serde(rename = "PublicKeyList")]
+    keys: Vec<StoredKey>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredKey {
+    #[serde(rename = "Value")]
+    value: String,
+    #[serde(rename = "ValidityStartTime", with = "time::serde::rfc3339")]
+    validity_start: OffsetDateTime,
+    #[serde(rename = "ValidityEndTime", with = "time::serde::rfc3339::option")]
+    validity_end: Option<OffsetDateTime>,
+    #[serde(rename = "Fingerprint")]
+    fingerprint: String,
+}
+
+impl StoredKey {
+    fn new(key: &PublicKey, validity_start: OffsetDateTime) -> Self {
+        Self {
+            value: BASE64.encode(key.pkcs1_der()),
+            validity_start,
+            validity_end: None,
+            fingerprint: key.fingerprint().to_owned(),
+        }
+    }
+
+    /// The entry as a key, refusing one whose bytes are not a key or not the fingerprint it
+    /// claims: a validator must never trust a fingerprint the bytes do not have.
+    fn decode(&self) -> Result<PublishedKey, String> {
+        let der = BASE64
+            .decode(&self.value)
+            .map_err(|e| format!("key {}: Value is not base64: {e}", self.fingerprint))?;
+        let key =
+            PublicKey::from_pkcs1_der(der).map_err(|e| format!("key {}: {e}", self.fingerprint))?;
+        if key.fingerprint() != self.fingerprint {
+            return Err(format!(
+                "key {}: its Value has fingerprint {}",
+                self.fingerprint,
+                key.fingerprint()
+            ));
+        }
+        if self
+            .validity_end
+            .is_some_and(|end| end < self.validity_start)
+        {
+            return Err(format!(
+                "key {}: its validity ends before it starts",
+                self.fingerprint
+            ));
+        }
+        Ok(PublishedKey {
+            key,
+            validity_start: self.validity_start,
+            validity_end: self.validity_end,
+        })
+    }
+}
+
+/// Every published key, oldest first; none when nothing was ever published.
+pub async fn load(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+) -> Result<Vec<PublishedKey>, PublicKeysError> {
+    let (registry, _) = read(store, state_bucket).await?;
+    registry
+        .keys
+        .iter()
+        .map(StoredKey::decode)
+        .collect::<Result<_, _>>()
+        .map_err(|reason| corrupt(state_bucket, reason))
+}
+
+/// Makes `key` the current published key: closes the window of the key current until now at
+/// `now` and appends `key`, valid from `valid_from`. Deliver calls it before signing anything
+/// with `key`; `valid_from` is the earliest end time of a digest it may sign with it (a chain
+/// catching up signs hours already past), so a validator can require every digest's end time to
+/// fall in its key's window.
+///
+/// Safe to repeat and to run concurrently: it does nothing when the newest entry already has
+/// `key`'s fingerprint (so a retry, or a repeat whose first answer was lost, changes nothing),
+/// and every write is a compare-and-swap on the registry's ETag (create-only for the first
+/// entry), so two publishers never overwrite each other's entry: the loser re-reads and appends
+/// after the winner.
+pub async fn publish(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+    key: &PublicKey,
+    valid_from: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), PublicKeysError> {
+    let now = whole_seconds(now);
+    let valid_from = whole_seconds(valid_from).min(now);
+    for _ in 0..MAX_PUBLISH_ATTEMPTS {
+        let (mut registry, etag) = read(store, state_bucket).await?;
+        if let Some(current) = registry.keys.last_mut() {
+            if current.fingerprint == key.fingerprint() {
+                return Ok(());
+            }
+            // A clock behind the current key's start must not produce a window ending before
+            // it begins.
+            current.validity_end = Some(now.max(current.validity_start));
+        }
+        registry.keys.push(StoredKey::new(key, valid_from));
+        let body = serde_json::to_vec_pretty(&registry).expect("the registry serializes");
+        let condition = match etag {
+            Some(etag) => Condition::IfMatch(etag),
+            None => Condition::IfNoneMatch,
+        };
+        let options = PutOptions::new("application/json").condition(condition);
+        match store
+            .put(state_bucket, REGISTRY_KEY, Bytes::from(body), &options)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(ObjectStoreError::PreconditionFailed { .. }) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(PublicKeysError::Contended {
+        bucket: state_bucket.to_owned(),
+        fingerprint: key.fingerprint().to_owned(),
+        attempts: MAX_PUBLISH_ATTEMPTS,
+    })
+}
+
+async fn read(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+) -> Result<(Registry, Option<ETag>), PublicKeysError> {
+    match store.get(state_bucket, REGISTRY_KEY).await {
+        Ok(object) => {
+            let registry = serde_json::from_slice(&object.body)
+                .map_err(|e| corrupt(state_bucket, e.to_string()))?;
+            Ok((registry, Some(object.info.etag)))
+        }
+        Err(ObjectStoreError::NotFound { .. }) => Ok((Registry::default(), None)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn corrupt(bucket: &str, reason: String) -> PublicKeysError {
+    PublicKeysError::Corrupt {
+        bucket: bucket.to_owned(),
+        reason,
+    }
+}
+
+fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
+    time.replace_nanosecond(0)
+        .expect("0 is a valid nanosecond")
+        .to_offset(time::UtcOffset::UTC)
+}
+
+/// CloudTrail's `ListPublicKeys` response: the keys whose validity window overlaps
+/// `[start, end]`. Both default to `now`, as the API's do (so with neither, the current key).
+///
+/// Serializes as the API's JSON 1.1 body, which is also what AWS CLI v1 prints for it: members
+/// in the model's order, times as epoch seconds (`1453076702.0`), `ValidityEndTime` absent for
+/// the current key.
+pub fn list_public_keys(
+    keys: &[PublishedKey],
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> ListPublicKeysResponse {
+    let (start, end) = (start.unwrap_or(now), end.unwrap_or(now));
+    ListPublicKeysResponse {
+        public_key_list: keys
+            .iter()
+            .filter(|key| key.overlaps(start, end))
+            .map(|key| ListedKey {
+                value: BASE64.encode(key.key.pkcs1_der()),
+                validity_start_time: epoch_seconds(key.validity_start),
+                validity_end_time: key.validity_end.map(epoch_seconds),
+                fingerprint: key.key.fingerprint().to_owned(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListPublicKeysResponse {
+    #[serde(rename = "PublicKeyList")]
+    pub public_key_list: Vec<ListedKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListedKey {
+    #[serde(rename = "Value")]
+    pub value: String,
+    #[serde(rename = "ValidityStartTime")]
+    pub validity_start_time: f64,
+    #[serde(rename = "ValidityEndTime", skip_serializing_if = "Option::is_none")]
+    pub validity_end_time: Option<f64>,
+    #[serde(rename = "Fingerprint")]
+    pub fingerprint: String,
+}
+
+fn epoch_seconds(time: OffsetDateTime) -> f64 {
+    time.unix_timestamp() as f64 + f64::from(time.nanosecond()) / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rsa::{RsaPrivateKey, RsaPublicKey};
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::adapters::local::object_store::LocalObjectStore;
+
+    fn test_key() -> PublicKey {
+        // 1024 bits keeps the unoptimised test build fast; the registry does not depend on size.
+        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).expect("key");
+        PublicKey::from_rsa(&RsaPublicKey::from(&private)).expect("public key")
+    }
+
+    async fn store() -> (tempfile::TempDir, LocalObjectStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        store.create_bucket("state").await.expect("bucket");
+        (dir, store)
+    }
+
+    const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
+
+    #[tokio::test]
+    async fn publishing_closes_the_previous_window_and_is_idempotent() {
+        let (_dir, store) = store().await;
+        assert!(load(&store, "state").await.expect("load").is_empty());
+        let (a, b) = (test_key(), test_key());
+
+        publish(&store, "state", &a, T0, T0)
+            .await
+            .expect("publish a");
+        publish(&store, "state", &a, T0, T0 + time::Duration::hours(1))
+            .await
+            .expect("again");
+        let rotation = datetime!(2026-11-22 12:30:15.75 UTC);
+        // b signs from the hour that was open at the rotation.
+        let b_from = datetime!(2026-11-22 12:00:00 UTC);
+        publish(&store, "state", &b, b_from, rotation)
+            .await
+            .expect("publish b");
+        let etag = store.head("state", REGISTRY_KEY).await.expect("head").etag;
+        publish(
+            &store,
+            "state",
+            &b,
+            b_from,
+            rotation + time::Duration::hours(1),
+        )
+        .await
+        .expect("b again");
+        assert_eq!(
+            store.head("state", REGISTRY_KEY).await.expect("head").etag,
+            etag,
+            "a repeated publish rewrote the registry"
+        );
+
+        let keys = load(&store, "state").await.expect("load");
+        let closed = datetime!(2026-11-22 12:30:15 UTC);
+        assert_eq!(
+            keys,
+            [
+                PublishedKey {
+                    key: a,
+                    validity_start: T0,
+                    validity_end: Some(closed),
+                },
+                PublishedKey {
+                    key: b,
+                    validity_start: b_from,
+                    validity_end: None,
+                },
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_publishers_lose_no_entry() {
+        let (_dir, store) = store().await;
+        let store = Arc::new(store);
+        let keys: Vec<PublicKey> = (0..6).map(|_| test_key()).collect();
+        let tasks: Vec<_> = keys
+            .iter()
+            .cloned()
+            .map(|key| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { publish(store.as_ref(), "state", &key, T0, T0).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("join").expect("publish");
+        }
+        let published = load(store.as_ref(), "state").await.expect("load");
+        let mut fingerprints: Vec<&str> = published.iter().map(|k| k.key.fingerprint()).collect();
+        fingerprints.sort_unstable();
+        let mut expected: Vec<&str> = keys.iter().map(PublicKey::fingerprint).collect();
+        expected.sort_unstable();
+        assert_eq!(fingerprints, expected);
+        assert_eq!(
+            published
+                .iter()
+                .filter(|k| k.validity_end.is_none())
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_registry_entry_whose_value_does_not_match_its_fingerprint_is_refused() {
+        let (_dir, store) = store().await;
+        let key = test_key();
+        let mut entry = StoredKey::new(&key, T0);
+        entry.fingerprint = "00112233445566778899aabbccddeeff".into();
+        let body = serde_json::to_vec(&Registry { keys: vec![entry] }).expect("json");
+        store
+            .put(
+                "state",
+                REGISTRY_KEY,
+                Bytes::from(body),
+                &PutOptions::new("application/json"),
+            )
+            .await
+            .expect("put");
+        let error = load(&store, "state").await.expect_err("corrupt");
+        let message = error.to_string();
+        assert!(message.contains("s3://state/public-keys.json"), "{message}");
+        assert!(
+            message.contains(&format!("has fingerprint {}", key.fingerprint())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn list_public_keys_answers_overlapping_windows_as_the_api_and_cli_v1_print_them() {
+        let (a, b) = (test_key(), test_key());
+        let rotation = datetime!(2026-11-22 12:00:00 UTC);
+        let keys = [
+            PublishedKey {
+                key: a.clone(),
+                validity_start: T0,
+                validity_end: Some(rotation),
+            },
+            PublishedKey {
+                key: b.clone(),
+                validity_start: rotation,
+                validity_end: None,
+            },
+        ];
+        let now = datetime!(2026-11-23 00:00:00 UTC);
+        let fingerprints = |response: ListPublicKeysResponse| -> Vec<String> {
+            response
+                .public_key_list
+                .into_iter()
+                .map(|k| k.fingerprint)
+                .collect()
+        };
+        // Neither bound: the key current now.
+        assert_eq!(
+            fingerprints(list_public_keys(&keys, None, None, now)),
+            [b.fingerprint()]
+        );
+        // A range before the rotation, one that touches it, one spanning it.
+        let early = datetime!(2026-11-22 11:00:00 UTC);
+        assert_eq!(
+            fingerprints(list_public_keys(&keys, Some(T0), Some(early), now)),
+            [a.fingerprint()]
+        );
+        assert_eq!(
+            fingerprints(list_public_keys(&keys, Some(rotation), Some(rotation), now)),
+            [a.fingerprint(), b.fingerprint()]
+        );
+        assert!(
+            list_public_keys(&keys, None, Some(T0 - time::Duration::hours(1)), now)
+                .public_key_list
+                .is_empty(),
+            "a range ending before every key began"
+        );
+
+        let json =
+            serde_json::to_string(&list_public_keys(&keys, Some(T0), None, now)).expect("json");
+        let expected = format!(
+            "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"ValidityEndTime\":{}.0,\"Fingerprint\":\"{}\"}},\
+             {{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"Fingerprint\":\"{}\"}}]}}",
+            BASE64.encode(a.pkcs1_der()),
+            T0.unix_timestamp(),
+            rotation.unix_timestamp(),
+            a.fingerprint(),
+            BASE64.encode(b.pkcs1_der()),
+            rotation.unix_timestamp(),
+            b.fingerprint(),
+        );
+        assert_eq!(json, expected);
+    }
+}

@@ -1,0 +1,328 @@
+//! The walk along one chain of digests, newest to oldest, as aws-cli walks it: start at the
+//! newest digest in the range, follow each digest's previous-digest pointer, and when the chain
+//! breaks (a digest missing or invalid, or a chain start) go on from the next older digest in
+//! the listing.
+//!
+//! Stricter than aws-cli: each link is checked both ways (the older digest's hash, signature and
+//! end time must be what the newer one, which is signed, says of it), every hour between the
+//! digests the walk reaches must have its digest (a run of deleted digests is reported hour by
+//! hour, not as one), and a digest in the range that no later digest links to is reported.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::digest::format::{ChainId, LogFileEntry, digest_key, parse_digest_key};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
+use crate::record::EventTime;
+
+use super::digests::{ChainPlace, Digest, Fetched, KeyRing, check, fetch};
+use super::report::{FileKind, Line, Location, Problem, Report};
+
+pub(crate) const HOUR: i64 = 3600;
+
+/// One chain's digest keys as listed: (end time from the key, location), oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// Keys dated within the range the walk covers.
+    pub in_range: Vec<(EventTime, Location)>,
+    /// The newest key dated before the range: where a run of missing digests at the start of
+    /// the range ends.
+    pub before_range: Option<EventTime>,
+}
+
+/// What the walk of one chain found, for the log checks that follow.
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    /// Digest lines in walk order; a valid digest's line is followed by a `Logs` step.
+    pub steps: Vec<Step>,
+    /// Every log file a readable digest of the chain lists (valid or not), and which.
+    pub listed: HashMap<Location, Location>,
+    /// The span the readable digests reached cover.
+    pub covered: Option<(EventTime, EventTime)>,
+    /// Periods without digests that a chain start explains (validation or logging was off).
+    pub explained_gaps: Vec<(EventTime, EventTime)>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Step {
+    Line(Line),
+    /// The log files of the valid digest whose line came just before.
+    Logs {
+        digest: Location,
+        digest_end: EventTime,
+        entries: Vec<LogFileEntry>,
+    },
+}
+
+pub(crate) struct ChainWalker<'a> {
+    pub store: &'a dyn ObjectStore,
+    pub keys: &'a KeyRing<'a>,
+    pub place: &'a ChainPlace<'a>,
+    pub requested: (EventTime, EventTime),
+    /// Digests read ahead, in parallel, by key.
+    pub prefetched: HashMap<Location, Fetched>,
+}
+
+impl ChainWalker<'_> {
+    pub async fn walk(
+        mut self,
+        listing: &Listing,
+        report: &mut Report,
+    ) -> Result<Walk, ObjectStoreError> {
+        let mut walk = Walk::default();
+        let mut pending = listing.in_range.clone();
+        let mut visited = HashSet::new();
+        let mut current = pending.pop();
+        let mut last_start = current.as_ref().map(|(time, _)| *time);
+        // The verified digest that named `current` as its previous digest: the link to check.
+        let mut newer: Option<Box<Digest>> = None;
+        // The previous digest and its signature as the last readable digest names them, verified
+        // or not: a signature is as good wherever it was read, so this stands in for a digest
+        // whose S3 metadata is gone.
+        let mut named_signature: Option<(Location, String)> = None;
+
+        while let Some((time, location)) = current.take() {
+            if last_start.is_some_and(|start| start < self.requested.0) {
+                break;
+            }
+            visited.insert(location.clone());
+            let fetched = match self.prefetched.remove(&location) {
+                Some(fetched) => fetched,
+                None => fetch(self.store, &location).await?,
+            };
+            let signature_hint = named_signature
+                .take()
+                .filter(|(named, _)| *named == location)
+                .map(|(_, signature)| signature);
+            let verdict = match fetched {
+                Fetched::Missing => Err(Problem::NotFound),
+                Fetched::Unreadable(problem) => Err(problem),
+                Fetched::Found(digest) => {
+                    walk.note_readable(&digest, time);
+                    named_signature = digest.body.previous().map(|previous| {
+                        (
+                            Location::new(previous.bucket, previous.key),
+                            previous.signature,
+                        )
+                    });
+                    match self.check_in_chain(&digest, newer.as_deref(), signature_hint.as_deref())
+                    {
+                        Ok(()) => Ok(digest),
+                        Err(problem) => Err(problem),
+                    }
+                }
+            };
+            match verdict {
+                Ok(digest) => {
+                    let (start, end) = digest.period().expect("a checked digest has a period");
+                    report.track_found((start, end), self.requested);
+                    walk.steps.push(Step::Line(Line::Valid {
+                        kind: FileKind::Digest,
+                        file: location.clone(),
+                    }));
+                    walk.steps.push(Step::Logs {
+                        digest: location.clone(),
+                        digest_end: end,
+                        entries: digest.body.log_files.clone(),
+                    });
+                    last_start = Some(start);
+                    match digest.body.previous() {
+                        Some(previous) => {
+                            let at = parse_digest_key(&previous.key).map_or(start, |key| key.end);
+                            current = Some((at, Location::new(previous.bucket, previous.key)));
+                            newer = Some(digest);
+                        }
+                        None => {
+                            current = pop_older(&mut pending, time);
+                            if let Some((older, _)) = &current {
+                                walk.steps.push(Step::Line(Line::Gap {
+                                    from: *older,
+                                    to: start,
+                                }));
+                                walk.explained_gaps.push((*older, start));
+                            }
+                            newer = None;
+                        }
+                    }
+                }
+                Err(problem) => {
+                    walk.steps.push(Step::Line(Line::Invalid {
+                        kind: FileKind::Digest,
+                        file: location,
+                        problem,
+                    }));
+                    current = pop_older(&mut pending, time);
+                    let older = current
+                        .as_ref()
+                        .map(|(older, _)| *older)
+                        .or(listing.before_range);
+                    if let Some(older) = older {
+                        self.missing_hours_between(older, time, &mut walk);
+                    }
+                    newer = None;
+                }
+            }
+        }
+
+        // Whatever the listing holds in the range that the walk never reached. Its log files
+        // count as listed: the digest's own problem is what gets reported.
+        for (time, location) in &listing.in_range {
+            if visited.contains(location) {
+                continue;
+            }
+            let fetched = match self.prefetched.remove(location) {
+                Some(fetched) => fetched,
+                None => fetch(self.store, location).await?,
+            };
+            let problem = match fetched {
+                // Listed a moment ago, deleted since.
+                Fetched::Missing => Problem::NotFound,
+                Fetched::Unreadable(problem) => problem,
+                Fetched::Found(digest) => {
+                    walk.note_readable(&digest, *time);
+                    match self.check_in_chain(&digest, None, None) {
+                        Ok(()) => Problem::NotInChain,
+                        Err(problem) => problem,
+                    }
+                }
+            };
+            walk.steps.push(Step::Line(Line::Invalid {
+                kind: FileKind::Digest,
+                file: location.clone(),
+                problem,
+            }));
+        }
+        Ok(walk)
+    }
+
+    /// The digest's own checks, then the link from the verified newer digest that names it.
+    fn check_in_chain(
+        &self,
+        digest: &Digest,
+        newer: Option<&Digest>,
+        signature_hint: Option<&str>,
+    ) -> Result<(), Problem> {
+        check(digest, self.keys, self.place, signature_hint)?;
+        let named = newer.and_then(|newer| newer.body.previous());
+        let (Some(newer), Some(named)) = (newer, named) else {
+            return Ok(());
+        };
+        let mismatch = |detail: String| {
+            Err(Problem::NotWhatTheNextDigestSays {
+                next: newer.location.clone(),
+                detail,
+            })
+        };
+        if named.hash != digest.hash {
+            return mismatch(format!(
+                "its SHA-256 is {}, previousDigestHashValue is {}",
+                digest.hash, named.hash
+            ));
+        }
+        if digest
+            .signature
+            .as_ref()
+            .is_some_and(|signature| *signature != named.signature)
+        {
+            return mismatch("its signature is not previousDigestSignature".to_owned());
+        }
+        let (_, end) = digest.period().expect("checked");
+        let (next_start, _) = newer.period().expect("checked");
+        if end != next_start {
+            return mismatch(format!(
+                "it ends at {end}, the next digest starts at {next_start}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reports the digest of every whole hour strictly between `older` and `newer` (key times)
+    /// within the range: none of them is in the bucket.
+    fn missing_hours_between(&self, older: EventTime, newer: EventTime, walk: &mut Walk) {
+        if older.unix_seconds() % HOUR != 0 || newer.unix_seconds() % HOUR != 0 {
+            return;
+        }
+        let mut hour = newer.unix_seconds() - HOUR;
+        while hour > older.unix_seconds() && hour >= self.requested.0.unix_seconds() {
+            let end = EventTime::from_unix_seconds(hour);
+            let key = digest_key(
+                self.place.prefix,
+                self.place.organization_id,
+                self.place.chain,
+                end.to_offset_date_time(),
+            );
+            walk.steps.push(Step::Line(Line::Invalid {
+                kind: FileKind::Digest,
+                file: Location::new(self.bucket(), key),
+                problem: Problem::NotFound,
+            }));
+            hour -= HOUR;
+        }
+    }
+
+    fn bucket(&self) -> &str {
+        self.place.bucket
+    }
+}
+
+impl Walk {
+    fn note_readable(&mut self, digest: &Digest, key_time: EventTime) {
+        for entry in &digest.body.log_files {
+            self.listed
+                .entry(Location::new(&entry.s3_bucket, &entry.s3_object))
+                .or_insert_with(|| digest.location.clone());
+        }
+        let (start, end) = digest.period().unwrap_or((
+            EventTime::from_unix_seconds(key_time.unix_seconds() - HOUR),
+            key_time,
+        ));
+        self.covered = Some(match self.covered {
+            None => (start, end),
+            Some((s, e)) => (s.min(start), e.max(end)),
+        });
+    }
+}
+
+/// Removes and returns the newest listed key dated strictly before `before`, dropping the newer
+/// ones on the way, as aws-cli's search for the next digest does.
+fn pop_older(
+    pending: &mut Vec<(EventTime, Location)>,
+    before: EventTime,
+) -> Option<(EventTime, Location)> {
+    while let Some((time, location)) = pending.pop() {
+        if time < before {
+            return Some((time, location));
+        }
+    }
+    None
+}
+
+/// Sorts a trail's listed digest keys into chains, keeping the keys of `trail` (its name, home
+/// region and account) and, when `regions` is given, only those regions.
+pub(crate) fn chains(
+    keys: impl IntoIterator<Item = String>,
+    trail: &ChainId,
+    regions: Option<&[String]>,
+) -> HashMap<String, Vec<(EventTime, String)>> {
+    let mut chains: HashMap<String, Vec<(EventTime, String)>> = HashMap::new();
+    for key in keys {
+        let Some(parsed) = parse_digest_key(&key) else {
+            continue;
+        };
+        let chain = parsed.chain;
+        if chain.trail != trail.trail
+            || chain.home_region != trail.home_region
+            || chain.account != trail.account
+            || regions.is_some_and(|regions| !regions.contains(&chain.region))
+        {
+            continue;
+        }
+        chains
+            .entry(chain.region)
+            .or_default()
+            .push((parsed.end, key));
+    }
+    for keys in chains.values_mut() {
+        keys.sort();
+    }
+    chains
+}

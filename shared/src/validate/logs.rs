@@ -1,0 +1,207 @@
+//! Log files: hashing the listed ones, in parallel, and finding the ones no digest lists.
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use sha2::{Digest as _, Sha256};
+
+use crate::delivery::log_file::day_folder;
+use crate::digest::format::{HASH_ALGORITHM, LogFileEntry, log_file_stamp};
+use crate::ports::object_store::{ListEntry, ObjectStore, ObjectStoreError};
+use crate::record::EventTime;
+
+use super::Progress;
+use super::chain::HOUR;
+use super::digests::{ChainPlace, gunzip_one_member};
+use super::report::{Location, Problem};
+
+/// Objects read at once: enough to hide S3's per-request latency, few enough to bound memory
+/// (each read holds one compressed log file).
+pub(crate) const READ_CONCURRENCY: usize = 32;
+
+/// Where a chain delivers its log files.
+impl ChainPlace<'_> {
+    fn folder(&self, day: EventTime) -> String {
+        day_folder(
+            self.prefix,
+            self.organization_id,
+            &self.chain.account,
+            "CloudTrail",
+            &self.chain.region,
+            day.to_offset_date_time(),
+        )
+    }
+
+    /// Why a digest of this chain ending at `digest_end` cannot list `entry`, if it cannot:
+    /// the writer lists only log files of its own chain's folders, delivered before the
+    /// digest's end, hashed with SHA-256.
+    pub fn misfiled(&self, entry: &LogFileEntry, digest_end: EventTime) -> Option<String> {
+        if entry.s3_bucket != self.bucket {
+            return Some(format!("it is not in the trail's bucket {}", self.bucket));
+        }
+        if entry.hash_algorithm != HASH_ALGORITHM {
+            return Some(format!(
+                "with hashAlgorithm {:?}, not {HASH_ALGORITHM}",
+                entry.hash_algorithm
+            ));
+        }
+        let Some(stamp) = log_file_stamp(&entry.s3_object) else {
+            return Some("its key is not a CloudTrail log file key".to_owned());
+        };
+        let folder = self.folder(stamp);
+        if !entry.s3_object.starts_with(&folder) || entry.s3_object[folder.len()..].contains('/') {
+            return Some(format!("its key is not in its chain's folder {folder}"));
+        }
+        if stamp >= digest_end {
+            return Some(format!(
+                "it was delivered at {stamp}, not before the digest's end time {digest_end}"
+            ));
+        }
+        None
+    }
+
+    /// Every log file key of this chain delivered in `[from, to)`, by delivery stamp.
+    pub async fn list_delivered(
+        &self,
+        store: &dyn ObjectStore,
+        from: EventTime,
+        to: EventTime,
+    ) -> Result<Vec<(EventTime, Location)>, ObjectStoreError> {
+        const DAY: i64 = 24 * HOUR;
+        let mut folders = Vec::new();
+        let mut day = from.unix_seconds() - from.unix_seconds().rem_euclid(DAY);
+        while day < to.unix_seconds() {
+            folders.push(self.folder(EventTime::from_unix_seconds(day)));
+            day += DAY;
+        }
+        Ok(list_in_parallel(store, self.bucket, folders)
+            .await?
+            .into_iter()
+            .filter_map(|entry| {
+                let stamp = log_file_stamp(&entry.key)?;
+                (from <= stamp && stamp < to)
+                    .then(|| (stamp, Location::new(self.bucket, entry.key)))
+            })
+            .collect())
+    }
+}
+
+/// Every key under each of `prefixes`, listed concurrently, in the prefixes' order.
+pub(crate) async fn list_in_parallel(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    prefixes: Vec<String>,
+) -> Result<Vec<ListEntry>, ObjectStoreError> {
+    let listings: Vec<Vec<ListEntry>> = stream::iter(prefixes)
+        .map(|prefix| async move { store.list_all(bucket, &prefix).await })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(listings.into_iter().flatten().collect())
+}
+
+/// Reads and hashes log files in parallel: for each, the lowercase hex SHA-256 of its
+/// uncompressed bytes, or what makes that impossible (`NotFound` included).
+pub(crate) async fn hash_all(
+    store: &dyn ObjectStore,
+    files: Vec<Location>,
+    progress: &dyn Progress,
+) -> Result<HashMap<Location, Result<String, Problem>>, ObjectStoreError> {
+    progress.add_work(files.len() as u64);
+    stream::iter(files)
+        .map(|file| async move {
+            let hashed = hash_one(store, &file).await;
+            progress.done(1);
+            hashed.map(|hash| (file, hash))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+async fn hash_one(
+    store: &dyn ObjectStore,
+    file: &Location,
+) -> Result<Result<String, Problem>, ObjectStoreError> {
+    let object = match store.get(&file.bucket, &file.key).await {
+        Ok(object) => object,
+        Err(ObjectStoreError::NotFound { .. }) => return Ok(Err(Problem::NotFound)),
+        Err(error) => return Err(error),
+    };
+    // Inflating and hashing is the CPU-bound part: off the async workers, so files hash on
+    // every core while others are being read.
+    let hashed = tokio::task::spawn_blocking(move || {
+        let mut hasher = Sha256::new();
+        gunzip_one_member(&object.body, |chunk| hasher.update(chunk))
+            .map(|()| hex::encode(hasher.finalize()))
+    })
+    .await;
+    match hashed {
+        Ok(result) => Ok(result),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(ObjectStoreError::Backend {
+            context: format!("hashing {file}: the runtime shut down"),
+            source: Box::new(error),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::format::ChainId;
+
+    fn entry(key: &str) -> LogFileEntry {
+        LogFileEntry {
+            s3_bucket: "trail".into(),
+            s3_object: key.into(),
+            hash_value: "00".into(),
+            hash_algorithm: HASH_ALGORITHM.into(),
+            newest_event_time: "2026-11-22T09:59:00Z".into(),
+            oldest_event_time: "2026-11-22T09:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_digest_lists_only_its_own_chains_earlier_log_files() {
+        let chain = ChainId {
+            trail: "t".into(),
+            home_region: "us-east-1".into(),
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+        };
+        let place = ChainPlace {
+            bucket: "trail",
+            prefix: Some("audit"),
+            organization_id: None,
+            chain: &chain,
+            home_region: "us-east-1",
+        };
+        let end = EventTime::parse("2026-11-22T10:00:00Z").expect("time");
+        let key = |region: &str, stamp: &str| {
+            format!(
+                "audit/AWSLogs/111122223333/CloudTrail/{region}/2026/11/22/111122223333_CloudTrail_{region}_{stamp}_AbCdEfGh01234567.json.gz"
+            )
+        };
+        assert_eq!(
+            place.misfiled(&entry(&key("eu-west-1", "20261122T0959Z")), end),
+            None
+        );
+
+        let late = place
+            .misfiled(&entry(&key("eu-west-1", "20261122T1000Z")), end)
+            .expect("late");
+        assert!(late.contains("not before the digest's end time"), "{late}");
+        let elsewhere = place
+            .misfiled(&entry(&key("us-east-1", "20261122T0959Z")), end)
+            .expect("other region");
+        assert!(elsewhere.contains("chain's folder"), "{elsewhere}");
+        let mut other_bucket = entry(&key("eu-west-1", "20261122T0959Z"));
+        other_bucket.s3_bucket = "elsewhere".into();
+        assert!(place.misfiled(&other_bucket, end).is_some());
+        let mut md5 = entry(&key("eu-west-1", "20261122T0959Z"));
+        md5.hash_algorithm = "MD5".into();
+        assert!(place.misfiled(&md5, end).is_some());
+        assert!(place.misfiled(&entry("audit/notes.txt"), end).is_some());
+    }
+}

@@ -1,0 +1,383 @@
+//! `validate-logs`: checks a trail's log files against its signed digest chains, as
+//! `aws cloudtrail validate-logs` does, and more strictly.
+//!
+//! Like aws-cli it lists the trail's digest keys dated in `[start, end + 1 hour]`, walks each
+//! chain from the newest digest to the oldest along the previous-digest pointers, verifies
+//! every digest (format, location, key, signature) and hashes every log file a valid digest
+//! lists; it prints the same lines and summary. Beyond aws-cli it
+//! - validates every Region's chain of the trail (aws-cli only the CLI's Region), or those asked;
+//! - checks each link both ways: `previousDigestHashValue`, `previousDigestSignature` and the
+//!   contiguity of the hourly periods, not only the pointer;
+//! - reports every missing hour's digest, so two or more consecutive deleted digests are all
+//!   reported (aws-cli reports one: aws/aws-cli#7054);
+//! - reports digests in the range that the chain does not link, log files of the period that
+//!   no digest lists, log files found under another key than the one listed, and log files
+//!   listed twice;
+//! - verifies each digest with the key its fingerprint names, which must not have been retired
+//!   before the digest's end time (keys rotate at any time);
+//! - reads digests and log files in parallel.
+//!
+//! A log file may be listed in the digest after its delivery hour (its batch committed late),
+//! so the search for unlisted log files stops an hour before the newest digest's end.
+
+mod arn;
+mod chain;
+mod digests;
+mod logs;
+mod report;
+
+use std::collections::{HashMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::digest::format::{ChainId, DIGEST_KIND};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
+use crate::public_keys::PublishedKey;
+use crate::record::EventTime;
+
+pub use arn::{InvalidTrailArn, TrailArn};
+pub use report::{FileKind, Line, Location, Problem, Report, write_report, write_startup};
+
+use chain::{ChainWalker, HOUR, Listing, Step, Walk};
+use digests::{ChainPlace, Fetched, KeyRing};
+use logs::READ_CONCURRENCY;
+
+/// What to validate.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub trail: TrailArn,
+    /// The bucket the trail delivers to.
+    pub bucket: String,
+    pub prefix: Option<String>,
+    /// Set for an organization trail: its files are under `AWSLogs/{organization_id}/`.
+    pub organization_id: Option<String>,
+    /// Whose files: the trail's account, or a member account of an organization trail.
+    pub account: String,
+    /// The Regions whose chains to validate; `None` for every Region the trail has digests in.
+    pub regions: Option<Vec<String>>,
+    pub start: EventTime,
+    pub end: EventTime,
+}
+
+/// Told how many files there are to read and how many are done, e.g. to draw a progress bar.
+pub trait Progress: Sync {
+    fn add_work(&self, _files: u64) {}
+    fn done(&self, _files: u64) {}
+}
+
+/// For callers that show no progress.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// The store failed in a way other than a missing object (which is a finding, not an
+    /// error): listing or reading cannot go on.
+    #[error(transparent)]
+    Store(#[from] ObjectStoreError),
+    #[error("invalid time range specified: start-time {start} must occur before end-time {end}")]
+    InvertedRange { start: EventTime, end: EventTime },
+}
+
+/// Validates the trail's digests and log files in the request's range with the published
+/// `keys`. Reads only.
+pub async fn validate(
+    store: &dyn ObjectStore,
+    keys: &[PublishedKey],
+    request: &Request,
+    progress: &dyn Progress,
+) -> Result<Report, ValidateError> {
+    let requested = (request.start, request.end);
+    if request.start > request.end {
+        return Err(ValidateError::InvertedRange {
+            start: request.start,
+            end: request.end,
+        });
+    }
+    let keys = KeyRing::new(keys);
+    let trail = ChainId {
+        trail: request.trail.name.clone(),
+        home_region: request.trail.home_region.clone(),
+        account: request.account.clone(),
+        region: String::new(),
+    };
+
+    let mut chains = Vec::new();
+    let listed = list_digest_keys(store, request).await?;
+    let mut by_region: Vec<_> = chain::chains(listed, &trail, request.regions.as_deref())
+        .into_iter()
+        .collect();
+    by_region.sort();
+    for (region, keys) in by_region {
+        let chain = ChainId {
+            region,
+            ..trail.clone()
+        };
+        chains.push((chain, listing(keys, request)));
+    }
+
+    let to_read: Vec<Location> = chains
+        .iter()
+        .flat_map(|(_, listing)| listing.in_range.iter().map(|(_, l)| l.clone()))
+        .collect();
+    progress.add_work(to_read.len() as u64);
+    let mut prefetched: HashMap<Location, Fetched> = stream::iter(to_read)
+        .map(|location| async move {
+            let fetched = digests::fetch(store, &location).await;
+            progress.done(1);
+            fetched.map(|fetched| (location, fetched))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+
+    let places: Vec<ChainPlace<'_>> = chains
+        .iter()
+        .map(|(chain, _)| ChainPlace {
+            bucket: &request.bucket,
+            prefix: request.prefix.as_deref(),
+            organization_id: request.organization_id.as_deref(),
+            chain,
+            home_region: &request.trail.home_region,
+        })
+        .collect();
+    let mut report = Report::default();
+    let mut walks = Vec::new();
+    for ((_, listing), place) in chains.iter().zip(&places) {
+        let mine: HashMap<Location, Fetched> = listing
+            .in_range
+            .iter()
+            .filter_map(|(_, location)| prefetched.remove_entry(location))
+            .collect();
+        let walker = ChainWalker {
+            store,
+            keys: &keys,
+            place,
+            requested,
+            prefetched: mine,
+        };
+        walks.push(walker.walk(listing, &mut report).await?);
+    }
+
+    check_logs(store, request, &places, walks, &mut report, progress).await?;
+    Ok(report)
+}
+
+/// Every digest key of the trail's account, or of the requested Regions.
+async fn list_digest_keys(
+    store: &dyn ObjectStore,
+    request: &Request,
+) -> Result<Vec<String>, ObjectStoreError> {
+    let mut root = request
+        .prefix
+        .as_deref()
+        .map(|prefix| format!("{prefix}/"))
+        .unwrap_or_default();
+    root.push_str("AWSLogs/");
+    if let Some(organization_id) = &request.organization_id {
+        root.push_str(organization_id);
+        root.push('/');
+    }
+    root.push_str(&format!("{}/{DIGEST_KIND}/", request.account));
+    let prefixes = match &request.regions {
+        None => vec![root],
+        Some(regions) => regions
+            .iter()
+            .map(|region| format!("{root}{region}/"))
+            .collect(),
+    };
+    Ok(logs::list_in_parallel(store, &request.bucket, prefixes)
+        .await?
+        .into_iter()
+        .map(|entry| entry.key)
+        .collect())
+}
+
+/// aws-cli's selection: keys dated from the start to an hour past the end, which holds the log
+/// files delivered just before the end.
+fn listing(keys: Vec<(EventTime, String)>, request: &Request) -> Listing {
+    let last = EventTime::from_unix_seconds(request.end.unix_seconds() + HOUR);
+    let mut listing = Listing::default();
+    for (time, key) in keys {
+        if time < request.start {
+            listing.before_range = Some(time);
+        } else if time <= last {
+            listing
+                .in_range
+                .push((time, Location::new(&request.bucket, key)));
+        }
+    }
+    listing
+}
+
+/// Hashes the log files the valid digests list and looks for the ones none lists, then puts
+/// every line in aws-cli's order.
+async fn check_logs(
+    store: &dyn ObjectStore,
+    request: &Request,
+    places: &[ChainPlace<'_>],
+    walks: Vec<Walk>,
+    report: &mut Report,
+    progress: &dyn Progress,
+) -> Result<(), ValidateError> {
+    // What each listed entry needs, decided before any read so reads can all go in parallel.
+    let mut first_listing: HashMap<Location, Location> = HashMap::new();
+    let mut to_hash = HashSet::new();
+    let mut verdicts: Vec<Vec<Option<Problem>>> = Vec::new();
+    for (walk, place) in walks.iter().zip(places) {
+        let mut chain_verdicts = Vec::new();
+        for step in &walk.steps {
+            let Step::Logs {
+                digest,
+                digest_end,
+                entries,
+            } = step
+            else {
+                continue;
+            };
+            for entry in entries {
+                let file = Location::new(&entry.s3_bucket, &entry.s3_object);
+                let verdict = if let Some(first) = first_listing.get(&file) {
+                    Some(Problem::ListedTwice {
+                        first: first.clone(),
+                    })
+                } else if let Some(detail) = place.misfiled(entry, *digest_end) {
+                    Some(Problem::Misfiled {
+                        digest: digest.clone(),
+                        detail,
+                    })
+                } else {
+                    to_hash.insert(file.clone());
+                    None
+                };
+                first_listing.entry(file).or_insert_with(|| digest.clone());
+                chain_verdicts.push(verdict);
+            }
+        }
+        verdicts.push(chain_verdicts);
+    }
+    let hashes = logs::hash_all(store, to_hash.into_iter().collect(), progress).await?;
+
+    // Log files in each chain's checked span that no digest lists.
+    let mut unlisted: Vec<Vec<Location>> = Vec::new();
+    for (walk, place) in walks.iter().zip(places) {
+        let Some((from, to)) = unlisted_span(walk, request) else {
+            unlisted.push(Vec::new());
+            continue;
+        };
+        let mut found: Vec<Location> = place
+            .list_delivered(store, from, to)
+            .await?
+            .into_iter()
+            .filter(|(stamp, file)| {
+                !walk.listed.contains_key(file)
+                    && !walk
+                        .explained_gaps
+                        .iter()
+                        .any(|(gap_from, gap_to)| gap_from <= stamp && stamp < gap_to)
+            })
+            .map(|(_, file)| file)
+            .collect();
+        found.sort();
+        unlisted.push(found);
+    }
+
+    // A listed file that is missing may have been moved to one of the unlisted ones: match them
+    // by the hash the digest lists.
+    let missing: Vec<(&Location, &str)> = walks
+        .iter()
+        .flat_map(|walk| walk.steps.iter())
+        .filter_map(|step| match step {
+            Step::Logs { entries, .. } => Some(entries),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|entry| {
+            let file = Location::new(&entry.s3_bucket, &entry.s3_object);
+            matches!(hashes.get(&file), Some(Err(Problem::NotFound))).then_some((
+                first_listing.get_key_value(&file)?.0,
+                entry.hash_value.as_str(),
+            ))
+        })
+        .collect();
+    let mut moved_to: HashMap<Location, Location> = HashMap::new();
+    if !missing.is_empty() {
+        let candidates: Vec<Location> = unlisted.iter().flatten().cloned().collect();
+        let candidate_hashes = logs::hash_all(store, candidates, progress).await?;
+        let mut by_hash: HashMap<&str, Vec<&Location>> = HashMap::new();
+        for (file, hash) in &candidate_hashes {
+            if let Ok(hash) = hash {
+                by_hash.entry(hash.as_str()).or_default().push(file);
+            }
+        }
+        for (file, listed_hash) in missing {
+            if let Some(found) = by_hash.get_mut(listed_hash).and_then(Vec::pop) {
+                moved_to.insert(file.clone(), found.clone());
+            }
+        }
+    }
+    let explained: HashSet<&Location> = moved_to.values().collect();
+
+    for ((walk, chain_verdicts), chain_unlisted) in walks.iter().zip(verdicts).zip(&unlisted) {
+        let mut chain_verdicts = chain_verdicts.into_iter();
+        for step in &walk.steps {
+            match step {
+                Step::Line(line) => report.lines.push(line.clone()),
+                Step::Logs { entries, .. } => {
+                    for entry in entries {
+                        let file = Location::new(&entry.s3_bucket, &entry.s3_object);
+                        let verdict = chain_verdicts.next().expect("one verdict per entry");
+                        let problem = verdict.or_else(|| match &hashes[&file] {
+                            Ok(hash) if *hash == entry.hash_value => None,
+                            Ok(_) => Some(Problem::HashMismatch),
+                            Err(Problem::NotFound) => Some(match moved_to.get(&file) {
+                                Some(found) => Problem::MovedTo {
+                                    found: found.clone(),
+                                },
+                                None => Problem::NotFound,
+                            }),
+                            Err(problem) => Some(problem.clone()),
+                        });
+                        report.lines.push(match problem {
+                            None => Line::Valid {
+                                kind: FileKind::Log,
+                                file,
+                            },
+                            Some(problem) => Line::Invalid {
+                                kind: FileKind::Log,
+                                file,
+                                problem,
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        for file in chain_unlisted {
+            if !explained.contains(file) {
+                report.lines.push(Line::Invalid {
+                    kind: FileKind::Log,
+                    file: file.clone(),
+                    problem: Problem::Unlisted,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Delivery stamps in which every log file of the chain must be listed by a digest the walk
+/// read: from the oldest digest's start to an hour before the newest digest's end (a later
+/// digest may still list a file of the last hour), within the request.
+fn unlisted_span(walk: &Walk, request: &Request) -> Option<(EventTime, EventTime)> {
+    let (covered_start, covered_end) = walk.covered?;
+    let from = covered_start.max(request.start);
+    let to = EventTime::from_unix_seconds(
+        (covered_end.unix_seconds() - HOUR).min(request.end.unix_seconds() + 1),
+    );
+    (from < to).then_some((from, to))
+}
+
+#[cfg(test)]
+mod tests;

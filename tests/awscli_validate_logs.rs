@@ -1,0 +1,289 @@
+//! The real `aws cloudtrail validate-logs` against Cairn's digest chains in LocalStack's S3,
+//! with a loopback CloudTrail stub answering ListPublicKeys from Cairn's key registry: aws-cli
+//! accepts the chains Cairn writes (across a key rotation, and with a log file recompressed),
+//! rejects tampering, and `cairn validate-logs` prints what aws-cli prints, except where it is
+//! meant to be stricter.
+//!
+//! aws-cli is found at `CAIRN_AWS_CLI`, by default `.venv-tools/bin/aws` in the workspace (what
+//! `scripts/tools.sh install` makes). Without LocalStack the test prints NOT RUN; with
+//! LocalStack (`CAIRN_LOCALSTACK`) a missing aws-cli fails it.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use cairn_shared::adapters::aws::load_sdk_config;
+use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::config::Config;
+use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::validate::{Report, write_report, write_startup};
+use cairn_test_support::cloudtrail_stub::CloudTrailStub;
+use cairn_test_support::pipeline::{create_buckets, unique_suffix};
+use cairn_test_support::validation::{
+    HOME_REGION, HOURS, PREFIX, REGIONS, T0, Tamper, alter_listed_hash, bucket, build_chains,
+    config, digest, gunzip, gzip, log_files, request, resign, trail_arn, validate,
+};
+use flate2::Compression;
+use time::Duration;
+use time::format_description::well_known::Rfc3339;
+
+/// What a validate-logs run printed.
+#[derive(Debug)]
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn aws_cli() -> PathBuf {
+    std::env::var_os("CAIRN_AWS_CLI").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-tools/bin/aws"),
+        PathBuf::from,
+    )
+}
+
+struct AwsCli {
+    path: PathBuf,
+    s3_endpoint: String,
+    cloudtrail_endpoint: String,
+    config_dir: tempfile::TempDir,
+}
+
+impl AwsCli {
+    /// `aws cloudtrail validate-logs --verbose` over the built period, for one Region's chain
+    /// (aws-cli validates the Region it is configured for).
+    async fn validate_logs(&self, config: &Config, region: &str) -> Run {
+        let format = |time: time::OffsetDateTime| time.format(&Rfc3339).expect("time");
+        let mut command = Command::new(&self.path);
+        command
+            .args([
+                "cloudtrail",
+                "validate-logs",
+                "--verbose",
+                "--region",
+                region,
+            ])
+            .args(["--trail-arn", &trail_arn(config)])
+            .args(["--s3-bucket", &bucket(config), "--s3-prefix", PREFIX])
+            .args(["--start-time", &format(T0)])
+            .args(["--end-time", &format(T0 + Duration::hours(HOURS))])
+            .env("AWS_ENDPOINT_URL_S3", &self.s3_endpoint)
+            .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &self.cloudtrail_endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", self.config_dir.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.config_dir.path().join("credentials"),
+            )
+            .env_remove("AWS_PROFILE");
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("join")
+            .expect("run aws-cli");
+        Run {
+            success: output.status.success(),
+            stdout: String::from_utf8(output.stdout).expect("utf-8"),
+            stderr: String::from_utf8(output.stderr).expect("utf-8"),
+        }
+    }
+}
+
+/// What `cairn validate-logs --verbose` prints for one Region's chain.
+async fn cairn(store: &dyn ObjectStore, config: &Config, region: &str) -> (Report, Run) {
+    let report = validate(store, config, Some(&[region])).await;
+    let request = request(config, Some(&[region]));
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    write_startup(&mut stdout, &trail_arn(config), request.start, request.end).expect("write");
+    write_report(
+        &report,
+        (request.start, request.end),
+        true,
+        &mut stdout,
+        &mut stderr,
+    )
+    .expect("write");
+    let run = Run {
+        success: report.is_valid(),
+        stdout: String::from_utf8(stdout).expect("utf-8"),
+        stderr: String::from_utf8(stderr).expect("utf-8"),
+    };
+    (report, run)
+}
+
+fn invalid_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.contains("\tINVALID: "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_accepts_cairns_chains_rejects_tampering_and_cairn_agrees() {
+    let Some(endpoint) = cairn_test_support::localstack_endpoint(
+        "aws_cli_accepts_cairns_chains_rejects_tampering_and_cairn_agrees",
+    ) else {
+        return;
+    };
+    let path = aws_cli();
+    assert!(
+        path.exists(),
+        "aws-cli not found at {} (run scripts/tools.sh install, or set CAIRN_AWS_CLI)",
+        path.display()
+    );
+
+    let sdk = load_sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(&endpoint)
+        .build();
+    let config = config(&unique_suffix());
+    create_buckets(&sdk, &config).await;
+    let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::from_sdk_config(&sdk));
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (first, second, attacker) = tokio::join!(
+        PemSigner::open_or_create(keys.path().join("first.pem")),
+        PemSigner::open_or_create(keys.path().join("second.pem")),
+        PemSigner::open_or_create(keys.path().join("attacker.pem")),
+    );
+    let attacker = attacker.expect("key");
+    build_chains(
+        store.as_ref(),
+        &config,
+        &first.expect("key"),
+        &second.expect("key"),
+    )
+    .await;
+    let stub = CloudTrailStub::start(Arc::clone(&store), config.state_bucket.clone());
+    let aws = AwsCli {
+        path,
+        s3_endpoint: endpoint,
+        cloudtrail_endpoint: stub.endpoint.clone(),
+        config_dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let store = store.as_ref();
+
+    // Cairn's chains, signed by two keys in turn: aws-cli accepts them, and cairn prints the
+    // very same thing.
+    for region in REGIONS {
+        let theirs = aws.validate_logs(&config, region).await;
+        let (report, ours) = cairn(store, &config, region).await;
+        assert!(
+            theirs.success,
+            "aws-cli refused {region}'s chain: {theirs:?}"
+        );
+        assert!(
+            theirs
+                .stdout
+                .contains(&format!("\n{HOURS}/{HOURS} digest files valid\n")),
+            "{theirs:?}"
+        );
+        assert!(report.is_valid());
+        assert_eq!(ours.stdout, theirs.stdout, "{region}");
+        assert_eq!(ours.stderr, theirs.stderr, "{region}");
+    }
+
+    let region = REGIONS[0];
+    let hour1 = log_files(store, &config, region, 1).await;
+
+    // A log file recompressed (same bytes): valid for both.
+    let mut tamper = Tamper::new(store);
+    let original = tamper.get(&hour1[0]).await;
+    let recompressed = gzip(&gunzip(&original.body), Compression::best());
+    assert_ne!(recompressed, original.body);
+    tamper.put(&hour1[0], recompressed, &original).await;
+    let theirs = aws.validate_logs(&config, region).await;
+    let (_, ours) = cairn(store, &config, region).await;
+    assert!(theirs.success && ours.success, "{theirs:?} {ours:?}");
+    tamper.undo().await;
+
+    // A log file modified, a digest modified, a digest re-signed with a key never published:
+    // both refuse each with the same line and print the same summary.
+    let d2 = digest(&config, region, 2);
+    let mut tamper = Tamper::new(store);
+    tamper
+        .put(
+            &hour1[0],
+            gzip(b"{\"Records\":[]}", Compression::default()),
+            &original,
+        )
+        .await;
+    same_refusal(
+        &aws,
+        store,
+        &config,
+        &format!("Log file\t{}\tINVALID: hash value doesn't match", hour1[0]),
+    )
+    .await;
+    tamper.undo().await;
+
+    let mut tamper = Tamper::new(store);
+    alter_listed_hash(&mut tamper, &d2).await;
+    same_refusal(
+        &aws,
+        store,
+        &config,
+        &format!("Digest file\t{d2}\tINVALID: signature verification failed"),
+    )
+    .await;
+    tamper.undo().await;
+
+    let mut tamper = Tamper::new(store);
+    let fingerprint = resign(&mut tamper, &d2, &attacker).await;
+    same_refusal(
+        &aws,
+        store,
+        &config,
+        &format!(
+            "Digest file\t{d2}\tINVALID: public key not found in region {HOME_REGION} for fingerprint {fingerprint}"
+        ),
+    )
+    .await;
+    tamper.undo().await;
+
+    // Two digests deleted in a row: aws-cli names one (aws/aws-cli#7054), cairn both, and the
+    // log files no digest vouches for any more.
+    let mut tamper = Tamper::new(store);
+    let d3 = digest(&config, region, 3);
+    tamper.delete(&d2).await;
+    tamper.delete(&d3).await;
+    let theirs = aws.validate_logs(&config, region).await;
+    let (report, ours) = cairn(store, &config, region).await;
+    assert!(!theirs.success && !ours.success);
+    let not_found = |file: &cairn_shared::validate::Location| {
+        format!("Digest file\t{file}\tINVALID: not found")
+    };
+    assert_eq!(invalid_lines(&theirs.stderr), [not_found(&d3).as_str()]);
+    let ours_invalid = invalid_lines(&ours.stderr);
+    assert_eq!(
+        ours_invalid[..2],
+        [not_found(&d3).as_str(), not_found(&d2).as_str()]
+    );
+    assert_eq!(
+        ours_invalid.len(),
+        2 + report.count(cairn_shared::validate::FileKind::Log, false),
+        "{ours_invalid:?}"
+    );
+    assert!(
+        ours_invalid[2..]
+            .iter()
+            .all(|line| line.ends_with("INVALID: not listed in any digest"))
+    );
+    tamper.undo().await;
+
+    let theirs = aws.validate_logs(&config, region).await;
+    assert!(theirs.success, "{theirs:?}");
+}
+
+/// aws-cli and cairn both refuse the chain of the first Region with exactly `line` and print
+/// the same summary.
+async fn same_refusal(aws: &AwsCli, store: &dyn ObjectStore, config: &Config, line: &str) {
+    let region = REGIONS[0];
+    let theirs = aws.validate_logs(config, region).await;
+    let (_, ours) = cairn(store, config, region).await;
+    assert!(!theirs.success && !ours.success, "{theirs:?} {ours:?}");
+    assert_eq!(invalid_lines(&theirs.stderr), [line]);
+    assert_eq!(invalid_lines(&ours.stderr), [line]);
+    assert_eq!(ours.stdout, theirs.stdout);
+}
