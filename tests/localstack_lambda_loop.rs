@@ -31,6 +31,7 @@ use cairn_shared::trail::Trail;
 use cairn_test_support::forward::{Stream, expected_streams};
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::repo_file;
+use cairn_test_support::sns_queue::{receive, subscribed_queue};
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -255,35 +256,13 @@ async fn create_resources(sdk: &SdkConfig, suffix: &str) -> Resources {
         .expect("key ARN")
         .to_owned();
 
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("cairn-loop-{suffix}"))
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue URL")
-        .to_owned();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .expect("queue ARN")
-        .to_owned();
-    for topic in [&notice_topic, &alert_topic] {
-        sns.subscribe()
-            .topic_arn(topic)
-            .protocol("sqs")
-            .endpoint(&queue_arn)
-            .send()
-            .await
-            .expect("Subscribe");
-    }
+    let queue_url = subscribed_queue(
+        &sns,
+        &sqs,
+        &format!("cairn-loop-{suffix}"),
+        &[&notice_topic, &alert_topic],
+    )
+    .await;
     Resources {
         config,
         config_yaml: yaml,
@@ -431,34 +410,6 @@ async fn log_group_events(
         events.sort();
     }
     streams
-}
-
-/// SNS envelopes in the queue, waiting until `count` have arrived (or 60 s have passed).
-async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Vec<Value> {
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + StdDuration::from_secs(60);
-    while messages.len() < count && Instant::now() < deadline {
-        let page = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("ReceiveMessage");
-        for message in page.messages() {
-            messages.push(
-                serde_json::from_str(message.body().expect("body")).expect("an SNS envelope"),
-            );
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().expect("handle"))
-                .send()
-                .await
-                .expect("DeleteMessage");
-        }
-    }
-    messages
 }
 
 #[tokio::test(flavor = "multi_thread")]

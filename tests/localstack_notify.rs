@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -25,6 +25,7 @@ use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,
 };
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
+use cairn_test_support::sns_queue::{receive, subscribed_queue};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -55,69 +56,8 @@ async fn subscribed_topic(
         .topic_arn()
         .expect("topic ARN")
         .to_owned();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{name}-subscriber"))
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue URL")
-        .to_owned();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue ARN");
-    // Raw message delivery stays off: the queue receives SNS's JSON envelope.
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
+    let queue_url = subscribed_queue(sns, sqs, &format!("{name}-subscriber"), &[&topic_arn]).await;
     (topic_arn, queue_url)
-}
-
-/// Receives (and deletes) `count` envelopes from the queue, then checks that no more come.
-async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Vec<Value> {
-    let mut envelopes = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let output = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(if envelopes.len() < count { 5 } else { 2 })
-            .send()
-            .await
-            .expect("ReceiveMessage");
-        for message in output.messages() {
-            envelopes
-                .push(serde_json::from_str(message.body().expect("body")).expect("SNS envelope"));
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().expect("receipt handle"))
-                .send()
-                .await
-                .expect("DeleteMessage");
-        }
-        let waited_for_more = envelopes.len() >= count && output.messages().is_empty();
-        if waited_for_more || Instant::now() > deadline {
-            break;
-        }
-    }
-    assert_eq!(envelopes.len(), count, "{envelopes:#?}");
-    envelopes
 }
 
 /// Decides, per publish, whether it fails and how.

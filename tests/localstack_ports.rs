@@ -16,6 +16,7 @@ use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::ports::log_sink::{LogEvent, LogSink};
 use cairn_shared::ports::notifier::{Notification, Notifier};
 use cairn_shared::ports::signer::{self, Signer, SignerError};
+use cairn_test_support::sns_queue::subscribed_queue;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::sha2::Sha256;
@@ -158,37 +159,13 @@ async fn sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscrib
         .topic_arn()
         .expect("topic ARN")
         .to_owned();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("cairn-alerts-subscriber"))
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue URL")
-        .to_owned();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|attributes| {
-            attributes
-                .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue ARN");
-    // Raw message delivery stays off: the queue receives SNS's JSON envelope.
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
+    let queue_url = subscribed_queue(
+        &sns,
+        &sqs,
+        &unique("cairn-alerts-subscriber"),
+        &[&topic_arn],
+    )
+    .await;
 
     let notification = Notification {
         subject: Some("[Cairn] root login: ConsoleLogin (us-east-1)".to_owned()),

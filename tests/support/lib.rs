@@ -8,6 +8,7 @@ pub mod forward;
 pub mod notify;
 pub mod object_store_contract;
 pub mod pipeline;
+pub mod sns_queue;
 pub mod validation;
 
 /// What `synthetic` needs of the benchmarks' support: the fixture records.

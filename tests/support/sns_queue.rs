@@ -1,0 +1,79 @@
+//! An SQS queue subscribed to SNS topics on LocalStack, and reading what arrives: how the
+//! LocalStack tests see the messages Cairn publishes.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Creates queue `name`, subscribes it to each topic (raw message delivery off, so the queue
+/// receives SNS's JSON envelope) and returns its URL.
+pub async fn subscribed_queue(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    topic_arns: &[&str],
+) -> String {
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("queue URL")
+        .to_owned();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .expect("queue ARN")
+        .to_owned();
+    for topic_arn in topic_arns {
+        sns.subscribe()
+            .topic_arn(*topic_arn)
+            .protocol("sqs")
+            .endpoint(&queue_arn)
+            .send()
+            .await
+            .expect("Subscribe");
+    }
+    queue_url
+}
+
+/// Receives (and deletes) `count` SNS envelopes from the queue within a minute, then checks
+/// that no more come.
+pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Vec<Value> {
+    let mut envelopes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(if envelopes.len() < count { 5 } else { 2 })
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        for message in output.messages() {
+            envelopes
+                .push(serde_json::from_str(message.body().expect("body")).expect("SNS envelope"));
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().expect("receipt handle"))
+                .send()
+                .await
+                .expect("DeleteMessage");
+        }
+        let waited_for_more = envelopes.len() >= count && output.messages().is_empty();
+        if waited_for_more || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert_eq!(envelopes.len(), count, "{envelopes:#?}");
+    envelopes
+}
