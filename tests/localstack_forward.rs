@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
-use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};
@@ -19,21 +17,10 @@ use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
 };
+use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::pipeline::{create_buckets, stage_batch, unique_suffix};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
-
-/// LocalStack's SDK configuration; `None` without LocalStack.
-async fn localstack(test_name: &str) -> Option<SdkConfig> {
-    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
-    Some(
-        load_sdk_config()
-            .await
-            .into_builder()
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
 
 /// Every event of a stream, oldest first, following GetLogEvents' forward tokens.
 async fn read_stream(
@@ -73,7 +60,8 @@ async fn read_stream(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
-    let Some(sdk) = localstack("delivered_records_reach_cloudwatch_logs_once_and_in_order").await
+    let Some(sdk) =
+        localstack_sdk_config("delivered_records_reach_cloudwatch_logs_once_and_in_order").await
     else {
         return;
     };

@@ -12,8 +12,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
-use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
@@ -21,25 +19,15 @@ use cairn_shared::forward::RetryPolicy;
 use cairn_shared::notify::{Item, MessageKind, Notify, Outcome};
 use cairn_shared::ports::notifier::{Notification, Notifier, NotifierError};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,
+    record_field_values,
 };
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::sns_queue::{receive, subscribed_queue};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-/// LocalStack's SDK configuration; `None` without LocalStack.
-async fn localstack(test_name: &str) -> Option<SdkConfig> {
-    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
-    Some(
-        load_sdk_config()
-            .await
-            .into_builder()
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
 
 /// A topic with an SQS queue subscribed to it; returns (topic ARN, queue URL).
 async fn subscribed_topic(
@@ -109,15 +97,7 @@ fn read_alert(envelope: &Value, topic: &str) -> ((String, String), Vec<String>) 
         "{subject}"
     );
     let records = alert_records(message);
-    let values = |field: &str| -> BTreeSet<String> {
-        records
-            .iter()
-            .filter_map(|record| {
-                let record: Value = serde_json::from_str(record).unwrap();
-                record[field].as_str().map(str::to_owned)
-            })
-            .collect()
-    };
+    let values = |field: &str| record_field_values(&records, field);
     assert_eq!(attributes["filterName"]["Type"], "String");
     assert_eq!(attributes["eventName"], attribute(&values("eventName")));
     assert_eq!(attributes["eventSource"], attribute(&values("eventSource")));
@@ -136,8 +116,10 @@ fn read_alert(envelope: &Value, topic: &str) -> ((String, String), Vec<String>) 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults() {
-    let Some(sdk) =
-        localstack("notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults").await
+    let Some(sdk) = localstack_sdk_config(
+        "notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults",
+    )
+    .await
     else {
         return;
     };

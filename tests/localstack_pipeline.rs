@@ -2,8 +2,8 @@
 //! selecting trail, replays skipped, and two concurrent runs, as on the embedded store; digests
 //! signed with KMS through a key rotation.
 
+use aws_config::SdkConfig;
 use cairn_shared::adapters::aws::kms::KmsSigner;
-use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
@@ -19,17 +19,13 @@ use time::{Duration, OffsetDateTime};
 
 const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
 
-/// LocalStack's S3 with fresh buckets for a fresh configuration; `None` without LocalStack.
-async fn localstack(test_name: &str) -> Option<(Config, S3ObjectStore)> {
-    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
-    let sdk = load_sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build();
+/// LocalStack's S3 with fresh buckets for a fresh configuration, and the SDK configuration;
+/// `None` without LocalStack.
+async fn localstack(test_name: &str) -> Option<(Config, S3ObjectStore, SdkConfig)> {
+    let sdk = cairn_test_support::localstack_sdk_config(test_name).await?;
     let config = config_with_suffix(&unique_suffix());
     create_buckets(&sdk, &config).await;
-    Some((config, S3ObjectStore::from_sdk_config(&sdk)))
+    Some((config, S3ObjectStore::from_sdk_config(&sdk), sdk))
 }
 
 fn options(now: OffsetDateTime) -> DeliverOptions {
@@ -47,7 +43,7 @@ async fn stage_fixtures(store: &dyn ObjectStore, config: &Config) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fixtures_are_delivered_once_and_replays_are_skipped() {
-    let Some((config, store)) =
+    let Some((config, store, _)) =
         localstack("fixtures_are_delivered_once_and_replays_are_skipped").await
     else {
         return;
@@ -74,7 +70,8 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_runs_at_once_deliver_everything_once() {
-    let Some((config, store)) = localstack("two_runs_at_once_deliver_everything_once").await else {
+    let Some((config, store, _)) = localstack("two_runs_at_once_deliver_everything_once").await
+    else {
         return;
     };
     stage_fixtures(&store, &config).await;
@@ -100,15 +97,9 @@ async fn two_runs_at_once_deliver_everything_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn digests_are_signed_with_kms_and_survive_a_key_rotation() {
     let name = "digests_are_signed_with_kms_and_survive_a_key_rotation";
-    let Some((config, store)) = localstack(name).await else {
+    let Some((config, store, sdk)) = localstack(name).await else {
         return;
     };
-    let endpoint = cairn_test_support::localstack_endpoint(name).expect("checked above");
-    let sdk = load_sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build();
     let kms = aws_sdk_kms::Client::new(&sdk);
     let mut signers = Vec::new();
     for _ in 0..2 {

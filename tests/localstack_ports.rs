@@ -8,34 +8,19 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_config::SdkConfig;
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
 use cairn_shared::adapters::aws::kms::KmsSigner;
-use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::ports::log_sink::{LogEvent, LogSink};
 use cairn_shared::ports::notifier::{Notification, Notifier};
 use cairn_shared::ports::signer::{self, Signer, SignerError};
+use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::sns_queue::subscribed_queue;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
 use serde_json::{Value, json};
-
-/// `None` when this run does not include LocalStack (said on stderr, naming `test_name`);
-/// otherwise the SDK configuration from the environment, pinned to LocalStack's endpoint so these
-/// tests can never reach a real account.
-async fn localstack_config(test_name: &str) -> Option<SdkConfig> {
-    let endpoint = cairn_test_support::localstack_endpoint(test_name)?;
-    Some(
-        load_sdk_config()
-            .await
-            .into_builder()
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
 
 fn since_epoch() -> Duration {
     SystemTime::now()
@@ -81,7 +66,7 @@ async fn read_stream(
 #[tokio::test]
 async fn cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order() {
     let Some(config) =
-        localstack_config("cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order")
+        localstack_sdk_config("cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order")
             .await
     else {
         return;
@@ -140,7 +125,7 @@ async fn cloudwatch_logs_sink_creates_group_and_stream_and_appends_in_order() {
 
 #[tokio::test]
 async fn sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscriber() {
-    let Some(config) = localstack_config(
+    let Some(config) = localstack_sdk_config(
         "sns_notifier_delivers_subject_message_and_attributes_to_an_sqs_subscriber",
     )
     .await
@@ -224,7 +209,7 @@ async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Value {
 #[tokio::test]
 async fn kms_signer_signatures_verify_with_the_published_pkcs1_key() {
     let Some(config) =
-        localstack_config("kms_signer_signatures_verify_with_the_published_pkcs1_key").await
+        localstack_sdk_config("kms_signer_signatures_verify_with_the_published_pkcs1_key").await
     else {
         return;
     };

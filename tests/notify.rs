@@ -15,6 +15,7 @@ use cairn_shared::notify::{Notify, Outcome};
 use cairn_shared::ports::notifier::MAX_SUBJECT_CHARS;
 use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,
+    record_field_values,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -146,15 +147,7 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
         );
         assert!(subject.len() <= MAX_SUBJECT_CHARS);
         let records = alert_records(message);
-        let values = |field: &str| -> BTreeSet<String> {
-            records
-                .iter()
-                .filter_map(|record| {
-                    let record: Value = serde_json::from_str(record).unwrap();
-                    record[field].as_str().map(str::to_owned)
-                })
-                .collect()
-        };
+        let values = |field: &str| record_field_values(&records, field);
         assert_eq!(attributes["eventName"], attribute(&values("eventName")));
         assert_eq!(attributes["eventSource"], attribute(&values("eventSource")));
         assert_eq!(attributes["region"], attribute(&values("awsRegion")));

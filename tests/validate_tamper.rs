@@ -2,7 +2,6 @@
 //! stay valid), then one change at a time, each case asserting exactly which files
 //! `validate-logs` names and why; on the embedded store and on LocalStack's S3.
 
-use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::adapters::local::pem_signer::PemSigner;
@@ -262,16 +261,12 @@ async fn tampering_is_found_and_named_on_the_embedded_store() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tampering_is_found_and_named_on_localstack() {
-    let Some(endpoint) =
-        cairn_test_support::localstack_endpoint("tampering_is_found_and_named_on_localstack")
+    let Some(sdk) =
+        cairn_test_support::localstack_sdk_config("tampering_is_found_and_named_on_localstack")
+            .await
     else {
         return;
     };
-    let sdk = load_sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build();
     let config = config(&unique_suffix());
     create_buckets(&sdk, &config).await;
     matrix(&S3ObjectStore::from_sdk_config(&sdk), &config).await;

@@ -49,3 +49,17 @@ pub fn localstack_endpoint(test_name: &str) -> Option<String> {
         }
     }
 }
+
+/// LocalStack's SDK configuration when this run requires it (see [`localstack_endpoint`]): the
+/// environment's, pinned to LocalStack's endpoint whatever else the environment says, so a test
+/// can never reach a real account.
+pub async fn localstack_sdk_config(test_name: &str) -> Option<aws_config::SdkConfig> {
+    let endpoint = localstack_endpoint(test_name)?;
+    Some(
+        cairn_shared::adapters::aws::load_sdk_config()
+            .await
+            .into_builder()
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}

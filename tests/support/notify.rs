@@ -1,7 +1,7 @@
 //! What the notify tests share: the pipeline configuration with topics, log groups and metric
 //! filters, the fixtures delivered and forwarded, and what notify should make of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
@@ -170,6 +170,18 @@ pub async fn expected_alerts(
 
 /// The records an alert message carries: the `{"Records":[…]}` after its summary, each record
 /// re-serialized compactly (as `expected_alerts` has them).
+/// The distinct string values of `field` over records (those that have it as a string): what
+/// a grouped alert's message attribute for that field must carry.
+pub fn record_field_values(records: &[String], field: &str) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter_map(|record| {
+            let record: Value = serde_json::from_str(record).expect("a record");
+            record[field].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
 pub fn alert_records(message: &str) -> Vec<String> {
     let at = message
         .find("{\"Records\":[")
