@@ -7,13 +7,14 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveryReport;
-use cairn_shared::forward::{Forwarder, Outcome};
+use cairn_shared::forward::{ForwardReport, Forwarder, Outcome};
 use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::object_store::ObjectStore;
 use time::OffsetDateTime;
 
-/// Forwards every log file `delivered` lists; EMF metric records are appended to
-/// `metrics_file` (what Lambda's log group would turn into metrics).
+/// Forwards every log file `delivered` lists, and returns forward's report on each, in the
+/// same order (the alert objects among them are what the notify step announces). EMF metric
+/// records are appended to `metrics_file` (what Lambda's log group would turn into metrics).
 pub async fn forward_delivered(
     config: &Config,
     store: &dyn ObjectStore,
@@ -21,53 +22,81 @@ pub async fn forward_delivered(
     delivered: &DeliveryReport,
     metrics_file: &Path,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Vec<ForwardReport>> {
     let forwarder = Forwarder::new(config, store, sink);
-    let (mut events, mut matches, mut refused) = (0, 0, 0);
-    let mut metrics = Vec::new();
+    let mut reports = Vec::with_capacity(delivered.log_files.len());
     for file in &delivered.log_files {
         let report = forwarder
             .forward_log_file(&file.bucket, &file.key, now)
             .await
             .with_context(|| format!("forwarding s3://{}/{}", file.bucket, file.key))?;
-        if report.outcome != Outcome::Forwarded {
-            continue;
+        if report.outcome == Outcome::Forwarded {
+            print_forwarded(config, &report);
         }
+        reports.push(report);
+    }
+    append_metrics(metrics_file, &reports)?;
+    print_totals(&reports);
+    Ok(reports)
+}
+
+/// A file this run forwarded: its refused records on stderr, and the alert object it got.
+fn print_forwarded(config: &Config, report: &ForwardReport) {
+    for event in &report.refused_events {
+        eprintln!(
+            "warning: record {} not forwarded to {}: {:?}",
+            event.event_id,
+            report.log_group.as_deref().unwrap_or("its log group"),
+            event.reason
+        );
+    }
+    if let Some(alert) = &report.alert {
+        println!(
+            "  {} metric-filter matches in {}: alert at s3://{}/{alert}",
+            report.matches, report.key, config.state_bucket
+        );
+    }
+}
+
+fn print_totals(reports: &[ForwardReport]) {
+    let (mut events, mut matches, mut refused) = (0, 0, 0);
+    for report in forwarded_now(reports) {
         events += report.forwarded;
         matches += report.matches;
         refused += report.refused_total();
-        for event in &report.refused_events {
-            eprintln!(
-                "warning: record {} not forwarded to {}: {:?}",
-                event.event_id,
-                report.log_group.as_deref().unwrap_or("its log group"),
-                event.reason
-            );
-        }
-        if let Some(alert) = &report.alert {
-            println!(
-                "  {} metric-filter matches in {}: alert at s3://{}/{alert}",
-                report.matches, file.key, config.state_bucket
-            );
-        }
-        metrics.extend(report.metrics);
-    }
-    if !metrics.is_empty() {
-        if let Some(folder) = metrics_file.parent() {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
-        }
-        let mut out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(metrics_file)
-            .with_context(|| format!("opening {}", metrics_file.display()))?;
-        for line in &metrics {
-            writeln!(out, "{line}")?;
-        }
     }
     println!(
         "forwarded {events} events to CloudWatch Logs ({refused} refused); {matches} metric-filter matches"
     );
+}
+
+/// Appends the EMF records of the files forwarded this run to `metrics_file`.
+fn append_metrics(metrics_file: &Path, reports: &[ForwardReport]) -> Result<()> {
+    let mut metrics = forwarded_now(reports)
+        .flat_map(|report| &report.metrics)
+        .peekable();
+    if metrics.peek().is_none() {
+        return Ok(());
+    }
+    if let Some(folder) = metrics_file.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(metrics_file)
+        .with_context(|| format!("opening {}", metrics_file.display()))?;
+    for line in metrics {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
+}
+
+/// The reports of files this run forwarded (not those finished before, without a log group,
+/// taken by another run or ignored).
+fn forwarded_now(reports: &[ForwardReport]) -> impl Iterator<Item = &ForwardReport> {
+    reports
+        .iter()
+        .filter(|report| report.outcome == Outcome::Forwarded)
 }

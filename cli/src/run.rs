@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveryReport;
-use cairn_shared::forward::alert;
+use cairn_shared::forward::ForwardReport;
 use cairn_shared::forward::trigger::ObjectCreated;
 use cairn_shared::notify::{Item, MessageKind, Notify};
 use cairn_shared::ports::notifier::Notifier;
-use cairn_shared::ports::object_store::{ObjectStore, ObjectStoreError};
+use cairn_shared::ports::object_store::ObjectStore;
 use time::OffsetDateTime;
 
 use crate::backend::BackendArgs;
@@ -29,7 +29,7 @@ pub async fn run(
     let totals = ingest_files(config, store.as_ref(), files, region, now).await?;
     let delivered = deliver(config, store.as_ref(), backend, now).await?;
     let sink = backend.log_sink().await;
-    forward_delivered(
+    let forwarded = forward_delivered(
         config,
         store.as_ref(),
         sink.as_ref(),
@@ -44,15 +44,16 @@ pub async fn run(
         store.as_ref(),
         notifier.as_ref(),
         &delivered,
+        &forwarded,
         backend,
     )
-    .await?;
+    .await;
     Ok(crate::exit_code(totals.refused == 0))
 }
 
-/// The notify step: CloudTrail's delivery notices for the log files just delivered, and alerts
-/// for the metric-filter matches forward just left in alert objects, as the notify function
-/// sends them when S3 reports those objects created. Prints each message sent.
+/// The notify step: CloudTrail's delivery notices for the log files deliver reported, and alerts
+/// for the alert objects forward reported writing, as the notify function sends them when S3
+/// reports those objects created. Prints each message sent.
 ///
 /// A message that cannot be sent (a topic missing from the account, say) is a warning naming
 /// the objects, not a failed run: their log files are delivered and their alert objects kept
@@ -62,25 +63,18 @@ async fn notify_delivered(
     store: &dyn ObjectStore,
     notifier: &dyn Notifier,
     delivered: &DeliveryReport,
+    forwarded: &[ForwardReport],
     backend: &BackendArgs,
-) -> Result<()> {
-    let mut items = Vec::new();
-    for file in &delivered.log_files {
-        items.push(item(&file.bucket, &file.key));
-        let alert_key = alert::key(&file.bucket, &file.key);
-        match store.head(&config.state_bucket, &alert_key).await {
-            Ok(_) => items.push(item(&config.state_bucket, &alert_key)),
-            Err(ObjectStoreError::NotFound { .. }) => {}
-            Err(error) => {
-                return Err(error).with_context(|| {
-                    format!(
-                        "looking for the alert object of s3://{}/{}",
-                        file.bucket, file.key
-                    )
-                });
-            }
-        }
-    }
+) {
+    let log_files = delivered
+        .log_files
+        .iter()
+        .map(|file| item(&file.bucket, &file.key));
+    let alerts = forwarded
+        .iter()
+        .filter_map(|report| report.alert.as_deref())
+        .map(|alert| item(&config.state_bucket, alert));
+    let items: Vec<Item> = log_files.chain(alerts).collect();
     let report = Notify::new(config, store, notifier).notify(&items).await;
     let (mut notices, mut alerts) = (0, 0);
     for message in &report.sent {
@@ -120,7 +114,6 @@ async fn notify_delivered(
     println!(
         "sent {notices} delivery notices and {alerts} alerts through SNS{place}; {failed} objects not notified"
     );
-    Ok(())
 }
 
 fn item(bucket: &str, key: &str) -> Item {
