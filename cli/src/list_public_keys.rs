@@ -1,16 +1,14 @@
 //! `cairn list-public-keys`: CloudTrail's `ListPublicKeys` answer from Cairn's key registry, as
 //! the AWS CLI prints it.
 
-use std::io::Write;
-
 use anyhow::Result;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::public_keys;
 use clap::Args;
-use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::lookup_events::parse_timestamp;
+use crate::args::parse_timestamp;
+use crate::output::write_aws_cli_json;
 
 /// Prints the public keys that verify the digest files signed in a time range, as
 /// `aws cloudtrail list-public-keys` (AWS CLI v1) does.
@@ -44,16 +42,5 @@ pub async fn run(
     let response = public_keys::list_public_keys(&keys, args.start_time, args.end_time, now);
     let mut out = std::io::stdout().lock();
     write_aws_cli_json(&mut out, &response)?;
-    Ok(())
-}
-
-/// JSON as the AWS CLI prints it: four-space indents, a newline at the end.
-fn write_aws_cli_json(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
-    let mut serializer = serde_json::Serializer::with_formatter(
-        &mut *out,
-        serde_json::ser::PrettyFormatter::with_indent(b"    "),
-    );
-    value.serialize(&mut serializer)?;
-    writeln!(out)?;
     Ok(())
 }

@@ -5,13 +5,14 @@ use std::fs;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use cairn_shared::history::{self, LookupAttribute, LookupError, LookupEvent, LookupQuery};
 use cairn_shared::ports::object_store::ObjectStore;
 use clap::{Args, ValueEnum};
-use serde::Serialize;
-use time::format_description::well_known::{Iso8601, Rfc3339};
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::OffsetDateTime;
+
+use crate::args::{parse_timestamp, region};
+use crate::output::{AwsCliError, to_aws_cli_json, write_table};
 
 /// Looks up management events in Cairn's event history, as `aws cloudtrail lookup-events` does.
 ///
@@ -119,31 +120,21 @@ pub async fn run(
     account: &str,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let region = resolve_region(args.region.as_deref(), |name| std::env::var(name).ok());
+    let region = region(args.region.as_deref());
     let mut out = std::io::stdout();
     print(args, store, bucket, account, &region, now, &mut out).await?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--region`, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (empty values skipped).
-pub(crate) fn resolve_region(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> String {
-    [
-        flag.map(str::to_owned),
-        env("AWS_REGION"),
-        env("AWS_DEFAULT_REGION"),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|region| !region.is_empty())
-    .unwrap_or_else(|| "us-east-1".to_owned())
-}
-
 fn aws_error(error: LookupError) -> anyhow::Error {
     match error.code() {
-        Some(code) => {
-            anyhow!("An error occurred ({code}) when calling the LookupEvents operation: {error}")
+        Some(code) => AwsCliError {
+            code,
+            operation: "LookupEvents",
+            message: error.to_string(),
         }
+        .into(),
         None => anyhow::Error::new(error).context("cannot read the event history"),
     }
 }
@@ -197,7 +188,7 @@ impl Printer {
                 } else {
                     b",\n"
                 })?;
-                let json = pretty(event)?;
+                let json = to_aws_cli_json(event)?;
                 let mut lines = json.lines().peekable();
                 while let Some(line) = lines.next() {
                     write!(out, "        {line}")?;
@@ -229,18 +220,18 @@ impl Printer {
                 }
                 out.write_all(b"\n}\n")?;
             }
-            Printer::Table { rows } => write_table(&rows, next_token, out)?,
+            Printer::Table { rows } => {
+                write_table(TABLE_HEADER, &rows, out)?;
+                if rows.is_empty() {
+                    writeln!(out, "(no events)")?;
+                }
+                if let Some(token) = next_token {
+                    writeln!(out, "\nNextToken: {token}")?;
+                }
+            }
         }
         Ok(())
     }
-}
-
-fn pretty(value: &impl Serialize) -> Result<String> {
-    let mut bytes = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
-    value.serialize(&mut serializer)?;
-    Ok(String::from_utf8(bytes)?)
 }
 
 const TABLE_HEADER: [&str; 7] = [
@@ -283,44 +274,6 @@ fn table_row(event: &LookupEvent) -> [String; 7] {
             resources.join(", ")
         },
     ]
-}
-
-fn write_table(rows: &[[String; 7]], next_token: Option<&str>, out: &mut impl Write) -> Result<()> {
-    let mut widths = TABLE_HEADER.map(|title| title.chars().count());
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut line = |cells: [&str; 7]| -> std::io::Result<()> {
-        let mut text = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(cell);
-                text.push_str(&" ".repeat(width - cell.chars().count() + 2));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(TABLE_HEADER)?;
-    line(
-        widths
-            .map(|width| "-".repeat(width))
-            .each_ref()
-            .map(String::as_str),
-    )?;
-    for row in rows {
-        line(row.each_ref().map(String::as_str))?;
-    }
-    if rows.is_empty() {
-        writeln!(out, "(no events)")?;
-    }
-    if let Some(token) = next_token {
-        writeln!(out, "\nNextToken: {token}")?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,59 +366,6 @@ fn parse_shorthand(text: &str) -> Result<LookupAttribute, String> {
     }
 }
 
-/// A timestamp as the AWS CLI takes one: epoch seconds (fractions allowed) or ISO 8601, UTC
-/// when no offset is given.
-pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, String> {
-    let text = text.trim();
-    let refuse = || {
-        format!(
-            "{text:?} is not a timestamp: use ISO 8601 (2024-08-01T12:00:00Z, \
-             2024-08-01T14:00:00+02:00, 2024-08-01) or epoch seconds (1722513600)"
-        )
-    };
-    if let Some(time) = parse_epoch_seconds(text) {
-        return Ok(time);
-    }
-    // A space between date and time, as in "2024-08-01 12:00:00", reads like the T.
-    let normalized = match text.as_bytes().get(10) {
-        Some(b' ') => format!("{}T{}", &text[..10], &text[11..]),
-        _ => text.to_owned(),
-    };
-    if let Ok(time) = OffsetDateTime::parse(&normalized, &Rfc3339) {
-        return Ok(time);
-    }
-    if let Ok(time) = OffsetDateTime::parse(&normalized, &Iso8601::DEFAULT) {
-        return Ok(time);
-    }
-    if let Ok(time) = PrimitiveDateTime::parse(&normalized, &Iso8601::DEFAULT) {
-        return Ok(time.assume_offset(UtcOffset::UTC));
-    }
-    if let Ok(date) = Date::parse(&normalized, &Iso8601::DEFAULT) {
-        return Ok(date.midnight().assume_utc());
-    }
-    Err(refuse())
-}
-
-/// `1722513600` or `1722513600.25` (or negative), exactly: no float rounding.
-fn parse_epoch_seconds(text: &str) -> Option<OffsetDateTime> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || whole.len() > 15 {
-        return None;
-    }
-    let fraction: String = fraction
-        .chars()
-        .chain(std::iter::repeat('0'))
-        .take(9)
-        .collect();
-    let nanos = whole.parse::<i128>().ok()? * 1_000_000_000 + fraction.parse::<i128>().ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(if negative { -nanos } else { nanos }).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +378,7 @@ mod tests {
     use clap::{CommandFactory, Parser};
     use serde_json::Value;
     use std::path::PathBuf;
+    use time::format_description::well_known::Rfc3339;
 
     const BUCKET: &str = "cairn-state";
     const ACCOUNT: &str = "111122223333";
@@ -604,39 +505,7 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_take_what_the_aws_cli_takes() {
-        let noon = utc("2024-08-01T12:00:00Z");
-        for text in [
-            "2024-08-01T12:00:00Z",
-            "2024-08-01T12:00:00+00:00",
-            "2024-08-01T14:00:00+02:00",
-            "2024-08-01T12:00:00",
-            "2024-08-01 12:00:00",
-            "2024-08-01T12:00:00.000Z",
-            "2024-08-01T12:00Z",
-            "20240801T120000Z",
-            "1722513600",
-            "1722513600.0",
-        ] {
-            assert_eq!(parse_timestamp(text), Ok(noon), "{text}");
-        }
-        assert_eq!(
-            parse_timestamp("2024-08-01"),
-            Ok(utc("2024-08-01T00:00:00Z"))
-        );
-        assert_eq!(
-            parse_timestamp("1722513600.25"),
-            Ok(noon + time::Duration::milliseconds(250))
-        );
-        for bad in [
-            "",
-            "yesterday",
-            "2024-13-01",
-            "2024-08-01T25:00:00Z",
-            "1.2.3",
-        ] {
-            assert!(parse_timestamp(bad).is_err(), "{bad:?}");
-        }
+    fn time_options_take_the_aws_cli_s_timestamps() {
         let parsed = args(&[
             "--start-time",
             "2024-08-01",
@@ -646,29 +515,8 @@ mod tests {
             "-1",
         ]);
         assert_eq!(parsed.start_time, Some(utc("2024-08-01T00:00:00Z")));
-        assert_eq!(parsed.end_time, Some(noon));
+        assert_eq!(parsed.end_time, Some(utc("2024-08-01T12:00:00Z")));
         assert_eq!(parsed.max_results, Some(-1));
-    }
-
-    #[test]
-    fn region_comes_from_the_flag_then_the_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| *key == name)
-                    .map(|(_, value)| (*value).to_owned())
-            }
-        };
-        let both = env(&[
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_DEFAULT_REGION", "eu-west-2"),
-        ]);
-        assert_eq!(resolve_region(Some("ap-south-1"), both), "ap-south-1");
-        assert_eq!(resolve_region(None, both), "eu-west-1");
-        let default_only = env(&[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "eu-west-2")]);
-        assert_eq!(resolve_region(None, default_only), "eu-west-2");
-        assert_eq!(resolve_region(None, env(&[])), "us-east-1");
     }
 
     #[test]
@@ -733,7 +581,7 @@ mod tests {
 
     async fn output(argv: &[&str], store: &LocalObjectStore) -> Result<String> {
         let parsed = args(argv);
-        let region = resolve_region(parsed.region.as_deref(), |_| None);
+        let region = crate::args::resolve_region(parsed.region.as_deref(), |_| None);
         let mut out = Vec::new();
         print(&parsed, store, BUCKET, ACCOUNT, &region, now(), &mut out).await?;
         Ok(String::from_utf8(out)?)

@@ -1,5 +1,6 @@
 //! `cairn`: Cairn's pipeline on one machine, with no AWS account.
 
+mod args;
 mod backend;
 mod deliver;
 mod forward;
@@ -7,6 +8,7 @@ mod ingest;
 mod input;
 mod list_public_keys;
 mod lookup_events;
+mod output;
 mod run;
 mod test_metric_filter;
 mod validate_logs;
@@ -18,8 +20,8 @@ use anyhow::Result;
 use cairn_shared::config::Config;
 use clap::{Parser, Subcommand};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use args::{parse_now, region};
 use backend::BackendArgs;
 use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
@@ -143,12 +145,6 @@ enum Command {
     },
 }
 
-fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|error| {
-        format!("{text:?} is not an RFC 3339 time (2026-11-22T10:00:00Z): {error}")
-    })
-}
-
 fn main() -> ExitCode {
     // Like other command-line tools, stop quietly when the reader goes away (`cairn … | head`)
     // instead of panicking on the next write: Rust starts programs with SIGPIPE ignored.
@@ -176,8 +172,6 @@ fn main() -> ExitCode {
 
 async fn execute(cli: Cli) -> Result<ExitCode> {
     let now = cli.now.unwrap_or_else(OffsetDateTime::now_utc);
-    let region =
-        |flag: Option<&str>| lookup_events::resolve_region(flag, |name| std::env::var(name).ok());
     match cli.command {
         Command::TestMetricFilter {
             filter_pattern,

@@ -3,13 +3,14 @@
 //! into cairn.yaml (or into CloudWatch Logs).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
-use cairn_shared::filter::{FilterPattern, Match};
+use anyhow::{Context, Result};
+use cairn_shared::filter::FilterPattern;
 use serde::Serialize;
+
+use crate::output::{AwsCliError, write_aws_cli_json};
 
 /// TestMetricFilter's response, members in the API's order.
 #[derive(Serialize)]
@@ -23,15 +24,14 @@ struct Response<'a> {
 struct MatchRecord<'a> {
     event_number: usize,
     event_message: &'a str,
-    extracted_values: &'a BTreeMap<String, String>,
+    extracted_values: BTreeMap<String, String>,
 }
 
 pub fn run(pattern: &str, messages: &[String], messages_file: Option<&Path>) -> Result<ExitCode> {
-    let pattern = FilterPattern::parse(pattern).map_err(|e| {
-        anyhow!(
-            "An error occurred (InvalidParameterException) when calling the TestMetricFilter \
-             operation: {e}"
-        )
+    let pattern = FilterPattern::parse(pattern).map_err(|error| AwsCliError {
+        code: "InvalidParameterException",
+        operation: "TestMetricFilter",
+        message: error.to_string(),
     })?;
     let mut messages = messages.to_vec();
     if let Some(path) = messages_file {
@@ -44,46 +44,40 @@ pub fn run(pattern: &str, messages: &[String], messages_file: Option<&Path>) -> 
                 .map(str::to_owned),
         );
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", render(&pattern, &messages)?)?;
+    write_aws_cli_json(
+        &mut std::io::stdout().lock(),
+        &response(&pattern, &messages),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The response as the AWS CLI prints it (JSON indented by four spaces, non-ASCII kept):
-/// each matching message with its 1-based position among the messages.
-fn render(pattern: &FilterPattern, messages: &[String]) -> Result<String> {
-    let matched: Vec<(usize, &str, Match)> = messages
-        .iter()
-        .enumerate()
-        .filter_map(|(index, message)| {
-            Some((index + 1, message.as_str(), pattern.matches(message)?))
-        })
-        .collect();
-    let response = Response {
-        matches: matched
+/// Each message the pattern matches, with its 1-based position among the messages.
+fn response<'a>(pattern: &FilterPattern, messages: &'a [String]) -> Response<'a> {
+    Response {
+        matches: messages
             .iter()
-            .map(|(event_number, event_message, matched)| MatchRecord {
-                event_number: *event_number,
-                event_message,
-                extracted_values: &matched.extracted_values,
+            .enumerate()
+            .filter_map(|(index, message)| {
+                Some(MatchRecord {
+                    event_number: index + 1,
+                    event_message: message,
+                    extracted_values: pattern.matches(message)?.extracted_values,
+                })
             })
             .collect(),
-    };
-    let mut bytes = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
-    response.serialize(&mut serializer)?;
-    Ok(String::from_utf8(bytes)?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::to_aws_cli_json;
 
+    /// The response as the AWS CLI prints it, without the final newline.
     fn rendered(pattern: &str, messages: &[&str]) -> String {
         let pattern = FilterPattern::parse(pattern).unwrap_or_else(|e| panic!("{e}"));
         let messages: Vec<String> = messages.iter().map(|m| (*m).to_owned()).collect();
-        render(&pattern, &messages).unwrap_or_else(|e| panic!("{e}"))
+        to_aws_cli_json(&response(&pattern, &messages)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -13,7 +13,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::OffsetDateTime;
 
-use crate::lookup_events::parse_timestamp;
+use crate::args::parse_timestamp;
 
 /// Validates a trail's log files with its signed digest files, as `aws cloudtrail
 /// validate-logs` does, and more strictly.
@@ -147,11 +147,7 @@ pub async fn run(
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     )?;
-    Ok(if report.is_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(crate::exit_code(report.is_valid()))
 }
 
 /// Files read so far, on stderr while it is a terminal.

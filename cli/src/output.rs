@@ -1,0 +1,131 @@
+//! Printers several commands share: JSON and errors as the AWS CLI prints them, and aligned
+//! tables.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::PrettyFormatter;
+
+/// Output that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot print the answer as JSON")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the output")]
+    Write(#[from] io::Error),
+}
+
+/// An error a service answered, worded as the AWS CLI prints it, so scripts that look for
+/// "An error occurred (InvalidTimeRangeException)" work on Cairn too.
+#[derive(Debug, thiserror::Error)]
+#[error("An error occurred ({code}) when calling the {operation} operation: {message}")]
+pub struct AwsCliError {
+    pub code: &'static str,
+    pub operation: &'static str,
+    pub message: String,
+}
+
+/// `value` as JSON the way the AWS CLI prints it: indented by four spaces, non-ASCII kept, no
+/// newline at the end.
+pub fn to_aws_cli_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
+    let mut bytes = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut bytes, PrettyFormatter::with_indent(b"    "));
+    value.serialize(&mut serializer)?;
+    // serde_json writes UTF-8 only; this is never taken.
+    String::from_utf8(bytes).map_err(serde::ser::Error::custom)
+}
+
+/// A whole answer as the AWS CLI prints it: [`to_aws_cli_json`] and a newline.
+pub fn write_aws_cli_json(out: &mut impl Write, value: &impl Serialize) -> Result<(), OutputError> {
+    writeln!(out, "{}", to_aws_cli_json(value)?)?;
+    Ok(())
+}
+
+/// `rows` under `header` in columns two spaces apart, each as wide as its widest cell, with a
+/// rule of dashes under the header and no spaces at the ends of lines.
+pub fn write_table<const N: usize>(
+    header: [&str; N],
+    rows: &[[String; N]],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut widths = header.map(|title| title.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: [&str; N]| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            text.push_str(cell);
+            if i + 1 < cells.len() {
+                text.push_str(&" ".repeat(width - cell.chars().count() + 2));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(header)?;
+    line(
+        widths
+            .map(|width| "-".repeat(width))
+            .each_ref()
+            .map(String::as_str),
+    )?;
+    for row in rows {
+        line(row.each_ref().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_indented_by_four_spaces_and_keeps_non_ascii() {
+        let value = serde_json::json!({"matches": [{"eventMessage": "disk full ✗"}]});
+        assert_eq!(
+            to_aws_cli_json(&value).expect("json"),
+            "{\n    \"matches\": [\n        {\n            \"eventMessage\": \"disk full ✗\"\n        }\n    ]\n}"
+        );
+        let mut out = Vec::new();
+        write_aws_cli_json(&mut out, &serde_json::json!({"PublicKeyList": []})).expect("write");
+        assert_eq!(out, b"{\n    \"PublicKeyList\": []\n}\n");
+    }
+
+    #[test]
+    fn errors_read_as_the_aws_cli_s() {
+        let error = AwsCliError {
+            code: "InvalidMaxResultsException",
+            operation: "LookupEvents",
+            message: "MaxResults must be between 1 and 50.".to_owned(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "An error occurred (InvalidMaxResultsException) when calling the LookupEvents \
+             operation: MaxResults must be between 1 and 50."
+        );
+    }
+
+    #[test]
+    fn table_columns_line_up_without_trailing_spaces() {
+        let rows = [
+            [
+                "alice".to_owned(),
+                "ConsoleLogin".to_owned(),
+                "-".to_owned(),
+            ],
+            ["bob".to_owned(), "é".to_owned(), String::new()],
+        ];
+        let mut out = Vec::new();
+        write_table(["User", "Event", "Resources"], &rows, &mut out).expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "User   Event         Resources\n\
+             -----  ------------  ---------\n\
+             alice  ConsoleLogin  -\n\
+             bob    é\n"
+        );
+    }
+}
