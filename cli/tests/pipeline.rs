@@ -83,6 +83,45 @@ fn check_run_output(first: &str, second: &str) {
     );
 }
 
+/// On the embedded store, where the sample's log group and topics are folders: forward puts the
+/// main trail's records and writes one alert (the StopLogging match), and notify sends that
+/// alert and the delivery notice; the second run, with nothing delivered, sends nothing.
+fn check_forward_and_notify(first: &str, second: &str, store: &str) {
+    assert!(
+        first.contains(
+            "forwarded 11 events to CloudWatch Logs (0 refused); 1 metric-filter matches"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains(": alert at s3://cairn-state-123456789012/alerts/cairn-trail-123456789012/audit/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/22/"),
+        "{first}"
+    );
+    assert!(
+        first.contains(
+            "  delivery notice to arn:aws:sns:us-east-1:123456789012:cairn-notices: 2 log files"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudTrailChanges: StopLogging by alice in us-east-1"),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!(
+            "sent 1 delivery notices and 1 alerts through SNS (JSON lines in {store}/.cairn-sns); 0 objects not notified"
+        )),
+        "{first}"
+    );
+    assert!(
+        second.contains("sent 0 delivery notices and 0 alerts through SNS"),
+        "{second}"
+    );
+    let alerts = std::fs::read_to_string(Path::new(store).join(".cairn-sns/cairn-alerts.jsonl"))
+        .expect("the alerts topic");
+    assert_eq!(alerts.lines().count(), 1, "{alerts}");
+}
+
 fn check_lookup(backend: &[&str], envs: &[(&str, &str)]) {
     let mut args = backend.to_vec();
     args.extend([
@@ -107,6 +146,7 @@ fn the_sample_pipeline_on_the_embedded_store() {
     let store = dir.path().to_str().expect("utf-8 path");
     let (first, second) = run_twice(&["--store", store], &[]);
     check_run_output(&first, &second);
+    check_forward_and_notify(&first, &second, store);
     check_lookup(&["--store", store], &[]);
     // The trail bucket is a plain folder mirror of S3.
     let logs =
