@@ -26,7 +26,8 @@ pub enum ErrorKind {
     ConfigInvalid,
     /// The invocation's event is not one the function takes.
     BadEvent,
-    /// The state bucket's staging area cannot be read or written.
+    /// The state bucket, where ingest stages events and the functions keep their journals,
+    /// ledgers and markers, cannot be reached.
     StagingUnavailable,
     /// Another object-store call failed: network, permissions, a missing bucket.
     StoreUnavailable,
@@ -155,14 +156,19 @@ impl Classify for ObjectStoreError {
     }
 }
 
+/// The kind of a failed call on the state bucket (the errors that wrap it say where it was).
+fn in_state_bucket(error: &ObjectStoreError) -> ErrorKind {
+    match error.kind() {
+        ErrorKind::StoreUnavailable => ErrorKind::StagingUnavailable,
+        other => other,
+    }
+}
+
 impl Classify for StagingError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Corrupt { .. } => ErrorKind::CorruptObject,
-            Self::Store(error) => match error.kind() {
-                ErrorKind::StoreUnavailable => ErrorKind::StagingUnavailable,
-                other => other,
-            },
+            Self::Store(error) => in_state_bucket(error),
         }
     }
 }
@@ -170,7 +176,7 @@ impl Classify for StagingError {
 impl Classify for DocumentError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::Store(error) => error.kind(),
+            Self::Store(error) => in_state_bucket(error),
             Self::Corrupt { .. } => ErrorKind::CorruptObject,
         }
     }
@@ -189,7 +195,7 @@ impl Classify for SignerError {
 impl Classify for PublicKeysError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::Store(error) => error.kind(),
+            Self::Store(error) => in_state_bucket(error),
             Self::Corrupt { .. } => ErrorKind::CorruptObject,
             Self::Contended { .. } => ErrorKind::Contended,
         }
@@ -236,7 +242,7 @@ impl Classify for IngestError {
 impl Classify for ProgressError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::Store(error) => error.kind(),
+            Self::Store(error) => in_state_bucket(error),
             Self::Corrupt { .. } => ErrorKind::CorruptObject,
         }
     }

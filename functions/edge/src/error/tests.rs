@@ -100,7 +100,7 @@ fn object_store_failures_are_told_apart_by_variant() {
 }
 
 #[test]
-fn an_unreachable_staging_area_is_staging_unavailable() {
+fn an_unreachable_staging_area_is_staging_unavailable_and_a_bad_object_corrupt() {
     assert_eq!(
         error_type(StagingError::Store(store("Backend"))),
         "StagingUnavailable"
@@ -118,6 +118,17 @@ fn an_unreachable_staging_area_is_staging_unavailable() {
         source: not_json(),
     };
     assert_eq!(error_type(corrupt), "CorruptObject");
+}
+
+#[test]
+fn the_state_bucket_out_of_reach_is_staging_unavailable_wherever_it_is_read() {
+    let journal = DocumentError::Store(store("NoSuchBucket"));
+    assert_eq!(
+        error_type(DeliveryError::Document(journal)),
+        "StagingUnavailable"
+    );
+    let marker = ProgressError::Store(store("Backend"));
+    assert_eq!(error_type(marker), "StagingUnavailable");
 }
 
 #[test]
@@ -218,7 +229,7 @@ fn digest_failures_name_signing_throttling_and_a_missing_key() {
     assert_eq!(error_type(corrupt), "CorruptObject");
     assert_eq!(
         error_type(PublicKeysError::Store(store("NoSuchBucket"))),
-        "StoreUnavailable"
+        "StagingUnavailable"
     );
 }
 
@@ -246,7 +257,7 @@ fn forward_tells_throttling_from_a_refused_put() {
         error_type(ForwardError::Progress(ProgressError::Store(store(
             "Backend"
         )))),
-        "StoreUnavailable"
+        "StagingUnavailable"
     );
 }
 
