@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 #[serde(untagged)]
 pub enum Answer {
     Ignored(Ignored),
-    Forwarded(ForwardReport),
+    /// Boxed: a report is far larger than the reason an event is ignored.
+    Forwarded(Box<ForwardReport>),
 }
 
 /// Answers one invocation.
@@ -27,11 +28,11 @@ pub async fn handle(
         Trigger::Ignored(reason) => Ok(Answer::Ignored(Ignored {
             ignored_because: reason,
         })),
-        Trigger::ObjectCreated(object) => Ok(Answer::Forwarded(
+        Trigger::ObjectCreated(object) => Ok(Answer::Forwarded(Box::new(
             forwarder
                 .forward_log_file(&object.bucket, &object.key, now)
                 .await?,
-        )),
+        ))),
     }
 }
 

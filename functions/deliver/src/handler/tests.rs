@@ -127,7 +127,7 @@ async fn store_with_buckets(config: &Config, dir: &Path) -> LocalObjectStore {
         .expect("state bucket");
     for trail in &config.trails {
         store
-            .create_bucket(&trail.bucket())
+            .create_bucket(trail.bucket())
             .await
             .expect("trail bucket");
     }
