@@ -7,15 +7,13 @@
 //! ignored, successfully, with the reason logged. Errors fail the invocation, so Lambda retries
 //! the event, and the retry resumes after the last batch the failed attempt recorded.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
+mod handler;
+
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::config::Config;
-use cairn_shared::forward::trigger::{self, Trigger};
-use cairn_shared::forward::{ForwardReport, Forwarder};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::{Value, json};
+use cairn_shared::forward::Forwarder;
+use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;
 
 /// EMF records go to stdout, one per line, where Lambda's log group picks them up.
@@ -25,34 +23,13 @@ fn print_metric(line: &str) {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config_path = std::env::var("CAIRN_CONFIG").unwrap_or_else(|_| "cairn.yaml".to_owned());
-    let config = Config::load(config_path.as_ref())?;
+    let config = cairn_edge::start().await?;
     let sdk = load_sdk_config().await;
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let sink = CloudWatchLogsSink::new(&sdk);
     let forwarder = &Forwarder::new(&config, &store, &sink).with_metric_output(&print_metric);
-    run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent>| async move {
-            let event = event.payload;
-            let object = match trigger::from_eventbridge(
-                &event.detail_type,
-                &event.source,
-                &event.detail,
-            )? {
-                Trigger::ObjectCreated(object) => object,
-                Trigger::Ignored(reason) => {
-                    tracing::info!(%reason, "not an S3 Object Created event; nothing to do");
-                    return Ok::<Value, Error>(
-                        json!({"outcome": "ignored", "ignoredBecause": reason}),
-                    );
-                }
-            };
-            let report: ForwardReport = forwarder
-                .forward_log_file(&object.bucket, &object.key, OffsetDateTime::now_utc())
-                .await?;
-            Ok(serde_json::to_value(&report)?)
-        },
-    ))
+    run(service_fn(move |event| {
+        handler::handle(forwarder, event, OffsetDateTime::now_utc())
+    }))
     .await
 }

@@ -2,21 +2,21 @@
 //! PutAuditEvents body; directly or through a Function URL), stages them in S3 for deliver, and
 //! answers per event.
 
+mod handler;
+
+use cairn_edge::env_or;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::config::Config;
 use cairn_shared::ingest::Ingestor;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::value::RawValue;
+use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config = Config::load(env("CAIRN_CONFIG", "cairn.yaml").as_ref())?;
+    let config = cairn_edge::start().await?;
     let store = S3ObjectStore::from_sdk_config(&load_sdk_config().await);
-    let region = env("AWS_REGION", "us-east-1");
-    let channel_arn = env(
+    let region = env_or("AWS_REGION", "us-east-1");
+    let channel_arn = env_or(
         "CAIRN_CHANNEL_ARN",
         &format!(
             "arn:aws:cloudtrail:{region}:{}:channel/cairn",
@@ -29,18 +29,8 @@ async fn main() -> Result<(), Error> {
         region: &region,
         channel_arn: &channel_arn,
     };
-    run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move {
-            Ok::<_, Error>(
-                ingestor
-                    .invoke(&event.payload, OffsetDateTime::now_utc())
-                    .await?,
-            )
-        },
-    ))
+    run(service_fn(move |event| {
+        handler::handle(ingestor, event, OffsetDateTime::now_utc())
+    }))
     .await
-}
-
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }

@@ -11,33 +11,87 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use cairn_shared::forward::trigger::{self, ObjectCreated, Trigger};
-use cairn_shared::notify::{Item, Notify};
-use lambda_runtime::{Error, tracing};
-use serde_json::{Value, json};
+use cairn_edge::FunctionError;
+use cairn_edge::error::{Classify, ErrorKind};
+use cairn_edge::trigger::{self, Ignored};
+use cairn_shared::forward::trigger::{ObjectCreated, Trigger, TriggerError};
+use cairn_shared::notify::{Item, Notify, NotifyReport};
+use lambda_runtime::{LambdaEvent, tracing};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The answer to one invocation.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Batch(SqsBatchResponse),
+    Ignored(Ignored),
+    Notified(NotifyReport),
+}
+
+/// An invocation, or an SQS message, that is not what notify takes.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the invocation has Records but is not an SQS event: {0}")]
+    NotSqs(#[source] serde_json::Error),
+    #[error("the invocation is neither an SQS batch nor an EventBridge event: {0}")]
+    Unknown(#[source] serde_json::Error),
+    #[error("an SQS record without a messageId")]
+    NoMessageId,
+    #[error("the message body is not an EventBridge event: {0}")]
+    Body(#[source] serde_json::Error),
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+}
+
+impl Classify for EventError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::BadEvent
+    }
+}
+
+/// A directly invoked object whose notice or alerts did not go out.
+#[derive(Debug, thiserror::Error)]
+#[error("s3://{bucket}/{key} was not notified: {reason}")]
+pub struct NotNotified {
+    bucket: String,
+    key: String,
+    reason: String,
+}
+
+impl Classify for NotNotified {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::NotifyFailed
+    }
+}
 
 /// Answers one invocation.
-pub async fn handle(notify: &Notify<'_>, payload: Value) -> Result<Value, Error> {
+pub async fn handle(
+    notify: &Notify<'_>,
+    event: LambdaEvent<Value>,
+) -> Result<Answer, FunctionError> {
+    let payload = event.payload;
     if payload.get("Records").is_some() {
-        let batch: SqsEvent = serde_json::from_value(payload)
-            .map_err(|e| format!("the invocation has Records but is not an SQS event: {e}"))?;
-        Ok(serde_json::to_value(sqs_batch(notify, batch).await?)?)
+        let batch: SqsEvent = serde_json::from_value(payload).map_err(EventError::NotSqs)?;
+        Ok(Answer::Batch(sqs_batch(notify, batch).await?))
     } else {
-        let event: EventBridgeEvent = serde_json::from_value(payload).map_err(|e| {
-            format!("the invocation is neither an SQS batch nor an EventBridge event: {e}")
-        })?;
+        let event: EventBridgeEvent =
+            serde_json::from_value(payload).map_err(EventError::Unknown)?;
         eventbridge(notify, event).await
     }
 }
 
-async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchResponse, Error> {
+/// The one call of the service, for both shapes of invocation.
+async fn notify_items(notify: &Notify<'_>, items: &[Item]) -> NotifyReport {
+    notify.notify(items).await
+}
+
+async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchResponse, EventError> {
     let mut response = SqsBatchResponse::default();
     let mut items = Vec::with_capacity(batch.records.len());
     for message in batch.records {
         // Without its id a message cannot be handed back alone: fail the whole batch instead.
-        let id = message
-            .message_id
-            .ok_or("an SQS record without a messageId")?;
+        let id = message.message_id.ok_or(EventError::NoMessageId)?;
         match object_of(message.body.as_deref().unwrap_or_default()) {
             Ok(Some(object)) => items.push(Item { id, object }),
             Ok(None) => {}
@@ -47,7 +101,7 @@ async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchRespo
             }
         }
     }
-    let report = notify.notify(&items).await;
+    let report = notify_items(notify, &items).await;
     for item in report.failed() {
         response.add_failure(item.id.clone());
     }
@@ -61,41 +115,40 @@ async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchRespo
 
 /// The object an SQS message's body names; `None` for an event that is not S3's "Object
 /// Created".
-fn object_of(body: &str) -> Result<Option<ObjectCreated>, String> {
-    let event: EventBridgeEvent = serde_json::from_str(body)
-        .map_err(|e| format!("the message body is not an EventBridge event: {e}"))?;
-    match trigger::from_eventbridge(&event.detail_type, &event.source, &event.detail)
-        .map_err(|e| e.to_string())?
-    {
+fn object_of(body: &str) -> Result<Option<ObjectCreated>, EventError> {
+    let event: EventBridgeEvent = serde_json::from_str(body).map_err(EventError::Body)?;
+    match trigger::read(&event)? {
         Trigger::ObjectCreated(object) => Ok(Some(object)),
-        Trigger::Ignored(reason) => {
-            tracing::info!(%reason, "not an S3 Object Created event; nothing to do");
-            Ok(None)
-        }
+        Trigger::Ignored(_) => Ok(None),
     }
 }
 
-async fn eventbridge(notify: &Notify<'_>, event: EventBridgeEvent) -> Result<Value, Error> {
-    let object = match trigger::from_eventbridge(&event.detail_type, &event.source, &event.detail)?
-    {
+async fn eventbridge(
+    notify: &Notify<'_>,
+    event: EventBridgeEvent,
+) -> Result<Answer, FunctionError> {
+    let object = match trigger::read(&event)? {
         Trigger::ObjectCreated(object) => object,
         Trigger::Ignored(reason) => {
-            tracing::info!(%reason, "not an S3 Object Created event; nothing to do");
-            return Ok(json!({"outcome": "ignored", "ignoredBecause": reason}));
+            return Ok(Answer::Ignored(Ignored {
+                ignored_because: reason,
+            }));
         }
     };
     let id = event.id.unwrap_or_else(|| "event".to_owned());
-    let report = notify.notify(&[Item { id, object }]).await;
+    let report = notify_items(notify, &[Item { id, object }]).await;
     if let Some(failed) = report.failed().next() {
-        return Err(format!(
-            "s3://{}/{} was not notified: {}",
-            failed.bucket,
-            failed.key,
-            failed.reason.as_deref().unwrap_or("unknown failure")
-        )
+        return Err(NotNotified {
+            bucket: failed.bucket.clone(),
+            key: failed.key.clone(),
+            reason: failed
+                .reason
+                .clone()
+                .unwrap_or_else(|| "unknown failure".to_owned()),
+        }
         .into());
     }
-    Ok(serde_json::to_value(&report)?)
+    Ok(Answer::Notified(report))
 }
 
 #[cfg(test)]
@@ -108,7 +161,16 @@ mod tests {
     use cairn_shared::config::Config;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
 
+    use lambda_runtime::{Context, Diagnostic};
+    use serde_json::json;
+
     use super::*;
+
+    /// Answers `payload` as one invocation, the answer as JSON.
+    async fn invoke(notify: &Notify<'_>, payload: Value) -> Result<Value, FunctionError> {
+        let answer = handle(notify, LambdaEvent::new(payload, Context::default())).await?;
+        Ok(serde_json::to_value(answer).expect("JSON"))
+    }
 
     const NOTICES: &str = "arn:aws:sns:us-east-1:123456789012:cairn-notices";
     const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
@@ -207,7 +269,7 @@ mod tests {
         let notify = Notify::new(&config, &store, &notifier);
         let batch = sample("events/notify-sqs.json");
 
-        let answer = handle(&notify, batch.clone()).await.expect("answer");
+        let answer = invoke(&notify, batch.clone()).await.expect("answer");
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": batch["Records"][2]["messageId"]}]})
@@ -230,7 +292,7 @@ mod tests {
         // Once the alerts topic works, the handed-back message goes through, alone.
         std::fs::remove_dir(notifier.topic_path(ALERTS).unwrap()).expect("remove");
         let retry = json!({"Records": [batch["Records"][2]]});
-        let answer = handle(&notify, retry).await.expect("answer");
+        let answer = invoke(&notify, retry).await.expect("answer");
         assert_eq!(answer, json!({"batchItemFailures": []}));
         let alerts = published(&notifier, ALERTS);
         assert_eq!(alerts.len(), 1);
@@ -253,7 +315,7 @@ mod tests {
         let schedule = sample("events/schedule.json").to_string();
         batch["Records"][2]["body"] = json!(schedule);
 
-        let answer = handle(&notify, batch.clone()).await.expect("answer");
+        let answer = invoke(&notify, batch.clone()).await.expect("answer");
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]})
@@ -271,14 +333,14 @@ mod tests {
         let notifier = notifier_failing_alerts(dir.path());
         let notify = Notify::new(&config, &store, &notifier);
 
-        let report = handle(&notify, sample("events/s3-object-created.json"))
+        let report = invoke(&notify, sample("events/s3-object-created.json"))
             .await
             .expect("the sample log file is announced");
         assert_eq!(report["items"][0]["outcome"], "notified");
         assert_eq!(report["sent"][0]["kind"], "deliveryNotice");
         assert_eq!(published(&notifier, NOTICES).len(), 1);
 
-        let error = handle(&notify, sample("events/alert-object-created.json"))
+        let error = invoke(&notify, sample("events/alert-object-created.json"))
             .await
             .expect_err("the alerts topic fails");
         let text = error.to_string();
@@ -288,10 +350,28 @@ mod tests {
             ) && text.contains("was not notified: not published after 1 attempt(s)"),
             "{text}"
         );
+        assert_eq!(Diagnostic::from(error).error_type, "NotifyFailed");
 
-        let ignored = handle(&notify, sample("events/schedule.json"))
+        let ignored = invoke(&notify, sample("events/schedule.json"))
             .await
             .expect("ignored");
         assert_eq!(ignored["outcome"], "ignored");
+    }
+
+    #[tokio::test]
+    async fn an_invocation_notify_does_not_take_is_a_bad_event() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = sample_config();
+        let store = LocalObjectStore::new(dir.path().join("store"));
+        let notifier = LocalNotifier::new(dir.path().join("sns"));
+        let notify = Notify::new(&config, &store, &notifier);
+        for payload in [
+            json!({"Records": "not a list"}),
+            json!({"neither": "SQS nor EventBridge"}),
+            json!({"Records": [{"body": "{}"}]}),
+        ] {
+            let error = invoke(&notify, payload.clone()).await.expect_err("refused");
+            assert_eq!(Diagnostic::from(error).error_type, "BadEvent", "{payload}");
+        }
     }
 }

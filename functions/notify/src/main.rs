@@ -10,22 +10,15 @@ mod handler;
 use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::aws::sns::SnsNotifier;
-use cairn_shared::config::Config;
 use cairn_shared::notify::Notify;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::Value;
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config_path = std::env::var("CAIRN_CONFIG").unwrap_or_else(|_| "cairn.yaml".to_owned());
-    let config = Config::load(config_path.as_ref())?;
+    let config = cairn_edge::start().await?;
     let sdk = load_sdk_config().await;
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let notifier = SnsNotifier::new(&sdk);
     let notify = &Notify::new(&config, &store, &notifier);
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler::handle(notify, event.payload).await
-    }))
-    .await
+    run(service_fn(move |event| handler::handle(notify, event))).await
 }

@@ -1,0 +1,107 @@
+//! deliver's invocations: a schedule tick, and the invocation's deadline, into the run's clock
+//! and claim window; the run's report is the answer.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use cairn_edge::FunctionError;
+use cairn_edge::error::{Classify, ErrorKind};
+use cairn_shared::delivery::{DeliverOptions, Deliverer, DeliveryReport};
+use lambda_runtime::{LambdaEvent, tracing};
+use time::error::ComponentRange;
+use time::{Duration, OffsetDateTime};
+
+/// Time left at the end of an invocation for the batch in hand: no new batch is claimed later.
+const FINISH_MARGIN: Duration = Duration::seconds(60);
+
+/// How long a run claims batches when the invocation carries no usable deadline.
+const LOCAL_CLAIM_WINDOW: Duration = Duration::seconds(240);
+
+/// A time in the invocation that no clock can show.
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error(
+        "the invocation's deadline ({deadline_ms} ms after the epoch) is out of range: {source}"
+    )]
+    Deadline {
+        deadline_ms: u64,
+        #[source]
+        source: ComponentRange,
+    },
+    #[error("the schedule's time {time} is out of range: {source}")]
+    Scheduled {
+        time: String,
+        #[source]
+        source: ComponentRange,
+    },
+}
+
+impl Classify for ClockError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::BadEvent
+    }
+}
+
+/// Answers one invocation; `real_now` is this machine's clock.
+pub async fn handle(
+    deliverer: &Deliverer<'_>,
+    event: LambdaEvent<EventBridgeEvent>,
+    real_now: OffsetDateTime,
+) -> Result<DeliveryReport, FunctionError> {
+    let options = DeliverOptions {
+        now: run_clock(scheduled_time(&event.payload)?, real_now),
+        claim_for: claim_window(deadline(event.context.deadline)?, real_now),
+    };
+    let report = deliverer.run(options).await?;
+    tracing::info!(
+        events = report.events,
+        log_files = report.log_files.len(),
+        duplicates = report.duplicates,
+        "delivered"
+    );
+    Ok(report)
+}
+
+/// The run's clock: the schedule's time when it is ahead of this machine's (a replay of later
+/// hours in a test); a late retry of an old tick, or an event without a time, uses the real
+/// clock.
+fn run_clock(scheduled: Option<OffsetDateTime>, real_now: OffsetDateTime) -> OffsetDateTime {
+    scheduled.map_or(real_now, |scheduled| scheduled.max(real_now))
+}
+
+/// How long the run may claim new batches: until `FINISH_MARGIN` before the deadline (none
+/// when the deadline is nearer). `cargo lambda watch` sends a fixed duration, not an epoch
+/// deadline, so a deadline not in the future gets `LOCAL_CLAIM_WINDOW`.
+fn claim_window(deadline: OffsetDateTime, real_now: OffsetDateTime) -> Duration {
+    if deadline > real_now {
+        (deadline - real_now - FINISH_MARGIN).max(Duration::ZERO)
+    } else {
+        LOCAL_CLAIM_WINDOW
+    }
+}
+
+/// The invocation's deadline, in milliseconds since the epoch as Lambda gives it.
+fn deadline(deadline_ms: u64) -> Result<OffsetDateTime, ClockError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(deadline_ms) * 1_000_000).map_err(
+        |source| ClockError::Deadline {
+            deadline_ms,
+            source,
+        },
+    )
+}
+
+/// The schedule's `time`, to the second, when the event has one.
+fn scheduled_time(event: &EventBridgeEvent) -> Result<Option<OffsetDateTime>, ClockError> {
+    event
+        .time
+        .map(|time| {
+            OffsetDateTime::from_unix_timestamp(time.timestamp()).map_err(|source| {
+                ClockError::Scheduled {
+                    time: time.to_rfc3339(),
+                    source,
+                }
+            })
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests;

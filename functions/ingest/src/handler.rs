@@ -1,0 +1,120 @@
+//! ingest's invocations: the event as Lambda hands it over (a body invoked directly, or a
+//! Function URL request, which the service tells apart) to the service's answer.
+
+use cairn_edge::FunctionError;
+use cairn_shared::ingest::Ingestor;
+use lambda_runtime::LambdaEvent;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+/// Answers one invocation.
+pub async fn handle(
+    ingestor: &Ingestor<'_>,
+    event: LambdaEvent<Box<RawValue>>,
+    now: OffsetDateTime,
+) -> Result<Box<RawValue>, FunctionError> {
+    Ok(ingestor.invoke(&event.payload, now).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::config::Config;
+    use lambda_runtime::{Context, Diagnostic};
+    use serde_json::Value;
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-20 10:06:00 UTC);
+    const CHANNEL: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/cairn";
+
+    fn sample_config() -> Config {
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cairn.yaml"))
+            .expect("the sample cairn.yaml")
+    }
+
+    fn event(text: &str) -> LambdaEvent<Box<RawValue>> {
+        let payload = RawValue::from_string(text.to_owned()).expect("JSON");
+        LambdaEvent::new(payload, Context::default())
+    }
+
+    fn sample(name: &str) -> LambdaEvent<Box<RawValue>> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events")
+            .join(name);
+        event(&std::fs::read_to_string(path).expect("sample event"))
+    }
+
+    async fn answer(
+        store: &LocalObjectStore,
+        event: LambdaEvent<Box<RawValue>>,
+    ) -> Result<Value, FunctionError> {
+        let config = sample_config();
+        let ingestor = Ingestor {
+            config: &config,
+            store,
+            region: "us-east-1",
+            channel_arn: CHANNEL,
+        };
+        let answer = handle(&ingestor, event, NOW).await?;
+        Ok(serde_json::from_str(answer.get()).expect("JSON"))
+    }
+
+    async fn store_with_state_bucket(dir: &Path) -> LocalObjectStore {
+        let store = LocalObjectStore::new(dir.to_owned());
+        store
+            .create_bucket(&sample_config().state_bucket)
+            .await
+            .expect("bucket");
+        store
+    }
+
+    #[tokio::test]
+    async fn the_sample_batch_is_answered_per_event() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with_state_bucket(dir.path()).await;
+        let answer = answer(&store, sample("ingest-records.json"))
+            .await
+            .expect("answer");
+        assert_eq!(answer["failed"], serde_json::json!([]), "{answer}");
+        assert!(
+            !answer["successful"]
+                .as_array()
+                .expect("successful")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_function_url_request_gets_an_http_response() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with_state_bucket(dir.path()).await;
+        let answer = answer(&store, sample("function-url-ingest.json"))
+            .await
+            .expect("answer");
+        assert_eq!(answer["statusCode"], 200, "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_body_ingest_cannot_read_is_a_bad_event() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with_state_bucket(dir.path()).await;
+        let error = answer(&store, event("[1, 2]"))
+            .await
+            .expect_err("not a body");
+        assert_eq!(Diagnostic::from(error).error_type, "BadEvent");
+    }
+
+    #[tokio::test]
+    async fn a_missing_state_bucket_is_staging_unavailable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalObjectStore::new(dir.path().to_owned());
+        let error = answer(&store, sample("ingest-records.json"))
+            .await
+            .expect_err("no bucket");
+        assert_eq!(Diagnostic::from(error).error_type, "StagingUnavailable");
+    }
+}
