@@ -11,8 +11,8 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use cairn_shared::forward::trigger::{self, ObjectCreated, Trigger};
 use cairn_shared::notify::{Item, Notify};
+use cairn_shared::trigger::{self, ObjectCreated, Trigger};
 use lambda_runtime::{Error, tracing};
 use serde_json::{Value, json};
 

@@ -41,29 +41,27 @@ pub mod batch;
 pub mod locate;
 pub mod metrics;
 pub mod progress;
-pub mod trigger;
 
 #[cfg(test)]
 mod tests;
-
-use std::collections::BTreeMap;
-use std::io::Read;
-use std::time::Duration;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use crate::config::Config;
+use crate::gzip;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
+use crate::retry::{self, Exhausted, RetryPolicy};
 
 pub use batch::RejectReason;
-pub use trigger::{ObjectCreated, Trigger};
 
 use alert::{Alert, AlertMatch};
 use batch::Entry;
@@ -74,39 +72,6 @@ use progress::{Progress, ProgressError};
 /// The most a log file may hold uncompressed. deliver writes at most 16 MiB per file; this
 /// leaves room for files written by others while refusing a gzip bomb.
 pub const MAX_UNCOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
-
-/// How often and how patiently a throttled or transiently failed put is repeated (on top of the
-/// SDK's own retries): `attempts` in all, waiting `first_delay`, doubling up to `max_delay`,
-/// each wait drawn between half and all of that ("equal jitter").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Six attempts over about 8 seconds at most.
-    fn default() -> Self {
-        Self {
-            attempts: 6,
-            first_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(4),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`.
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let half = doubled / 2;
-        half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
-    }
-}
 
 /// What became of one log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -292,7 +257,8 @@ impl<'a> Forwarder<'a> {
             key: key.to_owned(),
             why,
         };
-        let text = gunzip(&object.body).map_err(unreadable)?;
+        let text = gzip::read_one_member_text(&object.body, MAX_UNCOMPRESSED_BYTES)
+            .map_err(|e| unreadable(e.to_string()))?;
         let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
         let entries = batch::sorted(records);
         report.records = entries.len();
@@ -482,35 +448,18 @@ impl<'a> Forwarder<'a> {
         events: &[LogEvent],
         (bucket, key, batch): (&str, &str, usize),
     ) -> Result<RejectedEvents, ForwardError> {
-        let mut attempt = 1;
-        loop {
-            match self.sink.put_events(group, stream, events).await {
-                Ok(rejected) => return Ok(rejected),
-                Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt);
-                    tracing::warn!(
-                        bucket,
-                        key,
-                        batch,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %error,
-                        "put throttled or failed transiently; repeating it"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(ForwardError::Sink {
-                        bucket: bucket.to_owned(),
-                        key: key.to_owned(),
-                        batch,
-                        attempts: attempt,
-                        source,
-                    });
-                }
-            }
-        }
+        let put = || self.sink.put_events(group, stream, events);
+        retry::retry(&self.retry, put, LogSinkError::is_retryable)
+            .instrument(tracing::info_span!("put", bucket, key, batch))
+            .await
+            .map(|(rejected, _)| rejected)
+            .map_err(|Exhausted { attempts, error }| ForwardError::Sink {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                batch,
+                attempts,
+                source: error,
+            })
     }
 
     /// Writes the marker; `false` when another run's write came first.
@@ -603,27 +552,6 @@ fn superseded(mut report: ForwardReport) -> ForwardReport {
 
 fn group_of<'c>(file: &LogFileOf<'c>) -> Option<&'c str> {
     file.trail.cloud_watch_logs_log_group_name()
-}
-
-/// The one gzip member of a log file, as text.
-pub(crate) fn gunzip(body: &[u8]) -> Result<String, String> {
-    let mut decoder = flate2::bufread::GzDecoder::new(body);
-    let mut text = Vec::new();
-    (&mut decoder)
-        .take(MAX_UNCOMPRESSED_BYTES as u64 + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("not gzip: {e}"))?;
-    if text.len() > MAX_UNCOMPRESSED_BYTES {
-        return Err(format!(
-            "more than {MAX_UNCOMPRESSED_BYTES} bytes uncompressed"
-        ));
-    }
-    if !decoder.into_inner().is_empty() {
-        return Err(
-            "data after the gzip member (a log file is exactly one gzip member)".to_owned(),
-        );
-    }
-    String::from_utf8(text).map_err(|_| "the uncompressed body is not UTF-8".to_owned())
 }
 
 fn random_id() -> String {

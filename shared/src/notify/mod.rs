@@ -51,12 +51,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::forward;
 use crate::forward::locate::{self, LogFileOf};
-use crate::forward::trigger::ObjectCreated;
-use crate::forward::{self, RetryPolicy};
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::split_batch;
+use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::trigger::ObjectCreated;
 
 use alert::{AlertObject, AlertObjectError, Pending};
 
@@ -336,7 +337,8 @@ impl<'a> Notify<'a> {
                  cannot be told: {why}"
             ))
         };
-        let text = forward::gunzip(&object.body).map_err(unreadable)?;
+        let text = crate::gzip::read_one_member_text(&object.body, forward::MAX_UNCOMPRESSED_BYTES)
+            .map_err(|e| unreadable(e.to_string()))?;
         let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
         locate::choose(self.config, candidates, &records, "SNS topics")
             .map_err(|why| Plan::Ignored(format!("s3://{bucket}/{key}: {why}")))
@@ -539,29 +541,12 @@ impl<'a> Notify<'a> {
         topic: &str,
         notification: &Notification,
     ) -> Result<(String, u32), NotifyError> {
-        let mut attempt = 1;
-        loop {
-            match self.notifier.publish(topic, notification).await {
-                Ok(message_id) => return Ok((message_id, attempt)),
-                Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt);
-                    tracing::warn!(
-                        topic,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        %error,
-                        "publish throttled or failed transiently; repeating it"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(NotifyError::Publish {
-                        attempts: attempt,
-                        source,
-                    });
-                }
-            }
-        }
+        let publish = || self.notifier.publish(topic, notification);
+        retry::retry(&self.retry, publish, NotifierError::is_retryable)
+            .await
+            .map_err(|Exhausted { attempts, error }| NotifyError::Publish {
+                attempts,
+                source: error,
+            })
     }
 }
