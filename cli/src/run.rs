@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use cairn_shared::alert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveryReport;
-use cairn_shared::forward::alert;
 use cairn_shared::notify::{Item, MessageKind, Notify};
 use cairn_shared::ports::notifier::Notifier;
 use cairn_shared::ports::object_store::{ObjectStore, ObjectStoreError};

@@ -2,6 +2,7 @@
 //! which the pipeline reaches storage, logs, notifications and signing.
 
 pub mod adapters;
+pub mod alert;
 pub mod config;
 pub mod delivery;
 pub mod digest;

@@ -8,7 +8,7 @@
 //! 2. It reads the file (one gzip member of `{"Records":[…]}`; trailing data is refused) and
 //!    sorts the records by eventTime, stably ([`batch`]).
 //! 3. It matches every record against the metric filters of the log group ([`metrics`]) and,
-//!    when anything matched, writes the file's alert object ([`alert`]).
+//!    when anything matched, writes the file's alert object ([`crate::alert`]).
 //! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the key) of the group,
 //!    in batches within PutLogEvents' limits, each record's exact JSON as the message and its
 //!    eventTime as the timestamp. A throttled or transiently failed put is retried with
@@ -36,7 +36,6 @@
 //! one records it; the other sees the marker moved, stops (outcome `superseded`) and leaves the
 //! file to the first. So a concurrent duplicate repeats at most one batch too.
 
-pub mod alert;
 pub mod batch;
 pub mod locate;
 pub mod metrics;
@@ -54,6 +53,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
+use crate::alert::{self, ALERT_VERSION, Alert, LogFileRef};
 use crate::config::Config;
 use crate::gzip;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
@@ -63,7 +63,6 @@ use crate::retry::{self, Exhausted, RetryPolicy};
 
 pub use batch::RejectReason;
 
-use alert::{Alert, AlertMatch};
 use batch::Entry;
 use locate::LogFileOf;
 use metrics::{FilterMatch, GroupFilters};
@@ -348,20 +347,20 @@ impl<'a> Forwarder<'a> {
         report.matches = matches.iter().map(Vec::len).sum();
         if report.matches > 0 && !marker.progress.alert_written {
             let alert = Alert {
-                version: 1,
-                log_file: alert::LogFile {
-                    s3_bucket: bucket,
-                    s3_object_key: key,
+                version: ALERT_VERSION,
+                log_file: LogFileRef {
+                    s3_bucket: bucket.to_owned(),
+                    s3_object_key: key.to_owned(),
                 },
-                trail: file.trail.name(),
-                trail_arn: file.trail.arn(),
-                log_group: group,
-                log_stream: &stream,
+                trail: file.trail.name().to_owned(),
+                trail_arn: file.trail.arn().to_owned(),
+                log_group: group.to_owned(),
+                log_stream: stream.clone(),
                 matches: entries
                     .iter()
                     .zip(&matches)
                     .flat_map(|(entry, found)| {
-                        found.iter().map(|m| AlertMatch::new(group, m, entry.raw))
+                        found.iter().map(|m| m.to_alert_match(group, entry.raw))
                     })
                     .collect(),
             };

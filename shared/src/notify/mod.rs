@@ -50,6 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::alert::{Alert, AlertError};
 use crate::config::Config;
 use crate::forward;
 use crate::forward::locate::{self, LogFileOf};
@@ -59,7 +60,7 @@ use crate::record::split_batch;
 use crate::retry::{self, Exhausted, RetryPolicy};
 use crate::trigger::ObjectCreated;
 
-use alert::{AlertObject, AlertObjectError, Pending};
+use alert::Pending;
 
 /// One object to notify about, with the id the caller knows it by (an SQS message id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +143,7 @@ pub enum NotifyError {
         bucket: String,
         key: String,
         #[source]
-        source: AlertObjectError,
+        source: AlertError,
     },
     #[error("not published after {attempts} attempt(s): {source}")]
     Publish {
@@ -171,7 +172,7 @@ enum Plan {
 
 struct AlertWork {
     key: String,
-    object: AlertObject,
+    object: Alert,
     sha256: String,
     /// Positions announced by earlier runs.
     announced: BTreeSet<usize>,
@@ -279,7 +280,7 @@ impl<'a> Notify<'a> {
 
     async fn plan(&self, object: &ObjectCreated) -> Plan {
         let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
-        if bucket == self.config.state_bucket && key.starts_with(forward::alert::PREFIX) {
+        if bucket == self.config.state_bucket && key.starts_with(crate::alert::PREFIX) {
             return self.plan_alert(key).await;
         }
         match locate::locate(self.config, bucket, key) {
@@ -360,8 +361,12 @@ impl<'a> Notify<'a> {
             }
             Err(error) => return Plan::Failed(error.to_string()),
         };
-        let object = match AlertObject::parse(&body) {
+        let object = match Alert::parse(&body) {
             Ok(object) => object,
+            // Failed, not Ignored: an alert of another version (a newer forward deployed before
+            // this notify) or shape is left in place and its item retried, and once the retries
+            // run out it lands in the dead-letter queue, where someone sees it, instead of its
+            // matches silently going unannounced.
             Err(source) => {
                 let error = NotifyError::Alert {
                     bucket: state.to_owned(),

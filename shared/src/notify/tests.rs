@@ -135,7 +135,7 @@ fn item(id: &str, bucket: &str, key: &str) -> Item {
 }
 
 async fn put_alert(store: &LocalObjectStore, text: &str) -> String {
-    let key = forward::alert::key(TRAIL_BUCKET, KEY);
+    let key = crate::alert::key(TRAIL_BUCKET, KEY);
     store
         .put(
             STATE,
@@ -416,7 +416,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
     let notifier = FakeNotifier::healthy();
     let notify = Notify::new(&config, &store, &notifier).with_retry(fast());
 
-    let missing = item("gone", STATE, &forward::alert::key(TRAIL_BUCKET, KEY));
+    let missing = item("gone", STATE, &crate::alert::key(TRAIL_BUCKET, KEY));
     let report = notify.notify(std::slice::from_ref(&missing)).await;
     assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
 
@@ -459,7 +459,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .notify(&[item(
             "x",
             "cairn-state-elsewhere",
-            &forward::alert::key(TRAIL_BUCKET, KEY),
+            &crate::alert::key(TRAIL_BUCKET, KEY),
         )])
         .await;
     assert_eq!(outcomes(&report), [("x", Outcome::Failed)]);
