@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod alert;
 pub mod config;
+pub mod delivered;
 pub mod delivery;
 pub mod digest;
 pub mod document;

@@ -152,10 +152,11 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cairn.yaml"),
         )
         .expect("the sample cairn.yaml");
-        let located = crate::forward::locate::locate(&config, &object.bucket, &object.key)
+        let trails = crate::delivered::candidates(&config, &object.bucket, &object.key)
             .expect("a log file of a configured trail");
-        assert_eq!(located[0].trail.name(), "main");
-        assert_eq!(located[0].region, "us-east-1");
+        let names: Vec<&str> = trails.iter().map(|trail| trail.name()).collect();
+        assert_eq!(names, ["main"]);
+        assert_eq!(object.key.split('/').nth(4), Some("us-east-1"));
     }
 
     #[test]

@@ -2,14 +2,18 @@
 //! metric filters evaluated on every record, and the matches left for notify.
 //!
 //! [`Forwarder::forward_log_file`] does one log file:
-//! 1. It checks the object is a log file of a configured trail ([`locate`]); anything else
-//!    (digests, other prefixes, other buckets) is ignored, with the reason in the report and the
-//!    log. A trail without CloudWatchLogsLogGroupArn sends nothing anywhere.
+//! 1. It checks the object is a log file Cairn delivered for a configured trail: in a trail's
+//!    bucket and folder, with the metadata deliver writes naming that trail
+//!    ([`crate::delivered`]). Anything else (digests, other prefixes, other buckets, files
+//!    without Cairn's metadata or naming a trail that is not configured or not theirs) is
+//!    ignored, with the reason in the report and the log. A trail without
+//!    CloudWatchLogsLogGroupArn sends nothing anywhere (its file is not even read: a HEAD
+//!    names the trail).
 //! 2. It reads the file (one gzip member of `{"Records":[…]}`; trailing data is refused) and
 //!    sorts the records by eventTime, stably ([`batch`]).
 //! 3. It matches every record against the metric filters of the log group ([`metrics`]) and,
 //!    when anything matched, writes the file's alert object ([`crate::alert`]).
-//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the key) of the group,
+//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata) of the group,
 //!    in batches within PutLogEvents' limits, each record's exact JSON as the message and its
 //!    eventTime as the timestamp. A throttled or transiently failed put is retried with
 //!    exponential backoff ([`RetryPolicy`]). Records that cannot go (over 256 KB, older than 14
@@ -37,7 +41,6 @@
 //! file to the first. So a concurrent duplicate repeats at most one batch too.
 
 pub mod batch;
-pub mod locate;
 pub mod metrics;
 pub mod progress;
 
@@ -47,7 +50,6 @@ mod tests;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -55,16 +57,17 @@ use tracing::Instrument;
 
 use crate::alert::{self, ALERT_VERSION, Alert, LogFileRef};
 use crate::config::Config;
+use crate::delivered;
 use crate::gzip;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
 use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::trail::Trail;
 
 pub use batch::RejectReason;
 
 use batch::Entry;
-use locate::LogFileOf;
 use metrics::{FilterMatch, GroupFilters};
 use progress::{Progress, ProgressError};
 
@@ -238,18 +241,30 @@ impl<'a> Forwarder<'a> {
         now: OffsetDateTime,
     ) -> Result<ForwardReport, ForwardError> {
         let mut report = ForwardReport::new(bucket, key);
-        let candidates = match locate::locate(self.config, bucket, key) {
+        let candidates = match delivered::candidates(self.config, bucket, key) {
             Ok(candidates) => candidates,
-            Err(why) => return Ok(ignored(report, why)),
+            Err(why) => return Ok(ignored(report, why.to_string())),
         };
-        let one_group = candidates
-            .iter()
-            .all(|file| group_of(file) == group_of(&candidates[0]));
-        if one_group && group_of(&candidates[0]).is_none() {
-            return Ok(no_log_group(report, &candidates[0]));
+        // When no trail that can have written the file sends to a log group, its metadata
+        // names the trail and the file itself is not read.
+        if candidates.iter().all(|trail| group_of(trail).is_none()) {
+            let info = self.store.head(bucket, key).await?;
+            return Ok(
+                match delivered::identify(self.config, bucket, key, &info.metadata) {
+                    Ok(file) => no_log_group(report, file.trail),
+                    Err(why) => ignored(report, why.to_string()),
+                },
+            );
         }
 
         let object = self.store.get(bucket, key).await?;
+        let file = match delivered::identify(self.config, bucket, key, &object.info.metadata) {
+            Ok(file) => file,
+            Err(why) => return Ok(ignored(report, why.to_string())),
+        };
+        let Some(group) = group_of(file.trail) else {
+            return Ok(no_log_group(report, file.trail));
+        };
         let sha256 = hex::encode(Sha256::digest(&object.body));
         let unreadable = |why: String| ForwardError::Unreadable {
             bucket: bucket.to_owned(),
@@ -261,27 +276,7 @@ impl<'a> Forwarder<'a> {
         let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
         let entries = batch::sorted(records);
         report.records = entries.len();
-
-        // Trails sharing the folder: the records tell whose file it is. When they cannot and
-        // the trails send to the same group, the destination is the same either way.
-        let file = if candidates.len() == 1 {
-            candidates.into_iter().next().expect("one trail")
-        } else {
-            let first = candidates[0].clone();
-            let raws: Vec<&RawValue> = entries.iter().map(|entry| entry.raw).collect();
-            match locate::choose(self.config, candidates, &raws, "log groups") {
-                Ok(file) => file,
-                Err(_) if one_group => first,
-                Err(why) => {
-                    tracing::warn!(bucket, key, reason = %why, "cannot tell which trail's log file this is");
-                    return Ok(ignored(report, format!("s3://{bucket}/{key}: {why}")));
-                }
-            }
-        };
-        let Some(group) = group_of(&file) else {
-            return Ok(no_log_group(report, &file));
-        };
-        let stream = file.stream();
+        let stream = file.facts.log_stream();
         report.trail = Some(file.trail.name().to_owned());
         report.log_group = Some(group.to_owned());
         report.log_stream = Some(stream.clone());
@@ -527,15 +522,15 @@ fn ignored(mut report: ForwardReport, why: String) -> ForwardReport {
     report
 }
 
-fn no_log_group(mut report: ForwardReport, file: &LogFileOf<'_>) -> ForwardReport {
+fn no_log_group(mut report: ForwardReport, trail: &Trail) -> ForwardReport {
     tracing::info!(
         bucket = %report.bucket,
         key = %report.key,
-        trail = file.trail.name(),
+        trail = trail.name(),
         "the trail has no CloudWatchLogsLogGroupArn; nothing to forward"
     );
     report.outcome = Outcome::NoLogGroup;
-    report.trail = Some(file.trail.name().to_owned());
+    report.trail = Some(trail.name().to_owned());
     report
 }
 
@@ -549,8 +544,8 @@ fn superseded(mut report: ForwardReport) -> ForwardReport {
     report
 }
 
-fn group_of<'c>(file: &LogFileOf<'c>) -> Option<&'c str> {
-    file.trail.cloud_watch_logs_log_group_name()
+fn group_of(trail: &Trail) -> Option<&str> {
+    trail.cloud_watch_logs_log_group_name()
 }
 
 fn random_id() -> String {

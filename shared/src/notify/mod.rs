@@ -3,11 +3,11 @@
 //!
 //! [`Notify::notify`] takes the objects of one invocation together (the function reads them
 //! from an SQS batch, so objects created within a few seconds of each other arrive together):
-//! - **A log file of a configured trail** (located as forward locates it, [`locate`]) gets
-//!   CloudTrail's delivery notice on the trail's SnsTopicARN ([`notice`]): keys of one bucket
-//!   bound for one topic share messages, as many as fit in 262,144 bytes. A trail without a
-//!   topic sends none. When trails sharing a folder have different topics, the records in the
-//!   file tell whose it is, as for forward.
+//! - **A log file Cairn delivered for a configured trail** (the trail its metadata names, read
+//!   with a HEAD and checked against the configuration as forward checks it,
+//!   [`crate::delivered`]) gets CloudTrail's delivery notice on the trail's SnsTopicARN
+//!   ([`notice`]): keys of one bucket bound for one topic share messages, as many as fit in
+//!   262,144 bytes. A trail without a topic sends none. The file itself is never read.
 //! - **An alert object** (`alerts/…` in the state bucket, written by forward) gets its matches
 //!   announced on `alertTopicArn`, grouped per metric filter across the whole invocation
 //!   ([`alert`]). Without `alertTopicArn` nothing is announced.
@@ -52,11 +52,9 @@ use sha2::{Digest, Sha256};
 
 use crate::alert::{Alert, AlertError};
 use crate::config::Config;
-use crate::forward;
-use crate::forward::locate::{self, LogFileOf};
+use crate::delivered;
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
-use crate::record::split_batch;
 use crate::retry::{self, Exhausted, RetryPolicy};
 use crate::trigger::ObjectCreated;
 
@@ -283,27 +281,22 @@ impl<'a> Notify<'a> {
         if bucket == self.config.state_bucket && key.starts_with(crate::alert::PREFIX) {
             return self.plan_alert(key).await;
         }
-        match locate::locate(self.config, bucket, key) {
-            Ok(candidates) => self.plan_notice(bucket, key, candidates).await,
-            Err(why) => Plan::Ignored(why),
+        if let Err(why) = delivered::candidates(self.config, bucket, key) {
+            return Plan::Ignored(why.to_string());
         }
-    }
-
-    async fn plan_notice(&self, bucket: &str, key: &str, candidates: Vec<LogFileOf<'_>>) -> Plan {
-        let topics: BTreeSet<Option<&str>> = candidates
-            .iter()
-            .map(|file| file.trail.sns_topic_arn())
-            .collect();
-        let file = if topics.len() == 1 {
-            candidates
-                .into_iter()
-                .next()
-                .expect("a located file has a trail")
-        } else {
-            match self.whose(bucket, key, candidates).await {
-                Ok(file) => file,
-                Err(plan) => return plan,
+        // The metadata deliver wrote names the trail: a HEAD, never the file itself.
+        let info = match self.store.head(bucket, key).await {
+            Ok(info) => info,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return Plan::Ignored(format!(
+                    "s3://{bucket}/{key} is gone, and its trail cannot be told without its metadata"
+                ));
             }
+            Err(error) => return Plan::Failed(error.to_string()),
+        };
+        let file = match delivered::identify(self.config, bucket, key, &info.metadata) {
+            Ok(file) => file,
+            Err(why) => return Plan::Ignored(why.to_string()),
         };
         match file.trail.sns_topic_arn() {
             Some(topic) => Plan::Notice {
@@ -314,35 +307,6 @@ impl<'a> Notify<'a> {
                 file.trail.name()
             )),
         }
-    }
-
-    /// Which of the trails sharing a folder wrote the log file, from its records.
-    async fn whose<'c>(
-        &self,
-        bucket: &str,
-        key: &str,
-        candidates: Vec<LogFileOf<'c>>,
-    ) -> Result<LogFileOf<'c>, Plan> {
-        let object = match self.store.get(bucket, key).await {
-            Ok(object) => object,
-            Err(ObjectStoreError::NotFound { .. }) => {
-                return Err(Plan::Ignored(format!(
-                    "s3://{bucket}/{key} is gone, and its trail cannot be told without its records"
-                )));
-            }
-            Err(error) => return Err(Plan::Failed(error.to_string())),
-        };
-        let unreadable = |why: String| {
-            Plan::Ignored(format!(
-                "s3://{bucket}/{key} cannot be read as a CloudTrail log file, so its trail \
-                 cannot be told: {why}"
-            ))
-        };
-        let text = crate::gzip::read_one_member_text(&object.body, forward::MAX_UNCOMPRESSED_BYTES)
-            .map_err(|e| unreadable(e.to_string()))?;
-        let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
-        locate::choose(self.config, candidates, &records, "SNS topics")
-            .map_err(|why| Plan::Ignored(format!("s3://{bucket}/{key}: {why}")))
     }
 
     async fn plan_alert(&self, key: &str) -> Plan {
