@@ -13,9 +13,9 @@
 //!    sorts the records by eventTime, stably ([`batch`]).
 //! 3. It matches every record against the metric filters of the log group ([`metrics`]) and,
 //!    when anything matched, writes the file's alert object ([`crate::alert`]).
-//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata) of the group,
-//!    in batches within PutLogEvents' limits, each record's exact JSON as the message and its
-//!    eventTime as the timestamp. A throttled or transiently failed put is retried with
+//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata) of the
+//!    group, in batches within PutLogEvents' limits, each record's exact JSON as the message and
+//!    its eventTime as the timestamp. A throttled or transiently failed put is retried with
 //!    exponential backoff ([`RetryPolicy`]). Records that cannot go (over 256 KB, older than 14
 //!    days or more than 2 hours ahead of `now`, no eventTime) and records CloudWatch Logs leaves
 //!    out of an accepted put are counted by reason and logged with their eventIDs.
@@ -47,11 +47,12 @@ pub mod progress;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
