@@ -165,7 +165,7 @@ enum Plan {
     AlreadyNotified,
     Failed(String),
     Notice { topic: String },
-    Alert(AlertWork),
+    Alert(Box<AlertWork>),
 }
 
 struct AlertWork {
@@ -358,12 +358,12 @@ impl<'a> Notify<'a> {
             );
             return Plan::AlreadyNotified;
         }
-        Plan::Alert(AlertWork {
+        Plan::Alert(Box::new(AlertWork {
             key: key.to_owned(),
             object,
             sha256,
             announced,
-        })
+        }))
     }
 
     async fn send_notices(&self, units: &[Unit<'_>], plans: &[Plan], progress: &mut Progress) {
