@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::alert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
-use cairn_shared::forward::{Forwarder, Outcome, alert};
+use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{

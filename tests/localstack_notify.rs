@@ -15,10 +15,10 @@ use async_trait::async_trait;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
-use cairn_shared::forward::RetryPolicy;
 use cairn_shared::notify::{Item, MessageKind, Notify, Outcome};
 use cairn_shared::ports::notifier::{Notification, Notifier, NotifierError};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::retry::RetryPolicy;
 use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,

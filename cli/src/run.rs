@@ -7,10 +7,10 @@ use anyhow::Result;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveryReport;
 use cairn_shared::forward::ForwardReport;
-use cairn_shared::forward::trigger::ObjectCreated;
 use cairn_shared::notify::{Item, MessageKind, Notify};
 use cairn_shared::ports::notifier::Notifier;
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::trigger::ObjectCreated;
 use time::OffsetDateTime;
 
 use crate::backend::BackendArgs;

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
+use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::delivery::log_file::{self, MAX_RECORDS};
 use cairn_shared::forward::{Forwarder, Outcome, progress};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
@@ -96,13 +97,18 @@ fn store_with_log_files(
             let body = log_file::encode(&timed);
             let unique = log_file::unique_part(format!("bench/{part}").as_bytes());
             let key = log_file::log_file_key(None, None, "111122223333", "us-east-1", NOW, &unique);
+            let mut options = PutOptions::new("application/json").content_encoding("gzip");
+            options.metadata = LogFileFacts {
+                trail: "main".to_owned(),
+                account: "111122223333".to_owned(),
+                region: "us-east-1".to_owned(),
+                records: body.records,
+                oldest_event_time: body.oldest_event_time,
+                newest_event_time: body.newest_event_time,
+            }
+            .to_metadata();
             store
-                .put(
-                    "bench-trail",
-                    &key,
-                    body.gzip,
-                    &PutOptions::new("application/json").content_encoding("gzip"),
-                )
+                .put("bench-trail", &key, body.gzip, &options)
                 .await
                 .expect("put log file");
             keys.push(key);

@@ -2,20 +2,25 @@
 //! which the pipeline reaches storage, logs, notifications and signing.
 
 pub mod adapters;
+pub mod alert;
 pub mod config;
+pub mod delivered;
 pub mod delivery;
 pub mod digest;
 pub mod document;
 pub mod filter;
 pub mod forward;
+pub mod gzip;
 pub mod history;
 pub mod ingest;
 pub mod notify;
 pub mod ports;
 pub mod public_keys;
 pub mod record;
+pub mod retry;
 pub mod selectors;
 pub mod staging;
 pub mod trail;
+pub mod trigger;
 mod uuid;
 pub mod validate;

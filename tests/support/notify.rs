@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cairn_shared::alert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
-use cairn_shared::forward::trigger::ObjectCreated;
-use cairn_shared::forward::{Forwarder, alert};
+use cairn_shared::forward::Forwarder;
 use cairn_shared::notify::Item;
 use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::trigger::ObjectCreated;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cairn_shared::config::Config;
+use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::ingest::{LakeContext, ingest};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::record::{EventTime, Record, split_batch};
@@ -126,7 +127,8 @@ pub fn expected_deliveries(
 
 /// Every record in every log file of the trails' buckets, with where it was found; checks on
 /// the way that each key has CloudTrail's layout for its trail, each body is one gzip member of
-/// `{"Records":[…]}`, and records are in eventTime order.
+/// `{"Records":[…]}`, records are in eventTime order, and the file's metadata carries exactly
+/// its trail, account, Region, record count and oldest and newest eventTime.
 pub async fn delivered(
     store: &dyn ObjectStore,
     config: &Config,
@@ -162,6 +164,24 @@ pub async fn delivered(
             let records = split_batch(&text).expect("a Records batch");
             let times: Vec<String> = records.iter().map(|raw| event_time(raw)).collect();
             assert!(times.is_sorted(), "{key}: records out of eventTime order");
+            let time = |text: Option<&String>| {
+                EventTime::parse(text.unwrap_or_else(|| panic!("{key}: no records")))
+                    .expect("eventTime")
+            };
+            let facts = LogFileFacts::from_metadata(&object.info.metadata)
+                .unwrap_or_else(|why| panic!("{key}: {why}"));
+            assert_eq!(
+                facts,
+                LogFileFacts {
+                    trail: trail.name().to_owned(),
+                    account: account.clone(),
+                    region: region.clone(),
+                    records: records.len(),
+                    oldest_event_time: time(times.first()),
+                    newest_event_time: time(times.last()),
+                },
+                "{key}: the metadata deliver wrote"
+            );
             for raw in records {
                 found
                     .entry(raw.get().to_owned())

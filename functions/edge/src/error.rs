@@ -11,12 +11,12 @@ use cairn_shared::digest::writer::DigestError;
 use cairn_shared::document::DocumentError;
 use cairn_shared::forward::ForwardError;
 use cairn_shared::forward::progress::ProgressError;
-use cairn_shared::forward::trigger::TriggerError;
 use cairn_shared::ingest::IngestError;
 use cairn_shared::ports::object_store::ObjectStoreError;
 use cairn_shared::ports::signer::SignerError;
 use cairn_shared::public_keys::PublicKeysError;
 use cairn_shared::staging::StagingError;
+use cairn_shared::trigger::TriggerError;
 use lambda_runtime::Diagnostic;
 
 /// A kind of failure; its name is the `errorType`.

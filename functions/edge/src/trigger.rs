@@ -2,7 +2,7 @@
 //! to any other event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use cairn_shared::forward::trigger::{self, Trigger, TriggerError};
+use cairn_shared::trigger::{self, Trigger, TriggerError};
 use lambda_runtime::tracing;
 use serde::Serialize;
 

@@ -4,7 +4,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
 use cairn_edge::trigger::{self, Ignored};
-use cairn_shared::forward::{ForwardReport, Forwarder, Trigger};
+use cairn_shared::forward::{ForwardReport, Forwarder};
+use cairn_shared::trigger::Trigger;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -45,7 +46,9 @@ mod tests {
     use cairn_shared::adapters::local::log_sink::LocalLogSink;
     use cairn_shared::adapters::local::object_store::LocalObjectStore;
     use cairn_shared::config::Config;
+    use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
+    use cairn_shared::record::EventTime;
     use flate2::Compression;
     use flate2::write::GzEncoder;
     use lambda_runtime::{Context, Diagnostic};
@@ -98,12 +101,28 @@ mod tests {
                     "cairn-trail-123456789012",
                     key,
                     Bytes::from(body),
-                    &PutOptions::new("application/json"),
+                    &sample_log_file_options(),
                 )
                 .await
                 .expect("log file");
         }
         store
+    }
+
+    /// What deliver writes on the sample event's log file: its facts as metadata.
+    fn sample_log_file_options() -> PutOptions {
+        let time = EventTime::parse("2026-11-20T10:05:12Z").expect("a time");
+        let facts = LogFileFacts {
+            trail: "main".to_owned(),
+            account: "123456789012".to_owned(),
+            region: "us-east-1".to_owned(),
+            records: 1,
+            oldest_event_time: time,
+            newest_event_time: time,
+        };
+        let mut options = PutOptions::new("application/json").content_encoding("gzip");
+        options.metadata = facts.to_metadata();
+        options
     }
 
     fn gzip(text: &str) -> Vec<u8> {

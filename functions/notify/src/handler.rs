@@ -14,8 +14,8 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use cairn_edge::FunctionError;
 use cairn_edge::error::{Classify, ErrorKind};
 use cairn_edge::trigger::{self, Ignored};
-use cairn_shared::forward::trigger::{ObjectCreated, Trigger, TriggerError};
 use cairn_shared::notify::{Item, Notify, NotifyReport};
+use cairn_shared::trigger::{ObjectCreated, Trigger, TriggerError};
 use lambda_runtime::{LambdaEvent, tracing};
 use serde::Serialize;
 use serde_json::Value;
@@ -159,7 +159,9 @@ mod tests {
     use cairn_shared::adapters::local::notifier::LocalNotifier;
     use cairn_shared::adapters::local::object_store::LocalObjectStore;
     use cairn_shared::config::Config;
+    use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
+    use cairn_shared::record::EventTime;
 
     use lambda_runtime::{Context, Diagnostic};
     use serde_json::json;
@@ -190,14 +192,42 @@ mod tests {
         Config::load(&repo_file("cairn.yaml")).expect("the sample cairn.yaml")
     }
 
-    /// The embedded store holding the sample alert object (one root login) at the key the
-    /// samples name.
+    /// The embedded store holding the sample alert object (one root login) and the sample log
+    /// files, with the metadata deliver writes, at the keys the samples name.
     async fn store_with_alert(config: &Config, dir: &Path) -> LocalObjectStore {
         let store = LocalObjectStore::new(dir.join("store"));
         store
             .create_bucket(&config.state_bucket)
             .await
             .expect("bucket");
+        store
+            .create_bucket("cairn-trail-123456789012")
+            .await
+            .expect("bucket");
+        let messages = sample("events/notify-sqs.json");
+        for message in messages["Records"].as_array().expect("records") {
+            let body: Value = serde_json::from_str(message["body"].as_str().expect("body"))
+                .expect("an EventBridge event");
+            let key = body["detail"]["object"]["key"].as_str().expect("key");
+            let Some(region) = key.strip_prefix("audit/AWSLogs/123456789012/CloudTrail/") else {
+                continue;
+            };
+            let time = EventTime::parse("2026-11-20T10:05:12Z").expect("a time");
+            let facts = LogFileFacts {
+                trail: "main".to_owned(),
+                account: "123456789012".to_owned(),
+                region: region.split('/').next().expect("a Region").to_owned(),
+                records: 1,
+                oldest_event_time: time,
+                newest_event_time: time,
+            };
+            let mut options = PutOptions::new("application/json").content_encoding("gzip");
+            options.metadata = facts.to_metadata();
+            store
+                .put("cairn-trail-123456789012", key, Bytes::new(), &options)
+                .await
+                .expect("log file");
+        }
         let event = sample("events/alert-object-created.json");
         let key = event["detail"]["object"]["key"].as_str().expect("key");
         let log_file = key

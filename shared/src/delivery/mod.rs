@@ -396,9 +396,10 @@ impl<'a> Deliverer<'a> {
             .log_files
             .iter()
             .map(|file| {
-                let options = PutOptions::new("application/json")
+                let mut options = PutOptions::new("application/json")
                     .content_encoding("gzip")
                     .encryption(encryption(file.trail));
+                options.metadata = file.facts.to_metadata();
                 (
                     file.bucket.as_str(),
                     file.key.as_str(),
@@ -571,15 +572,15 @@ fn delivered_log_files<'p>(plan: &'p Plan<'_>) -> Vec<DeliveredLogFile<'p>> {
         .filter(|file| file.trail.log_file_validation())
         .map(|file| DeliveredLogFile {
             trail: file.trail.name(),
-            account: &file.account,
-            region: &file.region,
+            account: &file.facts.account,
+            region: &file.facts.region,
             entry: LogFileEntry {
                 s3_bucket: file.bucket.clone(),
                 s3_object: file.key.clone(),
                 hash_value: hex::encode(file.body.sha256),
                 hash_algorithm: HASH_ALGORITHM.to_owned(),
-                newest_event_time: file.body.newest_event_time.to_string(),
-                oldest_event_time: file.body.oldest_event_time.to_string(),
+                newest_event_time: file.facts.newest_event_time.to_string(),
+                oldest_event_time: file.facts.oldest_event_time.to_string(),
             },
         })
         .collect()
@@ -590,7 +591,7 @@ fn planned_file(file: &plan::PlannedLogFile<'_>) -> PlannedFile {
         trail: file.trail.name().to_owned(),
         bucket: file.bucket.clone(),
         key: file.key.clone(),
-        records: file.body.records,
+        records: file.facts.records,
     }
 }
 

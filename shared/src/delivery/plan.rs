@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::delivered::LogFileFacts;
 use crate::history;
 use crate::record::EventTime;
 use crate::staging::{self, StagingError};
@@ -31,10 +32,10 @@ pub struct StagedObject {
 pub struct PlannedLogFile<'c> {
     pub trail: &'c Trail,
     pub bucket: String,
-    pub account: String,
-    pub region: String,
     pub key: String,
     pub body: LogFileBody,
+    /// What the file's S3 metadata carries to forward and notify.
+    pub facts: LogFileFacts,
 }
 
 pub struct Plan<'c> {
@@ -155,11 +156,18 @@ pub fn build<'c>(
                 let unique = log_file::unique_part(
                     format!("{batch}/{trail_name}/{account}/{region}/{part}").as_bytes(),
                 );
+                let body = log_file::encode(chunk);
+                let facts = LogFileFacts {
+                    trail: (*trail_name).to_owned(),
+                    account: (*account).to_owned(),
+                    region: (*region).to_owned(),
+                    records: body.records,
+                    oldest_event_time: body.oldest_event_time,
+                    newest_event_time: body.newest_event_time,
+                };
                 PlannedLogFile {
                     trail,
                     bucket: trail.bucket().to_owned(),
-                    account: (*account).to_owned(),
-                    region: (*region).to_owned(),
                     key: log_file::log_file_key(
                         trail.prefix(),
                         trail.organization_id(),
@@ -168,7 +176,8 @@ pub fn build<'c>(
                         delivered_at,
                         &unique,
                     ),
-                    body: log_file::encode(chunk),
+                    body,
+                    facts,
                 }
             },
         );

@@ -27,7 +27,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
+use crate::alert::{AlertMatch, EventSummary, MetricOut};
 use crate::config::{Config, MetricFilter, StandardUnit};
 use crate::filter::{Datum, Message};
 
@@ -44,6 +46,32 @@ pub struct GroupFilters<'c> {
 pub struct FilterMatch<'c> {
     pub filter: &'c MetricFilter,
     pub datum: Option<Datum>,
+}
+
+impl FilterMatch<'_> {
+    /// This match of `record` as the alert object lists it.
+    pub fn to_alert_match(&self, log_group: &str, record: &RawValue) -> AlertMatch {
+        let filter = self.filter;
+        let transformation = filter.metric.transformation();
+        AlertMatch {
+            filter_name: filter.filter_name.clone(),
+            filter_pattern: filter.pattern.as_str().to_owned(),
+            log_group: log_group.to_owned(),
+            metric: MetricOut {
+                namespace: transformation.metric_namespace.clone(),
+                name: transformation.metric_name.clone(),
+                unit: filter.metric.unit(),
+                value: self.datum.as_ref().map(|datum| number(datum.value)),
+                dimensions: self
+                    .datum
+                    .as_ref()
+                    .map(|datum| datum.dimensions.clone())
+                    .unwrap_or_default(),
+            },
+            event: EventSummary::of(record),
+            record: record.to_owned(),
+        }
+    }
 }
 
 impl<'c> GroupFilters<'c> {

@@ -2,16 +2,20 @@
 //! metric filters evaluated on every record, and the matches left for notify.
 //!
 //! [`Forwarder::forward_log_file`] does one log file:
-//! 1. It checks the object is a log file of a configured trail ([`locate`]); anything else
-//!    (digests, other prefixes, other buckets) is ignored, with the reason in the report and the
-//!    log. A trail without CloudWatchLogsLogGroupArn sends nothing anywhere.
+//! 1. It checks the object is a log file Cairn delivered for a configured trail: in a trail's
+//!    bucket and folder, with the metadata deliver writes naming that trail
+//!    ([`crate::delivered`]). Anything else (digests, other prefixes, other buckets, files
+//!    without Cairn's metadata or naming a trail that is not configured or not theirs) is
+//!    ignored, with the reason in the report and the log. A trail without
+//!    CloudWatchLogsLogGroupArn sends nothing anywhere (its file is not even read: a HEAD
+//!    names the trail).
 //! 2. It reads the file (one gzip member of `{"Records":[…]}`; trailing data is refused) and
 //!    sorts the records by eventTime, stably ([`batch`]).
 //! 3. It matches every record against the metric filters of the log group ([`metrics`]) and,
-//!    when anything matched, writes the file's alert object ([`alert`]).
-//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the key) of the group,
-//!    in batches within PutLogEvents' limits, each record's exact JSON as the message and its
-//!    eventTime as the timestamp. A throttled or transiently failed put is retried with
+//!    when anything matched, writes the file's alert object ([`crate::alert`]).
+//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata) of the
+//!    group, in batches within PutLogEvents' limits, each record's exact JSON as the message and
+//!    its eventTime as the timestamp. A throttled or transiently failed put is retried with
 //!    exponential backoff ([`RetryPolicy`]). Records that cannot go (over 256 KB, older than 14
 //!    days or more than 2 hours ahead of `now`, no eventTime) and records CloudWatch Logs leaves
 //!    out of an accepted put are counted by reason and logged with their eventIDs.
@@ -36,77 +40,41 @@
 //! one records it; the other sees the marker moved, stops (outcome `superseded`) and leaves the
 //! file to the first. So a concurrent duplicate repeats at most one batch too.
 
-pub mod alert;
 pub mod batch;
-pub mod locate;
 pub mod metrics;
 pub mod progress;
-pub mod trigger;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::time::Duration;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
+use crate::alert::{self, ALERT_VERSION, Alert, LogFileRef};
 use crate::config::Config;
+use crate::delivered;
+use crate::gzip;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
+use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::trail::Trail;
 
 pub use batch::RejectReason;
-pub use trigger::{ObjectCreated, Trigger};
 
-use alert::{Alert, AlertMatch};
 use batch::Entry;
-use locate::LogFileOf;
 use metrics::{FilterMatch, GroupFilters};
 use progress::{Progress, ProgressError};
 
 /// The most a log file may hold uncompressed. deliver writes at most 16 MiB per file; this
 /// leaves room for files written by others while refusing a gzip bomb.
 pub const MAX_UNCOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
-
-/// How often and how patiently a throttled or transiently failed put is repeated (on top of the
-/// SDK's own retries): `attempts` in all, waiting `first_delay`, doubling up to `max_delay`,
-/// each wait drawn between half and all of that ("equal jitter").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Six attempts over about 8 seconds at most.
-    fn default() -> Self {
-        Self {
-            attempts: 6,
-            first_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(4),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`.
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let half = doubled / 2;
-        half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
-    }
-}
 
 /// What became of one log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -274,49 +242,42 @@ impl<'a> Forwarder<'a> {
         now: OffsetDateTime,
     ) -> Result<ForwardReport, ForwardError> {
         let mut report = ForwardReport::new(bucket, key);
-        let candidates = match locate::locate(self.config, bucket, key) {
+        let candidates = match delivered::candidates(self.config, bucket, key) {
             Ok(candidates) => candidates,
-            Err(why) => return Ok(ignored(report, why)),
+            Err(why) => return Ok(ignored(report, why.to_string())),
         };
-        let one_group = candidates
-            .iter()
-            .all(|file| group_of(file) == group_of(&candidates[0]));
-        if one_group && group_of(&candidates[0]).is_none() {
-            return Ok(no_log_group(report, &candidates[0]));
+        // When no trail that can have written the file sends to a log group, its metadata
+        // names the trail and the file itself is not read.
+        if candidates.iter().all(|trail| group_of(trail).is_none()) {
+            let info = self.store.head(bucket, key).await?;
+            return Ok(
+                match delivered::identify(self.config, bucket, key, &info.metadata) {
+                    Ok(file) => no_log_group(report, file.trail),
+                    Err(why) => ignored(report, why.to_string()),
+                },
+            );
         }
 
         let object = self.store.get(bucket, key).await?;
+        let file = match delivered::identify(self.config, bucket, key, &object.info.metadata) {
+            Ok(file) => file,
+            Err(why) => return Ok(ignored(report, why.to_string())),
+        };
+        let Some(group) = group_of(file.trail) else {
+            return Ok(no_log_group(report, file.trail));
+        };
         let sha256 = hex::encode(Sha256::digest(&object.body));
         let unreadable = |why: String| ForwardError::Unreadable {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             why,
         };
-        let text = gunzip(&object.body).map_err(unreadable)?;
+        let text = gzip::read_one_member_text(&object.body, MAX_UNCOMPRESSED_BYTES)
+            .map_err(|e| unreadable(e.to_string()))?;
         let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
         let entries = batch::sorted(records);
         report.records = entries.len();
-
-        // Trails sharing the folder: the records tell whose file it is. When they cannot and
-        // the trails send to the same group, the destination is the same either way.
-        let file = if candidates.len() == 1 {
-            candidates.into_iter().next().expect("one trail")
-        } else {
-            let first = candidates[0].clone();
-            let raws: Vec<&RawValue> = entries.iter().map(|entry| entry.raw).collect();
-            match locate::choose(self.config, candidates, &raws, "log groups") {
-                Ok(file) => file,
-                Err(_) if one_group => first,
-                Err(why) => {
-                    tracing::warn!(bucket, key, reason = %why, "cannot tell which trail's log file this is");
-                    return Ok(ignored(report, format!("s3://{bucket}/{key}: {why}")));
-                }
-            }
-        };
-        let Some(group) = group_of(&file) else {
-            return Ok(no_log_group(report, &file));
-        };
-        let stream = file.stream();
+        let stream = file.facts.log_stream();
         report.trail = Some(file.trail.name().to_owned());
         report.log_group = Some(group.to_owned());
         report.log_stream = Some(stream.clone());
@@ -382,20 +343,20 @@ impl<'a> Forwarder<'a> {
         report.matches = matches.iter().map(Vec::len).sum();
         if report.matches > 0 && !marker.progress.alert_written {
             let alert = Alert {
-                version: 1,
-                log_file: alert::LogFile {
-                    s3_bucket: bucket,
-                    s3_object_key: key,
+                version: ALERT_VERSION,
+                log_file: LogFileRef {
+                    s3_bucket: bucket.to_owned(),
+                    s3_object_key: key.to_owned(),
                 },
-                trail: file.trail.name(),
-                trail_arn: file.trail.arn(),
-                log_group: group,
-                log_stream: &stream,
+                trail: file.trail.name().to_owned(),
+                trail_arn: file.trail.arn().to_owned(),
+                log_group: group.to_owned(),
+                log_stream: stream.clone(),
                 matches: entries
                     .iter()
                     .zip(&matches)
                     .flat_map(|(entry, found)| {
-                        found.iter().map(|m| AlertMatch::new(group, m, entry.raw))
+                        found.iter().map(|m| m.to_alert_match(group, entry.raw))
                     })
                     .collect(),
             };
@@ -482,35 +443,18 @@ impl<'a> Forwarder<'a> {
         events: &[LogEvent],
         (bucket, key, batch): (&str, &str, usize),
     ) -> Result<RejectedEvents, ForwardError> {
-        let mut attempt = 1;
-        loop {
-            match self.sink.put_events(group, stream, events).await {
-                Ok(rejected) => return Ok(rejected),
-                Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt);
-                    tracing::warn!(
-                        bucket,
-                        key,
-                        batch,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %error,
-                        "put throttled or failed transiently; repeating it"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(ForwardError::Sink {
-                        bucket: bucket.to_owned(),
-                        key: key.to_owned(),
-                        batch,
-                        attempts: attempt,
-                        source,
-                    });
-                }
-            }
-        }
+        let put = || self.sink.put_events(group, stream, events);
+        retry::retry(&self.retry, put, LogSinkError::is_retryable)
+            .instrument(tracing::info_span!("put", bucket, key, batch))
+            .await
+            .map(|(rejected, _)| rejected)
+            .map_err(|Exhausted { attempts, error }| ForwardError::Sink {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                batch,
+                attempts,
+                source: error,
+            })
     }
 
     /// Writes the marker; `false` when another run's write came first.
@@ -579,15 +523,15 @@ fn ignored(mut report: ForwardReport, why: String) -> ForwardReport {
     report
 }
 
-fn no_log_group(mut report: ForwardReport, file: &LogFileOf<'_>) -> ForwardReport {
+fn no_log_group(mut report: ForwardReport, trail: &Trail) -> ForwardReport {
     tracing::info!(
         bucket = %report.bucket,
         key = %report.key,
-        trail = file.trail.name(),
+        trail = trail.name(),
         "the trail has no CloudWatchLogsLogGroupArn; nothing to forward"
     );
     report.outcome = Outcome::NoLogGroup;
-    report.trail = Some(file.trail.name().to_owned());
+    report.trail = Some(trail.name().to_owned());
     report
 }
 
@@ -601,29 +545,8 @@ fn superseded(mut report: ForwardReport) -> ForwardReport {
     report
 }
 
-fn group_of<'c>(file: &LogFileOf<'c>) -> Option<&'c str> {
-    file.trail.cloud_watch_logs_log_group_name()
-}
-
-/// The one gzip member of a log file, as text.
-pub(crate) fn gunzip(body: &[u8]) -> Result<String, String> {
-    let mut decoder = flate2::bufread::GzDecoder::new(body);
-    let mut text = Vec::new();
-    (&mut decoder)
-        .take(MAX_UNCOMPRESSED_BYTES as u64 + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("not gzip: {e}"))?;
-    if text.len() > MAX_UNCOMPRESSED_BYTES {
-        return Err(format!(
-            "more than {MAX_UNCOMPRESSED_BYTES} bytes uncompressed"
-        ));
-    }
-    if !decoder.into_inner().is_empty() {
-        return Err(
-            "data after the gzip member (a log file is exactly one gzip member)".to_owned(),
-        );
-    }
-    String::from_utf8(text).map_err(|_| "the uncompressed body is not UTF-8".to_owned())
+fn group_of(trail: &Trail) -> Option<&str> {
+    trail.cloud_watch_logs_log_group_name()
 }
 
 fn random_id() -> String {

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
+use crate::delivered::test_support::{self, CountingStore};
 use crate::delivery::log_file::log_file_key;
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;
@@ -109,11 +111,19 @@ async fn env() -> Env {
 }
 
 impl Env {
+    /// Puts a log file of trail main, with the metadata deliver writes.
     async fn put_file(&self, bucket: &str, key: &str, body: Bytes) {
-        self.store
-            .put(bucket, key, body, &PutOptions::new("application/json"))
-            .await
-            .expect("put log file");
+        self.put_file_of("main", bucket, key, body).await;
+    }
+
+    /// Puts a log file of account 111122223333 in us-east-1 whose metadata names `trail`.
+    async fn put_file_of(&self, trail: &str, bucket: &str, key: &str, body: Bytes) {
+        let records = gzip::read_one_member_text(&body, MAX_UNCOMPRESSED_BYTES)
+            .ok()
+            .and_then(|text| split_batch(&text).ok().map(|records| records.len()))
+            .unwrap_or_default();
+        let facts = test_support::facts(trail, "111122223333", "us-east-1", records);
+        test_support::put_log_file(&self.store, bucket, key, body, &facts).await;
     }
 
     fn forwarder<'a>(&'a self, sink: &'a dyn LogSink) -> Forwarder<'a> {
@@ -508,34 +518,6 @@ async fn throttling_is_retried_with_backoff_until_the_attempts_run_out() {
     assert_eq!(sink.calls(), 3);
 }
 
-#[test]
-fn backoff_doubles_up_to_the_cap_with_jitter() {
-    let policy = RetryPolicy {
-        attempts: 10,
-        first_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(1000),
-    };
-    for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
-        for _ in 0..20 {
-            let delay = policy.delay(attempt).as_millis();
-            assert!(
-                (full / 2..=full).contains(&delay),
-                "attempt {attempt}: {delay} ms"
-            );
-        }
-    }
-    let default = RetryPolicy::default();
-    let worst: Duration = (1..default.attempts)
-        .map(|a| {
-            default
-                .first_delay
-                .saturating_mul(1 << (a - 1))
-                .min(default.max_delay)
-        })
-        .sum();
-    assert!(worst <= Duration::from_secs(9), "{worst:?}");
-}
-
 #[tokio::test]
 async fn events_cloudwatch_logs_leaves_out_are_counted_by_reason() {
     let env = env().await;
@@ -728,13 +710,71 @@ async fn what_is_not_a_trail_log_file_is_ignored_and_a_trail_without_a_group_sen
             report.ignored_because
         );
     }
-    // The quiet trail has no log group: its file is not even read.
-    let report = forwarder
-        .forward_log_file("quiet-bucket", &log_key("AbCdEfGh01234567"), NOW)
+    // The quiet trail has no log group: its file is not even read (its metadata names it).
+    let quiet = log_key("AbCdEfGh01234567");
+    env.put_file_of("quiet", "quiet-bucket", &quiet, gzip(&records(2)))
+        .await;
+    let counting = CountingStore::new(env.store.clone());
+    let report = env
+        .forwarder_over(&counting, &sink)
+        .forward_log_file("quiet-bucket", &quiet, NOW)
         .await
         .expect("no log group");
     assert_eq!(report.outcome, Outcome::NoLogGroup);
     assert_eq!(report.trail.as_deref(), Some("quiet"));
+    assert_eq!(sink.calls(), 0);
+    assert_eq!(counting.gets(), 0);
+}
+
+#[tokio::test]
+async fn files_without_cairns_metadata_or_naming_another_trail_are_ignored() {
+    let env = env().await;
+    let sink = ScriptedSink::default();
+    let bare = log_key("AAAAAAAAAAAAAAA1");
+    env.store
+        .put(
+            BUCKET,
+            &bare,
+            gzip(&records(2)),
+            &PutOptions::new("application/json"),
+        )
+        .await
+        .expect("put");
+    let unknown = log_key("AAAAAAAAAAAAAAA2");
+    env.put_file_of("gone", BUCKET, &unknown, gzip(&records(2)))
+        .await;
+    // Trail quiet's metadata on an object in trail main's bucket.
+    let spoofed = log_key("AAAAAAAAAAAAAAA3");
+    env.put_file_of("quiet", BUCKET, &spoofed, gzip(&records(2)))
+        .await;
+    for (key, why) in [
+        (
+            &bare,
+            "is not a log file Cairn delivered: it has no cairn-trail metadata".to_owned(),
+        ),
+        (
+            &unknown,
+            "names trail \"gone\" in its metadata, which is not configured".to_owned(),
+        ),
+        (
+            &spoofed,
+            "names trail quiet in its metadata, whose log files are under s3://quiet-bucket/AWSLogs/, not here"
+                .to_owned(),
+        ),
+    ] {
+        let report = env
+            .forwarder(&sink)
+            .forward_log_file(BUCKET, key, NOW)
+            .await
+            .expect("ignored");
+        assert_eq!(report.outcome, Outcome::Ignored);
+        assert!(
+            report.ignored_because.as_deref().unwrap().contains(&why),
+            "{:?}",
+            report.ignored_because
+        );
+        assert!(env.marker(key).await.is_none());
+    }
     assert_eq!(sink.calls(), 0);
 }
 
@@ -828,7 +868,7 @@ async fn a_file_without_records_is_finished_at_once() {
 }
 
 #[tokio::test]
-async fn trails_sharing_a_folder_are_told_apart_by_their_selectors() {
+async fn trails_sharing_a_folder_are_told_apart_by_their_metadata() {
     let yaml = r#"
 accountId: "111122223333"
 stateBucket: state-bucket
@@ -857,7 +897,7 @@ trails:
         crate::record::Record::parse(&raw, None).expect("a valid record");
     }
     let key = log_key("AbCdEfGh01234567");
-    env.put_file(BUCKET, &key, gzip(&[read_only(0), read_only(1)]))
+    env.put_file_of("reads", BUCKET, &key, gzip(&[read_only(0), read_only(1)]))
         .await;
     let sink = ScriptedSink::default();
     let report = env
@@ -868,13 +908,13 @@ trails:
     assert_eq!(report.trail.as_deref(), Some("reads"), "{report:?}");
     assert_eq!(sink.stored.lock().unwrap()[0].0, "reads");
 
-    // A file neither trail's selectors explain is left alone, with the reason.
+    // A file whose metadata names neither trail is left alone, with the reason.
     let mixed = log_key("AbCdEfGh01234568");
     let write = record(2).replace(
         r#""eventType":"AwsApiCall""#,
         r#""eventType":"AwsApiCall","readOnly":false,"managementEvent":true,"eventCategory":"Management""#,
     );
-    env.put_file(BUCKET, &mixed, gzip(&[read_only(0), write]))
+    env.put_file_of("both", BUCKET, &mixed, gzip(&[read_only(0), write]))
         .await;
     let report = env
         .forwarder(&sink)
@@ -886,6 +926,6 @@ trails:
         report
             .ignored_because
             .unwrap()
-            .contains("none of them selects every record")
+            .contains("names trail \"both\" in its metadata, which is not configured")
     );
 }

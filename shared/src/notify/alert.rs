@@ -1,5 +1,5 @@
-//! Metric-filter match alerts: the matches in forward's alert objects (see
-//! [`crate::forward::alert`]), as messages a person reads at a glance.
+//! Metric-filter match alerts: the matches in forward's alert objects (see [`crate::alert`]),
+//! as messages a person reads at a glance.
 //!
 //! ## One message per filter, not one per match
 //!
@@ -30,69 +30,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use crate::forward::alert::{EventSummary, IdentitySummary};
+use crate::alert::{Alert, AlertMatch, EventSummary, IdentitySummary};
 use crate::ports::notifier::{AttributeValue, MAX_SUBJECT_CHARS, Notification, message_bytes};
 
-/// The alert object version this notify reads.
-pub const VERSION: u32 = 1;
-
-/// An alert object as notify reads it: the fields it shows (see [`crate::forward::alert`] for
-/// the whole shape).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertObject {
-    pub version: u32,
-    pub log_file: LogFileRef,
-    pub trail: String,
-    pub log_stream: String,
-    pub matches: Vec<Match>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LogFileRef {
-    #[serde(rename = "s3Bucket")]
-    pub s3_bucket: String,
-    #[serde(rename = "s3ObjectKey")]
-    pub s3_object_key: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Match {
-    pub filter_name: String,
-    pub filter_pattern: String,
-    pub log_group: String,
-    pub event: EventSummary,
-    pub record: Box<RawValue>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AlertObjectError {
-    #[error("not an alert object: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("alert object version {0}; this notify reads version {VERSION}")]
-    Version(u32),
-}
-
-impl AlertObject {
-    pub fn parse(bytes: &[u8]) -> Result<Self, AlertObjectError> {
-        let alert: AlertObject = serde_json::from_slice(bytes)?;
-        if alert.version != VERSION {
-            return Err(AlertObjectError::Version(alert.version));
-        }
-        Ok(alert)
-    }
-
-    /// The account and Region of the log stream (`{account}_CloudTrail_{region}`), which stand
-    /// in for a record's own recipientAccountId and awsRegion when it lacks them.
-    fn stream_account_region(&self) -> (Option<&str>, Option<&str>) {
-        match self.log_stream.split_once("_CloudTrail_") {
-            Some((account, region)) => (Some(account), Some(region)),
-            None => (None, None),
-        }
+/// The account and Region of an alert's log stream (`{account}_CloudTrail_{region}`), which
+/// stand in for a record's own recipientAccountId and awsRegion when it lacks them.
+fn stream_account_region(alert: &Alert) -> (Option<&str>, Option<&str>) {
+    match alert.log_stream.split_once("_CloudTrail_") {
+        Some((account, region)) => (Some(account), Some(region)),
+        None => (None, None),
     }
 }
 
@@ -101,11 +47,11 @@ impl AlertObject {
 pub struct Pending<'a> {
     pub source: usize,
     pub index: usize,
-    pub alert: &'a AlertObject,
+    pub alert: &'a Alert,
 }
 
 impl<'a> Pending<'a> {
-    fn found(&self) -> &'a Match {
+    fn found(&self) -> &'a AlertMatch {
         &self.alert.matches[self.index]
     }
 
@@ -117,14 +63,14 @@ impl<'a> Pending<'a> {
         self.event()
             .recipient_account_id
             .as_deref()
-            .or(self.alert.stream_account_region().0)
+            .or(stream_account_region(self.alert).0)
     }
 
     fn region(&self) -> Option<&'a str> {
         self.event()
             .aws_region
             .as_deref()
-            .or(self.alert.stream_account_region().1)
+            .or(stream_account_region(self.alert).1)
     }
 
     /// `ConsoleLogin by root in us-east-1`.
@@ -200,7 +146,7 @@ impl<'a> Group<'a> {
         Self { members, blocks }
     }
 
-    fn first(&self) -> &'a Match {
+    fn first(&self) -> &'a AlertMatch {
         self.members[0].found()
     }
 
@@ -414,7 +360,7 @@ fn block(number: usize, member: &Pending<'_>) -> String {
     text
 }
 
-fn left_out_note(found: &Match) -> String {
+fn left_out_note(found: &AlertMatch) -> String {
     format!(
         "   record:   left out: its {} bytes do not fit in one SNS message; it is in the log file\n",
         found.record.get().len()
@@ -514,15 +460,16 @@ fn attribute_bytes(attributes: &BTreeMap<String, AttributeValue>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::AlertError;
     use crate::notify::test_support::{KEY, alert_json, record, root};
     use crate::ports::notifier::{MAX_MESSAGE_BYTES, check_notification};
     use serde_json::{Value, json};
 
-    fn alert_object(matches: &[(&str, Value)]) -> AlertObject {
-        AlertObject::parse(alert_json(matches).as_bytes()).expect("alert object")
+    fn alert_object(matches: &[(&str, Value)]) -> Alert {
+        Alert::parse(alert_json(matches).as_bytes()).expect("alert object")
     }
 
-    fn all(alert: &AlertObject) -> Vec<Pending<'_>> {
+    fn all(alert: &Alert) -> Vec<Pending<'_>> {
         (0..alert.matches.len())
             .map(|index| Pending {
                 source: 0,
@@ -853,12 +800,9 @@ mod tests {
     #[test]
     fn other_versions_and_shapes_are_refused() {
         assert!(matches!(
-            AlertObject::parse(br#"{"version":2,"logFile":{"s3Bucket":"b","s3ObjectKey":"k"},"trail":"t","logStream":"s","matches":[]}"#),
-            Err(AlertObjectError::Version(2))
+            Alert::parse(br#"{"version":2,"logFile":{"s3Bucket":"b","s3ObjectKey":"k"},"trail":"t","logStream":"s","matches":[]}"#),
+            Err(AlertError::Version { found: 2 })
         ));
-        assert!(matches!(
-            AlertObject::parse(b"[]"),
-            Err(AlertObjectError::Json(_))
-        ));
+        assert!(matches!(Alert::parse(b"[]"), Err(AlertError::Json(_))));
     }
 }

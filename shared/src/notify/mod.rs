@@ -3,11 +3,11 @@
 //!
 //! [`Notify::notify`] takes the objects of one invocation together (the function reads them
 //! from an SQS batch, so objects created within a few seconds of each other arrive together):
-//! - **A log file of a configured trail** (located as forward locates it, [`locate`]) gets
-//!   CloudTrail's delivery notice on the trail's SnsTopicARN ([`notice`]): keys of one bucket
-//!   bound for one topic share messages, as many as fit in 262,144 bytes. A trail without a
-//!   topic sends none. When trails sharing a folder have different topics, the records in the
-//!   file tell whose it is, as for forward.
+//! - **A log file Cairn delivered for a configured trail** (the trail its metadata names, read
+//!   with a HEAD and checked against the configuration as forward checks it,
+//!   [`crate::delivered`]) gets CloudTrail's delivery notice on the trail's SnsTopicARN
+//!   ([`notice`]): keys of one bucket bound for one topic share messages, as many as fit in
+//!   262,144 bytes. A trail without a topic sends none. The file itself is never read.
 //! - **An alert object** (`alerts/…` in the state bucket, written by forward) gets its matches
 //!   announced on `alertTopicArn`, grouped per metric filter across the whole invocation
 //!   ([`alert`]). Without `alertTopicArn` nothing is announced.
@@ -50,15 +50,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::alert::{Alert, AlertError};
 use crate::config::Config;
-use crate::forward::locate::{self, LogFileOf};
-use crate::forward::trigger::ObjectCreated;
-use crate::forward::{self, RetryPolicy};
+use crate::delivered;
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
-use crate::record::split_batch;
+use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::trigger::ObjectCreated;
 
-use alert::{AlertObject, AlertObjectError, Pending};
+use alert::Pending;
 
 /// One object to notify about, with the id the caller knows it by (an SQS message id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +141,7 @@ pub enum NotifyError {
         bucket: String,
         key: String,
         #[source]
-        source: AlertObjectError,
+        source: AlertError,
     },
     #[error("not published after {attempts} attempt(s): {source}")]
     Publish {
@@ -165,12 +165,12 @@ enum Plan {
     AlreadyNotified,
     Failed(String),
     Notice { topic: String },
-    Alert(AlertWork),
+    Alert(Box<AlertWork>),
 }
 
 struct AlertWork {
     key: String,
-    object: AlertObject,
+    object: Alert,
     sha256: String,
     /// Positions announced by earlier runs.
     announced: BTreeSet<usize>,
@@ -278,30 +278,25 @@ impl<'a> Notify<'a> {
 
     async fn plan(&self, object: &ObjectCreated) -> Plan {
         let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
-        if bucket == self.config.state_bucket && key.starts_with(forward::alert::PREFIX) {
+        if bucket == self.config.state_bucket && key.starts_with(crate::alert::PREFIX) {
             return self.plan_alert(key).await;
         }
-        match locate::locate(self.config, bucket, key) {
-            Ok(candidates) => self.plan_notice(bucket, key, candidates).await,
-            Err(why) => Plan::Ignored(why),
+        if let Err(why) = delivered::candidates(self.config, bucket, key) {
+            return Plan::Ignored(why.to_string());
         }
-    }
-
-    async fn plan_notice(&self, bucket: &str, key: &str, candidates: Vec<LogFileOf<'_>>) -> Plan {
-        let topics: BTreeSet<Option<&str>> = candidates
-            .iter()
-            .map(|file| file.trail.sns_topic_arn())
-            .collect();
-        let file = if topics.len() == 1 {
-            candidates
-                .into_iter()
-                .next()
-                .expect("a located file has a trail")
-        } else {
-            match self.whose(bucket, key, candidates).await {
-                Ok(file) => file,
-                Err(plan) => return plan,
+        // The metadata deliver wrote names the trail: a HEAD, never the file itself.
+        let info = match self.store.head(bucket, key).await {
+            Ok(info) => info,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return Plan::Ignored(format!(
+                    "s3://{bucket}/{key} is gone, and its trail cannot be told without its metadata"
+                ));
             }
+            Err(error) => return Plan::Failed(error.to_string()),
+        };
+        let file = match delivered::identify(self.config, bucket, key, &info.metadata) {
+            Ok(file) => file,
+            Err(why) => return Plan::Ignored(why.to_string()),
         };
         match file.trail.sns_topic_arn() {
             Some(topic) => Plan::Notice {
@@ -312,34 +307,6 @@ impl<'a> Notify<'a> {
                 file.trail.name()
             )),
         }
-    }
-
-    /// Which of the trails sharing a folder wrote the log file, from its records.
-    async fn whose<'c>(
-        &self,
-        bucket: &str,
-        key: &str,
-        candidates: Vec<LogFileOf<'c>>,
-    ) -> Result<LogFileOf<'c>, Plan> {
-        let object = match self.store.get(bucket, key).await {
-            Ok(object) => object,
-            Err(ObjectStoreError::NotFound { .. }) => {
-                return Err(Plan::Ignored(format!(
-                    "s3://{bucket}/{key} is gone, and its trail cannot be told without its records"
-                )));
-            }
-            Err(error) => return Err(Plan::Failed(error.to_string())),
-        };
-        let unreadable = |why: String| {
-            Plan::Ignored(format!(
-                "s3://{bucket}/{key} cannot be read as a CloudTrail log file, so its trail \
-                 cannot be told: {why}"
-            ))
-        };
-        let text = forward::gunzip(&object.body).map_err(unreadable)?;
-        let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
-        locate::choose(self.config, candidates, &records, "SNS topics")
-            .map_err(|why| Plan::Ignored(format!("s3://{bucket}/{key}: {why}")))
     }
 
     async fn plan_alert(&self, key: &str) -> Plan {
@@ -358,8 +325,12 @@ impl<'a> Notify<'a> {
             }
             Err(error) => return Plan::Failed(error.to_string()),
         };
-        let object = match AlertObject::parse(&body) {
+        let object = match Alert::parse(&body) {
             Ok(object) => object,
+            // Failed, not Ignored: an alert of another version (a newer forward deployed before
+            // this notify) or shape is left in place and its item retried, and once the retries
+            // run out it lands in the dead-letter queue, where someone sees it, instead of its
+            // matches silently going unannounced.
             Err(source) => {
                 let error = NotifyError::Alert {
                     bucket: state.to_owned(),
@@ -387,12 +358,12 @@ impl<'a> Notify<'a> {
             );
             return Plan::AlreadyNotified;
         }
-        Plan::Alert(AlertWork {
+        Plan::Alert(Box::new(AlertWork {
             key: key.to_owned(),
             object,
             sha256,
             announced,
-        })
+        }))
     }
 
     async fn send_notices(&self, units: &[Unit<'_>], plans: &[Plan], progress: &mut Progress) {
@@ -539,29 +510,12 @@ impl<'a> Notify<'a> {
         topic: &str,
         notification: &Notification,
     ) -> Result<(String, u32), NotifyError> {
-        let mut attempt = 1;
-        loop {
-            match self.notifier.publish(topic, notification).await {
-                Ok(message_id) => return Ok((message_id, attempt)),
-                Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt);
-                    tracing::warn!(
-                        topic,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        %error,
-                        "publish throttled or failed transiently; repeating it"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(NotifyError::Publish {
-                        attempts: attempt,
-                        source,
-                    });
-                }
-            }
-        }
+        let publish = || self.notifier.publish(topic, notification);
+        retry::retry(&self.retry, publish, NotifierError::is_retryable)
+            .await
+            .map_err(|Exhausted { attempts, error }| NotifyError::Publish {
+                attempts,
+                source: error,
+            })
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
+use crate::delivered::test_support::{self, CountingStore};
 use crate::notify::test_support::{KEY, alert_json, record, root};
 use crate::ports::notifier::check_publish;
 use crate::ports::object_store::PutOptions;
@@ -122,6 +123,19 @@ fn log_key(prefix: &str, region: &str, unique: &str) -> String {
     )
 }
 
+/// Puts a log file of `trail` for the account in `region`, with the metadata deliver writes;
+/// its body is never read.
+async fn put_log_file(
+    store: &LocalObjectStore,
+    trail: &str,
+    bucket: &str,
+    key: &str,
+    region: &str,
+) {
+    let facts = test_support::facts(trail, "123456789012", region, 1);
+    test_support::put_log_file(store, bucket, key, gzip("{\"Records\":[]}"), &facts).await;
+}
+
 fn item(id: &str, bucket: &str, key: &str) -> Item {
     Item {
         id: id.to_owned(),
@@ -135,7 +149,7 @@ fn item(id: &str, bucket: &str, key: &str) -> Item {
 }
 
 async fn put_alert(store: &LocalObjectStore, text: &str) -> String {
-    let key = forward::alert::key(TRAIL_BUCKET, KEY);
+    let key = crate::alert::key(TRAIL_BUCKET, KEY);
     store
         .put(
             STATE,
@@ -187,6 +201,9 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
     let first = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA1");
     let second = log_key("audit/", "eu-west-1", "AAAAAAAAAAAAAAA2");
     let quiet = log_key("", "us-east-1", "AAAAAAAAAAAAAAA3");
+    put_log_file(&store, "main", TRAIL_BUCKET, &first, "us-east-1").await;
+    put_log_file(&store, "main", TRAIL_BUCKET, &second, "eu-west-1").await;
+    put_log_file(&store, "quiet", QUIET_BUCKET, &quiet, "us-east-1").await;
     let digest = "audit/AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/20/123456789012_CloudTrail-Digest_us-east-1_main_us-east-1_20261120T100000Z.json.gz";
     let items = [
         item("m1", TRAIL_BUCKET, &first),
@@ -297,6 +314,7 @@ async fn throttled_publishes_are_repeated_within_a_bound() {
     let config = config(CONFIG);
     let (_dir, store) = store(&config).await;
     let key = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA1");
+    put_log_file(&store, "main", TRAIL_BUCKET, &key, "us-east-1").await;
     let items = [item("m1", TRAIL_BUCKET, &key)];
 
     let mut failures = 2;
@@ -335,6 +353,7 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
     let (_dir, store) = store(&config).await;
     let alert_key = put_alert(&store, &two_filters()).await;
     let log_file = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA1");
+    put_log_file(&store, "main", TRAIL_BUCKET, &log_file, "us-east-1").await;
     let items = [
         item("notice", TRAIL_BUCKET, &log_file),
         item("alert", STATE, &alert_key),
@@ -416,7 +435,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
     let notifier = FakeNotifier::healthy();
     let notify = Notify::new(&config, &store, &notifier).with_retry(fast());
 
-    let missing = item("gone", STATE, &forward::alert::key(TRAIL_BUCKET, KEY));
+    let missing = item("gone", STATE, &crate::alert::key(TRAIL_BUCKET, KEY));
     let report = notify.notify(std::slice::from_ref(&missing)).await;
     assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
 
@@ -459,7 +478,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .notify(&[item(
             "x",
             "cairn-state-elsewhere",
-            &forward::alert::key(TRAIL_BUCKET, KEY),
+            &crate::alert::key(TRAIL_BUCKET, KEY),
         )])
         .await;
     assert_eq!(outcomes(&report), [("x", Outcome::Failed)]);
@@ -473,7 +492,7 @@ fn gzip(text: &str) -> Bytes {
 }
 
 #[tokio::test]
-async fn trails_sharing_a_folder_with_different_topics_are_told_apart_by_the_records() {
+async fn trails_sharing_a_folder_with_different_topics_are_told_apart_by_the_metadata() {
     let yaml = r#"
 accountId: "123456789012"
 stateBucket: cairn-state-123456789012
@@ -491,53 +510,87 @@ trails:
 "#;
     let config = config(yaml);
     let (_dir, store) = store(&config).await;
-    let records = include_str!("../../../events/ingest-records.json");
-    let batch: Value = serde_json::from_str(records).expect("sample batch");
-    let read_only: Vec<&Value> = batch["Records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["readOnly"] == true && r["awsRegion"] == "us-east-1" && r["managementEvent"] == true
-        })
-        .collect();
-    assert!(!read_only.is_empty());
     let key = log_key("", "us-east-1", "AAAAAAAAAAAAAAA1");
-    store
-        .put(
-            TRAIL_BUCKET,
-            &key,
-            gzip(&json!({"Records": read_only}).to_string()),
-            &PutOptions::new("application/json").content_encoding("gzip"),
-        )
-        .await
-        .expect("log file");
+    put_log_file(&store, "reads", TRAIL_BUCKET, &key, "us-east-1").await;
     let notifier = FakeNotifier::healthy();
-    let notify = Notify::new(&config, &store, &notifier);
+    let counting = CountingStore::new(store.clone());
+    let notify = Notify::new(&config, &counting, &notifier);
     let report = notify.notify(&[item("m1", TRAIL_BUCKET, &key)]).await;
     assert_eq!(outcomes(&report), [("m1", Outcome::Notified)], "{report:?}");
     assert_eq!(
         notifier.published()[0].0,
         "arn:aws:sns:us-east-1:123456789012:reads"
     );
+    assert_eq!(
+        counting.gets(),
+        0,
+        "notify reads a log file's metadata, never the file"
+    );
 
-    // A file neither trail could have written all of is not guessed at.
+    // A file whose metadata names neither trail is not guessed at.
     let other = log_key("", "us-east-1", "AAAAAAAAAAAAAAA2");
-    store
-        .put(
-            TRAIL_BUCKET,
-            &other,
-            gzip(records),
-            &PutOptions::new("application/json").content_encoding("gzip"),
-        )
-        .await
-        .expect("log file");
+    put_log_file(&store, "both", TRAIL_BUCKET, &other, "us-east-1").await;
     let report = notify.notify(&[item("m2", TRAIL_BUCKET, &other)]).await;
     assert_eq!(outcomes(&report), [("m2", Outcome::Ignored)]);
     let reason = report.items[0].reason.as_deref().unwrap();
     assert!(
-        reason.contains("trails writes, reads deliver to this folder and send to different SNS topics, and none of them selects every record in the file"),
+        reason.contains("names trail \"both\" in its metadata, which is not configured"),
         "{reason}"
     );
     assert_eq!(notifier.published().len(), 1);
+}
+
+#[tokio::test]
+async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignored() {
+    let config = config(CONFIG);
+    let (_dir, store) = store(&config).await;
+    let bare = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA1");
+    store
+        .put(
+            TRAIL_BUCKET,
+            &bare,
+            gzip("{\"Records\":[]}"),
+            &PutOptions::new("application/json"),
+        )
+        .await
+        .expect("log file");
+    // Trail quiet's metadata on an object in trail main's bucket and folder.
+    let spoofed = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA2");
+    put_log_file(&store, "quiet", TRAIL_BUCKET, &spoofed, "us-east-1").await;
+    let gone = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA3");
+    let notifier = FakeNotifier::healthy();
+    let counting = CountingStore::new(store.clone());
+    let report = Notify::new(&config, &counting, &notifier)
+        .notify(&[
+            item("bare", TRAIL_BUCKET, &bare),
+            item("spoofed", TRAIL_BUCKET, &spoofed),
+            item("gone", TRAIL_BUCKET, &gone),
+        ])
+        .await;
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("bare", Outcome::Ignored),
+            ("spoofed", Outcome::Ignored),
+            ("gone", Outcome::Ignored),
+        ]
+    );
+    let reason = |i: usize| report.items[i].reason.as_deref().unwrap_or_default();
+    assert_eq!(
+        reason(0),
+        format!(
+            "s3://{TRAIL_BUCKET}/{bare} is not a log file Cairn delivered: it has no cairn-trail \
+             metadata, which Cairn's deliver writes on every log file"
+        )
+    );
+    assert!(
+        reason(1).contains(&format!(
+            "names trail quiet in its metadata, whose log files are under s3://{QUIET_BUCKET}/AWSLogs/, not here"
+        )),
+        "{}",
+        reason(1)
+    );
+    assert!(reason(2).contains("is gone"), "{}", reason(2));
+    assert!(notifier.published().is_empty());
+    assert_eq!(counting.gets(), 0);
 }

@@ -7,14 +7,12 @@
 //! contract.
 
 use std::collections::HashMap;
-use std::io::Read;
-
-use flate2::bufread::GzDecoder;
 
 use crate::digest::format::{
     ChainId, DigestFile, HASH_ALGORITHM, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
     digest_key, sha256_hex, signing_string,
 };
+use crate::gzip::{self, GunzipError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::ports::signer::{SIGNATURE_ALGORITHM, verify};
 use crate::public_keys::PublishedKey;
@@ -85,26 +83,15 @@ pub(crate) async fn fetch(
 }
 
 /// Decompresses exactly one gzip member, handing the bytes to `sink` as they come, and refuses
-/// anything after it as aws-cli does.
-pub(crate) fn gunzip_one_member(body: &[u8], mut sink: impl FnMut(&[u8])) -> Result<(), Problem> {
-    let mut decoder = GzDecoder::new(body);
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        match decoder.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => sink(&buffer[..n]),
-            Err(error) => {
-                return Err(Problem::InvalidFormat(format!(
-                    "not a gzip stream: {error}"
-                )));
-            }
+/// anything after it as aws-cli does. No bound on the size: validation hashes whatever is there.
+pub(crate) fn gunzip_one_member(body: &[u8], sink: impl FnMut(&[u8])) -> Result<(), Problem> {
+    gzip::read_one_member(body, usize::MAX, sink).map_err(|error| match error {
+        GunzipError::TrailingData => Problem::TrailingData,
+        GunzipError::NotGzip(error) => {
+            Problem::InvalidFormat(format!("not a gzip stream: {error}"))
         }
-    }
-    if decoder.into_inner().is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::TrailingData)
-    }
+        other => Problem::InvalidFormat(other.to_string()),
+    })
 }
 
 /// The published keys by fingerprint (a key published twice has two windows).

@@ -263,7 +263,7 @@ fn forward_tells_throttling_from_a_refused_put() {
 
 #[test]
 fn a_trigger_that_is_not_s3_shaped_is_a_bad_event() {
-    let error = cairn_shared::forward::trigger::decode_key("%zz").expect_err("not hex");
+    let error = cairn_shared::trigger::decode_key("%zz").expect_err("not hex");
     assert_eq!(error_type(error), "BadEvent");
 }
 

@@ -1,4 +1,4 @@
-//! forward's trigger: S3's "Object Created" event, as EventBridge delivers it.
+//! forward's and notify's trigger: S3's "Object Created" event, as EventBridge delivers it.
 //!
 //! ```json
 //! {"version":"0","detail-type":"Object Created","source":"aws.s3","account":"123456789012",
@@ -123,7 +123,7 @@ mod tests {
     use serde_json::json;
 
     /// The sample event in events/, as the function receives it.
-    const SAMPLE: &str = include_str!("../../../events/s3-object-created.json");
+    const SAMPLE: &str = include_str!("../../events/s3-object-created.json");
 
     fn parse(event: &Value) -> Result<Trigger, TriggerError> {
         from_eventbridge(
@@ -152,10 +152,11 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cairn.yaml"),
         )
         .expect("the sample cairn.yaml");
-        let located = super::super::locate::locate(&config, &object.bucket, &object.key)
+        let trails = crate::delivered::candidates(&config, &object.bucket, &object.key)
             .expect("a log file of a configured trail");
-        assert_eq!(located[0].trail.name(), "main");
-        assert_eq!(located[0].region, "us-east-1");
+        let names: Vec<&str> = trails.iter().map(|trail| trail.name()).collect();
+        assert_eq!(names, ["main"]);
+        assert_eq!(object.key.split('/').nth(4), Some("us-east-1"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The alert object: every metric-filter match in one log file, for notify to announce.
+//! The alert object: every metric-filter match in one log file, written by forward for notify
+//! to announce.
 //!
 //! One object per log file with at least one match, in the state bucket at
 //! `alerts/{bucket}/{key}.json` (the log file's bucket and key): a re-delivery of the file
-//! rewrites the same object with the same bytes. Its shape (`version` 1):
+//! rewrites the same object with the same bytes. Its shape (`version` [`ALERT_VERSION`]):
 //!
 //! ```json
 //! {
@@ -45,8 +46,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::metrics::{FilterMatch, number};
 use crate::config::StandardUnit;
+
+/// The version of the alert object's shape that forward writes and notify reads.
+pub const ALERT_VERSION: u32 = 1;
 
 /// Where alert objects live in the state bucket.
 pub const PREFIX: &str = "alerts/";
@@ -56,44 +59,52 @@ pub fn key(bucket: &str, key: &str) -> String {
     format!("{PREFIX}{bucket}/{key}.json")
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Alert<'a> {
+pub struct Alert {
     pub version: u32,
-    pub log_file: LogFile<'a>,
-    pub trail: &'a str,
-    pub trail_arn: &'a str,
-    pub log_group: &'a str,
-    pub log_stream: &'a str,
-    pub matches: Vec<AlertMatch<'a>>,
+    pub log_file: LogFileRef,
+    pub trail: String,
+    pub trail_arn: String,
+    pub log_group: String,
+    pub log_stream: String,
+    pub matches: Vec<AlertMatch>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct LogFile<'a> {
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LogFileRef {
     #[serde(rename = "s3Bucket")]
-    pub s3_bucket: &'a str,
+    pub s3_bucket: String,
     #[serde(rename = "s3ObjectKey")]
-    pub s3_object_key: &'a str,
+    pub s3_object_key: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AlertMatch<'a> {
-    pub filter_name: &'a str,
-    pub filter_pattern: &'a str,
-    pub log_group: &'a str,
-    pub metric: MetricOut<'a>,
+pub struct AlertMatch {
+    pub filter_name: String,
+    pub filter_pattern: String,
+    pub log_group: String,
+    pub metric: MetricOut,
     pub event: EventSummary,
-    pub record: &'a RawValue,
+    pub record: Box<RawValue>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct MetricOut<'a> {
-    pub namespace: &'a str,
-    pub name: &'a str,
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MetricOut {
+    pub namespace: String,
+    pub name: String,
     pub unit: StandardUnit,
     pub value: Option<serde_json::Number>,
     pub dimensions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("not an alert object: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("alert object version {found}; this notify reads version {ALERT_VERSION}")]
+    Version { found: u32 },
 }
 
 /// The fields of a record an alert shows, each its string value or `null`.
@@ -150,34 +161,23 @@ impl EventSummary {
     }
 }
 
-impl<'a> AlertMatch<'a> {
-    pub fn new(log_group: &'a str, found: &FilterMatch<'a>, record: &'a RawValue) -> Self {
-        let filter = found.filter;
-        let transformation = filter.metric.transformation();
-        Self {
-            filter_name: &filter.filter_name,
-            filter_pattern: filter.pattern.as_str(),
-            log_group,
-            metric: MetricOut {
-                namespace: &transformation.metric_namespace,
-                name: &transformation.metric_name,
-                unit: filter.metric.unit(),
-                value: found.datum.as_ref().map(|datum| number(datum.value)),
-                dimensions: found
-                    .datum
-                    .as_ref()
-                    .map(|datum| datum.dimensions.clone())
-                    .unwrap_or_default(),
-            },
-            event: EventSummary::of(record),
-            record,
-        }
-    }
-}
-
-impl Alert<'_> {
+impl Alert {
     pub fn to_bytes(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).expect("an alert serializes"))
+    }
+
+    /// Reads an alert object of [`ALERT_VERSION`]. The version is read first, so an object of
+    /// another version is refused as such even when the rest of its shape changed too.
+    pub fn parse(bytes: &[u8]) -> Result<Self, AlertError> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let Versioned { version } = serde_json::from_slice(bytes)?;
+        if version != ALERT_VERSION {
+            return Err(AlertError::Version { found: version });
+        }
+        Ok(serde_json::from_slice(bytes)?)
     }
 }
 
@@ -212,6 +212,23 @@ mod tests {
         let summary = EventSummary::of(&insight);
         assert_eq!(summary.user_identity, IdentitySummary::default());
         assert_eq!(summary.event_name, None);
+    }
+
+    #[test]
+    fn what_forward_writes_notify_reads_back_byte_for_byte() {
+        let text = r#"{"version":1,"logFile":{"s3Bucket":"b","s3ObjectKey":"k.json.gz"},"trail":"main","trailArn":"arn:aws:cloudtrail:us-east-1:123456789012:trail/main","logGroup":"g","logStream":"123456789012_CloudTrail_us-east-1","matches":[{"filterName":"F","filterPattern":"{ $.x = 1 }","logGroup":"g","metric":{"namespace":"N","name":"M","unit":"Count","value":1,"dimensions":{}},"event":{"eventTime":null,"eventName":null,"eventSource":null,"eventID":null,"userIdentity":{"type":null,"arn":null},"sourceIPAddress":null,"awsRegion":null,"recipientAccountId":null,"errorCode":null},"record":{"x" : 1}}]}"#;
+        let alert = Alert::parse(text.as_bytes()).expect("an alert object");
+        assert_eq!(alert.to_bytes(), text.as_bytes());
+    }
+
+    #[test]
+    fn another_version_is_refused_naming_both_versions() {
+        let error = Alert::parse(br#"{"version":7,"shape":"unknown"}"#).unwrap_err();
+        assert!(matches!(error, AlertError::Version { found: 7 }));
+        assert_eq!(
+            error.to_string(),
+            "alert object version 7; this notify reads version 1"
+        );
     }
 
     #[test]

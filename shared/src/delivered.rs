@@ -1,0 +1,513 @@
+//! What deliver knows about each log file it writes, carried on the file as S3 user metadata,
+//! so forward and notify read it instead of working it out again from the key or the records.
+//!
+//! | metadata (`x-amz-meta-…`)  | value                                                  |
+//! |----------------------------|--------------------------------------------------------|
+//! | `cairn-trail`              | the trail's name                                       |
+//! | `cairn-account`            | the account the records are for (12 digits)            |
+//! | `cairn-region`             | their Region                                           |
+//! | `cairn-record-count`       | how many records the file holds                        |
+//! | `cairn-oldest-event-time`  | the oldest eventTime, `YYYY-MM-DDTHH:MM:SSZ`           |
+//! | `cairn-newest-event-time`  | the newest eventTime, `YYYY-MM-DDTHH:MM:SSZ`           |
+//!
+//! Anyone who may write to a trail's bucket can write metadata too, so a reader trusts the facts
+//! only as far as the configuration agrees: the trail must be configured, and the object must be
+//! in that trail's bucket under its `[prefix/]AWSLogs/[o-org/]` folder ([`identify`]).
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::record::EventTime;
+use crate::trail::Trail;
+
+pub const TRAIL_METADATA: &str = "cairn-trail";
+pub const ACCOUNT_METADATA: &str = "cairn-account";
+pub const REGION_METADATA: &str = "cairn-region";
+pub const RECORD_COUNT_METADATA: &str = "cairn-record-count";
+pub const OLDEST_EVENT_TIME_METADATA: &str = "cairn-oldest-event-time";
+pub const NEWEST_EVENT_TIME_METADATA: &str = "cairn-newest-event-time";
+
+/// The facts of one delivered log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFileFacts {
+    pub trail: String,
+    pub account: String,
+    pub region: String,
+    pub records: usize,
+    pub oldest_event_time: EventTime,
+    pub newest_event_time: EventTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    #[error("it has no {name} metadata, which Cairn's deliver writes on every log file")]
+    Missing { name: &'static str },
+    #[error("its {name} metadata {value:?} is not {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl LogFileFacts {
+    /// The user metadata deliver puts on the file.
+    pub fn to_metadata(&self) -> BTreeMap<String, String> {
+        [
+            (TRAIL_METADATA, self.trail.clone()),
+            (ACCOUNT_METADATA, self.account.clone()),
+            (REGION_METADATA, self.region.clone()),
+            (RECORD_COUNT_METADATA, self.records.to_string()),
+            (
+                OLDEST_EVENT_TIME_METADATA,
+                self.oldest_event_time.to_string(),
+            ),
+            (
+                NEWEST_EVENT_TIME_METADATA,
+                self.newest_event_time.to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    }
+
+    /// The facts in a log file's user metadata (names lowercase, as stores return them).
+    pub fn from_metadata(metadata: &BTreeMap<String, String>) -> Result<Self, FactsError> {
+        let text = |name: &'static str| {
+            metadata
+                .get(name)
+                .map(String::as_str)
+                .ok_or(FactsError::Missing { name })
+        };
+        let invalid = |name: &'static str, expected: &'static str| FactsError::Invalid {
+            name,
+            value: metadata.get(name).cloned().unwrap_or_default(),
+            expected,
+        };
+        let time = |name: &'static str| {
+            EventTime::parse(text(name)?)
+                .map_err(|_| invalid(name, "a time of the form YYYY-MM-DDTHH:MM:SSZ"))
+        };
+        Ok(Self {
+            trail: text(TRAIL_METADATA)?.to_owned(),
+            account: text(ACCOUNT_METADATA)?.to_owned(),
+            region: text(REGION_METADATA)?.to_owned(),
+            records: text(RECORD_COUNT_METADATA)?
+                .parse()
+                .map_err(|_| invalid(RECORD_COUNT_METADATA, "a count of records"))?,
+            oldest_event_time: time(OLDEST_EVENT_TIME_METADATA)?,
+            newest_event_time: time(NEWEST_EVENT_TIME_METADATA)?,
+        })
+    }
+
+    /// The CloudWatch Logs stream CloudTrail writes this account's and Region's events to.
+    pub fn log_stream(&self) -> String {
+        format!("{}_CloudTrail_{}", self.account, self.region)
+    }
+}
+
+/// A log file Cairn delivered, with the configured trail its facts name.
+#[derive(Debug, Clone)]
+pub struct LogFileOf<'c> {
+    pub trail: &'c Trail,
+    pub facts: LogFileFacts,
+}
+
+/// Why an object is not a log file forward or notify handles.
+#[derive(Debug, thiserror::Error)]
+pub enum NotALogFile {
+    #[error("s3://{bucket} is not the bucket of a configured trail")]
+    OtherBucket { bucket: String },
+    #[error("s3://{bucket}/{key} is a digest file, not a log file")]
+    Digest { bucket: String, key: String },
+    #[error(
+        "s3://{bucket}/{key} is not a CloudTrail log file of trail {trails}: it is not under \
+         [prefix/]AWSLogs/[o-org/] of any of them"
+    )]
+    OutsideFolders {
+        bucket: String,
+        key: String,
+        trails: String,
+    },
+    #[error("s3://{bucket}/{key} is not a log file Cairn delivered: {source}")]
+    NoFacts {
+        bucket: String,
+        key: String,
+        #[source]
+        source: FactsError,
+    },
+    #[error("s3://{bucket}/{key} names trail {trail:?} in its metadata, which is not configured")]
+    UnknownTrail {
+        bucket: String,
+        key: String,
+        trail: String,
+    },
+    #[error(
+        "s3://{bucket}/{key} names trail {trail} in its metadata, whose log files are under \
+         s3://{trail_bucket}/{folder}, not here"
+    )]
+    Elsewhere {
+        bucket: String,
+        key: String,
+        trail: String,
+        trail_bucket: String,
+        folder: String,
+    },
+}
+
+/// The trails whose log file `bucket`/`key` may be, judged before reading the object: those
+/// whose bucket it is and under whose folder the key is. Digest files are none's.
+pub fn candidates<'c>(
+    config: &'c Config,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<&'c Trail>, NotALogFile> {
+    let in_bucket: Vec<&Trail> = config
+        .trails
+        .iter()
+        .filter(|trail| trail.bucket() == bucket)
+        .collect();
+    if in_bucket.is_empty() {
+        return Err(NotALogFile::OtherBucket {
+            bucket: bucket.to_owned(),
+        });
+    }
+    if key.contains("/CloudTrail-Digest/") {
+        return Err(NotALogFile::Digest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    let under: Vec<&Trail> = in_bucket
+        .iter()
+        .copied()
+        .filter(|trail| key.starts_with(&folder(trail)))
+        .collect();
+    if under.is_empty() {
+        let names: Vec<&str> = in_bucket.iter().map(|trail| trail.name()).collect();
+        return Err(NotALogFile::OutsideFolders {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            trails: names.join(", trail "),
+        });
+    }
+    Ok(under)
+}
+
+/// The log file `bucket`/`key` whose user metadata is `metadata`: its facts and the configured
+/// trail they name, provided the object is in that trail's bucket and folder.
+pub fn identify<'c>(
+    config: &'c Config,
+    bucket: &str,
+    key: &str,
+    metadata: &BTreeMap<String, String>,
+) -> Result<LogFileOf<'c>, NotALogFile> {
+    let facts = LogFileFacts::from_metadata(metadata).map_err(|source| NotALogFile::NoFacts {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        source,
+    })?;
+    let Some(trail) = config.trails.iter().find(|t| t.name() == facts.trail) else {
+        return Err(NotALogFile::UnknownTrail {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            trail: facts.trail,
+        });
+    };
+    let folder = folder(trail);
+    if trail.bucket() != bucket || !key.starts_with(&folder) {
+        return Err(NotALogFile::Elsewhere {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            trail: facts.trail,
+            trail_bucket: trail.bucket().to_owned(),
+            folder,
+        });
+    }
+    Ok(LogFileOf { trail, facts })
+}
+
+/// `[prefix/]AWSLogs/[o-org/]`: where a trail's files are in its bucket.
+fn folder(trail: &Trail) -> String {
+    let mut folder = String::new();
+    if let Some(prefix) = trail.prefix() {
+        folder.push_str(prefix);
+        folder.push('/');
+    }
+    folder.push_str("AWSLogs/");
+    if let Some(organization) = trail.organization_id() {
+        folder.push_str(organization);
+        folder.push('/');
+    }
+    folder
+}
+
+/// Puts log files as deliver does, metadata included, for the tests of its readers.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::LogFileFacts;
+    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::ports::object_store::{
+        ListPage, ObjectInfo, ObjectStore, ObjectStoreError, PutOptions, PutReceipt, StoredObject,
+    };
+    use crate::record::EventTime;
+
+    /// The local store, counting the GETs made through it: a reader that needs only the
+    /// metadata makes none.
+    pub(crate) struct CountingStore {
+        inner: LocalObjectStore,
+        gets: AtomicUsize,
+    }
+
+    impl CountingStore {
+        pub(crate) fn new(inner: LocalObjectStore) -> Self {
+            Self {
+                inner,
+                gets: AtomicUsize::new(0),
+            }
+        }
+
+        pub(crate) fn gets(&self) -> usize {
+            self.gets.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for CountingStore {
+        async fn put(
+            &self,
+            bucket: &str,
+            key: &str,
+            body: Bytes,
+            options: &PutOptions,
+        ) -> Result<PutReceipt, ObjectStoreError> {
+            self.inner.put(bucket, key, body, options).await
+        }
+
+        async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            self.inner.get(bucket, key).await
+        }
+
+        async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
+            self.inner.head(bucket, key).await
+        }
+
+        async fn list_page(
+            &self,
+            bucket: &str,
+            prefix: &str,
+            token: Option<&str>,
+        ) -> Result<ListPage, ObjectStoreError> {
+            self.inner.list_page(bucket, prefix, token).await
+        }
+
+        async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
+            self.inner.delete(bucket, key).await
+        }
+    }
+
+    /// Facts of a file of `records` records of `trail` for `account` and `region`, their times
+    /// one fixed second.
+    pub(crate) fn facts(trail: &str, account: &str, region: &str, records: usize) -> LogFileFacts {
+        let time = EventTime::parse("2026-11-20T10:00:00Z").expect("a time");
+        LogFileFacts {
+            trail: trail.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            records,
+            oldest_event_time: time,
+            newest_event_time: time,
+        }
+    }
+
+    pub(crate) async fn put_log_file(
+        store: &dyn ObjectStore,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        facts: &LogFileFacts,
+    ) {
+        let mut options = PutOptions::new("application/json").content_encoding("gzip");
+        options.metadata = facts.to_metadata();
+        store
+            .put(bucket, key, body, &options)
+            .await
+            .expect("put log file");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::object_store::{PutOptions, validate_put};
+
+    const CONFIG: &str = r#"
+accountId: "111122223333"
+trails:
+  - Name: main
+    S3BucketName: trail-bucket
+    S3KeyPrefix: audit/logs
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+  - Name: org
+    S3BucketName: org-bucket
+    HomeRegion: us-east-1
+    IsOrganizationTrail: true
+    OrganizationId: o-exampleorgid
+"#;
+
+    fn config() -> Config {
+        Config::from_yaml(CONFIG, "test").expect("config")
+    }
+
+    fn facts(trail: &str) -> LogFileFacts {
+        LogFileFacts {
+            trail: trail.to_owned(),
+            account: "444455556666".to_owned(),
+            region: "eu-west-1".to_owned(),
+            records: 3,
+            oldest_event_time: EventTime::parse("2026-11-22T09:59:58Z").unwrap(),
+            newest_event_time: EventTime::parse("2026-11-22T10:00:01Z").unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_facts_round_trip_through_metadata_of_the_documented_names() {
+        let facts = facts("org");
+        let metadata = facts.to_metadata();
+        assert_eq!(
+            metadata
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("cairn-account", "444455556666"),
+                ("cairn-newest-event-time", "2026-11-22T10:00:01Z"),
+                ("cairn-oldest-event-time", "2026-11-22T09:59:58Z"),
+                ("cairn-record-count", "3"),
+                ("cairn-region", "eu-west-1"),
+                ("cairn-trail", "org"),
+            ]
+        );
+        assert_eq!(LogFileFacts::from_metadata(&metadata).unwrap(), facts);
+        assert_eq!(facts.log_stream(), "444455556666_CloudTrail_eu-west-1");
+    }
+
+    #[test]
+    fn the_longest_facts_fit_s3s_metadata_limit() {
+        let mut facts = facts(&"t".repeat(128));
+        facts.region = "ap-southeast-5".repeat(4);
+        facts.records = usize::MAX;
+        let mut options = PutOptions::new("application/json");
+        options.metadata = facts.to_metadata();
+        validate_put("bucket", "key", &options).expect("within 2 KB of metadata");
+    }
+
+    #[test]
+    fn missing_or_malformed_facts_are_named() {
+        let mut metadata = facts("main").to_metadata();
+        metadata.remove(RECORD_COUNT_METADATA);
+        assert_eq!(
+            LogFileFacts::from_metadata(&metadata)
+                .unwrap_err()
+                .to_string(),
+            "it has no cairn-record-count metadata, which Cairn's deliver writes on every log file"
+        );
+        metadata.insert(RECORD_COUNT_METADATA.to_owned(), "3".to_owned());
+        metadata.insert(
+            NEWEST_EVENT_TIME_METADATA.to_owned(),
+            "yesterday".to_owned(),
+        );
+        assert!(
+            LogFileFacts::from_metadata(&metadata)
+                .unwrap_err()
+                .to_string()
+                .contains("cairn-newest-event-time metadata \"yesterday\" is not a time")
+        );
+    }
+
+    #[test]
+    fn the_trail_a_file_names_must_be_configured_and_hold_the_object() {
+        let config = config();
+        let key = "AWSLogs/o-exampleorgid/444455556666/CloudTrail/eu-west-1/2026/11/22/x.json.gz";
+        let found = identify(&config, "org-bucket", key, &facts("org").to_metadata()).unwrap();
+        assert_eq!((found.trail.name(), found.facts), ("org", facts("org")));
+
+        let why = |bucket: &str, key: &str, metadata: &BTreeMap<String, String>| {
+            identify(&config, bucket, key, metadata).unwrap_err()
+        };
+        assert!(matches!(
+            why("org-bucket", key, &BTreeMap::new()),
+            NotALogFile::NoFacts {
+                source: FactsError::Missing {
+                    name: "cairn-trail"
+                },
+                ..
+            }
+        ));
+        assert!(matches!(
+            why("org-bucket", key, &facts("gone").to_metadata()),
+            NotALogFile::UnknownTrail { .. }
+        ));
+        // A spoof in another trail's bucket, or outside the named trail's folder.
+        let spoof = why(
+            "trail-bucket",
+            &format!("audit/logs/{key}"),
+            &facts("org").to_metadata(),
+        );
+        assert!(matches!(spoof, NotALogFile::Elsewhere { .. }));
+        assert!(
+            spoof
+                .to_string()
+                .contains("s3://org-bucket/AWSLogs/o-exampleorgid/"),
+            "{spoof}"
+        );
+        assert!(matches!(
+            why(
+                "org-bucket",
+                "AWSLogs/444455556666/x.json.gz",
+                &facts("org").to_metadata()
+            ),
+            NotALogFile::Elsewhere { .. }
+        ));
+    }
+
+    #[test]
+    fn candidates_are_judged_by_bucket_and_folder_before_reading() {
+        let config = config();
+        let names = |bucket: &str, key: &str| -> Result<Vec<String>, String> {
+            candidates(&config, bucket, key)
+                .map(|trails| trails.iter().map(|t| t.name().to_owned()).collect())
+                .map_err(|why| why.to_string())
+        };
+        assert_eq!(
+            names("trail-bucket", "audit/logs/AWSLogs/1/x").unwrap(),
+            ["main"]
+        );
+        assert!(
+            names("other", "AWSLogs/x")
+                .unwrap_err()
+                .contains("not the bucket of a configured trail")
+        );
+        let digest =
+            "audit/logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/22/d.json.gz";
+        assert!(
+            names("trail-bucket", digest)
+                .unwrap_err()
+                .contains("is a digest file, not a log file")
+        );
+        assert!(
+            names("trail-bucket", "elsewhere/AWSLogs/1/x")
+                .unwrap_err()
+                .contains("is not a CloudTrail log file of trail main")
+        );
+        assert!(names("org-bucket", "AWSLogs/444455556666/x").is_err());
+    }
+}
