@@ -10,6 +10,8 @@ pub mod filter;
 pub mod forward;
 pub mod history;
 pub mod ingest;
+mod invalid;
+pub mod names;
 pub mod notify;
 pub mod ports;
 pub mod public_keys;

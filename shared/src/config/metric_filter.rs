@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Invalid;
 use crate::filter::{FilterPattern, Metric};
-use crate::trail::names::is_log_group_name;
+use crate::names::is_log_group_name;
 
 /// A metric filter as written in the configuration.
 #[derive(Debug, Deserialize)]

@@ -25,7 +25,7 @@ use super::error_codes::{
 };
 use super::{BodyError, LakeContext, Refusal, Submitted, json_kind, json_text, quoted};
 use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};
-use crate::selectors::arn::is_account_id;
+use crate::names::arn::is_account_id;
 
 /// PutAuditEvents takes 1 to 100 events per request…
 pub const MAX_AUDIT_EVENTS: usize = 100;

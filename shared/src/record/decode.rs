@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{FieldProblem, Reason};
+use crate::names::arn::is_region;
 use super::fields::{EventCategory, EventTime, EventType, EventVersion};
 use super::{MAX_RECORD_BYTES, Record, Resource, UserIdentity};
 
@@ -611,7 +612,7 @@ fn require<'a>(
 }
 
 fn region(region: Cow<'_, str>) -> Result<Cow<'_, str>, FieldProblem> {
-    if is_region_shaped(&region) {
+    if is_region(&region) {
         Ok(region)
     } else {
         Err(FieldProblem::invalid(
@@ -619,18 +620,6 @@ fn region(region: Cow<'_, str>) -> Result<Cow<'_, str>, FieldProblem> {
             format!("\"{region}\" is not a region name"),
         ))
     }
-}
-
-/// Region names are lowercase words and digits joined by hyphens. Anything of that shape is
-/// taken, so regions AWS opens later (and anonymised ones in test data) still route.
-fn is_region_shaped(region: &str) -> bool {
-    region.contains('-')
-        && region.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
 }
 
 fn decode_identity(raw: &RawValue, type_required: bool) -> Result<UserIdentity<'_>, FieldProblem> {
