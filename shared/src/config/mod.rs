@@ -14,7 +14,8 @@ use serde::Deserialize;
 
 pub use crate::invalid::Invalid;
 pub use error::{ConfigError, Problem};
-pub use metric_filter::{MetricFilter, MetricTransformation, StandardUnit};
+pub use crate::filter::{MetricTransformation, StandardUnit};
+pub use metric_filter::MetricFilter;
 
 use metric_filter::MetricFilterSpec;
 
