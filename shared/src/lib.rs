@@ -2,6 +2,7 @@
 //! which the pipeline reaches storage, logs, notifications and signing.
 
 pub mod adapters;
+mod clock;
 pub mod config;
 pub mod delivery;
 pub mod digest;
@@ -9,6 +10,7 @@ pub mod document;
 pub mod filter;
 pub mod forward;
 pub mod history;
+mod ids;
 pub mod ingest;
 mod invalid;
 pub mod names;
@@ -19,5 +21,4 @@ pub mod record;
 pub mod selectors;
 pub mod staging;
 pub mod trail;
-mod uuid;
 pub mod validate;

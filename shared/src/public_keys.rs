@@ -17,6 +17,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::clock::whole_utc_seconds;
 use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::PublicKey;
 
@@ -155,8 +156,8 @@ pub async fn publish(
     valid_from: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<(), PublicKeysError> {
-    let now = whole_seconds(now);
-    let valid_from = whole_seconds(valid_from).min(now);
+    let now = whole_utc_seconds(now);
+    let valid_from = whole_utc_seconds(valid_from).min(now);
     for _ in 0..MAX_PUBLISH_ATTEMPTS {
         let (mut registry, etag) = read(store, state_bucket).await?;
         if let Some(current) = registry.keys.last_mut() {
@@ -212,11 +213,6 @@ fn corrupt(bucket: &str, reason: String) -> PublicKeysError {
     }
 }
 
-fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
-    time.replace_nanosecond(0)
-        .expect("0 is a valid nanosecond")
-        .to_offset(time::UtcOffset::UTC)
-}
 
 /// CloudTrail's `ListPublicKeys` response: the keys whose validity window overlaps
 /// `[start, end]`. Both default to `now`, as the API's do (so with neither, the current key).

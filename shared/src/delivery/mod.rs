@@ -30,17 +30,17 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::whole_seconds;
 use crate::config::Config;
 use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
 use crate::digest::ledger::DeliveredLogFile;
 use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
 use crate::document::DocumentError;
 use crate::history;
+use crate::ids::random_id;
 use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::Signer;
 use crate::staging::{self, StagingError};
@@ -602,16 +602,4 @@ fn encryption(trail: &Trail) -> Encryption {
         },
         None => Encryption::S3Managed,
     }
-}
-
-pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    t.replace_nanosecond(0).expect("0 is a valid nanosecond")
-}
-
-fn random_id() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect()
 }

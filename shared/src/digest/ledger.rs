@@ -12,8 +12,8 @@ use time::{Duration, OffsetDateTime};
 use super::format::{
     ChainId, DigestFile, HASH_ALGORITHM, LogFileEntry, PreviousDigest, digest_key, log_file_stamp,
 };
+use crate::clock::whole_seconds;
 use crate::config::Config;
-use crate::delivery::whole_seconds;
 use crate::ports::signer::SIGNATURE_ALGORITHM;
 use crate::record::EventTime;
 use crate::trail::Trail;

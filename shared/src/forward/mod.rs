@@ -51,13 +51,13 @@ use std::io::Read;
 use std::time::Duration;
 
 use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::ids::random_id;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
@@ -624,12 +624,4 @@ pub(crate) fn gunzip(body: &[u8]) -> Result<String, String> {
         );
     }
     String::from_utf8(text).map_err(|_| "the uncompressed body is not UTF-8".to_owned())
-}
-
-fn random_id() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect()
 }

@@ -364,7 +364,7 @@ pub fn lake_event_id(channel_arn: &str, uid: &str) -> String {
     hasher.update(uid.as_bytes());
     let digest = hasher.finalize();
     let bytes: [u8; 16] = digest[..16].try_into().expect("16 bytes");
-    crate::uuid::uuid_text(bytes, 8)
+    crate::ids::uuid_text(bytes, 8)
 }
 
 /// `eventDataChecksum` must be the SHA-256 of the eventData string's UTF-8 bytes. AWS documents

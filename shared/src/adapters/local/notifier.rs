@@ -109,7 +109,7 @@ impl Notifier for LocalNotifier {
 
 /// A random (version 4) UUID, the shape of SNS message ids.
 fn new_message_id() -> String {
-    crate::uuid::uuid_text(rand::random(), 4)
+    crate::ids::uuid_text(rand::random(), 4)
 }
 
 fn failed(topic_arn: &str, detail: String) -> NotifierError {
