@@ -2,7 +2,7 @@
 //! which the pipeline reaches storage, logs, notifications and signing.
 
 pub mod adapters;
-mod clock;
+pub(crate) mod clock;
 pub mod config;
 pub mod delivery;
 pub mod digest;

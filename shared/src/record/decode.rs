@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 
 use super::error::{FieldProblem, Reason};
 use crate::names::arn::is_region;
-use super::fields::{EventCategory, EventTime, EventType, EventVersion};
+use super::fields::{EventCategory, EventType, EventVersion};
+use crate::clock::EventTime;
 use super::{MAX_RECORD_BYTES, Record, Resource, UserIdentity};
 
 /// A field as it appears in the object: absent, or its raw JSON (which may be `null`). Serde's
@@ -246,7 +247,7 @@ impl<'a> RecordFields<'a> {
             require(self.event_version.string("eventVersion"), "eventVersion", 0).and_then(
                 |text| {
                     EventVersion::parse(&text)
-                        .map_err(|why| FieldProblem::invalid("eventVersion", why))
+                        .map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
                 },
             ),
         );
@@ -254,7 +255,7 @@ impl<'a> RecordFields<'a> {
 
         let event_time = problems.take(
             require(self.event_time.string("eventTime"), "eventTime", 0).and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why))
+                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
 
@@ -473,12 +474,12 @@ impl<'a> RecordFields<'a> {
         };
         let version = problems.take(
             required(self.event_version.string("eventVersion"), "eventVersion").and_then(|text| {
-                EventVersion::parse(&text).map_err(|why| FieldProblem::invalid("eventVersion", why))
+                EventVersion::parse(&text).map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
             }),
         );
         let event_time = problems.take(
             required(self.event_time.string("eventTime"), "eventTime").and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why))
+                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
         problems.take(
@@ -582,7 +583,7 @@ fn decode_lake_metadata(raw: &RawValue) -> Result<(), FieldProblem> {
         )
     })?;
     EventTime::parse(&ingestion_time)
-        .map_err(|why| FieldProblem::invalid("metadata.ingestionTime", why))?;
+        .map_err(|why| FieldProblem::invalid("metadata.ingestionTime", why.to_string()))?;
     non_empty(
         fields.channel_arn.string("metadata.channelARN"),
         "metadata.channelARN",

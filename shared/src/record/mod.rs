@@ -17,7 +17,8 @@ pub use batch::{BatchError, split_batch};
 pub use classify::GLOBAL_SERVICE_REGION;
 pub use decode::IDENTITY_TYPES;
 pub use error::{FieldProblem, Reason, RecordError, RecordRef};
-pub use fields::{EventCategory, EventTime, EventType, EventVersion};
+pub use crate::clock::{EventTime, EventTimeError};
+pub use fields::{EventCategory, EventType, EventVersion, EventVersionError};
 
 use decode::RecordFields;
 pub(crate) use decode::Slot;
