@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveryReport;
-use cairn_shared::forward::alert;
 use cairn_shared::forward::trigger::ObjectCreated;
+use cairn_shared::layout;
 use cairn_shared::notify::{Item, MessageKind, Notify};
 use cairn_shared::ports::notifier::Notifier;
 use cairn_shared::ports::object_store::{ObjectStore, ObjectStoreError};
@@ -67,7 +67,7 @@ async fn notify_delivered(
     let mut items = Vec::new();
     for file in &delivered.log_files {
         items.push(item(&file.bucket, &file.key));
-        let alert_key = alert::key(&file.bucket, &file.key);
+        let alert_key = layout::alert_key(&file.bucket, &file.key);
         match store.head(&config.state_bucket, &alert_key).await {
             Ok(_) => items.push(item(&config.state_bucket, &alert_key)),
             Err(ObjectStoreError::NotFound { .. }) => {}

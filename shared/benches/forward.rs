@@ -19,7 +19,7 @@ use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::log_file::{self, MAX_RECORDS};
-use cairn_shared::forward::{Forwarder, Outcome, progress};
+use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
 use cairn_shared::record::EventTime;
@@ -95,7 +95,14 @@ fn store_with_log_files(
                 .collect();
             let body = log_file::encode(&timed);
             let unique = log_file::unique_part(format!("bench/{part}").as_bytes());
-            let key = log_file::log_file_key(None, None, "111122223333", "us-east-1", NOW, &unique);
+            let key = cairn_shared::layout::log_file_key(
+                None,
+                None,
+                "111122223333",
+                "us-east-1",
+                NOW,
+                &unique,
+            );
             store
                 .put(
                     "bench-trail",
@@ -139,7 +146,7 @@ fn forward_all(
 ) -> Duration {
     runtime.block_on(async {
         for entry in store
-            .list_all("bench-state", progress::PREFIX)
+            .list_all("bench-state", cairn_shared::layout::FORWARD_PROGRESS_PREFIX)
             .await
             .expect("list")
         {

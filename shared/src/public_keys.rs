@@ -18,11 +18,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::clock::whole_utc_seconds;
+use crate::layout::PUBLIC_KEYS_KEY;
 use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::PublicKey;
-
-/// The registry's key in the state bucket.
-pub const REGISTRY_KEY: &str = "public-keys.json";
 
 /// How many times [`publish`] re-reads the registry after losing a compare-and-swap before it
 /// gives up: each loss means another publisher's entry went in, so this bounds the number of
@@ -33,11 +31,11 @@ const MAX_PUBLISH_ATTEMPTS: usize = 16;
 pub enum PublicKeysError {
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = REGISTRY_KEY)]
+    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = PUBLIC_KEYS_KEY)]
     Corrupt { bucket: String, reason: String },
     #[error(
         "publishing key {fingerprint} in s3://{bucket}/{key}: lost the compare-and-swap {attempts} times in a row to other publishers",
-        key = REGISTRY_KEY
+        key = PUBLIC_KEYS_KEY
     )]
     Contended {
         bucket: String,
@@ -176,7 +174,7 @@ pub async fn publish(
         };
         let options = PutOptions::new("application/json").condition(condition);
         match store
-            .put(state_bucket, REGISTRY_KEY, Bytes::from(body), &options)
+            .put(state_bucket, PUBLIC_KEYS_KEY, Bytes::from(body), &options)
             .await
         {
             Ok(_) => return Ok(()),
@@ -195,7 +193,7 @@ async fn read(
     store: &dyn ObjectStore,
     state_bucket: &str,
 ) -> Result<(Registry, Option<ETag>), PublicKeysError> {
-    match store.get(state_bucket, REGISTRY_KEY).await {
+    match store.get(state_bucket, PUBLIC_KEYS_KEY).await {
         Ok(object) => {
             let registry = serde_json::from_slice(&object.body)
                 .map_err(|e| corrupt(state_bucket, e.to_string()))?;
@@ -212,7 +210,6 @@ fn corrupt(bucket: &str, reason: String) -> PublicKeysError {
         reason,
     }
 }
-
 
 /// CloudTrail's `ListPublicKeys` response: the keys whose validity window overlaps
 /// `[start, end]`. Both default to `now`, as the API's do (so with neither, the current key).
@@ -306,7 +303,11 @@ mod tests {
         publish(&store, "state", &b, b_from, rotation)
             .await
             .expect("publish b");
-        let etag = store.head("state", REGISTRY_KEY).await.expect("head").etag;
+        let etag = store
+            .head("state", PUBLIC_KEYS_KEY)
+            .await
+            .expect("head")
+            .etag;
         publish(
             &store,
             "state",
@@ -317,7 +318,11 @@ mod tests {
         .await
         .expect("b again");
         assert_eq!(
-            store.head("state", REGISTRY_KEY).await.expect("head").etag,
+            store
+                .head("state", PUBLIC_KEYS_KEY)
+                .await
+                .expect("head")
+                .etag,
             etag,
             "a repeated publish rewrote the registry"
         );
@@ -382,7 +387,7 @@ mod tests {
         store
             .put(
                 "state",
-                REGISTRY_KEY,
+                PUBLIC_KEYS_KEY,
                 Bytes::from(body),
                 &PutOptions::new("application/json"),
             )

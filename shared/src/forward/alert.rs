@@ -48,14 +48,6 @@ use serde_json::value::RawValue;
 use super::metrics::{FilterMatch, number};
 use crate::config::StandardUnit;
 
-/// Where alert objects live in the state bucket.
-pub const PREFIX: &str = "alerts/";
-
-/// The alert object of log file `bucket`/`key`.
-pub fn key(bucket: &str, key: &str) -> String {
-    format!("{PREFIX}{bucket}/{key}.json")
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert<'a> {
@@ -212,13 +204,5 @@ mod tests {
         let summary = EventSummary::of(&insight);
         assert_eq!(summary.user_identity, IdentitySummary::default());
         assert_eq!(summary.event_name, None);
-    }
-
-    #[test]
-    fn keys_mirror_the_log_file() {
-        assert_eq!(
-            key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
-            "alerts/b/AWSLogs/1/CloudTrail/x.json.gz.json"
-        );
     }
 }

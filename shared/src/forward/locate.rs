@@ -12,6 +12,7 @@
 use serde_json::value::RawValue;
 
 use crate::config::Config;
+use crate::layout;
 use crate::record::Record;
 use crate::trail::Trail;
 
@@ -61,7 +62,7 @@ pub fn locate<'c>(
         return Ok(found);
     }
     let names: Vec<&str> = in_bucket.iter().map(|trail| trail.name()).collect();
-    if key.contains("/CloudTrail-Digest/") {
+    if key.contains(&format!("/{}/", layout::DIGEST_KIND)) {
         Err(format!(
             "s3://{bucket}/{key} is a digest file, not a log file"
         ))
@@ -117,47 +118,12 @@ pub fn choose<'c>(
     }
 }
 
-/// (account, region) when `key` is a log file key of `trail`.
+/// (account, region) when `key` is a log file key of `trail`; only an organization trail's
+/// folder holds other accounts than the configured one.
 fn parse<'k>(trail: &Trail, account_id: &str, key: &'k str) -> Option<(&'k str, &'k str)> {
-    let mut rest = key;
-    if let Some(prefix) = trail.prefix() {
-        rest = rest.strip_prefix(prefix)?.strip_prefix('/')?;
-    }
-    rest = rest.strip_prefix("AWSLogs/")?;
-    if let Some(organization) = trail.organization_id() {
-        rest = rest.strip_prefix(organization)?.strip_prefix('/')?;
-    }
-    let parts: Vec<&str> = rest.split('/').collect();
-    let [account, "CloudTrail", region, year, month, day, name] = parts[..] else {
-        return None;
-    };
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !digits(account, 12)
-        || !region_ok
-        || (trail.organization_id().is_none() && account != account_id)
-    {
-        return None;
-    }
-    let stamp = name
-        .strip_prefix(account)?
-        .strip_prefix("_CloudTrail_")?
-        .strip_prefix(region)?
-        .strip_prefix('_')?
-        .strip_suffix(".json.gz")?;
-    let (time, unique) = stamp.split_once("Z_")?;
-    let (date, hour_minute) = time.split_once('T')?;
-    let unique_ok = unique.len() == 16 && unique.bytes().all(|b| b.is_ascii_alphanumeric());
-    (digits(year, 4)
-        && digits(month, 2)
-        && digits(day, 2)
-        && date == format!("{year}{month}{day}")
-        && digits(hour_minute, 4)
-        && unique_ok)
-        .then_some((account, region))
+    let (account, region) =
+        layout::parse_log_file_key(trail.prefix(), trail.organization_id(), key)?;
+    (trail.organization_id().is_some() || account == account_id).then_some((account, region))
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::random_id;
+use crate::layout;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
@@ -322,7 +323,7 @@ impl<'a> Forwarder<'a> {
         report.log_stream = Some(stream.clone());
 
         let writer = random_id();
-        let marker_key = progress::key(bucket, key);
+        let marker_key = layout::forward_progress_key(bucket, key);
         let state = self.config.state_bucket.as_str();
         let mut marker = match progress::read(self.store, state, &marker_key).await? {
             Some((progress, version))
@@ -399,7 +400,7 @@ impl<'a> Forwarder<'a> {
                     })
                     .collect(),
             };
-            let alert_key = alert::key(bucket, key);
+            let alert_key = layout::alert_key(bucket, key);
             self.store
                 .put(
                     state,

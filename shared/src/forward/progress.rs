@@ -22,14 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
 
-/// Where markers live in the state bucket.
-pub const PREFIX: &str = "forward/progress/";
-
-/// The marker of `bucket`/`key`.
-pub fn key(bucket: &str, key: &str) -> String {
-    format!("{PREFIX}{bucket}/{key}.json")
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Progress {

@@ -24,8 +24,8 @@ use super::error_codes::{
     INVALID_DATA, INVALID_RECIPIENT,
 };
 use super::{BodyError, LakeContext, Refusal, Submitted, json_kind, json_text, quoted};
-use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};
 use crate::names::arn::is_account_id;
+use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};
 
 /// PutAuditEvents takes 1 to 100 events per request…
 pub const MAX_AUDIT_EVENTS: usize = 100;

@@ -24,8 +24,8 @@ use std::fmt;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::record::{BatchError, EventTime};
 use crate::names::arn::{Arn, is_account_id};
+use crate::record::{BatchError, EventTime};
 
 pub use accept::{Accepted, Failed, IngestAnswer, IngestError, Ingested, ingest};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};

@@ -54,6 +54,7 @@ use crate::config::Config;
 use crate::forward::locate::{self, LogFileOf};
 use crate::forward::trigger::ObjectCreated;
 use crate::forward::{self, RetryPolicy};
+use crate::layout;
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::split_batch;
@@ -278,7 +279,7 @@ impl<'a> Notify<'a> {
 
     async fn plan(&self, object: &ObjectCreated) -> Plan {
         let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
-        if bucket == self.config.state_bucket && key.starts_with(forward::alert::PREFIX) {
+        if bucket == self.config.state_bucket && key.starts_with(layout::ALERTS_PREFIX) {
             return self.plan_alert(key).await;
         }
         match locate::locate(self.config, bucket, key) {

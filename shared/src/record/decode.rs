@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{FieldProblem, Reason};
-use crate::names::arn::is_region;
 use super::fields::{EventCategory, EventType, EventVersion};
-use crate::clock::EventTime;
 use super::{MAX_RECORD_BYTES, Record, Resource, UserIdentity};
+use crate::clock::EventTime;
+use crate::names::arn::is_region;
 
 /// A field as it appears in the object: absent, or its raw JSON (which may be `null`). Serde's
 /// `Option` would fold `null` into "absent", and a required field that is null deserves its own
@@ -255,7 +255,8 @@ impl<'a> RecordFields<'a> {
 
         let event_time = problems.take(
             require(self.event_time.string("eventTime"), "eventTime", 0).and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
+                EventTime::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
 
@@ -474,12 +475,14 @@ impl<'a> RecordFields<'a> {
         };
         let version = problems.take(
             required(self.event_version.string("eventVersion"), "eventVersion").and_then(|text| {
-                EventVersion::parse(&text).map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
+                EventVersion::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
             }),
         );
         let event_time = problems.take(
             required(self.event_time.string("eventTime"), "eventTime").and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
+                EventTime::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
         problems.take(

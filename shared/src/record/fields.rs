@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-
 /// Text that is not an `eventVersion` Cairn knows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
 #[error("\"{0}\" is not a CloudTrail eventVersion (1.0 to 1.11)")]

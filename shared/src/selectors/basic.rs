@@ -1,11 +1,11 @@
 //! Basic event selectors (`EventSelectors`): management events by read/write kind, and data
 //! events for S3 objects, Lambda functions and DynamoDB tables by ARN or ARN prefix.
 
-use crate::names::arn::{Arn, regional};
 use super::spec::{EventSelectorSpec, ReadWriteType};
 use crate::invalid::Invalid;
-use crate::record::{EventCategory, Record};
+use crate::names::arn::{Arn, regional};
 use crate::names::check_bucket_name_shape;
+use crate::record::{EventCategory, Record};
 
 /// The only resource types basic selectors take; the rest need advanced selectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

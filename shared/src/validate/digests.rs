@@ -12,9 +12,10 @@ use std::io::Read;
 use flate2::bufread::GzDecoder;
 
 use crate::digest::format::{
-    ChainId, DigestFile, HASH_ALGORITHM, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
-    digest_key, sha256_hex, signing_string,
+    DigestFile, HASH_ALGORITHM, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA, sha256_hex,
+    signing_string,
 };
+use crate::layout::{ChainId, digest_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::ports::signer::{SIGNATURE_ALGORITHM, verify};
 use crate::public_keys::PublishedKey;
