@@ -8,10 +8,8 @@ use flate2::write::GzEncoder;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::digest::format::GZIP_LEVEL;
 use crate::record::EventTime;
-
-/// The gzip level of log files: zlib's default, the usual balance of size and speed.
-pub const GZIP_LEVEL: u32 = 6;
 
 /// At most this many records in one log file, and at most [`MAX_UNCOMPRESSED_BYTES`] of them:
 /// CloudTrail bounds its files too, and a bounded file keeps deliver's and forward's memory

@@ -9,6 +9,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The gzip level of every file in the trail bucket, log files (deliver) and digests alike:
+/// zlib's default, the usual balance of size and speed. Here rather than in deliver because
+/// deliver builds on the digest module, not the other way round.
+pub const GZIP_LEVEL: u32 = 6;
+
 /// Every hash in a digest file is SHA-256 (`hashAlgorithm`, `previousDigestHashAlgorithm`).
 pub const HASH_ALGORITHM: &str = "SHA-256";
 

@@ -17,12 +17,11 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::format::{
-    DigestFile, PreviousDigest, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA, sha256_hex,
-    signing_string,
+    DigestFile, GZIP_LEVEL, PreviousDigest, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
+    sha256_hex, signing_string,
 };
 use super::ledger::{DeliveredLogFile, DueDigest, Ledger};
 use crate::config::Config;
-use crate::delivery::log_file::GZIP_LEVEL;
 use crate::document::{self, DocumentError};
 use crate::layout::DIGEST_LEDGER_KEY;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
