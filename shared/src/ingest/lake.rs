@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::body::TopLevel;
 use super::error_codes::{
     DUPLICATED_AUDIT_EVENT_ID, FIELD_NOT_FOUND, FIELD_TOO_LONG, INTERNAL_FAILURE, INVALID_CHECKSUM,
     INVALID_DATA, INVALID_RECIPIENT,
 };
+use super::top_level::TopLevel;
 use super::{BodyError, LakeContext, Refusal, Submitted, json_kind, json_text, quoted};
 use crate::names::arn::is_account_id;
 use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};

@@ -17,6 +17,7 @@ mod body;
 mod function_url;
 mod invocation;
 mod lake;
+mod top_level;
 
 use std::borrow::Cow;
 use std::fmt;
