@@ -249,6 +249,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deliver_keeps_its_bookkeeping_in_its_folder() {
+        for path in [JOURNAL_KEY, SEEN_PREFIX, DIGEST_LEDGER_KEY] {
+            assert!(path.starts_with(DELIVER_FOLDER), "{path}");
+        }
+    }
+
+    #[test]
     fn alert_keys_mirror_the_log_file() {
         assert_eq!(
             alert_key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
