@@ -13,6 +13,7 @@ pub mod history;
 mod ids;
 pub mod ingest;
 mod invalid;
+mod json_key;
 pub mod layout;
 pub mod names;
 pub mod notify;

@@ -20,6 +20,7 @@ const LEAVES: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("ids", &[]),
     ("invalid", &[]),
+    ("json_key", &[]),
     ("names", &[]),
     ("layout", &["clock"]),
 ];

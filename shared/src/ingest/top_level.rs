@@ -1,13 +1,13 @@
 //! A body's top-level keys, read once: the body kinds are told apart by them, and each kind's
 //! reader ([`super::body`], [`super::lake`]) takes its members from them.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{BodyError, BodyKind, quoted};
+use crate::json_key::JsonKey;
 
 /// The top-level keys bodies are told apart by, each as raw JSON. Other keys are only named,
 /// for the error when no kind fits.
@@ -115,7 +115,7 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut top = TopLevel::default();
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(JsonKey(key)) = map.next_key()? {
             let slot = match key.as_ref() {
                 "Records" => &mut top.records,
                 "auditEvents" => &mut top.audit_events,
@@ -143,30 +143,5 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
             *slot = Some(map.next_value()?);
         }
         Ok(top)
-    }
-}
-
-/// An object key, borrowed from the body unless it has escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(key)))
-            }
-
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(key.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }
