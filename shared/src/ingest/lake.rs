@@ -713,13 +713,8 @@ fn present<'a>(
 /// eventData.eventTime, "in yyyy-MM-DDTHH:mm:ss format, in UTC". AWS's own example ends in
 /// `Z`, and sources often add fractions of a second; both are taken, and the stored record's
 /// eventTime is the whole second, written the one way CloudTrail writes it.
-fn lake_event_time(text: &str) -> Result<EventTime, String> {
-    let refuse = || {
-        format!(
-            "{} is not a UTC time of the form yyyy-MM-ddTHH:mm:ss (a fraction of a second and a closing Z may follow)",
-            quoted(text)
-        )
-    };
+fn lake_event_time(text: &str) -> Result<EventTime, LakeTimeError> {
+    let refuse = || LakeTimeError(quoted(text));
     let without_zone = text.strip_suffix('Z').unwrap_or(text);
     let (whole, fraction) = match without_zone.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
@@ -732,6 +727,13 @@ fn lake_event_time(text: &str) -> Result<EventTime, String> {
     }
     EventTime::parse(&format!("{whole}Z")).map_err(|_| refuse())
 }
+
+/// A PutAuditEvents eventTime of another form; holds the text, quoted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is not a UTC time of the form yyyy-MM-ddTHH:mm:ss (a fraction of a second and a closing Z may follow)"
+)]
+struct LakeTimeError(String);
 
 /// Problems found in one event: the first one's code is the event's errorCode, and the
 /// message lists them all, so a producer can fix the event in one go.

@@ -102,7 +102,7 @@ impl Notifier for LocalNotifier {
         let line = jsonl::lines([&envelope]).map_err(|e| failed(topic_arn, e.to_string()))?;
         jsonl::append(path, line)
             .await
-            .map_err(|detail| failed(topic_arn, detail))?;
+            .map_err(|e| failed(topic_arn, e.to_string()))?;
         Ok(message_id)
     }
 }
