@@ -20,7 +20,7 @@ fn expiration(value: &Value) -> Retention {
                 .and_then(|d| u32::try_from(d).ok())
                 .expect("whole days"),
         ),
-        Value::Tagged(tagged) if tagged.tag.to_string() == "!Ref" => {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
             let name = tagged.value.as_str().expect("!Ref NAME");
             Retention::DaysParameter(
                 STATE_OBJECTS

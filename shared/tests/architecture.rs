@@ -203,10 +203,10 @@ fn imports_of(text: &str, path: &[String]) -> BTreeSet<String> {
         } else if segments.first() == Some(&"super") {
             let climbs = segments.iter().take_while(|s| **s == "super").count();
             // A file's own module is `path`; climbing all of it reaches the crate root.
-            if climbs == path.len() {
-                if let Some(module) = segments.get(climbs).filter(|s| !s.is_empty()) {
-                    imports.insert((*module).to_owned());
-                }
+            if climbs == path.len()
+                && let Some(module) = segments.get(climbs).filter(|s| !s.is_empty())
+            {
+                imports.insert((*module).to_owned());
             }
         }
     }

@@ -60,8 +60,6 @@ pub const LEASE: Duration = Duration::minutes(2);
 /// memory, whatever the backlog.
 pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Where staging objects deliver cannot read are moved, in the state bucket.
-
 /// Staging objects read at once.
 const READ_CONCURRENCY: usize = 16;
 

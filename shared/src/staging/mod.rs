@@ -20,8 +20,6 @@ use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOp
 use crate::record::{EventCategory, Record};
 use crate::trail::Destination;
 
-/// Where staging objects live in the state bucket.
-
 /// One staged event: the raw record and what deliver needs to file it without re-validating it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
