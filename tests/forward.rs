@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
-use cairn_shared::alert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};
+use cairn_shared::layout::ALERTS_PREFIX;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
@@ -167,7 +167,7 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     assert_eq!(metrics, want_matches);
     assert!(alerts > 0);
     let alert_objects = store
-        .list_all(&config.state_bucket, alert::PREFIX)
+        .list_all(&config.state_bucket, ALERTS_PREFIX)
         .await
         .expect("alerts");
     assert_eq!(alert_objects.len(), alerts);

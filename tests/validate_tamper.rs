@@ -6,7 +6,7 @@ use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::adapters::local::pem_signer::PemSigner;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::log_file::log_file_key;
+use cairn_shared::layout::log_file_key;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::Signer;
 use cairn_shared::public_keys;

@@ -126,7 +126,7 @@ pub async fn run(
         eprintln!(
             "cairn: no public keys are published in s3://{}/{}: no digest can be verified",
             config.state_bucket,
-            public_keys::REGISTRY_KEY
+            cairn_shared::layout::PUBLIC_KEYS_KEY
         );
     }
 

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::log_file::{GZIP_LEVEL, MAX_RECORDS};
+use cairn_shared::delivery::log_file::MAX_RECORDS;
 use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::digest::format::GZIP_LEVEL;
 use cairn_shared::ingest::{LakeContext, ingest};
 use cairn_shared::record::EventTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -20,7 +20,7 @@ use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::delivery::log_file::{self, MAX_RECORDS};
-use cairn_shared::forward::{Forwarder, Outcome, progress};
+use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
 use cairn_shared::record::EventTime;
@@ -96,7 +96,14 @@ fn store_with_log_files(
                 .collect();
             let body = log_file::encode(&timed);
             let unique = log_file::unique_part(format!("bench/{part}").as_bytes());
-            let key = log_file::log_file_key(None, None, "111122223333", "us-east-1", NOW, &unique);
+            let key = cairn_shared::layout::log_file_key(
+                None,
+                None,
+                "111122223333",
+                "us-east-1",
+                NOW,
+                &unique,
+            );
             let mut options = PutOptions::new("application/json").content_encoding("gzip");
             options.metadata = LogFileFacts {
                 trail: "main".to_owned(),
@@ -145,7 +152,7 @@ fn forward_all(
 ) -> Duration {
     runtime.block_on(async {
         for entry in store
-            .list_all("bench-state", progress::PREFIX)
+            .list_all("bench-state", cairn_shared::layout::FORWARD_PROGRESS_PREFIX)
             .await
             .expect("list")
         {

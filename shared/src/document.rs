@@ -1,5 +1,5 @@
 //! Small JSON documents in a bucket, changed only by compare-and-swap on their ETag: the
-//! delivery journal and the digest ledger. An absent document reads as its default.
+//! delivery journal, the digest ledger, forward's progress markers and the public key registry.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -26,6 +26,18 @@ pub async fn read<T: DeserializeOwned + Default>(
     bucket: &str,
     key: &str,
 ) -> Result<(T, Option<ETag>), DocumentError> {
+    Ok(match read_present(store, bucket, key).await? {
+        Some((document, etag)) => (document, Some(etag)),
+        None => (T::default(), None),
+    })
+}
+
+/// The document and its ETag, `None` when there is none.
+pub async fn read_present<T: DeserializeOwned>(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(T, ETag)>, DocumentError> {
     match store.get(bucket, key).await {
         Ok(object) => {
             let document =
@@ -34,9 +46,9 @@ pub async fn read<T: DeserializeOwned + Default>(
                     key: key.to_owned(),
                     source,
                 })?;
-            Ok((document, Some(object.info.etag)))
+            Ok(Some((document, object.info.etag)))
         }
-        Err(ObjectStoreError::NotFound { .. }) => Ok((T::default(), None)),
+        Err(ObjectStoreError::NotFound { .. }) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
@@ -47,7 +59,7 @@ pub async fn read<T: DeserializeOwned + Default>(
 /// Safe to repeat: when the store reports a lost race, the document is read back, and if it
 /// already holds exactly this content (our own earlier attempt whose answer was lost), that is
 /// a success.
-pub async fn swap<T: Serialize + DeserializeOwned + Default + PartialEq>(
+pub async fn swap<T: Serialize + DeserializeOwned + PartialEq>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
@@ -55,6 +67,29 @@ pub async fn swap<T: Serialize + DeserializeOwned + Default + PartialEq>(
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DocumentError> {
     let body = serde_json::to_vec(document).expect("a document always serializes");
+    swap_body(store, bucket, key, document, body, expected).await
+}
+
+/// [`swap`] for a document people read too, written indented.
+pub async fn swap_pretty<T: Serialize + DeserializeOwned + PartialEq>(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    document: &T,
+    expected: Option<&ETag>,
+) -> Result<Option<ETag>, DocumentError> {
+    let body = serde_json::to_vec_pretty(document).expect("a document always serializes");
+    swap_body(store, bucket, key, document, body, expected).await
+}
+
+async fn swap_body<T: DeserializeOwned + PartialEq>(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    document: &T,
+    body: Vec<u8>,
+    expected: Option<&ETag>,
+) -> Result<Option<ETag>, DocumentError> {
     let condition = match expected {
         Some(etag) => Condition::IfMatch(etag.clone()),
         None => Condition::IfNoneMatch,
@@ -63,8 +98,10 @@ pub async fn swap<T: Serialize + DeserializeOwned + Default + PartialEq>(
     match store.put(bucket, key, Bytes::from(body), &options).await {
         Ok(receipt) => Ok(Some(receipt.etag)),
         Err(ObjectStoreError::PreconditionFailed { .. }) => {
-            let (current, etag) = read::<T>(store, bucket, key).await?;
-            Ok((current == *document).then_some(etag).flatten())
+            Ok(match read_present::<T>(store, bucket, key).await? {
+                Some((current, etag)) if current == *document => Some(etag),
+                _ => None,
+            })
         }
         Err(error) => Err(error.into()),
     }

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod alert;
+pub(crate) mod clock;
 pub mod config;
 pub mod delivered;
 pub mod delivery;
@@ -12,7 +13,12 @@ pub mod filter;
 pub mod forward;
 pub mod gzip;
 pub mod history;
+mod ids;
 pub mod ingest;
+mod invalid;
+mod json_key;
+pub mod layout;
+pub mod names;
 pub mod notify;
 pub mod ports;
 pub mod public_keys;
@@ -22,5 +28,4 @@ pub mod selectors;
 pub mod staging;
 pub mod trail;
 pub mod trigger;
-mod uuid;
 pub mod validate;

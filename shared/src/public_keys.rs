@@ -13,15 +13,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
-use crate::ports::signer::PublicKey;
-
-/// The registry's key in the state bucket.
-pub const REGISTRY_KEY: &str = "public-keys.json";
+use crate::clock::whole_utc_seconds;
+use crate::document::{self, DocumentError};
+use crate::layout::PUBLIC_KEYS_KEY;
+use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
+use crate::ports::signer::{InvalidPublicKey, PublicKey};
 
 /// How many times [`publish`] re-reads the registry after losing a compare-and-swap before it
 /// gives up: each loss means another publisher's entry went in, so this bounds the number of
@@ -32,17 +31,56 @@ const MAX_PUBLISH_ATTEMPTS: usize = 16;
 pub enum PublicKeysError {
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = REGISTRY_KEY)]
-    Corrupt { bucket: String, reason: String },
+    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = PUBLIC_KEYS_KEY)]
+    Corrupt {
+        bucket: String,
+        #[source]
+        reason: RegistryProblem,
+    },
     #[error(
         "publishing key {fingerprint} in s3://{bucket}/{key}: lost the compare-and-swap {attempts} times in a row to other publishers",
-        key = REGISTRY_KEY
+        key = PUBLIC_KEYS_KEY
     )]
     Contended {
         bucket: String,
         fingerprint: String,
         attempts: usize,
     },
+}
+
+/// What is wrong with the registry object or one of its entries.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryProblem {
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    #[error("key {fingerprint}: Value is not base64: {source}")]
+    NotBase64 {
+        fingerprint: String,
+        #[source]
+        source: base64::DecodeError,
+    },
+    #[error("key {fingerprint}: {source}")]
+    NotAKey {
+        fingerprint: String,
+        #[source]
+        source: InvalidPublicKey,
+    },
+    #[error("key {fingerprint}: its Value has fingerprint {actual}")]
+    OtherFingerprint { fingerprint: String, actual: String },
+    #[error("key {fingerprint}: its validity ends before it starts")]
+    EndsBeforeStart { fingerprint: String },
+}
+
+impl From<DocumentError> for PublicKeysError {
+    fn from(error: DocumentError) -> Self {
+        match error {
+            DocumentError::Store(error) => Self::Store(error),
+            DocumentError::Corrupt { bucket, source, .. } => Self::Corrupt {
+                bucket,
+                reason: RegistryProblem::Json(source),
+            },
+        }
+    }
 }
 
 /// One published key and the time it was (or is) the signing key.
@@ -63,13 +101,13 @@ impl PublishedKey {
 }
 
 /// The registry object, as stored.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Registry {
     #[serde(rename = "PublicKeyList")]
     keys: Vec<StoredKey>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct StoredKey {
     #[serde(rename = "Value")]
     value: String,
@@ -93,27 +131,31 @@ impl StoredKey {
 
     /// The entry as a key, refusing one whose bytes are not a key or not the fingerprint it
     /// claims: a validator must never trust a fingerprint the bytes do not have.
-    fn decode(&self) -> Result<PublishedKey, String> {
+    fn decode(&self) -> Result<PublishedKey, RegistryProblem> {
+        let fingerprint = || self.fingerprint.clone();
         let der = BASE64
             .decode(&self.value)
-            .map_err(|e| format!("key {}: Value is not base64: {e}", self.fingerprint))?;
-        let key =
-            PublicKey::from_pkcs1_der(der).map_err(|e| format!("key {}: {e}", self.fingerprint))?;
+            .map_err(|source| RegistryProblem::NotBase64 {
+                fingerprint: fingerprint(),
+                source,
+            })?;
+        let key = PublicKey::from_pkcs1_der(der).map_err(|source| RegistryProblem::NotAKey {
+            fingerprint: fingerprint(),
+            source,
+        })?;
         if key.fingerprint() != self.fingerprint {
-            return Err(format!(
-                "key {}: its Value has fingerprint {}",
-                self.fingerprint,
-                key.fingerprint()
-            ));
+            return Err(RegistryProblem::OtherFingerprint {
+                fingerprint: fingerprint(),
+                actual: key.fingerprint().to_owned(),
+            });
         }
         if self
             .validity_end
             .is_some_and(|end| end < self.validity_start)
         {
-            return Err(format!(
-                "key {}: its validity ends before it starts",
-                self.fingerprint
-            ));
+            return Err(RegistryProblem::EndsBeforeStart {
+                fingerprint: fingerprint(),
+            });
         }
         Ok(PublishedKey {
             key,
@@ -134,7 +176,10 @@ pub async fn load(
         .iter()
         .map(StoredKey::decode)
         .collect::<Result<_, _>>()
-        .map_err(|reason| corrupt(state_bucket, reason))
+        .map_err(|reason| PublicKeysError::Corrupt {
+            bucket: state_bucket.to_owned(),
+            reason,
+        })
 }
 
 /// Makes `key` the current published key: closes the window of the key current until now at
@@ -155,8 +200,8 @@ pub async fn publish(
     valid_from: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<(), PublicKeysError> {
-    let now = whole_seconds(now);
-    let valid_from = whole_seconds(valid_from).min(now);
+    let now = whole_utc_seconds(now);
+    let valid_from = whole_utc_seconds(valid_from).min(now);
     for _ in 0..MAX_PUBLISH_ATTEMPTS {
         let (mut registry, etag) = read(store, state_bucket).await?;
         if let Some(current) = registry.keys.last_mut() {
@@ -168,19 +213,16 @@ pub async fn publish(
             current.validity_end = Some(now.max(current.validity_start));
         }
         registry.keys.push(StoredKey::new(key, valid_from));
-        let body = serde_json::to_vec_pretty(&registry).expect("the registry serializes");
-        let condition = match etag {
-            Some(etag) => Condition::IfMatch(etag),
-            None => Condition::IfNoneMatch,
-        };
-        let options = PutOptions::new("application/json").condition(condition);
-        match store
-            .put(state_bucket, REGISTRY_KEY, Bytes::from(body), &options)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(ObjectStoreError::PreconditionFailed { .. }) => continue,
-            Err(error) => return Err(error.into()),
+        let swapped = document::swap_pretty(
+            store,
+            state_bucket,
+            PUBLIC_KEYS_KEY,
+            &registry,
+            etag.as_ref(),
+        )
+        .await?;
+        if swapped.is_some() {
+            return Ok(());
         }
     }
     Err(PublicKeysError::Contended {
@@ -194,28 +236,7 @@ async fn read(
     store: &dyn ObjectStore,
     state_bucket: &str,
 ) -> Result<(Registry, Option<ETag>), PublicKeysError> {
-    match store.get(state_bucket, REGISTRY_KEY).await {
-        Ok(object) => {
-            let registry = serde_json::from_slice(&object.body)
-                .map_err(|e| corrupt(state_bucket, e.to_string()))?;
-            Ok((registry, Some(object.info.etag)))
-        }
-        Err(ObjectStoreError::NotFound { .. }) => Ok((Registry::default(), None)),
-        Err(error) => Err(error.into()),
-    }
-}
-
-fn corrupt(bucket: &str, reason: String) -> PublicKeysError {
-    PublicKeysError::Corrupt {
-        bucket: bucket.to_owned(),
-        reason,
-    }
-}
-
-fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
-    time.replace_nanosecond(0)
-        .expect("0 is a valid nanosecond")
-        .to_offset(time::UtcOffset::UTC)
+    Ok(document::read(store, state_bucket, PUBLIC_KEYS_KEY).await?)
 }
 
 /// CloudTrail's `ListPublicKeys` response: the keys whose validity window overlaps
@@ -271,11 +292,13 @@ fn epoch_seconds(time: OffsetDateTime) -> f64 {
 mod tests {
     use std::sync::Arc;
 
+    use bytes::Bytes;
     use rsa::{RsaPrivateKey, RsaPublicKey};
     use time::macros::datetime;
 
     use super::*;
     use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::ports::object_store::PutOptions;
 
     fn test_key() -> PublicKey {
         // 1024 bits keeps the unoptimised test build fast; the registry does not depend on size.
@@ -310,7 +333,11 @@ mod tests {
         publish(&store, "state", &b, b_from, rotation)
             .await
             .expect("publish b");
-        let etag = store.head("state", REGISTRY_KEY).await.expect("head").etag;
+        let etag = store
+            .head("state", PUBLIC_KEYS_KEY)
+            .await
+            .expect("head")
+            .etag;
         publish(
             &store,
             "state",
@@ -321,7 +348,11 @@ mod tests {
         .await
         .expect("b again");
         assert_eq!(
-            store.head("state", REGISTRY_KEY).await.expect("head").etag,
+            store
+                .head("state", PUBLIC_KEYS_KEY)
+                .await
+                .expect("head")
+                .etag,
             etag,
             "a repeated publish rewrote the registry"
         );
@@ -386,7 +417,7 @@ mod tests {
         store
             .put(
                 "state",
-                REGISTRY_KEY,
+                PUBLIC_KEYS_KEY,
                 Bytes::from(body),
                 &PutOptions::new("application/json"),
             )

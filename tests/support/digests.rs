@@ -9,11 +9,10 @@ use std::io::Read;
 
 use cairn_shared::adapters::local::pem_signer::PemSigner;
 use cairn_shared::config::Config;
-use cairn_shared::digest::format::{
-    DigestFile, SIGNATURE_METADATA, parse_digest_key, sha256_hex, signing_string,
-};
-use cairn_shared::digest::ledger::{self, Ledger, period_end};
+use cairn_shared::digest::format::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
+use cairn_shared::digest::ledger::{Ledger, period_end};
 use cairn_shared::document;
+use cairn_shared::layout::parse_digest_key;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::verify;
 use cairn_shared::public_keys;
@@ -51,9 +50,13 @@ pub async fn assert_digest_chains(
     let keys = public_keys::load(store, &config.state_bucket)
         .await
         .expect("public keys");
-    let (ledger, _) = document::read::<Ledger>(store, &config.state_bucket, ledger::KEY)
-        .await
-        .expect("digest ledger");
+    let (ledger, _) = document::read::<Ledger>(
+        store,
+        &config.state_bucket,
+        cairn_shared::layout::DIGEST_LEDGER_KEY,
+    )
+    .await
+    .expect("digest ledger");
     let mut chains = Chains::default();
     let mut listed_files: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut log_files: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -154,7 +157,7 @@ pub async fn assert_digest_chains(
                         "{} listed in two digests",
                         file.s3_object
                     );
-                    let stamp = cairn_shared::digest::format::log_file_stamp(&file.s3_object)
+                    let stamp = cairn_shared::layout::log_file_stamp(&file.s3_object)
                         .expect("log file stamp");
                     assert!(
                         stamp < *end,

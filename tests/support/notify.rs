@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_shared::alert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
 use cairn_shared::forward::Forwarder;
+use cairn_shared::layout::ALERTS_PREFIX;
 use cairn_shared::notify::Item;
 use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::object_store::ObjectStore;
@@ -119,7 +119,7 @@ pub async fn created_objects(config: &Config, store: &dyn ObjectStore) -> Vec<It
         }
     }
     for entry in store
-        .list_all(&config.state_bucket, alert::PREFIX)
+        .list_all(&config.state_bucket, ALERTS_PREFIX)
         .await
         .expect("list")
     {
@@ -136,7 +136,7 @@ pub async fn expected_alerts(
 ) -> BTreeMap<(String, String), Vec<String>> {
     let mut matches: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     for entry in store
-        .list_all(&config.state_bucket, alert::PREFIX)
+        .list_all(&config.state_bucket, ALERTS_PREFIX)
         .await
         .expect("list")
     {

@@ -271,7 +271,7 @@ pub fn config_with_suffix(suffix: &str) -> Config {
 /// Nothing left behind by deliver: no staging objects, no batch in the journal.
 pub async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
     let staged = store
-        .list_all(&config.state_bucket, cairn_shared::staging::PREFIX)
+        .list_all(&config.state_bucket, cairn_shared::layout::STAGING_PREFIX)
         .await
         .expect("list");
     assert!(staged.is_empty(), "staging objects left: {staged:?}");

@@ -3,13 +3,11 @@
 //! transformation are compiled once, so a filter AWS would refuse never loads and evaluating
 //! one per event never parses.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::Invalid;
-use crate::filter::{FilterPattern, Metric};
-use crate::trail::names::is_log_group_name;
+use crate::filter::{FilterPattern, Metric, MetricTransformation};
+use crate::names::is_log_group_name;
 
 /// A metric filter as written in the configuration.
 #[derive(Debug, Deserialize)]
@@ -31,61 +29,6 @@ pub struct MetricFilter {
     pub pattern: FilterPattern,
     /// The compiled (single) metric transformation.
     pub metric: Metric,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MetricTransformation {
-    pub metric_name: String,
-    pub metric_namespace: String,
-    pub metric_value: String,
-    pub default_value: Option<f64>,
-    #[serde(default)]
-    pub dimensions: BTreeMap<String, String>,
-    pub unit: Option<StandardUnit>,
-}
-
-/// CloudWatch's StandardUnit values, (de)serialized by their CloudWatch names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-pub enum StandardUnit {
-    Seconds,
-    Microseconds,
-    Milliseconds,
-    Bytes,
-    Kilobytes,
-    Megabytes,
-    Gigabytes,
-    Terabytes,
-    Bits,
-    Kilobits,
-    Megabits,
-    Gigabits,
-    Terabits,
-    Percent,
-    Count,
-    #[serde(rename = "Bytes/Second")]
-    BytesPerSecond,
-    #[serde(rename = "Kilobytes/Second")]
-    KilobytesPerSecond,
-    #[serde(rename = "Megabytes/Second")]
-    MegabytesPerSecond,
-    #[serde(rename = "Gigabytes/Second")]
-    GigabytesPerSecond,
-    #[serde(rename = "Terabytes/Second")]
-    TerabytesPerSecond,
-    #[serde(rename = "Bits/Second")]
-    BitsPerSecond,
-    #[serde(rename = "Kilobits/Second")]
-    KilobitsPerSecond,
-    #[serde(rename = "Megabits/Second")]
-    MegabitsPerSecond,
-    #[serde(rename = "Gigabits/Second")]
-    GigabitsPerSecond,
-    #[serde(rename = "Terabits/Second")]
-    TerabitsPerSecond,
-    #[serde(rename = "Count/Second")]
-    CountPerSecond,
-    None,
 }
 
 /// CloudWatch Logs' limits: one transformation per filter, three dimensions per metric.
@@ -118,7 +61,7 @@ impl MetricFilterSpec {
             ));
         };
         let within = |e: Invalid| e.within("metricTransformations[0]");
-        transformation.check().map_err(within)?;
+        check_transformation(transformation).map_err(within)?;
         let metric = Metric::compile(&pattern, transformation)
             .map_err(|e| within(Invalid::new(e.member(), e.to_string())))?;
         Ok(MetricFilter {
@@ -130,47 +73,51 @@ impl MetricFilterSpec {
     }
 }
 
-impl MetricTransformation {
-    fn check(&self) -> Result<(), Invalid> {
-        check_name("metricName", &self.metric_name, 255, ":*$")?;
-        check_name("metricNamespace", &self.metric_namespace, 255, ":*$")?;
-        if !(1..=100).contains(&self.metric_value.chars().count()) {
-            return Err(Invalid::new(
-                "metricValue",
-                "must be 1 to 100 characters (a number such as 1, or a field such as $.bytes)",
-            ));
-        }
-        if self.dimensions.len() > MAX_DIMENSIONS {
+/// PutMetricFilter's constraints on a transformation's own fields.
+fn check_transformation(transformation: &MetricTransformation) -> Result<(), Invalid> {
+    check_name("metricName", &transformation.metric_name, 255, ":*$")?;
+    check_name(
+        "metricNamespace",
+        &transformation.metric_namespace,
+        255,
+        ":*$",
+    )?;
+    if !(1..=100).contains(&transformation.metric_value.chars().count()) {
+        return Err(Invalid::new(
+            "metricValue",
+            "must be 1 to 100 characters (a number such as 1, or a field such as $.bytes)",
+        ));
+    }
+    if transformation.dimensions.len() > MAX_DIMENSIONS {
+        return Err(Invalid::new(
+            "dimensions",
+            format!(
+                "holds {} dimensions; a metric filter can have at most {MAX_DIMENSIONS}",
+                transformation.dimensions.len()
+            ),
+        ));
+    }
+    for (key, value) in &transformation.dimensions {
+        let key_ok = (1..=255).contains(&key.chars().count())
+            && key.is_ascii()
+            && !key.trim().is_empty()
+            && !key.starts_with(':');
+        if !key_ok {
             return Err(Invalid::new(
                 "dimensions",
                 format!(
-                    "holds {} dimensions; a metric filter can have at most {MAX_DIMENSIONS}",
-                    self.dimensions.len()
+                    "\"{key}\" is not a dimension name (1 to 255 ASCII characters, not all spaces, not starting with a colon)"
                 ),
             ));
         }
-        for (key, value) in &self.dimensions {
-            let key_ok = (1..=255).contains(&key.chars().count())
-                && key.is_ascii()
-                && !key.trim().is_empty()
-                && !key.starts_with(':');
-            if !key_ok {
-                return Err(Invalid::new(
-                    "dimensions",
-                    format!(
-                        "\"{key}\" is not a dimension name (1 to 255 ASCII characters, not all spaces, not starting with a colon)"
-                    ),
-                ));
-            }
-            if !(1..=255).contains(&value.chars().count()) {
-                return Err(Invalid::new(
-                    format!("dimensions.{key}"),
-                    "must be 1 to 255 characters",
-                ));
-            }
+        if !(1..=255).contains(&value.chars().count()) {
+            return Err(Invalid::new(
+                format!("dimensions.{key}"),
+                "must be 1 to 255 characters",
+            ));
         }
-        Ok(())
     }
+    Ok(())
 }
 
 fn check_name(field: &str, value: &str, max: usize, forbidden: &str) -> Result<(), Invalid> {

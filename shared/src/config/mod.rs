@@ -12,14 +12,16 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use error::{ConfigError, Invalid, Problem};
-pub use metric_filter::{MetricFilter, MetricTransformation, StandardUnit};
+pub use crate::filter::{MetricTransformation, StandardUnit};
+pub use crate::invalid::Invalid;
+pub use error::{ConfigError, Problem};
+pub use metric_filter::MetricFilter;
 
 use metric_filter::MetricFilterSpec;
 
-use crate::selectors::arn::is_account_id;
+use crate::names::arn::is_account_id;
+use crate::names::{check_bucket_name, check_sns_topic_arn};
 use crate::trail::Trail;
-use crate::trail::names::{check_bucket_name, check_sns_topic_arn};
 use crate::trail::spec::TrailSpec;
 
 /// A loaded, validated configuration.
@@ -85,9 +87,11 @@ impl Config {
         let state_bucket = spec
             .state_bucket
             .unwrap_or_else(|| format!("cairn-state-{}", spec.account_id));
-        check_bucket_name(&state_bucket).map_err(|why| Invalid::new("stateBucket", why))?;
+        check_bucket_name(&state_bucket)
+            .map_err(|why| Invalid::new("stateBucket", why.to_string()))?;
         if let Some(topic) = &spec.alert_topic_arn {
-            check_sns_topic_arn(topic).map_err(|why| Invalid::new("alertTopicArn", why))?;
+            check_sns_topic_arn(topic)
+                .map_err(|why| Invalid::new("alertTopicArn", why.to_string()))?;
         }
         let mut trails: Vec<Trail> = Vec::with_capacity(spec.trails.len());
         for (i, trail) in spec.trails.into_iter().enumerate() {

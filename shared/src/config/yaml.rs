@@ -3,7 +3,8 @@
 
 use serde_yaml_ng::Value;
 
-use super::error::{Problem, item_label};
+use super::error::Problem;
+use crate::invalid::item_label;
 
 /// The lists whose items are named in messages, with the key that holds an item's name.
 const NAMED_LISTS: [(&str, &str); 2] = [("trails", "Name"), ("metricFilters", "filterName")];

@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::document;
+use crate::layout::JOURNAL_KEY;
 use crate::ports::object_store::{ETag, ObjectStore};
 
 use super::DeliveryError;
-
-pub const KEY: &str = "deliver/journal.json";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -85,7 +84,7 @@ pub async fn read(
     store: &dyn ObjectStore,
     bucket: &str,
 ) -> Result<(Journal, Option<ETag>), DeliveryError> {
-    Ok(document::read(store, bucket, KEY).await?)
+    Ok(document::read(store, bucket, JOURNAL_KEY).await?)
 }
 
 /// Replaces the journal if it is still at `expected` (absent when `None`); returns the new
@@ -96,7 +95,7 @@ pub async fn swap(
     journal: &Journal,
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DeliveryError> {
-    Ok(document::swap(store, bucket, KEY, journal, expected).await?)
+    Ok(document::swap(store, bucket, JOURNAL_KEY, journal, expected).await?)
 }
 
 #[cfg(test)]

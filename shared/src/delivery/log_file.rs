@@ -7,71 +7,15 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
+use crate::digest::format::GZIP_LEVEL;
 use crate::record::EventTime;
-
-/// The gzip level of log files: zlib's default, the usual balance of size and speed.
-pub const GZIP_LEVEL: u32 = 6;
 
 /// At most this many records in one log file, and at most [`MAX_UNCOMPRESSED_BYTES`] of them:
 /// CloudTrail bounds its files too, and a bounded file keeps deliver's and forward's memory
 /// bounded (forward holds one file at a time).
 pub const MAX_RECORDS: usize = 10_000;
 pub const MAX_UNCOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
-
-/// The folder of a trail's files for one account, kind, region and day:
-/// `[prefix/]AWSLogs/[o-org/]{account}/{kind}/{region}/{YYYY}/{MM}/{DD}/`, where kind is
-/// `CloudTrail` (log files) or `CloudTrail-Digest`.
-pub fn day_folder(
-    prefix: Option<&str>,
-    organization_id: Option<&str>,
-    account: &str,
-    kind: &str,
-    region: &str,
-    day: OffsetDateTime,
-) -> String {
-    let mut folder = String::with_capacity(96);
-    if let Some(prefix) = prefix {
-        folder.push_str(prefix);
-        folder.push('/');
-    }
-    folder.push_str("AWSLogs/");
-    if let Some(organization_id) = organization_id {
-        folder.push_str(organization_id);
-        folder.push('/');
-    }
-    folder.push_str(&format!(
-        "{account}/{kind}/{region}/{:04}/{:02}/{:02}/",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    ));
-    folder
-}
-
-/// A log file's key: its day folder and
-/// `{account}_CloudTrail_{region}_{YYYYMMDDTHHmmZ}_{unique}.json.gz`, the time being the
-/// delivery time, as CloudTrail names them. `unique` is 16 alphanumerics.
-pub fn log_file_key(
-    prefix: Option<&str>,
-    organization_id: Option<&str>,
-    account: &str,
-    region: &str,
-    delivered_at: OffsetDateTime,
-    unique: &str,
-) -> String {
-    let t = delivered_at;
-    format!(
-        "{}{account}_CloudTrail_{region}_{:04}{:02}{:02}T{:02}{:02}Z_{unique}.json.gz",
-        day_folder(prefix, organization_id, account, "CloudTrail", region, t),
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
 
 /// 16 alphanumerics derived from `seed`, so a rerun of the same delivery names its files the
 /// same and overwrites rather than adds.
@@ -152,36 +96,8 @@ mod tests {
     use std::io::Read;
 
     use flate2::read::GzDecoder;
-    use time::macros::datetime;
 
     use super::*;
-
-    #[test]
-    fn keys_follow_cloudtrails_layout() {
-        let at = datetime!(2024-03-07 09:05:59 UTC);
-        assert_eq!(
-            log_file_key(
-                None,
-                None,
-                "123456789012",
-                "eu-west-1",
-                at,
-                "AbCdEfGh01234567"
-            ),
-            "AWSLogs/123456789012/CloudTrail/eu-west-1/2024/03/07/123456789012_CloudTrail_eu-west-1_20240307T0905Z_AbCdEfGh01234567.json.gz"
-        );
-        assert_eq!(
-            log_file_key(
-                Some("audit/logs"),
-                Some("o-exampleorgid"),
-                "111122223333",
-                "us-east-1",
-                at,
-                "AbCdEfGh01234567"
-            ),
-            "audit/logs/AWSLogs/o-exampleorgid/111122223333/CloudTrail/us-east-1/2024/03/07/111122223333_CloudTrail_us-east-1_20240307T0905Z_AbCdEfGh01234567.json.gz"
-        );
-    }
 
     #[test]
     fn unique_parts_are_16_alphanumerics_and_repeatable() {

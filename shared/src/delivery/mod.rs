@@ -30,20 +30,21 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::whole_seconds;
 use crate::config::Config;
 use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
 use crate::digest::ledger::DeliveredLogFile;
 use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
 use crate::document::DocumentError;
 use crate::history;
+use crate::ids::random_id;
+use crate::layout;
 use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::Signer;
-use crate::staging::{self, StagingError};
+use crate::staging::StagingError;
 use crate::trail::Trail;
 
 use journal::{Batch, Journal, Phase, PlannedFile};
@@ -58,9 +59,6 @@ pub const LEASE: Duration = Duration::minutes(2);
 /// The staging bytes one batch reads at most (always at least one object): what bounds a run's
 /// memory, whatever the backlog.
 pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
-
-/// Where staging objects deliver cannot read are moved, in the state bucket.
-pub const QUARANTINE_PREFIX: &str = "quarantine/";
 
 /// Staging objects read at once.
 const READ_CONCURRENCY: usize = 16;
@@ -124,7 +122,7 @@ pub struct DeliveryReport {
     pub digests: Vec<WrittenDigest>,
     pub history_objects: usize,
     pub removed_trails: BTreeMap<String, usize>,
-    /// Staging objects that were not what ingest writes, moved under [`QUARANTINE_PREFIX`].
+    /// Staging objects that were not what ingest writes, moved under [`layout::QUARANTINE_PREFIX`].
     pub quarantined: Vec<String>,
     /// Set when another run holds the journal: this run left its batch alone.
     #[serde(with = "time::serde::rfc3339::option")]
@@ -276,7 +274,7 @@ impl<'a> Deliverer<'a> {
         self.store
             .put(
                 self.bucket(),
-                &format!("{QUARANTINE_PREFIX}{key}"),
+                &layout::quarantine_key(key),
                 object.body.clone(),
                 &PutOptions::new("application/x-ndjson"),
             )
@@ -293,7 +291,7 @@ impl<'a> Deliverer<'a> {
         'pages: loop {
             let page = self
                 .store
-                .list_page(self.bucket(), staging::PREFIX, token.as_deref())
+                .list_page(self.bucket(), layout::STAGING_PREFIX, token.as_deref())
                 .await?;
             for entry in page.entries {
                 if !chosen.is_empty() && bytes + entry.size > self.max_batch_bytes {
@@ -391,7 +389,7 @@ impl<'a> Deliverer<'a> {
         // Every put below writes a key fixed by the journal with bytes fixed by the staging
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
-        let seen_key = seen::object_key(held.batch.delivered_at, &held.batch.id);
+        let seen_key = layout::seen_key(held.batch.delivered_at, &held.batch.id);
         let mut puts: Vec<(&str, &str, &Bytes, PutOptions)> = plan
             .log_files
             .iter()
@@ -603,16 +601,4 @@ fn encryption(trail: &Trail) -> Encryption {
         },
         None => Encryption::S3Managed,
     }
-}
-
-pub(crate) fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    t.replace_nanosecond(0).expect("0 is a valid nanosecond")
-}
-
-fn random_id() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect()
 }

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::delivered::LogFileFacts;
 use crate::history;
+use crate::layout;
 use crate::record::EventTime;
 use crate::staging::{self, StagingError};
 use crate::trail::Trail;
@@ -145,7 +146,7 @@ pub fn build<'c>(
                 let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
                 let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
                 (
-                    history::object_key(account, region, hour_start, batch),
+                    layout::history_key(account, region, hour_start, batch),
                     Bytes::from(history::encode(&raws)),
                 )
             })
@@ -168,7 +169,7 @@ pub fn build<'c>(
                 PlannedLogFile {
                     trail,
                     bucket: trail.bucket().to_owned(),
-                    key: log_file::log_file_key(
+                    key: layout::log_file_key(
                         trail.prefix(),
                         trail.organization_id(),
                         account,

@@ -9,14 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use time::macros::format_description;
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+use time::{Duration, OffsetDateTime};
 
+use crate::layout::{SEEN_PREFIX, parse_seen_key};
 use crate::ports::object_store::ObjectStore;
 
 use super::DeliveryError;
-
-pub const PREFIX: &str = "deliver/seen/";
 
 /// How long a delivered eventID keeps its copies out.
 pub const WINDOW: Duration = Duration::hours(24);
@@ -42,27 +40,6 @@ type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
 
 /// The keys delivered in the window, each with its record's content hash.
 pub type SeenSet = HashMap<KeyHash, ContentHash>;
-
-/// `deliver/seen/{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
-pub fn object_key(delivered_at: OffsetDateTime, batch: &str) -> String {
-    let stamp = delivered_at
-        .format(format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .expect("a UTC time always formats");
-    format!("{PREFIX}{stamp}-{batch}.txt")
-}
-
-fn parse_key(key: &str) -> Option<(OffsetDateTime, &str)> {
-    let rest = key.strip_prefix(PREFIX)?.strip_suffix(".txt")?;
-    let (stamp, batch) = rest.split_once('-')?;
-    let at = PrimitiveDateTime::parse(
-        stamp,
-        format_description!("[year][month][day]T[hour][minute][second]Z"),
-    )
-    .ok()?;
-    Some((at.assume_utc(), batch))
-}
 
 /// The body: a line per event, its dedup key, a tab and the hex content hash.
 pub fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)>) -> Bytes {
@@ -115,8 +92,8 @@ impl SeenCache {
     ) -> Result<SeenSet, DeliveryError> {
         let since = delivered_at - WINDOW;
         let mut records = Vec::new();
-        for entry in store.list_all(bucket, PREFIX).await? {
-            let Some((at, owner)) = parse_key(&entry.key) else {
+        for entry in store.list_all(bucket, SEEN_PREFIX).await? {
+            let Some((at, owner)) = parse_seen_key(&entry.key) else {
                 continue;
             };
             if at < since || owner == batch {
@@ -153,8 +130,8 @@ impl SeenCache {
     ) -> Result<usize, DeliveryError> {
         let cutoff = now - WINDOW - Duration::hours(1);
         let mut pruned = 0;
-        for entry in store.list_all(bucket, PREFIX).await? {
-            if parse_key(&entry.key).is_some_and(|(at, _)| at < cutoff) {
+        for entry in store.list_all(bucket, SEEN_PREFIX).await? {
+            if parse_seen_key(&entry.key).is_some_and(|(at, _)| at < cutoff) {
                 store.delete(bucket, &entry.key).await?;
                 self.lock().remove(&entry.key);
                 pruned += 1;
@@ -178,13 +155,13 @@ mod tests {
 
     #[test]
     fn keys_carry_the_delivery_time_and_batch() {
-        let key = object_key(datetime!(2024-03-07 09:05:59 UTC), "b1");
+        let key = crate::layout::seen_key(datetime!(2024-03-07 09:05:59 UTC), "b1");
         assert_eq!(key, "deliver/seen/20240307T090559Z-b1.txt");
         assert_eq!(
-            parse_key(&key),
+            parse_seen_key(&key),
             Some((datetime!(2024-03-07 09:05:59 UTC), "b1"))
         );
-        assert_eq!(parse_key("deliver/seen/garbage.txt"), None);
+        assert_eq!(parse_seen_key("deliver/seen/garbage.txt"), None);
     }
 
     #[test]

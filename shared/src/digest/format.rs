@@ -8,13 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
-use crate::delivery::log_file::day_folder;
-use crate::record::EventTime;
-
-/// The folder name of digest files under an account, as log files have `CloudTrail`.
-pub const DIGEST_KIND: &str = "CloudTrail-Digest";
+/// The gzip level of every file in the trail bucket, log files (deliver) and digests alike:
+/// zlib's default, the usual balance of size and speed. Here rather than in deliver because
+/// deliver builds on the digest module, not the other way round.
+pub const GZIP_LEVEL: u32 = 6;
 
 /// Every hash in a digest file is SHA-256 (`hashAlgorithm`, `previousDigestHashAlgorithm`).
 pub const HASH_ALGORITHM: &str = "SHA-256";
@@ -106,114 +104,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Whose chain a digest belongs to, as its key spells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainId {
-    pub trail: String,
-    pub home_region: String,
-    pub account: String,
-    pub region: String,
-}
-
-/// A digest file's key:
-/// `[prefix/]AWSLogs/[o-org/]{account}/CloudTrail-Digest/{region}/YYYY/MM/DD/{account}_CloudTrail-Digest_{region}_{trail}_{homeRegion}_{YYYYMMDDTHHMMSSZ}.json.gz`,
-/// dated by the digest's end time.
-pub fn digest_key(
-    prefix: Option<&str>,
-    organization_id: Option<&str>,
-    chain: &ChainId,
-    end: OffsetDateTime,
-) -> String {
-    let ChainId {
-        trail,
-        home_region,
-        account,
-        region,
-    } = chain;
-    format!(
-        "{}{account}_{DIGEST_KIND}_{region}_{trail}_{home_region}_{:04}{:02}{:02}T{:02}{:02}{:02}Z.json.gz",
-        day_folder(prefix, organization_id, account, DIGEST_KIND, region, end),
-        end.year(),
-        u8::from(end.month()),
-        end.day(),
-        end.hour(),
-        end.minute(),
-        end.second(),
-    )
-}
-
-/// What a digest key says about its digest: its chain and end time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DigestKey {
-    pub chain: ChainId,
-    pub end: EventTime,
-}
-
-/// Reads a digest key's file name (the part after the last `/`). Trail names may contain `_`
-/// but accounts, regions and the stamp never do, so the name is split from both ends:
-/// `{account}_CloudTrail-Digest_` first, then `_{homeRegion}_{stamp}.json.gz` from the end,
-/// then `{region}_` from what is left; the rest is the trail name.
-pub fn parse_digest_key(key: &str) -> Option<DigestKey> {
-    let name = key.rsplit('/').next()?;
-    let rest = name.strip_suffix(".json.gz")?;
-    let (account, rest) = rest.split_once(&format!("_{DIGEST_KIND}_"))?;
-    let (rest, stamp) = rest.rsplit_once('_')?;
-    let (rest, home_region) = rest.rsplit_once('_')?;
-    let (region, trail) = rest.split_once('_')?;
-    let end = parse_stamp(stamp)?;
-    if [account, region, trail, home_region]
-        .iter()
-        .any(|part| part.is_empty())
-    {
-        return None;
-    }
-    Some(DigestKey {
-        chain: ChainId {
-            trail: trail.to_owned(),
-            home_region: home_region.to_owned(),
-            account: account.to_owned(),
-            region: region.to_owned(),
-        },
-        end,
-    })
-}
-
-/// `YYYYMMDDTHHMMSSZ` → the time it names.
-fn parse_stamp(stamp: &str) -> Option<EventTime> {
-    let b = stamp.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &stamp[0..4],
-        &stamp[4..6],
-        &stamp[6..8],
-        &stamp[9..11],
-        &stamp[11..13],
-        &stamp[13..15]
-    );
-    EventTime::parse(&iso).ok()
-}
-
-/// A log file key's delivery stamp (`…_YYYYMMDDTHHmmZ_{unique}.json.gz`), the minute it names.
-pub fn log_file_stamp(key: &str) -> Option<EventTime> {
-    let name = key.rsplit('/').next()?;
-    let rest = name.strip_suffix(".json.gz")?;
-    let (rest, _unique) = rest.rsplit_once('_')?;
-    let (_, stamp) = rest.rsplit_once('_')?;
-    let b = stamp.as_bytes();
-    if b.len() != 14 || b[8] != b'T' || b[13] != b'Z' {
-        return None;
-    }
-    parse_stamp(&format!("{}00Z", &stamp[..13]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::Value;
-    use time::macros::datetime;
 
     const AWS_EXAMPLES: &str = include_str!(
         "../../../tests/fixtures/awsdocs_user_guide_examples/awsdocs_digest_file_examples.json"
@@ -281,66 +175,6 @@ mod tests {
         let mut example = aws_examples().remove(0);
         example["extra"] = Value::Bool(true);
         assert!(serde_json::from_value::<DigestFile>(example).is_err());
-    }
-
-    #[test]
-    fn keys_match_the_aws_example_and_parse_back() {
-        let chain = ChainId {
-            trail: "your-trail-name".into(),
-            home_region: "us-east-2".into(),
-            account: "111122223333".into(),
-            region: "us-east-2".into(),
-        };
-        let key = digest_key(None, None, &chain, datetime!(2015-08-17 15:01:31 UTC));
-        assert_eq!(
-            key,
-            aws_examples()[0]["digestS3Object"].as_str().expect("key")
-        );
-        let parsed = parse_digest_key(&key).expect("parses");
-        assert_eq!(parsed.chain, chain);
-        assert_eq!(parsed.end.to_string(), "2015-08-17T15:01:31Z");
-
-        let org = digest_key(
-            Some("audit"),
-            Some("o-abc123"),
-            &ChainId {
-                trail: "org_trail_with_underscores".into(),
-                ..chain.clone()
-            },
-            datetime!(2026-11-22 10:00:00 UTC),
-        );
-        assert_eq!(
-            org,
-            "audit/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/us-east-2/2026/11/22/111122223333_CloudTrail-Digest_us-east-2_org_trail_with_underscores_us-east-2_20261122T100000Z.json.gz"
-        );
-        let parsed = parse_digest_key(&org).expect("parses");
-        assert_eq!(parsed.chain.trail, "org_trail_with_underscores");
-        assert_eq!(parsed.chain.region, "us-east-2");
-    }
-
-    #[test]
-    fn malformed_digest_keys_are_not_digest_keys() {
-        for key in [
-            "AWSLogs/1/CloudTrail-Digest/us-east-1/2026/11/22/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261122T1000Z.json.gz",
-            "AWSLogs/1/CloudTrail-Digest/us-east-1/2026/11/22/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261322T100000Z.json.gz",
-            "AWSLogs/1/CloudTrail-Digest/us-east-1/2026/11/22/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261122T100000Z.json",
-            "AWSLogs/1/CloudTrail/us-east-1/2026/11/22/1_CloudTrail_us-east-1_20261122T1000Z_abcdefghijklmnop.json.gz",
-        ] {
-            assert_eq!(parse_digest_key(key), None, "{key}");
-        }
-    }
-
-    #[test]
-    fn log_file_stamps_are_read_to_the_minute() {
-        let key = aws_examples()[0]["logFiles"][0]["s3Object"]
-            .as_str()
-            .expect("key")
-            .to_owned();
-        assert_eq!(
-            log_file_stamp(&key).map(|t| t.to_string()).as_deref(),
-            Some("2015-08-17T14:45:00Z")
-        );
-        assert_eq!(log_file_stamp("AWSLogs/x.json.gz"), None);
     }
 
     #[test]

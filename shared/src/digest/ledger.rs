@@ -1,7 +1,7 @@
 //! The digest ledger: per chain (trail, account, region), where the next digest starts, the
 //! digest before it, and the log files delivered since, waiting for it.
 //!
-//! One object in the state bucket ([`KEY`]), changed only by compare-and-swap. Everything here
+//! One object in the state bucket ([`DIGEST_LEDGER_KEY`](crate::layout::DIGEST_LEDGER_KEY)), changed only by compare-and-swap. Everything here
 //! is pure: [`super::writer`] reads the ledger, applies one of these changes and swaps it in.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,17 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::format::{
-    ChainId, DigestFile, HASH_ALGORITHM, LogFileEntry, PreviousDigest, digest_key, log_file_stamp,
-};
+use super::format::{DigestFile, HASH_ALGORITHM, LogFileEntry, PreviousDigest};
+use crate::clock::whole_seconds;
 use crate::config::Config;
-use crate::delivery::whole_seconds;
+use crate::layout::{ChainId, digest_key, log_file_stamp};
 use crate::ports::signer::SIGNATURE_ALGORITHM;
 use crate::record::EventTime;
 use crate::trail::Trail;
-
-/// The ledger's key in the state bucket.
-pub const KEY: &str = "deliver/digests.json";
 
 /// How long a recorded batch is remembered. A batch can only be recorded again by a run that
 /// held it (its lease is two minutes); a day covers any run stalled that long, as the dedup

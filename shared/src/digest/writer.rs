@@ -17,13 +17,13 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use super::format::{
-    DigestFile, PreviousDigest, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA, sha256_hex,
-    signing_string,
+    DigestFile, GZIP_LEVEL, PreviousDigest, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
+    sha256_hex, signing_string,
 };
-use super::ledger::{self, DeliveredLogFile, DueDigest, Ledger};
+use super::ledger::{DeliveredLogFile, DueDigest, Ledger};
 use crate::config::Config;
-use crate::delivery::log_file::GZIP_LEVEL;
 use crate::document::{self, DocumentError};
+use crate::layout::DIGEST_LEDGER_KEY;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::{PublicKey, SIGNATURE_ALGORITHM, Signer, SignerError};
 use crate::public_keys;
@@ -298,7 +298,7 @@ impl<'a> DigestWriter<'a> {
     async fn read(
         &self,
     ) -> Result<(Ledger, Option<crate::ports::object_store::ETag>), DigestError> {
-        Ok(document::read(self.store, self.bucket(), ledger::KEY).await?)
+        Ok(document::read(self.store, self.bucket(), DIGEST_LEDGER_KEY).await?)
     }
 
     async fn swap(
@@ -306,11 +306,15 @@ impl<'a> DigestWriter<'a> {
         ledger: &Ledger,
         expected: Option<&crate::ports::object_store::ETag>,
     ) -> Result<bool, DigestError> {
-        Ok(
-            document::swap(self.store, self.bucket(), ledger::KEY, ledger, expected)
-                .await?
-                .is_some(),
+        Ok(document::swap(
+            self.store,
+            self.bucket(),
+            DIGEST_LEDGER_KEY,
+            ledger,
+            expected,
         )
+        .await?
+        .is_some())
     }
 }
 

@@ -15,7 +15,63 @@
 use std::collections::BTreeMap;
 
 use super::{Field, FieldError, FilterPattern, Match, Message};
-use crate::config::{MetricTransformation, StandardUnit};
+use serde::{Deserialize, Serialize};
+
+/// A metric transformation as `cairn.yaml` writes it (PutMetricFilter's shape).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricTransformation {
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub metric_value: String,
+    pub default_value: Option<f64>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    pub unit: Option<StandardUnit>,
+}
+
+/// CloudWatch's StandardUnit values, (de)serialized by their CloudWatch names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum StandardUnit {
+    Seconds,
+    Microseconds,
+    Milliseconds,
+    Bytes,
+    Kilobytes,
+    Megabytes,
+    Gigabytes,
+    Terabytes,
+    Bits,
+    Kilobits,
+    Megabits,
+    Gigabits,
+    Terabits,
+    Percent,
+    Count,
+    #[serde(rename = "Bytes/Second")]
+    BytesPerSecond,
+    #[serde(rename = "Kilobytes/Second")]
+    KilobytesPerSecond,
+    #[serde(rename = "Megabytes/Second")]
+    MegabytesPerSecond,
+    #[serde(rename = "Gigabytes/Second")]
+    GigabytesPerSecond,
+    #[serde(rename = "Terabytes/Second")]
+    TerabytesPerSecond,
+    #[serde(rename = "Bits/Second")]
+    BitsPerSecond,
+    #[serde(rename = "Kilobits/Second")]
+    KilobitsPerSecond,
+    #[serde(rename = "Megabits/Second")]
+    MegabitsPerSecond,
+    #[serde(rename = "Gigabits/Second")]
+    GigabitsPerSecond,
+    #[serde(rename = "Terabits/Second")]
+    TerabitsPerSecond,
+    #[serde(rename = "Count/Second")]
+    CountPerSecond,
+    None,
+}
 
 /// A metric transformation compiled against its filter's pattern.
 #[derive(Debug, Clone)]

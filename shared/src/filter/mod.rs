@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 
 pub use error::{ErrorKind, PatternError};
 pub use message::Message;
-pub use metric::{Datum, Metric, MetricError};
+pub use metric::{Datum, Metric, MetricError, MetricTransformation, StandardUnit};
 
 use delimited::Delimited;
 use document::Document;

@@ -49,17 +49,17 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use crate::alert::{self, ALERT_VERSION, Alert, LogFileRef};
+use crate::alert::{ALERT_VERSION, Alert, LogFileRef};
 use crate::config::Config;
 use crate::delivered;
 use crate::gzip;
+use crate::ids::random_id;
+use crate::layout;
 use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
@@ -283,7 +283,7 @@ impl<'a> Forwarder<'a> {
         report.log_stream = Some(stream.clone());
 
         let writer = random_id();
-        let marker_key = progress::key(bucket, key);
+        let marker_key = layout::forward_progress_key(bucket, key);
         let state = self.config.state_bucket.as_str();
         let mut marker = match progress::read(self.store, state, &marker_key).await? {
             Some((progress, version))
@@ -360,7 +360,7 @@ impl<'a> Forwarder<'a> {
                     })
                     .collect(),
             };
-            let alert_key = alert::key(bucket, key);
+            let alert_key = layout::alert_key(bucket, key);
             self.store
                 .put(
                     state,
@@ -547,12 +547,4 @@ fn superseded(mut report: ForwardReport) -> ForwardReport {
 
 fn group_of(trail: &Trail) -> Option<&str> {
     trail.cloud_watch_logs_log_group_name()
-}
-
-fn random_id() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect()
 }

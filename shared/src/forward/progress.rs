@@ -17,18 +17,10 @@
 //! two runs on the same file (EventBridge delivers at least once, sometimes twice at once)
 //! cannot both record progress, and the one that loses stops.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError, PutOptions};
-
-/// Where markers live in the state bucket.
-pub const PREFIX: &str = "forward/progress/";
-
-/// The marker of `bucket`/`key`.
-pub fn key(bucket: &str, key: &str) -> String {
-    format!("{PREFIX}{bucket}/{key}.json")
-}
+use crate::document::{self, DocumentError};
+use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -71,32 +63,35 @@ pub enum ProgressError {
     },
 }
 
+impl From<DocumentError> for ProgressError {
+    fn from(error: DocumentError) -> Self {
+        match error {
+            DocumentError::Store(error) => Self::Store(error),
+            DocumentError::Corrupt {
+                bucket,
+                key,
+                source,
+            } => Self::Corrupt {
+                bucket,
+                key,
+                source,
+            },
+        }
+    }
+}
+
 /// The marker and its version, `None` when there is none.
 pub async fn read(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
 ) -> Result<Option<(Progress, ETag)>, ProgressError> {
-    let object = match store.get(bucket, key).await {
-        Ok(object) => object,
-        Err(ObjectStoreError::NotFound { .. }) => return Ok(None),
-        Err(other) => return Err(other.into()),
-    };
-    let progress =
-        serde_json::from_slice(&object.body).map_err(|source| ProgressError::Corrupt {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            source,
-        })?;
-    Ok(Some((progress, object.info.etag)))
+    Ok(document::read_present(store, bucket, key).await?)
 }
 
 /// Writes `progress` if the marker is still at version `seen` (`None`: still absent). Returns
-/// the new version, or `None` when another run's write came first.
-///
-/// A conditional put whose answer was lost can report a failed condition although it took
-/// effect; the marker is then read back, and if it is exactly what this run wrote, the write
-/// counts as done.
+/// the new version, or `None` when another run's write came first (see [`document::swap`]:
+/// a write whose answer was lost counts as done when the marker reads back as ours).
 pub async fn write(
     store: &dyn ObjectStore,
     bucket: &str,
@@ -104,18 +99,5 @@ pub async fn write(
     progress: &Progress,
     seen: Option<&ETag>,
 ) -> Result<Option<ETag>, ProgressError> {
-    let body = Bytes::from(serde_json::to_vec(progress).expect("a marker serializes"));
-    let condition = match seen {
-        Some(etag) => Condition::IfMatch(etag.clone()),
-        None => Condition::IfNoneMatch,
-    };
-    let options = PutOptions::new("application/json").condition(condition);
-    match store.put(bucket, key, body, &options).await {
-        Ok(receipt) => Ok(Some(receipt.etag)),
-        Err(ObjectStoreError::PreconditionFailed { .. }) => match read(store, bucket, key).await? {
-            Some((stored, etag)) if stored == *progress => Ok(Some(etag)),
-            _ => Ok(None),
-        },
-        Err(other) => Err(other.into()),
-    }
+    Ok(document::swap(store, bucket, key, progress, seen).await?)
 }

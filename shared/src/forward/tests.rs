@@ -17,7 +17,7 @@ use time::macros::datetime;
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
 use crate::delivered::test_support::{self, CountingStore};
-use crate::delivery::log_file::log_file_key;
+use crate::layout::{self, log_file_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;
 
@@ -143,10 +143,14 @@ impl Env {
     }
 
     async fn marker(&self, key: &str) -> Option<Progress> {
-        progress::read(&self.store, STATE, &progress::key(BUCKET, key))
-            .await
-            .expect("marker")
-            .map(|(progress, _)| progress)
+        progress::read(
+            &self.store,
+            STATE,
+            &layout::forward_progress_key(BUCKET, key),
+        )
+        .await
+        .expect("marker")
+        .map(|(progress, _)| progress)
     }
 }
 
@@ -294,7 +298,7 @@ impl ObjectStore for MarkerCrash {
         body: Bytes,
         options: &PutOptions,
     ) -> Result<PutReceipt, ObjectStoreError> {
-        if key.starts_with(progress::PREFIX)
+        if key.starts_with(layout::FORWARD_PROGRESS_PREFIX)
             && self.marker_puts.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at
         {
             return Err(ObjectStoreError::Backend {
@@ -783,7 +787,7 @@ async fn a_run_that_loses_the_marker_to_another_stops() {
     let env = env().await;
     let key = log_key("AbCdEfGh01234567");
     env.put_file(BUCKET, &key, gzip(&records(10))).await;
-    let marker_key = progress::key(BUCKET, &key);
+    let marker_key = layout::forward_progress_key(BUCKET, &key);
     let sink = ScriptedSink::with([Act::Store, Act::MoveMarker(env.store.clone(), marker_key)]);
     let report = env
         .forwarder(&sink)

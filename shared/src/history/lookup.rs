@@ -21,7 +21,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::{day_prefix, hour_of_key, hour_start, retention_floor};
+use super::{hour_start, retention_floor};
+use crate::layout::{history_day_prefix, hour_of_history_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::{EventTime, Record};
 
@@ -545,10 +546,10 @@ impl Walk<'_> {
         let low_hour = hour_start(self.low);
         let mut day = top.div_euclid(86_400) * 86_400;
         while day + 86_400 > low_hour && found.len() < self.want {
-            let prefix = day_prefix(self.account, self.region, day);
+            let prefix = history_day_prefix(self.account, self.region, day);
             let mut hours: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             for entry in self.store.list_all(self.bucket, &prefix).await? {
-                if let Some(hour) = hour_of_key(&entry.key).map(EventTime::unix_seconds)
+                if let Some(hour) = hour_of_history_key(&entry.key).map(EventTime::unix_seconds)
                     && hour >= low_hour
                     && hour <= top
                 {

@@ -42,10 +42,10 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde_json::value::RawValue;
-use time::{Date, Month, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
+use crate::layout::{HISTORY_PREFIX, HISTORY_RETENTION_DAYS, hour_of_history_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
-use crate::record::EventTime;
 
 pub use lookup::{
     AttributeKey, LookupAttribute, LookupError, LookupEvent, LookupPage, LookupQuery,
@@ -53,10 +53,7 @@ pub use lookup::{
 };
 
 /// How long the history keeps an event, as CloudTrail's event history does.
-pub const RETENTION_DAYS: i64 = 90;
-
-/// Where the history lives in the state bucket.
-pub const PREFIX: &str = "history/";
+pub const RETENTION_DAYS: i64 = HISTORY_RETENTION_DAYS as i64;
 
 /// How history objects are stored: JSON lines, gzip-compressed. (Readers here also take a body
 /// some layer has already unpacked because of the Content-Encoding.)
@@ -70,93 +67,6 @@ pub fn put_options() -> PutOptions {
 }
 
 const SECONDS_PER_HOUR: i64 = 3600;
-
-/// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.gz`,
-/// for the UTC hour `hour` falls in (minutes, seconds and any offset are ignored: `hour` may be
-/// any time of that hour, e.g. `record.event_time().to_offset_date_time()`).
-///
-/// Account, Region and batch are single key segments: anything but ASCII letters, digits, `-`,
-/// `_` and `.` is percent-encoded (as are a lone `.` or `..`, and an empty value), so no value
-/// can add a folder or step out of its own. Real account IDs and Region names pass unchanged.
-/// The batch name must be the same on every retry of a delivery, so a retry rewrites its own
-/// objects instead of adding copies.
-pub fn object_key(account: &str, region: &str, hour: OffsetDateTime, batch: &str) -> String {
-    let seconds = hour.unix_timestamp();
-    format!(
-        "{}{:02}/{}.jsonl.gz",
-        day_prefix(account, region, seconds),
-        utc(seconds).hour(),
-        segment(batch)
-    )
-}
-
-fn utc(seconds: i64) -> OffsetDateTime {
-    EventTime::from_unix_seconds(seconds).to_offset_date_time()
-}
-
-/// The folder of one account and Region's objects for one day (`seconds` may be any time in it).
-pub(crate) fn day_prefix(account: &str, region: &str, seconds: i64) -> String {
-    let t = utc(seconds);
-    format!(
-        "{PREFIX}{}/{}/{:04}/{:02}/{:02}/",
-        segment(account),
-        segment(region),
-        t.year(),
-        u8::from(t.month()),
-        t.day()
-    )
-}
-
-/// A value as one key segment; see [`object_key`].
-fn segment(value: &str) -> Cow<'_, str> {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    if value.is_empty() {
-        return Cow::Borrowed("%00");
-    }
-    if value == "." || value == ".." {
-        return Cow::Owned("%2E".repeat(value.len()));
-    }
-    if value.bytes().all(plain) {
-        return Cow::Borrowed(value);
-    }
-    let mut encoded = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        if plain(b) {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Cow::Owned(encoded)
-}
-
-/// The hour (its first second) a history key files its events under, if `key` is one.
-pub(crate) fn hour_of_key(key: &str) -> Option<EventTime> {
-    let rest = key.strip_prefix(PREFIX)?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let [account, region, year, month, day, hour, file] = parts.as_slice() else {
-        return None;
-    };
-    let digits = |text: &str, len: usize| {
-        (text.len() == len && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse::<u32>().ok())
-            .flatten()
-    };
-    if account.is_empty() || region.is_empty() || !file.ends_with(".jsonl.gz") {
-        return None;
-    }
-    let month = Month::try_from(u8::try_from(digits(month, 2)?).ok()?).ok()?;
-    let date = Date::from_calendar_date(
-        i32::try_from(digits(year, 4)?).ok()?,
-        month,
-        u8::try_from(digits(day, 2)?).ok()?,
-    )
-    .ok()?;
-    let time = Time::from_hms(u8::try_from(digits(hour, 2)?).ok()?, 0, 0).ok()?;
-    Some(EventTime::from_unix_seconds(
-        date.with_time(time).assume_utc().unix_timestamp(),
-    ))
-}
 
 /// The first second of the hour `seconds` (since the epoch) falls in.
 pub(crate) fn hour_start(seconds: i64) -> i64 {
@@ -241,9 +151,11 @@ pub async fn prune(
     let mut deleted = 0;
     let mut token: Option<String> = None;
     loop {
-        let page = store.list_page(bucket, PREFIX, token.as_deref()).await?;
+        let page = store
+            .list_page(bucket, HISTORY_PREFIX, token.as_deref())
+            .await?;
         for entry in &page.entries {
-            let expired = hour_of_key(&entry.key)
+            let expired = hour_of_history_key(&entry.key)
                 .is_some_and(|hour| hour.unix_seconds() + SECONDS_PER_HOUR <= cutoff);
             if expired {
                 store.delete(bucket, &entry.key).await?;
@@ -254,7 +166,7 @@ pub async fn prune(
             None => return Ok(deleted),
             Some(next) if token.as_deref() == Some(next.as_str()) => {
                 return Err(ObjectStoreError::Backend {
-                    context: format!("listing s3://{bucket}/{PREFIX}"),
+                    context: format!("listing s3://{bucket}/{HISTORY_PREFIX}"),
                     source: format!("the store repeated continuation token {next:?}").into(),
                 });
             }

@@ -16,7 +16,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
+use crate::layout::{history_key, hour_of_history_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
+use crate::record::EventTime;
 use crate::record::{EventCategory, Record, split_batch};
 use crate::selectors::testing;
 
@@ -46,7 +48,7 @@ fn objects_for_batch(
         if record.category() != EventCategory::Management {
             continue;
         }
-        let key = object_key(
+        let key = history_key(
             account_of(record, default_account),
             record.delivery_region(),
             record.event_time().to_offset_date_time(),
@@ -405,7 +407,7 @@ fn assert_same_events(got: &[LookupEvent], expected: &[Expected], context: &str)
 #[test]
 fn keys_follow_the_layout_and_parse_back() {
     let hour = EventTime::parse("2024-08-05T07:00:00Z").expect("time");
-    let key = object_key(
+    let key = history_key(
         "123456789012",
         "eu-west-1",
         hour.to_offset_date_time(),
@@ -415,11 +417,11 @@ fn keys_follow_the_layout_and_parse_back() {
         key,
         "history/123456789012/eu-west-1/2024/08/05/07/batch-1.jsonl.gz"
     );
-    assert_eq!(hour_of_key(&key), Some(hour));
+    assert_eq!(hour_of_history_key(&key), Some(hour));
     // Minutes and seconds do not matter.
     let later = EventTime::parse("2024-08-05T07:59:59Z").expect("time");
     assert_eq!(
-        object_key(
+        history_key(
             "123456789012",
             "eu-west-1",
             later.to_offset_date_time(),
@@ -430,12 +432,12 @@ fn keys_follow_the_layout_and_parse_back() {
     // Any offset: the UTC hour counts.
     let offset = OffsetDateTime::parse("2024-08-05T09:30:00+02:00", &Rfc3339).expect("time");
     assert_eq!(
-        object_key("123456789012", "eu-west-1", offset, "batch-1"),
+        history_key("123456789012", "eu-west-1", offset, "batch-1"),
         key
     );
     // Odd values stay one segment each.
     assert_eq!(
-        object_key("a/b", "..", hour.to_offset_date_time(), ""),
+        history_key("a/b", "..", hour.to_offset_date_time(), ""),
         "history/a%2Fb/%2E%2E/2024/08/05/07/%00.jsonl.gz"
     );
     for bad in [
@@ -446,7 +448,7 @@ fn keys_follow_the_layout_and_parse_back() {
         "history/1/r/2024/08/05/07/b.json",
         "other/1/r/2024/08/05/07/b.jsonl.gz",
     ] {
-        assert_eq!(hour_of_key(bad), None, "{bad}");
+        assert_eq!(hour_of_history_key(bad), None, "{bad}");
     }
 }
 
@@ -514,7 +516,7 @@ fn objects_for_batch_groups_management_events_by_account_region_and_hour() {
                 let hour = record.time - record.time.rem_euclid(3600);
                 assert_eq!(
                     key,
-                    &object_key(&record.account, &record.region, at(hour), &name)
+                    &history_key(&record.account, &record.region, at(hour), &name)
                 );
                 stored.push(record.json);
             }
@@ -1385,7 +1387,7 @@ async fn prune_deletes_exactly_the_hours_past_retention() {
     let deleted = prune(&store, BUCKET, now).await.expect("prune");
     assert_eq!(deleted, expired_hours.len());
     let left: BTreeSet<String> = store
-        .list_all(BUCKET, PREFIX)
+        .list_all(BUCKET, HISTORY_PREFIX)
         .await
         .expect("list")
         .into_iter()
@@ -1393,7 +1395,9 @@ async fn prune_deletes_exactly_the_hours_past_retention() {
         .collect();
     let want: BTreeSet<String> = keys
         .iter()
-        .filter(|key| !expired_hours.contains(&hour_of_key(key).expect("key").unix_seconds()))
+        .filter(|key| {
+            !expired_hours.contains(&hour_of_history_key(key).expect("key").unix_seconds())
+        })
         .cloned()
         .chain([foreign.to_owned()])
         .collect();
@@ -1426,7 +1430,7 @@ async fn prune_deletes_exactly_the_hours_past_retention() {
 #[tokio::test]
 async fn prune_over_the_fixtures_matches_the_model() {
     let (_dir, store) = fixture_store().await;
-    let before = store.list_all(BUCKET, PREFIX).await.expect("list");
+    let before = store.list_all(BUCKET, HISTORY_PREFIX).await.expect("list");
     let now = OffsetDateTime::parse("2024-11-15T12:00:00Z", &Rfc3339).expect("now");
     let cutoff = now.unix_timestamp() - 90 * 86_400;
     let expired = before
@@ -1443,7 +1447,7 @@ async fn prune_over_the_fixtures_matches_the_model() {
         .count();
     assert!(expired > 0 && expired < before.len());
     assert_eq!(prune(&store, BUCKET, now).await.expect("prune"), expired);
-    let after = store.list_all(BUCKET, PREFIX).await.expect("list");
+    let after = store.list_all(BUCKET, HISTORY_PREFIX).await.expect("list");
     assert_eq!(after.len(), before.len() - expired);
     assert_eq!(prune(&store, BUCKET, now).await.expect("again"), 0);
 }

@@ -18,14 +18,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::body::TopLevel;
 use super::error_codes::{
     DUPLICATED_AUDIT_EVENT_ID, FIELD_NOT_FOUND, FIELD_TOO_LONG, INTERNAL_FAILURE, INVALID_CHECKSUM,
     INVALID_DATA, INVALID_RECIPIENT,
 };
+use super::top_level::TopLevel;
 use super::{BodyError, LakeContext, Refusal, Submitted, json_kind, json_text, quoted};
+use crate::names::arn::is_account_id;
 use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};
-use crate::selectors::arn::is_account_id;
 
 /// PutAuditEvents takes 1 to 100 events per request…
 pub const MAX_AUDIT_EVENTS: usize = 100;
@@ -364,7 +364,7 @@ pub fn lake_event_id(channel_arn: &str, uid: &str) -> String {
     hasher.update(uid.as_bytes());
     let digest = hasher.finalize();
     let bytes: [u8; 16] = digest[..16].try_into().expect("16 bytes");
-    crate::uuid::uuid_text(bytes, 8)
+    crate::ids::uuid_text(bytes, 8)
 }
 
 /// `eventDataChecksum` must be the SHA-256 of the eventData string's UTF-8 bytes. AWS documents
@@ -713,13 +713,8 @@ fn present<'a>(
 /// eventData.eventTime, "in yyyy-MM-DDTHH:mm:ss format, in UTC". AWS's own example ends in
 /// `Z`, and sources often add fractions of a second; both are taken, and the stored record's
 /// eventTime is the whole second, written the one way CloudTrail writes it.
-fn lake_event_time(text: &str) -> Result<EventTime, String> {
-    let refuse = || {
-        format!(
-            "{} is not a UTC time of the form yyyy-MM-ddTHH:mm:ss (a fraction of a second and a closing Z may follow)",
-            quoted(text)
-        )
-    };
+fn lake_event_time(text: &str) -> Result<EventTime, LakeTimeError> {
+    let refuse = || LakeTimeError(quoted(text));
     let without_zone = text.strip_suffix('Z').unwrap_or(text);
     let (whole, fraction) = match without_zone.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
@@ -732,6 +727,13 @@ fn lake_event_time(text: &str) -> Result<EventTime, String> {
     }
     EventTime::parse(&format!("{whole}Z")).map_err(|_| refuse())
 }
+
+/// A PutAuditEvents eventTime of another form; holds the text, quoted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is not a UTC time of the form yyyy-MM-ddTHH:mm:ss (a fraction of a second and a closing Z may follow)"
+)]
+struct LakeTimeError(String);
 
 /// Problems found in one event: the first one's code is the event's errorCode, and the
 /// message lists them all, so a producer can fix the event in one go.

@@ -17,6 +17,7 @@ mod body;
 mod function_url;
 mod invocation;
 mod lake;
+mod top_level;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -24,8 +25,8 @@ use std::fmt;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
+use crate::names::arn::{Arn, is_account_id};
 use crate::record::{BatchError, EventTime};
-use crate::selectors::arn::{Arn, is_account_id};
 
 pub use accept::{Accepted, Failed, IngestAnswer, IngestError, Ingested, ingest};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};

@@ -53,6 +53,7 @@ use sha2::{Digest, Sha256};
 use crate::alert::{Alert, AlertError};
 use crate::config::Config;
 use crate::delivered;
+use crate::layout;
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::retry::{self, Exhausted, RetryPolicy};
@@ -278,7 +279,7 @@ impl<'a> Notify<'a> {
 
     async fn plan(&self, object: &ObjectCreated) -> Plan {
         let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
-        if bucket == self.config.state_bucket && key.starts_with(crate::alert::PREFIX) {
+        if bucket == self.config.state_bucket && key.starts_with(layout::ALERTS_PREFIX) {
             return self.plan_alert(key).await;
         }
         if let Err(why) = delivered::candidates(self.config, bucket, key) {

@@ -16,17 +16,10 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::layout::notify_sent_key;
 use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
 
-/// Where sent markers live in the state bucket.
-pub const PREFIX: &str = "notify/sent/";
-
 const VERSION: u32 = 1;
-
-/// The marker of the alert object at `alert_key` (in the state bucket).
-pub fn key(alert_key: &str) -> String {
-    format!("{PREFIX}{alert_key}")
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,7 +39,7 @@ pub async fn read(
     sha256: &str,
     matches: usize,
 ) -> Result<BTreeSet<usize>, ObjectStoreError> {
-    let marker_key = key(alert_key);
+    let marker_key = notify_sent_key(alert_key);
     let object = match store.get(state_bucket, &marker_key).await {
         Ok(object) => object,
         Err(ObjectStoreError::NotFound { .. }) => return Ok(BTreeSet::new()),
@@ -95,7 +88,7 @@ pub async fn write(
     store
         .put(
             state_bucket,
-            &key(alert_key),
+            &notify_sent_key(alert_key),
             Bytes::from(body),
             &PutOptions::new("application/json"),
         )
@@ -175,7 +168,7 @@ mod tests {
         store
             .put(
                 "state",
-                &key(alert),
+                &notify_sent_key(alert),
                 Bytes::from_static(b"not json"),
                 &PutOptions::new("application/json"),
             )

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
 use crate::delivered::test_support::{self, CountingStore};
+use crate::layout;
 use crate::notify::test_support::{KEY, alert_json, record, root};
 use crate::ports::notifier::check_publish;
 use crate::ports::object_store::PutOptions;
@@ -149,7 +150,7 @@ fn item(id: &str, bucket: &str, key: &str) -> Item {
 }
 
 async fn put_alert(store: &LocalObjectStore, text: &str) -> String {
-    let key = crate::alert::key(TRAIL_BUCKET, KEY);
+    let key = layout::alert_key(TRAIL_BUCKET, KEY);
     store
         .put(
             STATE,
@@ -296,7 +297,7 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
 
     // The marker says every match went: the alert object again (a redelivery) sends nothing.
     let marker = store
-        .get(STATE, &sent::key(&alert_key))
+        .get(STATE, &layout::notify_sent_key(&alert_key))
         .await
         .expect("sent marker");
     let marker: Value = serde_json::from_slice(&marker.body).expect("json");
@@ -401,7 +402,7 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
         .await
         .expect("alert object kept");
     let marker = store
-        .get(STATE, &sent::key(&alert_key))
+        .get(STATE, &layout::notify_sent_key(&alert_key))
         .await
         .expect("marker");
     let marker: Value = serde_json::from_slice(&marker.body).expect("json");
@@ -435,7 +436,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
     let notifier = FakeNotifier::healthy();
     let notify = Notify::new(&config, &store, &notifier).with_retry(fast());
 
-    let missing = item("gone", STATE, &crate::alert::key(TRAIL_BUCKET, KEY));
+    let missing = item("gone", STATE, &layout::alert_key(TRAIL_BUCKET, KEY));
     let report = notify.notify(std::slice::from_ref(&missing)).await;
     assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
 
@@ -478,7 +479,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .notify(&[item(
             "x",
             "cairn-state-elsewhere",
-            &crate::alert::key(TRAIL_BUCKET, KEY),
+            &layout::alert_key(TRAIL_BUCKET, KEY),
         )])
         .await;
     assert_eq!(outcomes(&report), [("x", Outcome::Failed)]);

@@ -7,8 +7,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{FieldProblem, Reason};
-use super::fields::{EventCategory, EventTime, EventType, EventVersion};
+use super::fields::{EventCategory, EventType, EventVersion};
 use super::{MAX_RECORD_BYTES, Record, Resource, UserIdentity};
+use crate::clock::EventTime;
+use crate::names::arn::is_region;
 
 /// A field as it appears in the object: absent, or its raw JSON (which may be `null`). Serde's
 /// `Option` would fold `null` into "absent", and a required field that is null deserves its own
@@ -245,7 +247,7 @@ impl<'a> RecordFields<'a> {
             require(self.event_version.string("eventVersion"), "eventVersion", 0).and_then(
                 |text| {
                     EventVersion::parse(&text)
-                        .map_err(|why| FieldProblem::invalid("eventVersion", why))
+                        .map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
                 },
             ),
         );
@@ -253,7 +255,8 @@ impl<'a> RecordFields<'a> {
 
         let event_time = problems.take(
             require(self.event_time.string("eventTime"), "eventTime", 0).and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why))
+                EventTime::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
 
@@ -472,12 +475,14 @@ impl<'a> RecordFields<'a> {
         };
         let version = problems.take(
             required(self.event_version.string("eventVersion"), "eventVersion").and_then(|text| {
-                EventVersion::parse(&text).map_err(|why| FieldProblem::invalid("eventVersion", why))
+                EventVersion::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventVersion", why.to_string()))
             }),
         );
         let event_time = problems.take(
             required(self.event_time.string("eventTime"), "eventTime").and_then(|text| {
-                EventTime::parse(&text).map_err(|why| FieldProblem::invalid("eventTime", why))
+                EventTime::parse(&text)
+                    .map_err(|why| FieldProblem::invalid("eventTime", why.to_string()))
             }),
         );
         problems.take(
@@ -581,7 +586,7 @@ fn decode_lake_metadata(raw: &RawValue) -> Result<(), FieldProblem> {
         )
     })?;
     EventTime::parse(&ingestion_time)
-        .map_err(|why| FieldProblem::invalid("metadata.ingestionTime", why))?;
+        .map_err(|why| FieldProblem::invalid("metadata.ingestionTime", why.to_string()))?;
     non_empty(
         fields.channel_arn.string("metadata.channelARN"),
         "metadata.channelARN",
@@ -611,7 +616,7 @@ fn require<'a>(
 }
 
 fn region(region: Cow<'_, str>) -> Result<Cow<'_, str>, FieldProblem> {
-    if is_region_shaped(&region) {
+    if is_region(&region) {
         Ok(region)
     } else {
         Err(FieldProblem::invalid(
@@ -619,18 +624,6 @@ fn region(region: Cow<'_, str>) -> Result<Cow<'_, str>, FieldProblem> {
             format!("\"{region}\" is not a region name"),
         ))
     }
-}
-
-/// Region names are lowercase words and digits joined by hyphens. Anything of that shape is
-/// taken, so regions AWS opens later (and anonymised ones in test data) still route.
-fn is_region_shaped(region: &str) -> bool {
-    region.contains('-')
-        && region.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
 }
 
 fn decode_identity(raw: &RawValue, type_required: bool) -> Result<UserIdentity<'_>, FieldProblem> {

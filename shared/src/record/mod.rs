@@ -13,11 +13,12 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+pub use crate::clock::{EventTime, EventTimeError};
 pub use batch::{BatchError, split_batch};
 pub use classify::GLOBAL_SERVICE_REGION;
 pub use decode::IDENTITY_TYPES;
 pub use error::{FieldProblem, Reason, RecordError, RecordRef};
-pub use fields::{EventCategory, EventTime, EventType, EventVersion};
+pub use fields::{EventCategory, EventType, EventVersion, EventVersionError};
 
 use decode::RecordFields;
 pub(crate) use decode::Slot;

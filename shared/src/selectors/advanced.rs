@@ -4,7 +4,7 @@
 use super::fields::{Field, RecordField, check_values, check_whole_arn, rule};
 use super::operators::{Operator, Operators};
 use super::spec::AdvancedEventSelectorSpec;
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 use crate::record::{EventCategory, Record};
 
 /// One compiled advanced event selector.

@@ -1,11 +1,11 @@
 //! Basic event selectors (`EventSelectors`): management events by read/write kind, and data
 //! events for S3 objects, Lambda functions and DynamoDB tables by ARN or ARN prefix.
 
-use super::arn::{Arn, regional};
 use super::spec::{EventSelectorSpec, ReadWriteType};
-use crate::config::Invalid;
+use crate::invalid::Invalid;
+use crate::names::arn::{Arn, regional};
+use crate::names::check_bucket_name_shape;
 use crate::record::{EventCategory, Record};
-use crate::trail::names::check_bucket_name_shape;
 
 /// The only resource types basic selectors take; the rest need advanced selectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl BasicResourceType {
             .strip_prefix("arn:")
             .and_then(|rest| rest.strip_suffix(service))
             .and_then(|rest| rest.strip_suffix(':'))
-            .filter(|partition| super::arn::is_partition(partition))
+            .filter(|partition| crate::names::arn::is_partition(partition))
         {
             return Ok(ArnMatch::All(format!("arn:{partition}:{service}:")));
         }
@@ -84,7 +84,7 @@ impl BasicResourceType {
                         "\"{value}\" names a bucket, not objects: write {value}/ to log every object in it"
                     ));
                 };
-                check_bucket_name_shape(bucket)?;
+                check_bucket_name_shape(bucket).map_err(|why| why.to_string())?;
                 Ok(ArnMatch::Prefix(value.to_owned()))
             }
             BasicResourceType::LambdaFunction => {

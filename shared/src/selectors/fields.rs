@@ -1,9 +1,9 @@
 //! The fields an advanced event selector can test, and AWS's rules for each on trails: which
 //! operators it takes for which event category, and which values.
 
-use super::arn::{Arn, is_account_id, is_region};
 use super::operators::{Operator, Operators};
-use crate::config::Invalid;
+use crate::invalid::Invalid;
+use crate::names::arn::{Arn, is_account_id, is_region};
 use crate::record::{EventCategory, EventType, Record};
 
 /// The record fields an advanced selector can test, by their API names.

@@ -3,7 +3,7 @@
 
 use super::EventSelection;
 use super::spec::{InsightSelectorSpec, InsightSourceCategory, InsightType};
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 use crate::record::{EventType, Record};
 
 /// The Insights types a trail logs, each with the event categories it watches.

@@ -3,7 +3,6 @@
 //! and compiled when the configuration loads, so matching a record allocates nothing.
 
 mod advanced;
-pub(crate) mod arn;
 mod basic;
 mod fields;
 mod insight;
@@ -14,7 +13,7 @@ pub use advanced::AdvancedSelector;
 pub use basic::{ArnMatch, BasicResourceType, BasicSelector, DataResource};
 pub use insight::InsightSelection;
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 use crate::record::{EventCategory, Record};
 use spec::{AdvancedEventSelectorSpec, EventSelectorSpec};
 

@@ -1,7 +1,7 @@
 //! The six operators of an advanced field selector, and how a record's value meets them.
 
 use super::spec::FieldSelectorSpec;
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 
 /// AdvancedFieldSelector's operators, in the order the API lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,21 +8,17 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::config::Config;
+use crate::ids::random_id;
+use crate::layout;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::{EventCategory, Record};
 use crate::trail::Destination;
-
-/// Where staging objects live in the state bucket.
-pub const PREFIX: &str = "staging/";
 
 /// One staged event: the raw record and what deliver needs to file it without re-validating it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -176,29 +172,12 @@ pub async fn stage(
     if events.is_empty() {
         return Ok(None);
     }
-    let key = staging_key(now);
+    let key = layout::staging_key(now, &random_id());
     let options = PutOptions::new("application/x-ndjson").condition(Condition::IfNoneMatch);
     store
         .put(bucket, &key, Bytes::from(encode(events)), &options)
         .await?;
     Ok(Some(key))
-}
-
-/// `staging/{UTC time to the millisecond}-{16 random alphanumerics}.jsonl`: listing order is
-/// staging order, so deliver takes the oldest first.
-fn staging_key(now: OffsetDateTime) -> String {
-    let stamp = now
-        .to_offset(time::UtcOffset::UTC)
-        .format(format_description!(
-            "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
-        ))
-        .expect("a UTC time always formats");
-    let suffix: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
-    format!("{PREFIX}{stamp}-{suffix}.jsonl")
 }
 
 #[cfg(test)]
@@ -300,8 +279,8 @@ trails:
 
     #[test]
     fn staging_keys_sort_by_staging_time() {
-        let early = staging_key(time::macros::datetime!(2024-03-01 10:00:00.5 UTC));
-        let late = staging_key(time::macros::datetime!(2024-03-01 10:00:01 UTC));
+        let early = layout::staging_key(time::macros::datetime!(2024-03-01 10:00:00.5 UTC), "a");
+        let late = layout::staging_key(time::macros::datetime!(2024-03-01 10:00:01 UTC), "a");
         assert!(early.starts_with("staging/20240301T100000500Z-"), "{early}");
         assert!(early < late);
     }

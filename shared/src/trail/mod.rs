@@ -1,10 +1,10 @@
 //! A trail: where its log files go, which events it takes, and the routing decision for one
 //! record (`Trail::selects`).
 
-pub(crate) mod names;
 pub(crate) mod spec;
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
+use crate::names::{self, NameError};
 use crate::record::Record;
 use crate::selectors::{EventSelection, InsightSelection};
 use spec::TrailSpec;
@@ -147,8 +147,8 @@ impl Trail {
     /// Validates a trail of the configuration whose account is `account_id`, applying
     /// CreateTrail's defaults to what is left out.
     pub(crate) fn from_spec(spec: TrailSpec, account_id: &str) -> Result<Self, Invalid> {
-        fn field(name: &'static str) -> impl Fn(String) -> Invalid {
-            move |why| Invalid::new(name, why)
+        fn field(name: &'static str) -> impl Fn(NameError) -> Invalid {
+            move |why| Invalid::new(name, why.to_string())
         }
         names::check_trail_name(&spec.name).map_err(field("Name"))?;
         names::check_bucket_name(&spec.s3_bucket_name).map_err(field("S3BucketName"))?;
@@ -286,7 +286,7 @@ fn trail_arn(
     let agrees = given
         .strip_prefix("arn:")
         .and_then(|rest| rest.strip_suffix(suffix.as_str()))
-        .is_some_and(crate::selectors::arn::is_partition);
+        .is_some_and(crate::names::arn::is_partition);
     if agrees {
         Ok(given)
     } else {

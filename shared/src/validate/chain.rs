@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::digest::format::{ChainId, LogFileEntry, digest_key, parse_digest_key};
+use crate::digest::format::LogFileEntry;
+use crate::layout::{ChainId, digest_key, parse_digest_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::EventTime;
 

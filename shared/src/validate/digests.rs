@@ -9,10 +9,11 @@
 use std::collections::HashMap;
 
 use crate::digest::format::{
-    ChainId, DigestFile, HASH_ALGORITHM, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
-    digest_key, sha256_hex, signing_string,
+    DigestFile, HASH_ALGORITHM, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA, sha256_hex,
+    signing_string,
 };
 use crate::gzip::{self, GunzipError};
+use crate::layout::{ChainId, digest_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::ports::signer::{SIGNATURE_ALGORITHM, verify};
 use crate::public_keys::PublishedKey;

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use futures::{StreamExt, TryStreamExt, stream};
 use sha2::{Digest as _, Sha256};
 
-use crate::delivery::log_file::day_folder;
-use crate::digest::format::{HASH_ALGORITHM, LogFileEntry, log_file_stamp};
+use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
+use crate::layout::log_file_stamp;
+use crate::layout::{LOG_FILE_KIND, day_folder};
 use crate::ports::object_store::{ListEntry, ObjectStore, ObjectStoreError};
 use crate::record::EventTime;
 
@@ -26,7 +27,7 @@ impl ChainPlace<'_> {
             self.prefix,
             self.organization_id,
             &self.chain.account,
-            "CloudTrail",
+            LOG_FILE_KIND,
             &self.chain.region,
             day.to_offset_date_time(),
         )
@@ -149,7 +150,7 @@ async fn hash_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::format::ChainId;
+    use crate::layout::ChainId;
 
     fn entry(key: &str) -> LogFileEntry {
         LogFileEntry {

@@ -30,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::digest::format::{ChainId, DIGEST_KIND};
+use crate::layout::{ChainId, DIGEST_KIND};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::public_keys::PublishedKey;
 use crate::record::EventTime;

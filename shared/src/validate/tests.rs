@@ -13,11 +13,12 @@ use sha2::Sha256;
 
 use super::*;
 use crate::adapters::local::object_store::LocalObjectStore;
-use crate::delivery::log_file::log_file_key;
 use crate::digest::format::{
     DigestFile, HASH_ALGORITHM, LogFileEntry, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
-    digest_key, sha256_hex, signing_string,
+    sha256_hex, signing_string,
 };
+use crate::layout::digest_key;
+use crate::layout::log_file_key;
 use crate::ports::object_store::PutOptions;
 use crate::ports::signer::{PublicKey, SIGNATURE_ALGORITHM};
 

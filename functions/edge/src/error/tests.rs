@@ -224,7 +224,9 @@ fn digest_failures_name_signing_throttling_and_a_missing_key() {
     assert_eq!(error_type(DigestError::Publish(contended)), "Contended");
     let corrupt = PublicKeysError::Corrupt {
         bucket: "cairn-state".to_owned(),
-        reason: "not JSON".to_owned(),
+        reason: cairn_shared::public_keys::RegistryProblem::EndsBeforeStart {
+            fingerprint: "f".to_owned(),
+        },
     };
     assert_eq!(error_type(corrupt), "CorruptObject");
     assert_eq!(

@@ -26,13 +26,17 @@ pub(crate) fn lines<T: Serialize>(
 /// Appends `bytes` to the file at `path` with one write, on tokio's blocking pool, so they are in
 /// the file (not in a buffer) when this returns. The file and its folders are created as needed;
 /// creating one that exists is not an error, so repeats and races are safe.
-///
-/// The error is the failure's text, for the caller's own error type.
-pub(crate) async fn append(path: PathBuf, bytes: Vec<u8>) -> Result<(), String> {
-    tokio::task::spawn_blocking(move || append_blocking(&path, &bytes))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+pub(crate) async fn append(path: PathBuf, bytes: Vec<u8>) -> Result<(), AppendError> {
+    tokio::task::spawn_blocking(move || append_blocking(&path, &bytes)).await??;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppendError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Stopped(#[from] tokio::task::JoinError),
 }
 
 fn append_blocking(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

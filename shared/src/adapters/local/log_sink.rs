@@ -71,7 +71,7 @@ impl LogSink for LocalLogSink {
         .map_err(|e| failed(group, stream, e.to_string()))?;
         jsonl::append(path, lines)
             .await
-            .map_err(|detail| failed(group, stream, detail))?;
+            .map_err(|e| failed(group, stream, e.to_string()))?;
         Ok(RejectedEvents::none())
     }
 }

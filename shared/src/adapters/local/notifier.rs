@@ -102,14 +102,14 @@ impl Notifier for LocalNotifier {
         let line = jsonl::lines([&envelope]).map_err(|e| failed(topic_arn, e.to_string()))?;
         jsonl::append(path, line)
             .await
-            .map_err(|detail| failed(topic_arn, detail))?;
+            .map_err(|e| failed(topic_arn, e.to_string()))?;
         Ok(message_id)
     }
 }
 
 /// A random (version 4) UUID, the shape of SNS message ids.
 fn new_message_id() -> String {
-    crate::uuid::uuid_text(rand::random(), 4)
+    crate::ids::uuid_text(rand::random(), 4)
 }
 
 fn failed(topic_arn: &str, detail: String) -> NotifierError {

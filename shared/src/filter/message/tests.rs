@@ -123,8 +123,8 @@ fn only_json_patterns_read_the_event_as_json() {
 
 #[test]
 fn metric_fields_come_from_the_shared_message() {
-    use crate::config::MetricTransformation;
     use crate::filter::Metric;
+    use crate::filter::MetricTransformation;
 
     let pattern = FilterPattern::parse(r#"{ $.bytes = * && $.src = * && $.n IS NULL }"#)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -1,4 +1,17 @@
-//! UUID text for ids Cairn makes itself (RFC 9562 layout, lowercase 8-4-4-4-12 hex).
+//! The ids Cairn makes itself: UUID text (RFC 9562 layout, lowercase 8-4-4-4-12 hex) and the
+//! 16-character random ids of batches, journal owners and alert writers.
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+
+/// 16 random ASCII letters and digits, the length of CloudTrail's log file name suffix.
+pub(crate) fn random_id() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
+}
 
 /// Writes `bytes` as a UUID of `version` (4 random, 8 custom), setting the version and the
 /// RFC 9562 variant bits.

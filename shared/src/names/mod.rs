@@ -1,10 +1,45 @@
-//! CloudTrail's and Amazon S3's naming rules, with messages that say which rule a name breaks.
+//! AWS's naming rules (CloudTrail, Amazon S3, KMS, SNS, CloudWatch Logs, IAM) and the shapes
+//! of ARNs, account IDs and Region names, with errors that say which rule a name breaks. A
+//! leaf: configuration, selectors, trails and ingest all check names, and none of them owns
+//! the rules.
 
-use crate::selectors::arn::{Arn, is_account_id, is_region, regional};
+pub(crate) mod arn;
+
+use arn::{Arn, is_account_id, is_region, regional};
+
+/// A name that breaks one of AWS's rules; the message quotes the name and says which rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("\"{name}\" is not a valid trail name: {rule}")]
+    TrailName { name: String, rule: &'static str },
+    #[error("\"{name}\" is not a valid S3 bucket name: {rule}")]
+    BucketName { name: String, rule: String },
+    #[error(
+        "\"{0}\" is not an Organizations ID (o- followed by 10 to 32 lowercase letters or digits)"
+    )]
+    OrganizationId(String),
+    #[error("\"{0}\" is not a KMS key: use alias/NAME, an alias ARN, a key ARN or a key ID")]
+    KmsKeyId(String),
+    #[error("\"{0}\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)")]
+    SnsTopicArn(String),
+    #[error(
+        "\"{0}\" is not a CloudWatch Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*)"
+    )]
+    LogGroupArn(String),
+    #[error("\"{0}\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")]
+    RoleArn(String),
+    #[error("\"{0}\" is not a region name (such as us-east-1)")]
+    Region(String),
+}
 
 /// Trail names, as CreateTrail's InvalidTrailNameException states the rules.
-pub(crate) fn check_trail_name(name: &str) -> Result<(), String> {
-    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid trail name: {rule}"));
+pub(crate) fn check_trail_name(name: &str) -> Result<(), NameError> {
+    let refuse = |rule: &'static str| {
+        Err(NameError::TrailName {
+            name: name.to_owned(),
+            rule,
+        })
+    };
     if !(3..=128).contains(&name.len()) {
         return refuse("it must be between 3 and 128 characters");
     }
@@ -42,9 +77,14 @@ fn is_ip_shaped(name: &str) -> bool {
 }
 
 /// Amazon S3's general purpose bucket naming rules, which CloudTrail applies to S3BucketName.
-pub(crate) fn check_bucket_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_bucket_name(name: &str) -> Result<(), NameError> {
     check_bucket_name_shape(name)?;
-    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid S3 bucket name: {rule}"));
+    let refuse = |rule: &str| {
+        Err(NameError::BucketName {
+            name: name.to_owned(),
+            rule: rule.to_owned(),
+        })
+    };
     if let Some(prefix) = ["xn--", "sthree-", "amzn-s3-demo-"]
         .into_iter()
         .find(|prefix| name.starts_with(prefix))
@@ -63,8 +103,13 @@ pub(crate) fn check_bucket_name(name: &str) -> Result<(), String> {
 /// The length and character rules alone. Selector values name buckets that may belong to
 /// others, and AWS's own examples use the reserved `amzn-s3-demo-` names, so reserved
 /// prefixes and suffixes are not held against them.
-pub(crate) fn check_bucket_name_shape(name: &str) -> Result<(), String> {
-    let refuse = |rule: &str| Err(format!("\"{name}\" is not a valid S3 bucket name: {rule}"));
+pub(crate) fn check_bucket_name_shape(name: &str) -> Result<(), NameError> {
+    let refuse = |rule: &str| {
+        Err(NameError::BucketName {
+            name: name.to_owned(),
+            rule: rule.to_owned(),
+        })
+    };
     if !(3..=63).contains(&name.len()) {
         return refuse("it must be between 3 and 63 characters");
     }
@@ -91,7 +136,7 @@ pub(crate) fn check_bucket_name_shape(name: &str) -> Result<(), String> {
 }
 
 /// Organizations IDs: `o-` and 10 to 32 lowercase letters or digits.
-pub(crate) fn check_organization_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_organization_id(id: &str) -> Result<(), NameError> {
     let body = id.strip_prefix("o-").unwrap_or("");
     if (10..=32).contains(&body.len())
         && body
@@ -100,20 +145,14 @@ pub(crate) fn check_organization_id(id: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "\"{id}\" is not an Organizations ID (o- followed by 10 to 32 lowercase letters or digits)"
-        ))
+        Err(NameError::OrganizationId(id.to_owned()))
     }
 }
 
 /// The four forms CreateTrail documents for KmsKeyId: `alias/…`, an alias ARN, a key ARN, or
 /// a key ID (a UUID, or `mrk-` and 32 hex digits for a multi-Region key).
-pub(crate) fn check_kms_key_id(id: &str) -> Result<(), String> {
-    let refuse = || {
-        Err(format!(
-            "\"{id}\" is not a KMS key: use alias/NAME, an alias ARN, a key ARN or a key ID"
-        ))
-    };
+pub(crate) fn check_kms_key_id(id: &str) -> Result<(), NameError> {
+    let refuse = || Err(NameError::KmsKeyId(id.to_owned()));
     let resource = if id.starts_with("arn:") {
         match regional(id, "kms") {
             Some(arn) => arn.resource,
@@ -153,7 +192,7 @@ fn is_key_id(key: &str) -> bool {
 
 /// `arn:<partition>:sns:<region>:<account>:<topic>`; topic names are 1 to 256 letters,
 /// digits, hyphens and underscores (with `.fifo` for FIFO topics).
-pub(crate) fn check_sns_topic_arn(text: &str) -> Result<(), String> {
+pub(crate) fn check_sns_topic_arn(text: &str) -> Result<(), NameError> {
     let valid = regional(text, "sns").is_some_and(|arn| {
         let name = arn.resource.strip_suffix(".fifo").unwrap_or(arn.resource);
         (1..=256).contains(&arn.resource.len())
@@ -165,25 +204,18 @@ pub(crate) fn check_sns_topic_arn(text: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "\"{text}\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)"
-        ))
+        Err(NameError::SnsTopicArn(text.to_owned()))
     }
 }
 
 /// `arn:<partition>:logs:<region>:<account>:log-group:<name>`, with or without the `:*` that
 /// describe-trails prints. Returns the log group name.
-pub(crate) fn log_group_name(text: &str) -> Result<&str, String> {
+pub(crate) fn log_group_name(text: &str) -> Result<&str, NameError> {
     regional(text, "logs")
         .and_then(|arn| arn.resource.strip_prefix("log-group:"))
         .map(|name| name.strip_suffix(":*").unwrap_or(name))
         .filter(|name| is_log_group_name(name))
-        .ok_or_else(|| {
-            format!(
-                "\"{text}\" is not a CloudWatch Logs log group ARN \
-                 (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*)"
-            )
-        })
+        .ok_or_else(|| NameError::LogGroupArn(text.to_owned()))
 }
 
 /// CloudWatch Logs' rule for log group names: 1 to 512 of `[.-_/#A-Za-z0-9]`.
@@ -195,7 +227,7 @@ pub(crate) fn is_log_group_name(name: &str) -> bool {
 }
 
 /// `arn:<partition>:iam::<account>:role/[path/]name`.
-pub(crate) fn check_role_arn(text: &str) -> Result<(), String> {
+pub(crate) fn check_role_arn(text: &str) -> Result<(), NameError> {
     let valid = Arn::parse(text).is_some_and(|arn| {
         arn.service == "iam"
             && arn.region.is_empty()
@@ -208,19 +240,15 @@ pub(crate) fn check_role_arn(text: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "\"{text}\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-        ))
+        Err(NameError::RoleArn(text.to_owned()))
     }
 }
 
 /// A region name of the usual shape (see [`is_region`]).
-pub(crate) fn check_region(region: &str) -> Result<(), String> {
+pub(crate) fn check_region(region: &str) -> Result<(), NameError> {
     if is_region(region) {
         Ok(())
     } else {
-        Err(format!(
-            "\"{region}\" is not a region name (such as us-east-1)"
-        ))
+        Err(NameError::Region(region.to_owned()))
     }
 }

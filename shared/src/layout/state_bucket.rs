@@ -1,0 +1,265 @@
+//! The state bucket's keys: everything Cairn keeps for itself, each key shape written once
+//! here with how long it is kept. `template.yaml`'s lifecycle rules and IAM resources are
+//! checked against [`STATE_OBJECTS`] by `tests/state_bucket_layout.rs`.
+
+use std::borrow::Cow;
+
+use time::macros::format_description;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::clock::EventTime;
+
+/// How long objects under a key or prefix are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// A lifecycle rule expires them this many days after they are written.
+    Days(u32),
+    /// A lifecycle rule expires them after the number of days the template parameter holds.
+    DaysParameter(&'static str),
+    /// Cairn deletes them itself when they are no longer needed; no lifecycle rule.
+    DeletedByCairn,
+    /// Kept until a person deletes them; no lifecycle rule.
+    Kept,
+}
+
+/// One key or prefix of the state bucket (a prefix ends with `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateObject {
+    pub path: &'static str,
+    pub holds: &'static str,
+    pub retention: Retention,
+}
+
+pub const STAGING_PREFIX: &str = "staging/";
+/// deliver's bookkeeping: the journal, the dedup records and the digest ledger.
+pub const DELIVER_FOLDER: &str = "deliver/";
+pub const JOURNAL_KEY: &str = "deliver/journal.json";
+pub const SEEN_PREFIX: &str = "deliver/seen/";
+pub const DIGEST_LEDGER_KEY: &str = "deliver/digests.json";
+pub const PUBLIC_KEYS_KEY: &str = "public-keys.json";
+pub const HISTORY_PREFIX: &str = "history/";
+pub const FORWARD_PROGRESS_PREFIX: &str = "forward/progress/";
+pub const ALERTS_PREFIX: &str = "alerts/";
+pub const NOTIFY_SENT_PREFIX: &str = "notify/sent/";
+pub const QUARANTINE_PREFIX: &str = "quarantine/";
+
+/// How long the history keeps an event, as CloudTrail's event history does.
+pub const HISTORY_RETENTION_DAYS: u32 = 90;
+
+/// Progress markers, alert objects and sent markers matter while their log file is being
+/// forwarded and announced: minutes, hours after a long outage.
+const FORWARDING_RETENTION: Retention = Retention::Days(14);
+
+/// Every key and prefix of the state bucket.
+pub const STATE_OBJECTS: &[StateObject] = &[
+    StateObject {
+        path: STAGING_PREFIX,
+        holds: "accepted events waiting for deliver (deliver removes what it delivered)",
+        retention: Retention::DaysParameter("StagingExpiryDays"),
+    },
+    StateObject {
+        path: JOURNAL_KEY,
+        holds: "the delivery journal: the batch being delivered",
+        retention: Retention::Kept,
+    },
+    StateObject {
+        path: SEEN_PREFIX,
+        holds: "dedup records: the eventIDs each batch delivered",
+        retention: Retention::DeletedByCairn,
+    },
+    StateObject {
+        path: DIGEST_LEDGER_KEY,
+        holds: "the digest ledger: each chain's next digest and its log files",
+        retention: Retention::Kept,
+    },
+    StateObject {
+        path: PUBLIC_KEYS_KEY,
+        holds: "every digest signing key used, with its validity window",
+        retention: Retention::Kept,
+    },
+    StateObject {
+        path: HISTORY_PREFIX,
+        holds: "the event history LookupEvents reads",
+        retention: Retention::Days(HISTORY_RETENTION_DAYS),
+    },
+    StateObject {
+        path: FORWARD_PROGRESS_PREFIX,
+        holds: "forward's progress markers, one per log file",
+        retention: FORWARDING_RETENTION,
+    },
+    StateObject {
+        path: ALERTS_PREFIX,
+        holds: "metric-filter matches waiting for notify, one object per log file",
+        retention: FORWARDING_RETENTION,
+    },
+    StateObject {
+        path: NOTIFY_SENT_PREFIX,
+        holds: "notify's markers of the alerts it sent",
+        retention: FORWARDING_RETENTION,
+    },
+    StateObject {
+        path: QUARANTINE_PREFIX,
+        holds: "staging objects deliver could not read, for a person to look at",
+        retention: Retention::Kept,
+    },
+];
+
+/// `staging/{UTC time to the millisecond}-{16 random alphanumerics}.jsonl`: listing order is
+/// staging order, so deliver takes the oldest first.
+pub fn staging_key(now: OffsetDateTime, suffix: &str) -> String {
+    let stamp = now
+        .to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
+        ))
+        .expect("a UTC time always formats");
+    format!("{STAGING_PREFIX}{stamp}-{suffix}.jsonl")
+}
+
+/// `deliver/seen/{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
+pub fn seen_key(delivered_at: OffsetDateTime, batch: &str) -> String {
+    let stamp = delivered_at
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .expect("a UTC time always formats");
+    format!("{SEEN_PREFIX}{stamp}-{batch}.txt")
+}
+
+pub fn parse_seen_key(key: &str) -> Option<(OffsetDateTime, &str)> {
+    let rest = key.strip_prefix(SEEN_PREFIX)?.strip_suffix(".txt")?;
+    let (stamp, batch) = rest.split_once('-')?;
+    let at = PrimitiveDateTime::parse(
+        stamp,
+        format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .ok()?;
+    Some((at.assume_utc(), batch))
+}
+
+/// The progress marker of log file `bucket`/`key`.
+pub fn forward_progress_key(bucket: &str, key: &str) -> String {
+    format!("{FORWARD_PROGRESS_PREFIX}{bucket}/{key}.json")
+}
+
+/// The alert object of log file `bucket`/`key`.
+pub fn alert_key(bucket: &str, key: &str) -> String {
+    format!("{ALERTS_PREFIX}{bucket}/{key}.json")
+}
+
+/// The sent marker of the alert object at `alert_key`.
+pub fn notify_sent_key(alert_key: &str) -> String {
+    format!("{NOTIFY_SENT_PREFIX}{alert_key}")
+}
+
+/// Where deliver moves the staging object at `staging_key` that it could not read.
+pub fn quarantine_key(staging_key: &str) -> String {
+    format!("{QUARANTINE_PREFIX}{staging_key}")
+}
+
+/// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.gz`,
+/// for the UTC hour `hour` falls in (minutes, seconds and any offset are ignored: `hour` may be
+/// any time of that hour, e.g. `record.event_time().to_offset_date_time()`).
+///
+/// Account, Region and batch are single key segments: anything but ASCII letters, digits, `-`,
+/// `_` and `.` is percent-encoded (as are a lone `.` or `..`, and an empty value), so no value
+/// can add a folder or step out of its own. Real account IDs and Region names pass unchanged.
+/// The batch name must be the same on every retry of a delivery, so a retry rewrites its own
+/// objects instead of adding copies.
+pub fn history_key(account: &str, region: &str, hour: OffsetDateTime, batch: &str) -> String {
+    let seconds = hour.unix_timestamp();
+    format!(
+        "{}{:02}/{}.jsonl.gz",
+        history_day_prefix(account, region, seconds),
+        utc(seconds).hour(),
+        segment(batch)
+    )
+}
+
+fn utc(seconds: i64) -> OffsetDateTime {
+    EventTime::from_unix_seconds(seconds).to_offset_date_time()
+}
+
+/// The folder of one account and Region's objects for one day (`seconds` may be any time in it).
+pub fn history_day_prefix(account: &str, region: &str, seconds: i64) -> String {
+    let t = utc(seconds);
+    format!(
+        "{HISTORY_PREFIX}{}/{}/{:04}/{:02}/{:02}/",
+        segment(account),
+        segment(region),
+        t.year(),
+        u8::from(t.month()),
+        t.day()
+    )
+}
+
+/// A value as one key segment; see [`history_key`].
+fn segment(value: &str) -> Cow<'_, str> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if value.is_empty() {
+        return Cow::Borrowed("%00");
+    }
+    if value == "." || value == ".." {
+        return Cow::Owned("%2E".repeat(value.len()));
+    }
+    if value.bytes().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut encoded = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if plain(b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Cow::Owned(encoded)
+}
+
+/// The hour (its first second) a history key files its events under, if `key` is one.
+pub fn hour_of_history_key(key: &str) -> Option<EventTime> {
+    let rest = key.strip_prefix(HISTORY_PREFIX)?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [account, region, year, month, day, hour, file] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |text: &str, len: usize| {
+        (text.len() == len && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())
+            .flatten()
+    };
+    if account.is_empty() || region.is_empty() || !file.ends_with(".jsonl.gz") {
+        return None;
+    }
+    let month = Month::try_from(u8::try_from(digits(month, 2)?).ok()?).ok()?;
+    let date = Date::from_calendar_date(
+        i32::try_from(digits(year, 4)?).ok()?,
+        month,
+        u8::try_from(digits(day, 2)?).ok()?,
+    )
+    .ok()?;
+    let time = Time::from_hms(u8::try_from(digits(hour, 2)?).ok()?, 0, 0).ok()?;
+    Some(EventTime::from_unix_seconds(
+        date.with_time(time).assume_utc().unix_timestamp(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliver_keeps_its_bookkeeping_in_its_folder() {
+        for path in [JOURNAL_KEY, SEEN_PREFIX, DIGEST_LEDGER_KEY] {
+            assert!(path.starts_with(DELIVER_FOLDER), "{path}");
+        }
+    }
+
+    #[test]
+    fn alert_keys_mirror_the_log_file() {
+        assert_eq!(
+            alert_key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
+            "alerts/b/AWSLogs/1/CloudTrail/x.json.gz.json"
+        );
+    }
+}
