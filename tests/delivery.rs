@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{self, DeliverOptions, Deliverer, DeliveryReport, journal};
+use cairn_shared::delivery::{self, Deliverer, DeliveryReport, journal};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::service::Service;
 use cairn_test_support::digests::{assert_digest_chains, signer};
 use cairn_test_support::faulty_store::{Fault, FaultyStore};
 use cairn_test_support::pipeline::{
@@ -44,16 +45,12 @@ async fn stage(store: &dyn ObjectStore, config: &Config, batches: &[(String, Str
     }
 }
 
-fn options(now: OffsetDateTime) -> DeliverOptions {
-    DeliverOptions {
-        now,
-        claim_for: Duration::minutes(10),
-    }
-}
+/// How long each run may claim new batches.
+const CLAIM_FOR: Duration = Duration::minutes(10);
 
 async fn deliver(store: &dyn ObjectStore, config: &Config, now: OffsetDateTime) -> DeliveryReport {
     Deliverer::new(config, store, Some(signer().await))
-        .run(options(now))
+        .handle(&CLAIM_FOR, now)
         .await
         .expect("deliver")
 }
@@ -222,8 +219,8 @@ async fn two_runs(
 ) {
     let deliverer =
         Deliverer::new(config, store, Some(signer().await)).with_max_batch_bytes(batch_bytes);
-    let first = deliverer.run(options(T0)).await;
-    let second = deliverer.run(options(digests_due)).await;
+    let first = deliverer.handle(&CLAIM_FOR, T0).await;
+    let second = deliverer.handle(&CLAIM_FOR, digests_due).await;
     (first, second)
 }
 
@@ -241,7 +238,7 @@ async fn a_run_leaves_a_batch_another_run_holds() {
     let faulty = FaultyStore::new(store.clone(), first_put, Fault::Before);
     assert!(
         Deliverer::new(&config, &faulty, Some(signer().await))
-            .run(options(T0))
+            .handle(&CLAIM_FOR, T0)
             .await
             .is_err()
     );
@@ -278,7 +275,7 @@ async fn two_runs_at_once_deliver_everything_once() {
         .with_max_batch_bytes(64 * 1024);
     let b = Deliverer::new(&config, store.as_ref(), Some(signer().await))
         .with_max_batch_bytes(64 * 1024);
-    let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
+    let (ra, rb) = tokio::join!(a.handle(&CLAIM_FOR, T0), b.handle(&CLAIM_FOR, T0));
     let (ra, rb) = (ra.expect("run a"), rb.expect("run b"));
     // Whichever run was left out stopped at the other's claim; finish what it left.
     deliver(store.as_ref(), &config, T0 + Duration::seconds(5)).await;
@@ -332,7 +329,7 @@ async fn two_runs_cutting_digests_at_once_keep_one_chain() {
     let later = T0 + Duration::hours(3);
     let a = Deliverer::new(&config, store.as_ref(), Some(signer().await));
     let b = Deliverer::new(&config, store.as_ref(), Some(signer().await));
-    let (ra, rb) = tokio::join!(a.run(options(later)), b.run(options(later)));
+    let (ra, rb) = tokio::join!(a.handle(&CLAIM_FOR, later), b.handle(&CLAIM_FOR, later));
     let written = ra.expect("run a").digests.len() + rb.expect("run b").digests.len();
     let chains = assert_digest_chains(store.as_ref(), &config, later).await;
     assert!(chains.digests.values().all(|keys| keys.len() == 3));

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use cairn_shared::adapters::local::log_sink::LocalLogSink;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
+use cairn_shared::delivery::{DeliveredFile, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::layout::ALERTS_PREFIX;
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::service::Service;
+use cairn_shared::trigger::ObjectCreated;
 use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
@@ -68,10 +70,7 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
         stage_batch(&store, &config, body, T0 + Duration::milliseconds(i as i64)).await;
     }
     let delivery = Deliverer::new(&config, &store, Some(signer().await))
-        .run(DeliverOptions {
-            now: T0,
-            claim_for: Duration::minutes(10),
-        })
+        .handle(&Duration::minutes(10), T0)
         .await
         .expect("deliver");
     let files: Vec<DeliveredFile> = delivery.log_files.clone();
@@ -87,7 +86,7 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     for trail in &config.trails {
         for entry in store.list_all(trail.bucket(), "").await.expect("list") {
             let report = forwarder
-                .forward_log_file(trail.bucket(), &entry.key, T0)
+                .handle(&ObjectCreated::new(trail.bucket(), &entry.key), T0)
                 .await
                 .expect("forward");
             let is_log_file = files.iter().any(|f| f.key == entry.key);
@@ -175,7 +174,10 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     // A second pass, as a re-delivery of every event: nothing moves.
     for file in &files {
         let report = forwarder
-            .forward_log_file(&file.bucket, &file.key, T0 + Duration::minutes(5))
+            .handle(
+                &ObjectCreated::new(&file.bucket, &file.key),
+                T0 + Duration::minutes(5),
+            )
             .await
             .expect("again");
         assert_eq!(report.outcome, Outcome::AlreadyForwarded);

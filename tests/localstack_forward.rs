@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::delivery::Deliverer;
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::service::Service;
+use cairn_shared::trigger::ObjectCreated;
 use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
     Stream, config, expected_matches, expected_streams, recent_fixture_batches,
@@ -85,10 +87,7 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
         .await;
     }
     let delivery = Deliverer::new(&config, &store, Some(signer().await))
-        .run(DeliverOptions {
-            now,
-            claim_for: Duration::minutes(10),
-        })
+        .handle(&Duration::minutes(10), now)
         .await
         .expect("deliver");
     let files = delivery.log_files;
@@ -99,7 +98,7 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
     let mut metrics = 0;
     for file in &files {
         let report = forwarder
-            .forward_log_file(&file.bucket, &file.key, now)
+            .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await
             .expect("forward");
         assert_eq!(report.outcome, Outcome::Forwarded, "{}", file.key);
@@ -133,7 +132,7 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
     // A re-delivery of every event puts nothing more.
     for file in &files {
         let report = forwarder
-            .forward_log_file(&file.bucket, &file.key, now)
+            .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await
             .expect("again");
         assert_eq!(report.outcome, Outcome::AlreadyForwarded);

@@ -19,6 +19,7 @@ use cairn_shared::notify::{Item, MessageKind, Notify, Outcome};
 use cairn_shared::ports::notifier::{Notification, Notifier, NotifierError};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::retry::RetryPolicy;
+use cairn_shared::service::Service;
 use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,
@@ -170,8 +171,9 @@ async fn notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults() {
     };
     let report = Notify::new(&config, &store, &faulty)
         .with_retry(retry)
-        .notify(&items)
-        .await;
+        .handle(&items, now)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(report.sent[0].kind, MessageKind::DeliveryNotice);
     assert_eq!(
         report.sent[0].attempts, 3,
@@ -252,8 +254,9 @@ async fn notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults() {
         .cloned()
         .collect();
     let report = Notify::new(&config, &store, &sns_notifier)
-        .notify(&retried)
-        .await;
+        .handle(&retried, now)
+        .await
+        .expect("notify never fails as a whole");
     assert!(
         report
             .items

@@ -6,9 +6,10 @@ use aws_config::SdkConfig;
 use cairn_shared::adapters::aws::kms::KmsSigner;
 use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::delivery::Deliverer;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::Signer;
+use cairn_shared::service::Service;
 use cairn_test_support::digests::{assert_digest_chains, signer};
 use cairn_test_support::pipeline::{
     assert_settled, config_with_suffix, create_buckets, delivered, expected_deliveries,
@@ -28,12 +29,8 @@ async fn localstack(test_name: &str) -> Option<(Config, S3ObjectStore, SdkConfig
     Some((config, S3ObjectStore::from_sdk_config(&sdk), sdk))
 }
 
-fn options(now: OffsetDateTime) -> DeliverOptions {
-    DeliverOptions {
-        now,
-        claim_for: Duration::minutes(10),
-    }
-}
+/// How long each run may claim new batches.
+const CLAIM_FOR: Duration = Duration::minutes(10);
 
 async fn stage_fixtures(store: &dyn ObjectStore, config: &Config) {
     for (i, (_, body)) in fixture_batches().iter().enumerate() {
@@ -50,7 +47,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
     };
     stage_fixtures(&store, &config).await;
     let first = Deliverer::new(&config, &store, Some(signer().await))
-        .run(options(T0))
+        .handle(&CLAIM_FOR, T0)
         .await
         .expect("deliver");
     let expected = expected_deliveries(&config, &fixture_batches());
@@ -59,7 +56,7 @@ async fn fixtures_are_delivered_once_and_replays_are_skipped() {
 
     stage_fixtures(&store, &config).await;
     let replay = Deliverer::new(&config, &store, Some(signer().await))
-        .run(options(T0 + Duration::hours(2)))
+        .handle(&CLAIM_FOR, T0 + Duration::hours(2))
         .await
         .expect("deliver");
     assert_eq!(replay.events, 0);
@@ -77,11 +74,11 @@ async fn two_runs_at_once_deliver_everything_once() {
     stage_fixtures(&store, &config).await;
     let a = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
     let b = Deliverer::new(&config, &store, Some(signer().await)).with_max_batch_bytes(64 * 1024);
-    let (ra, rb) = tokio::join!(a.run(options(T0)), b.run(options(T0)));
+    let (ra, rb) = tokio::join!(a.handle(&CLAIM_FOR, T0), b.handle(&CLAIM_FOR, T0));
     ra.expect("run a");
     rb.expect("run b");
     Deliverer::new(&config, &store, Some(signer().await))
-        .run(options(T0 + Duration::seconds(5)))
+        .handle(&CLAIM_FOR, T0 + Duration::seconds(5))
         .await
         .expect("finishing run");
     assert_eq!(
@@ -116,16 +113,16 @@ async fn digests_are_signed_with_kms_and_survive_a_key_rotation() {
 
     stage_fixtures(&store, &config).await;
     Deliverer::new(&config, &store, Some(&signers[0]))
-        .run(options(T0))
+        .handle(&CLAIM_FOR, T0)
         .await
         .expect("deliver");
     let first_hour = Deliverer::new(&config, &store, Some(&signers[0]))
-        .run(options(T0 + Duration::hours(1)))
+        .handle(&CLAIM_FOR, T0 + Duration::hours(1))
         .await
         .expect("digests of 10:00");
     assert!(!first_hour.digests.is_empty());
     let rotated = Deliverer::new(&config, &store, Some(&signers[1]))
-        .run(options(T0 + Duration::hours(2)))
+        .handle(&CLAIM_FOR, T0 + Duration::hours(2))
         .await
         .expect("digests of 11:00, new key");
     assert_eq!(rotated.digests.len(), first_hour.digests.len());

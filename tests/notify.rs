@@ -13,6 +13,7 @@ use cairn_shared::adapters::local::notifier::LocalNotifier;
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::notify::{Notify, Outcome};
 use cairn_shared::ports::notifier::MAX_SUBJECT_CHARS;
+use cairn_shared::service::Service;
 use cairn_test_support::notify::{
     alert_records, config, created_objects, deliver_and_forward, expected_alerts,
     record_field_values,
@@ -58,7 +59,10 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
     let items = created_objects(&config, &store).await;
     let notifier = LocalNotifier::new(dir.path().join("sns"));
     let notify = Notify::new(&config, &store, &notifier);
-    let report = notify.notify(&items).await;
+    let report = notify
+        .handle(&items, T0)
+        .await
+        .expect("notify never fails as a whole");
 
     // What each object got: the log files of the trail with a topic and the alert objects are
     // notified; the other trail's log files and all digests are not.
@@ -168,7 +172,10 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
 
     // Every event again, as an at-least-once redelivery: no alert goes twice (the sent markers
     // say every match went); the notice does, as CloudTrail's may.
-    let again = notify.notify(&items).await;
+    let again = notify
+        .handle(&items, T0)
+        .await
+        .expect("notify never fails as a whole");
     for (item, got) in items.iter().zip(&again.items) {
         if item.object.bucket == config.state_bucket {
             assert_eq!(got.outcome, Outcome::AlreadyNotified, "{}", item.id);

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, Deliverer, DeliveryReport};
+use cairn_shared::delivery::{Deliverer, DeliveryReport};
 use cairn_shared::history;
 use cairn_shared::ports::object_store::ObjectStore;
 
 use crate::backend::BackendArgs;
+use cairn_shared::service::Service;
 use time::{Duration, OffsetDateTime};
 
 /// One deliver run, digests included; on the embedded store also the event history's 90-day
@@ -19,14 +20,9 @@ pub async fn deliver(
     backend: &BackendArgs,
     now: OffsetDateTime,
 ) -> Result<DeliveryReport> {
-    let options = DeliverOptions {
-        now,
-        // A command runs until the backlog is done.
-        claim_for: Duration::days(1),
-    };
     let signer = backend.signer().await?;
     let report = Deliverer::new(config, store, signer.as_deref())
-        .run(options)
+        .handle(&Duration::days(1), now)
         .await?;
     if backend.is_embedded() {
         history::prune(store, &config.state_bucket, now).await?;

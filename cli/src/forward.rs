@@ -10,6 +10,8 @@ use cairn_shared::delivery::DeliveryReport;
 use cairn_shared::forward::{ForwardReport, Forwarder, Outcome};
 use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::service::Service;
+use cairn_shared::trigger::ObjectCreated;
 use time::OffsetDateTime;
 
 /// Forwards every log file `delivered` lists, and returns forward's report on each, in the
@@ -27,7 +29,7 @@ pub async fn forward_delivered(
     let mut reports = Vec::with_capacity(delivered.log_files.len());
     for file in &delivered.log_files {
         let report = forwarder
-            .forward_log_file(&file.bucket, &file.key, now)
+            .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await
             .with_context(|| format!("forwarding s3://{}/{}", file.bucket, file.key))?;
         if report.outcome == Outcome::Forwarded {

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use cairn_shared::config::Config;
-use cairn_shared::ingest::{LakeContext, ingest};
+use cairn_shared::ingest::Ingestor;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::record::EventTime;
+use cairn_shared::service::Service;
 use time::OffsetDateTime;
 
 use crate::input::InputFile;
@@ -32,17 +32,13 @@ pub async fn ingest_files(
         "arn:aws:cloudtrail:{region}:{}:channel/cairn",
         config.account_id
     );
-    let lake = LakeContext {
-        region,
-        channel_arn: &channel_arn,
-        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
-    };
+    let ingestor = Ingestor::new(config, store, region, &channel_arn);
     let mut totals = Totals::default();
     for path in files {
         let input = InputFile::read(path)?;
         let mut file = Totals::default();
         for body in input.bodies()? {
-            match ingest(config, store, &body, &lake, now).await {
+            match ingestor.handle(&body, now).await {
                 Ok(done) => {
                     file.accepted += done.answer.successful.len();
                     file.staged += done.staged_events;

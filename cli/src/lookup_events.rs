@@ -372,9 +372,9 @@ mod tests {
 
     use cairn_shared::adapters::local::object_store::LocalObjectStore;
     use cairn_shared::config::Config;
-    use cairn_shared::delivery::{DeliverOptions, Deliverer};
-    use cairn_shared::ingest::{LakeContext, ingest};
-    use cairn_shared::record::EventTime;
+    use cairn_shared::delivery::Deliverer;
+    use cairn_shared::ingest::Ingestor;
+    use cairn_shared::service::Service;
     use clap::{CommandFactory, Parser};
     use serde_json::Value;
     use std::path::PathBuf;
@@ -554,20 +554,17 @@ mod tests {
             "test",
         )
         .expect("config");
-        let lake = LakeContext {
-            region: "us-east-1",
-            channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
-            ingestion_time: EventTime::from_unix_seconds(now().unix_timestamp()),
-        };
-        ingest(&config, &store, &text, &lake, now())
-            .await
-            .expect("ingest");
-        let options = DeliverOptions {
-            now: now(),
-            claim_for: time::Duration::minutes(1),
-        };
+        Ingestor::new(
+            &config,
+            &store,
+            "us-east-1",
+            "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+        )
+        .handle(&text, now())
+        .await
+        .expect("ingest");
         Deliverer::new(&config, &store, None)
-            .run(options)
+            .handle(&time::Duration::minutes(1), now())
             .await
             .expect("deliver");
         (dir, store)

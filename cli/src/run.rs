@@ -17,6 +17,7 @@ use crate::backend::BackendArgs;
 use crate::deliver::deliver;
 use crate::forward::forward_delivered;
 use crate::ingest::ingest_files;
+use cairn_shared::service::Service;
 
 pub async fn run(
     config: &Config,
@@ -46,6 +47,7 @@ pub async fn run(
         &delivered,
         &forwarded,
         backend,
+        now,
     )
     .await;
     Ok(crate::exit_code(totals.refused == 0))
@@ -65,6 +67,7 @@ async fn notify_delivered(
     delivered: &DeliveryReport,
     forwarded: &[ForwardReport],
     backend: &BackendArgs,
+    now: OffsetDateTime,
 ) {
     let log_files = delivered
         .log_files
@@ -75,7 +78,10 @@ async fn notify_delivered(
         .filter_map(|report| report.alert.as_deref())
         .map(|alert| item(&config.state_bucket, alert));
     let items: Vec<Item> = log_files.chain(alerts).collect();
-    let report = Notify::new(config, store, notifier).notify(&items).await;
+    let report = Notify::new(config, store, notifier)
+        .handle(&items, now)
+        .await
+        .expect("notify never fails as a whole");
     let (mut notices, mut alerts) = (0, 0);
     for message in &report.sent {
         match message.kind {

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::config::Config;
+use cairn_shared::delivery::Deliverer;
 use cairn_shared::delivery::log_file::MAX_RECORDS;
-use cairn_shared::delivery::{DeliverOptions, Deliverer};
 use cairn_shared::digest::format::GZIP_LEVEL;
-use cairn_shared::ingest::{LakeContext, ingest};
-use cairn_shared::record::EventTime;
+use cairn_shared::ingest::Ingestor;
+use cairn_shared::service::Service;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -58,20 +58,19 @@ fn staged_store(
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalObjectStore::new(dir.path().to_path_buf());
     let now = datetime!(2026-11-22 10:00:00 UTC);
-    let lake = LakeContext {
-        region: "us-east-1",
-        channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
-        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
-    };
+    let ingestor = Ingestor::new(
+        config,
+        &store,
+        "us-east-1",
+        "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
+    );
     runtime.block_on(async {
         for bucket in ["bench-state", "bench-trail"] {
             store.create_bucket(bucket).await.expect("bucket");
         }
         for chunk in records.chunks(PER_REQUEST) {
             let body = format!("{{\"Records\":[{}]}}", chunk.join(","));
-            let done = ingest(config, &store, &body, &lake, now)
-                .await
-                .expect("ingest");
+            let done = ingestor.handle(&body, now).await.expect("ingest");
             assert!(done.answer.failed.is_empty());
         }
     });
@@ -93,13 +92,12 @@ fn deliver(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 let (_dir, store) = staged_store(&config, &records, &runtime);
-                let options = DeliverOptions {
-                    now: datetime!(2026-11-22 10:05:00 UTC),
-                    claim_for: time::Duration::hours(1),
-                };
                 let started = Instant::now();
                 let report = runtime
-                    .block_on(Deliverer::new(&config, &store, None).run(options))
+                    .block_on(Deliverer::new(&config, &store, None).handle(
+                        &time::Duration::hours(1),
+                        datetime!(2026-11-22 10:05:00 UTC),
+                    ))
                     .expect("deliver");
                 total += started.elapsed();
                 assert_eq!(report.events, RECORDS);

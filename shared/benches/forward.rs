@@ -24,6 +24,8 @@ use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
 use cairn_shared::record::EventTime;
+use cairn_shared::service::Service;
+use cairn_shared::trigger::ObjectCreated;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -166,7 +168,7 @@ fn forward_all(
         let mut forwarded = 0;
         for key in keys {
             let report = forwarder
-                .forward_log_file("bench-trail", key, NOW)
+                .handle(&ObjectCreated::new("bench-trail", key), NOW)
                 .await
                 .expect("forward");
             assert_eq!(report.outcome, Outcome::Forwarded);

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use cairn_shared::adapters::local::object_store::LocalObjectStore;
 use cairn_shared::adapters::local::pem_signer::PemSigner;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, Deliverer};
-use cairn_shared::ingest::{LakeContext, ingest};
+use cairn_shared::delivery::Deliverer;
+use cairn_shared::ingest::Ingestor;
 use cairn_shared::public_keys;
 use cairn_shared::record::EventTime;
+use cairn_shared::service::Service;
 use cairn_shared::validate::{FileKind, NoProgress, Request, TrailArn, validate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
@@ -63,25 +64,25 @@ fn delivered_day(
             store.create_bucket(bucket).await.expect("bucket");
         }
         let deliver = |now: OffsetDateTime| {
-            let options = DeliverOptions {
-                now,
-                claim_for: time::Duration::hours(1),
-            };
             let deliverer = Deliverer::new(config, &store, Some(&signer));
-            async move { deliverer.run(options).await.expect("deliver") }
+            async move {
+                deliverer
+                    .handle(&time::Duration::hours(1), now)
+                    .await
+                    .expect("deliver")
+            }
         };
+        let ingestor = Ingestor::new(
+            config,
+            &store,
+            "us-east-1",
+            "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
+        );
         for (run, chunk) in (0..RUNS).zip(records.chunks(per_run)) {
             let now = run_start(run) + time::Duration::minutes(26);
-            let lake = LakeContext {
-                region: "us-east-1",
-                channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
-                ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
-            };
             for request in chunk.chunks(PER_REQUEST) {
                 let body = format!("{{\"Records\":[{}]}}", request.join(","));
-                let done = ingest(config, &store, &body, &lake, now)
-                    .await
-                    .expect("ingest");
+                let done = ingestor.handle(&body, now).await.expect("ingest");
                 assert!(done.answer.failed.is_empty());
             }
             deliver(now).await;

@@ -51,14 +51,6 @@ use crate::config::StandardUnit;
 /// The version of the alert object's shape that forward writes and notify reads.
 pub const ALERT_VERSION: u32 = 1;
 
-/// Where alert objects live in the state bucket.
-pub const PREFIX: &str = "alerts/";
-
-/// The alert object of log file `bucket`/`key`.
-pub fn key(bucket: &str, key: &str) -> String {
-    format!("{PREFIX}{bucket}/{key}.json")
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
@@ -228,14 +220,6 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "alert object version 7; this notify reads version 1"
-        );
-    }
-
-    #[test]
-    fn keys_mirror_the_log_file() {
-        assert_eq!(
-            key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
-            "alerts/b/AWSLogs/1/CloudTrail/x.json.gz.json"
         );
     }
 }

@@ -25,6 +25,7 @@ pub mod public_keys;
 pub mod record;
 pub mod retry;
 pub mod selectors;
+pub mod service;
 pub mod staging;
 pub mod trail;
 pub mod trigger;

@@ -27,6 +27,18 @@ pub struct ObjectCreated {
     pub etag: Option<String>,
 }
 
+impl ObjectCreated {
+    /// The object `bucket`/`key` (the key as stored), as an event that gave no size or ETag.
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            size: None,
+            etag: None,
+        }
+    }
+}
+
 /// What an EventBridge event asks of forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, DeliveredFile, Deliverer};
+use cairn_shared::delivery::{DeliveredFile, Deliverer};
 use cairn_shared::forward::Forwarder;
 use cairn_shared::layout::ALERTS_PREFIX;
 use cairn_shared::notify::Item;
@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::forward::{log_groups, recent_fixture_batches};
 use crate::pipeline::{CONFIG, stage_batch};
+use cairn_shared::service::Service;
 
 /// The pipeline configuration (see `crate::pipeline::CONFIG`): trail `everything` sends
 /// delivery notices to `notices`, trail `home-writes` has no topic; both have a log group
@@ -80,16 +81,13 @@ pub async fn deliver_and_forward(
         stage_batch(store, config, body, now + Duration::milliseconds(i as i64)).await;
     }
     let delivery = Deliverer::new(config, store, Some(crate::digests::signer().await))
-        .run(DeliverOptions {
-            now,
-            claim_for: Duration::minutes(10),
-        })
+        .handle(&Duration::minutes(10), now)
         .await
         .expect("deliver");
     let forwarder = Forwarder::new(config, store, sink);
     for file in &delivery.log_files {
         forwarder
-            .forward_log_file(&file.bucket, &file.key, now)
+            .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await
             .expect("forward");
     }

@@ -6,9 +6,10 @@ use std::io::Read;
 
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
-use cairn_shared::ingest::{LakeContext, ingest};
+use cairn_shared::ingest::Ingestor;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::record::{EventTime, Record, split_batch};
+use cairn_shared::service::Service;
 use flate2::read::GzDecoder;
 use serde_json::value::RawValue;
 
@@ -241,14 +242,15 @@ pub async fn stage_batch(
     body: &str,
     now: time::OffsetDateTime,
 ) {
-    let lake = LakeContext {
-        region: "us-east-1",
-        channel_arn: "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
-        ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
-    };
-    let done = ingest(config, store, body, &lake, now)
-        .await
-        .expect("ingest");
+    let done = Ingestor::new(
+        config,
+        store,
+        "us-east-1",
+        "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+    )
+    .handle(body, now)
+    .await
+    .expect("ingest");
     assert!(done.answer.failed.is_empty(), "{:?}", done.answer.failed);
 }
 

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use bytes::Bytes;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{DeliverOptions, Deliverer};
+use cairn_shared::delivery::Deliverer;
 use cairn_shared::digest::format::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
 use cairn_shared::layout::{ChainId, day_folder, digest_key, log_file_stamp};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions, StoredObject};
@@ -22,6 +22,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::pipeline::stage_batch;
 use crate::synthetic;
+use cairn_shared::service::Service;
 
 pub const ACCOUNT: &str = "111122223333";
 pub const HOME_REGION: &str = "us-east-1";
@@ -110,12 +111,8 @@ async fn deliver(
     signer: &dyn Signer,
     now: OffsetDateTime,
 ) {
-    let options = DeliverOptions {
-        now,
-        claim_for: Duration::minutes(10),
-    };
     Deliverer::new(config, store, Some(signer))
-        .run(options)
+        .handle(&Duration::minutes(10), now)
         .await
         .expect("deliver");
 }

@@ -4,7 +4,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
 use cairn_edge::error::{Classify, ErrorKind};
-use cairn_shared::delivery::{DeliverOptions, Deliverer, DeliveryReport};
+use cairn_shared::delivery::{Deliverer, DeliveryReport};
+use cairn_shared::service::Service;
 use lambda_runtime::{LambdaEvent, tracing};
 use time::error::ComponentRange;
 use time::{Duration, OffsetDateTime};
@@ -46,11 +47,9 @@ pub async fn handle(
     event: LambdaEvent<EventBridgeEvent>,
     real_now: OffsetDateTime,
 ) -> Result<DeliveryReport, FunctionError> {
-    let options = DeliverOptions {
-        now: run_clock(scheduled_time(&event.payload)?, real_now),
-        claim_for: claim_window(deadline(event.context.deadline)?, real_now),
-    };
-    let report = deliverer.run(options).await?;
+    let now = run_clock(scheduled_time(&event.payload)?, real_now);
+    let claim_for = claim_window(deadline(event.context.deadline)?, real_now);
+    let report = deliverer.handle(&claim_for, now).await?;
     tracing::info!(
         events = report.events,
         log_files = report.log_files.len(),

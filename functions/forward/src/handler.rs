@@ -5,6 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
 use cairn_edge::trigger::{self, Ignored};
 use cairn_shared::forward::{ForwardReport, Forwarder};
+use cairn_shared::service::Service;
 use cairn_shared::trigger::Trigger;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -30,9 +31,7 @@ pub async fn handle(
             ignored_because: reason,
         })),
         Trigger::ObjectCreated(object) => Ok(Answer::Forwarded(Box::new(
-            forwarder
-                .forward_log_file(&object.bucket, &object.key, now)
-                .await?,
+            forwarder.handle(&object, now).await?,
         ))),
     }
 }

@@ -1,19 +1,45 @@
-//! ingest's invocations: the event as Lambda hands it over (a body invoked directly, or a
-//! Function URL request, which the service tells apart) to the service's answer.
+//! ingest's invocations: a body invoked directly, or a Function URL request carrying one, to
+//! the service's answer (for a Function URL, wrapped in an HTTP response).
 
 use cairn_edge::FunctionError;
-use cairn_shared::ingest::Ingestor;
-use lambda_runtime::LambdaEvent;
+use cairn_shared::ingest::{
+    IngestError, Ingestor, function_url_body, function_url_error_response, function_url_response,
+};
+use cairn_shared::service::Service;
+use lambda_runtime::{LambdaEvent, tracing};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-/// Answers one invocation.
+/// Answers one invocation. A direct invocation gets the answer JSON, or an error for a body
+/// that cannot be read (the caller sees it as the function error). A Function URL request gets
+/// an HTTP response either way: 200 with the answer, 400/405/413 naming what is wrong with the
+/// body, 503 when staging failed and the whole body should be sent again.
 pub async fn handle(
     ingestor: &Ingestor<'_>,
     event: LambdaEvent<Box<RawValue>>,
     now: OffsetDateTime,
 ) -> Result<Box<RawValue>, FunctionError> {
-    Ok(ingestor.invoke(&event.payload, now).await?)
+    let payload = &event.payload;
+    let Some(request) = function_url_body(payload) else {
+        let ingested = ingestor.handle(payload.get(), now).await?;
+        return Ok(to_json(&ingested.answer));
+    };
+    let response = match request {
+        Err(error) => function_url_error_response(&error),
+        Ok(body) => match ingestor.handle(&body, now).await {
+            Ok(ingested) => function_url_response(200, &ingested.answer),
+            Err(IngestError::Body(error)) => function_url_error_response(&error),
+            Err(error @ IngestError::Staging(_)) => {
+                tracing::error!(%error, "staging failed");
+                function_url_response(503, &serde_json::json!({"message": error.to_string()}))
+            }
+        },
+    };
+    Ok(response.expect("a response of strings and numbers always serializes"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("an answer of strings always serializes")
 }
 
 #[cfg(test)]
@@ -53,12 +79,7 @@ mod tests {
         event: LambdaEvent<Box<RawValue>>,
     ) -> Result<Value, FunctionError> {
         let config = sample_config();
-        let ingestor = Ingestor {
-            config: &config,
-            store,
-            region: "us-east-1",
-            channel_arn: CHANNEL,
-        };
+        let ingestor = Ingestor::new(&config, store, "us-east-1", CHANNEL);
         let answer = handle(&ingestor, event, NOW).await?;
         Ok(serde_json::from_str(answer.get()).expect("JSON"))
     }

@@ -23,12 +23,7 @@ async fn main() -> Result<(), Error> {
             config.account_id
         ),
     );
-    let ingestor = &Ingestor {
-        config: &config,
-        store: &store,
-        region: &region,
-        channel_arn: &channel_arn,
-    };
+    let ingestor = &Ingestor::new(&config, &store, &region, &channel_arn);
     run(service_fn(move |event| {
         handler::handle(ingestor, event, OffsetDateTime::now_utc())
     }))

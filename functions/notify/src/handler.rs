@@ -15,10 +15,12 @@ use cairn_edge::FunctionError;
 use cairn_edge::error::{Classify, ErrorKind};
 use cairn_edge::trigger::{self, Ignored};
 use cairn_shared::notify::{Item, Notify, NotifyReport};
+use cairn_shared::service::Service;
 use cairn_shared::trigger::{ObjectCreated, Trigger, TriggerError};
 use lambda_runtime::{LambdaEvent, tracing};
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// The answer to one invocation.
 #[derive(Debug, Serialize)]
@@ -69,24 +71,30 @@ impl Classify for NotNotified {
 pub async fn handle(
     notify: &Notify<'_>,
     event: LambdaEvent<Value>,
+    now: OffsetDateTime,
 ) -> Result<Answer, FunctionError> {
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(payload).map_err(EventError::NotSqs)?;
-        Ok(Answer::Batch(sqs_batch(notify, batch).await?))
+        Ok(Answer::Batch(sqs_batch(notify, batch, now).await?))
     } else {
         let event: EventBridgeEvent =
             serde_json::from_value(payload).map_err(EventError::Unknown)?;
-        eventbridge(notify, event).await
+        eventbridge(notify, event, now).await
     }
 }
 
 /// The one call of the service, for both shapes of invocation.
-async fn notify_items(notify: &Notify<'_>, items: &[Item]) -> NotifyReport {
-    notify.notify(items).await
+async fn notify_items(notify: &Notify<'_>, items: &[Item], now: OffsetDateTime) -> NotifyReport {
+    let Ok(report) = notify.handle(items, now).await;
+    report
 }
 
-async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchResponse, EventError> {
+async fn sqs_batch(
+    notify: &Notify<'_>,
+    batch: SqsEvent,
+    now: OffsetDateTime,
+) -> Result<SqsBatchResponse, EventError> {
     let mut response = SqsBatchResponse::default();
     let mut items = Vec::with_capacity(batch.records.len());
     for message in batch.records {
@@ -101,7 +109,7 @@ async fn sqs_batch(notify: &Notify<'_>, batch: SqsEvent) -> Result<SqsBatchRespo
             }
         }
     }
-    let report = notify_items(notify, &items).await;
+    let report = notify_items(notify, &items, now).await;
     for item in report.failed() {
         response.add_failure(item.id.clone());
     }
@@ -126,6 +134,7 @@ fn object_of(body: &str) -> Result<Option<ObjectCreated>, EventError> {
 async fn eventbridge(
     notify: &Notify<'_>,
     event: EventBridgeEvent,
+    now: OffsetDateTime,
 ) -> Result<Answer, FunctionError> {
     let object = match trigger::read(&event)? {
         Trigger::ObjectCreated(object) => object,
@@ -136,7 +145,7 @@ async fn eventbridge(
         }
     };
     let id = event.id.unwrap_or_else(|| "event".to_owned());
-    let report = notify_items(notify, &[Item { id, object }]).await;
+    let report = notify_items(notify, &[Item { id, object }], now).await;
     if let Some(failed) = report.failed().next() {
         return Err(NotNotified {
             bucket: failed.bucket.clone(),
@@ -170,7 +179,12 @@ mod tests {
 
     /// Answers `payload` as one invocation, the answer as JSON.
     async fn invoke(notify: &Notify<'_>, payload: Value) -> Result<Value, FunctionError> {
-        let answer = handle(notify, LambdaEvent::new(payload, Context::default())).await?;
+        let answer = handle(
+            notify,
+            LambdaEvent::new(payload, Context::default()),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .await?;
         Ok(serde_json::to_value(answer).expect("JSON"))
     }
 

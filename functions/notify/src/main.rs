@@ -12,6 +12,7 @@ use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::notify::Notify;
 use lambda_runtime::{Error, run, service_fn};
+use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,5 +21,8 @@ async fn main() -> Result<(), Error> {
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let notifier = SnsNotifier::new(&sdk);
     let notify = &Notify::new(&config, &store, &notifier);
-    run(service_fn(move |event| handler::handle(notify, event))).await
+    run(service_fn(move |event| {
+        handler::handle(notify, event, OffsetDateTime::now_utc())
+    }))
+    .await
 }

@@ -44,6 +44,7 @@ use crate::ids::random_id;
 use crate::layout;
 use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::Signer;
+use crate::service::Service;
 use crate::staging::StagingError;
 use crate::trail::Trail;
 
@@ -85,15 +86,6 @@ pub enum DeliveryError {
     Irreproducible { batch: String, why: String },
     #[error(transparent)]
     Digest(#[from] DigestError),
-}
-
-/// When and for how long a run may work.
-#[derive(Debug, Clone, Copy)]
-pub struct DeliverOptions {
-    /// The delivery clock at the start of the run (log files are named by it).
-    pub now: OffsetDateTime,
-    /// No new batch is claimed after this much time (a Lambda's remaining time, less a margin).
-    pub claim_for: Duration,
 }
 
 /// One log file written.
@@ -157,6 +149,23 @@ struct Held {
     etag: ETag,
 }
 
+impl Service for Deliverer<'_> {
+    /// How long the run may claim new batches: a Lambda's remaining time less a margin, or a
+    /// day for a command that runs until the backlog is done.
+    type Input = Duration;
+    type Report = DeliveryReport;
+    type Error = DeliveryError;
+
+    /// `now` is the delivery clock at the start of the run: log files are named by it.
+    async fn handle(
+        &self,
+        claim_for: &Duration,
+        now: OffsetDateTime,
+    ) -> Result<DeliveryReport, DeliveryError> {
+        self.run(*claim_for, now).await
+    }
+}
+
 impl<'a> Deliverer<'a> {
     /// `signer` signs the digest files of trails with EnableLogFileValidation; a run refuses to
     /// start without one when such a trail exists.
@@ -184,14 +193,19 @@ impl<'a> Deliverer<'a> {
         &self.config.state_bucket
     }
 
-    /// Delivers everything staged before the run started (and what arrives while it runs, time
-    /// allowing), batch by batch.
-    pub async fn run(&self, options: DeliverOptions) -> Result<DeliveryReport, DeliveryError> {
+    /// Delivers everything staged before `now` (and what arrives while it runs, time allowing),
+    /// batch by batch; no new batch is claimed after `claim_for`. Safe to run twice, or twice
+    /// at once: see the module documentation.
+    async fn run(
+        &self,
+        claim_for: Duration,
+        now: OffsetDateTime,
+    ) -> Result<DeliveryReport, DeliveryError> {
         let clock = Clock {
-            start: options.now,
+            start: now,
             started: Instant::now(),
         };
-        let claim_until = options.now + options.claim_for;
+        let claim_until = now + claim_for;
         let owner = random_id();
         let mut report = DeliveryReport::default();
         self.digests.check()?;

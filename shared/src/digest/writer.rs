@@ -11,8 +11,6 @@
 //! - a chain advances one hour at a time from its last digest, so no hour is skipped.
 
 use bytes::Bytes;
-use flate2::read::GzDecoder;
-use std::io::Read;
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -23,6 +21,7 @@ use super::format::{
 use super::ledger::{DeliveredLogFile, DueDigest, Ledger};
 use crate::config::Config;
 use crate::document::{self, DocumentError};
+use crate::gzip;
 use crate::layout::DIGEST_LEDGER_KEY;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
 use crate::ports::signer::{PublicKey, SIGNATURE_ALGORITHM, Signer, SignerError};
@@ -267,10 +266,13 @@ impl<'a> DigestWriter<'a> {
             key: key.clone(),
             why,
         };
+        // Exactly one member, as the digest writer and aws-cli's validator have it; the size is
+        // not capped, as validate-logs does not cap it either.
         let mut json = Vec::new();
-        GzDecoder::new(&object.body[..])
-            .read_to_end(&mut json)
-            .map_err(|e| foreign(format!("not gzip: {e}")))?;
+        gzip::read_one_member(&object.body, usize::MAX, |chunk| {
+            json.extend_from_slice(chunk)
+        })
+        .map_err(|e| foreign(e.to_string()))?;
         let found: DigestFile =
             serde_json::from_slice(&json).map_err(|e| foreign(format!("not a digest: {e}")))?;
         if found.previous_digest_signature != ours.previous_digest_signature

@@ -64,7 +64,9 @@ use crate::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::split_batch;
 use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::service::Service;
 use crate::trail::Trail;
+use crate::trigger::ObjectCreated;
 
 pub use batch::RejectReason;
 
@@ -210,6 +212,22 @@ struct Marker {
     written: bool,
 }
 
+impl Service for Forwarder<'_> {
+    /// An object S3 reports created; anything but a log file of a configured trail is ignored
+    /// with the reason in the report.
+    type Input = ObjectCreated;
+    type Report = ForwardReport;
+    type Error = ForwardError;
+
+    async fn handle(
+        &self,
+        object: &ObjectCreated,
+        now: OffsetDateTime,
+    ) -> Result<ForwardReport, ForwardError> {
+        self.forward(&object.bucket, &object.key, now).await
+    }
+}
+
 impl<'a> Forwarder<'a> {
     pub fn new(config: &'a Config, store: &'a dyn ObjectStore, sink: &'a dyn LogSink) -> Self {
         Self {
@@ -235,7 +253,7 @@ impl<'a> Forwarder<'a> {
 
     /// Forwards the log file `bucket`/`key` (the key as stored, not URL-encoded), judging the
     /// age of events against `now`. Safe to repeat: see the module documentation.
-    pub async fn forward_log_file(
+    async fn forward(
         &self,
         bucket: &str,
         key: &str,

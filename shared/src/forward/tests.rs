@@ -20,6 +20,8 @@ use crate::delivered::test_support::{self, CountingStore};
 use crate::layout::{self, log_file_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;
+use crate::service::Service;
+use crate::trigger::ObjectCreated;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
 const GROUP: &str = "cairn/cloudtrail";
@@ -343,7 +345,7 @@ async fn every_record_goes_once_in_order_byte_for_byte_to_its_stream() {
     let sink = ScriptedSink::default();
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("forward");
 
@@ -374,7 +376,7 @@ async fn every_record_goes_once_in_order_byte_for_byte_to_its_stream() {
     let again = ScriptedSink::default();
     let report = env
         .forwarder(&again)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("again");
     assert_eq!(report.outcome, Outcome::AlreadyForwarded);
@@ -394,7 +396,7 @@ async fn a_failed_batch_is_resumed_and_every_event_goes_exactly_once() {
         let first = ScriptedSink::with(script);
         let err = env
             .forwarder(&first)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect_err("the sink fails");
         assert!(
@@ -412,7 +414,7 @@ async fn a_failed_batch_is_resumed_and_every_event_goes_exactly_once() {
         let second = ScriptedSink::default();
         let report = env
             .forwarder(&second)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect("resume");
         assert_eq!(report.outcome, Outcome::Forwarded);
@@ -426,7 +428,7 @@ async fn a_failed_batch_is_resumed_and_every_event_goes_exactly_once() {
         let third = ScriptedSink::default();
         let report = env
             .forwarder(&third)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect("finished");
         assert_eq!(report.outcome, Outcome::AlreadyForwarded);
@@ -442,12 +444,12 @@ async fn only_the_batch_in_flight_at_a_crash_goes_twice() {
     env.put_file(BUCKET, &key, gzip(&records(10))).await;
     let first = ScriptedSink::with([Act::Store, Act::StoreThenFail]);
     env.forwarder(&first)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect_err("lost answer");
     let second = ScriptedSink::default();
     env.forwarder(&second)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("resume");
     let mut all = first.messages();
@@ -471,12 +473,12 @@ async fn only_the_batch_in_flight_at_a_crash_goes_twice() {
         };
         let first = ScriptedSink::default();
         env.forwarder_over(&store, &first)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect_err("crash");
         let second = ScriptedSink::default();
         env.forwarder(&second)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect("resume");
         let mut all = first.messages();
@@ -500,7 +502,7 @@ async fn throttling_is_retried_with_backoff_until_the_attempts_run_out() {
     let sink = ScriptedSink::with([Act::Fail { retryable: true }, Act::Fail { retryable: true }]);
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("third attempt succeeds");
     assert_eq!(sink.calls(), 4, "3 attempts for batch 1, 1 for batch 2");
@@ -512,7 +514,7 @@ async fn throttling_is_retried_with_backoff_until_the_attempts_run_out() {
     let sink = ScriptedSink::with((0..3).map(|_| Act::Fail { retryable: true }));
     let err = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect_err("out of attempts");
     assert!(
@@ -534,7 +536,7 @@ async fn events_cloudwatch_logs_leaves_out_are_counted_by_reason() {
     })]);
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("forward");
     assert_eq!(report.forwarded, 1);
@@ -568,7 +570,7 @@ async fn records_that_cannot_go_are_reported_and_the_file_still_finishes() {
     let sink = ScriptedSink::default();
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, later)
+        .handle(&ObjectCreated::new(BUCKET, &key), later)
         .await
         .expect("forward");
     assert_eq!(report.outcome, Outcome::Forwarded);
@@ -592,7 +594,7 @@ async fn matches_write_one_alert_and_emf_for_stored_events() {
     let output = |line: &str| printed.lock().unwrap().push(line.to_owned());
     let report = Forwarder::new(&env.config, &env.store, &sink)
         .with_metric_output(&output)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("forward");
     assert_eq!(
@@ -675,7 +677,7 @@ async fn matches_write_one_alert_and_emf_for_stored_events() {
     let sink = ScriptedSink::default();
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("new bytes");
     assert_eq!(report.outcome, Outcome::Forwarded);
@@ -704,7 +706,7 @@ async fn what_is_not_a_trail_log_file_is_ignored_and_a_trail_without_a_group_sen
         ),
     ] {
         let report = forwarder
-            .forward_log_file(bucket, key, NOW)
+            .handle(&ObjectCreated::new(bucket, key), NOW)
             .await
             .expect("ignored");
         assert_eq!(report.outcome, Outcome::Ignored);
@@ -721,7 +723,7 @@ async fn what_is_not_a_trail_log_file_is_ignored_and_a_trail_without_a_group_sen
     let counting = CountingStore::new(env.store.clone());
     let report = env
         .forwarder_over(&counting, &sink)
-        .forward_log_file("quiet-bucket", &quiet, NOW)
+        .handle(&ObjectCreated::new("quiet-bucket", &quiet), NOW)
         .await
         .expect("no log group");
     assert_eq!(report.outcome, Outcome::NoLogGroup);
@@ -768,7 +770,7 @@ async fn files_without_cairns_metadata_or_naming_another_trail_are_ignored() {
     ] {
         let report = env
             .forwarder(&sink)
-            .forward_log_file(BUCKET, key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, key), NOW)
             .await
             .expect("ignored");
         assert_eq!(report.outcome, Outcome::Ignored);
@@ -791,7 +793,7 @@ async fn a_run_that_loses_the_marker_to_another_stops() {
     let sink = ScriptedSink::with([Act::Store, Act::MoveMarker(env.store.clone(), marker_key)]);
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("superseded is not an error");
     assert_eq!(report.outcome, Outcome::Superseded);
@@ -826,7 +828,7 @@ async fn a_file_that_is_not_one_gzip_member_of_records_is_an_error() {
         env.put_file(BUCKET, &key, body).await;
         let err = env
             .forwarder(&sink)
-            .forward_log_file(BUCKET, &key, NOW)
+            .handle(&ObjectCreated::new(BUCKET, &key), NOW)
             .await
             .expect_err(unique);
         assert!(
@@ -836,7 +838,10 @@ async fn a_file_that_is_not_one_gzip_member_of_records_is_an_error() {
     }
     let err = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &log_key("AAAAAAAAAAAAAAA1"), NOW)
+        .handle(
+            &ObjectCreated::new(BUCKET, log_key("AAAAAAAAAAAAAAA1")),
+            NOW,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -854,7 +859,7 @@ async fn a_file_without_records_is_finished_at_once() {
     let sink = ScriptedSink::default();
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("forward");
     assert_eq!(
@@ -864,7 +869,7 @@ async fn a_file_without_records_is_finished_at_once() {
     assert!(env.marker(&key).await.unwrap().is_finished());
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("again");
     assert_eq!(report.outcome, Outcome::AlreadyForwarded);
@@ -906,7 +911,7 @@ trails:
     let sink = ScriptedSink::default();
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &key, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("forward");
     assert_eq!(report.trail.as_deref(), Some("reads"), "{report:?}");
@@ -922,7 +927,7 @@ trails:
         .await;
     let report = env
         .forwarder(&sink)
-        .forward_log_file(BUCKET, &mixed, NOW)
+        .handle(&ObjectCreated::new(BUCKET, &mixed), NOW)
         .await
         .expect("ignored");
     assert_eq!(report.outcome, Outcome::Ignored);

@@ -37,7 +37,7 @@ pub struct Failed {
 
 /// What one call did.
 #[derive(Debug)]
-pub struct Ingested {
+pub struct IngestReport {
     pub answer: IngestAnswer,
     /// The staging object written, when any event needed delivering.
     pub staged: Option<String>,
@@ -60,13 +60,13 @@ pub enum IngestError {
 ///
 /// Safe to repeat: a retried body is staged again under a new key, and deliver drops the
 /// copies by eventID.
-pub async fn ingest(
+pub(crate) async fn ingest(
     config: &Config,
     store: &dyn ObjectStore,
     body: &str,
     lake: &LakeContext<'_>,
     now: OffsetDateTime,
-) -> Result<Ingested, IngestError> {
+) -> Result<IngestReport, IngestError> {
     let body = read_body(body, lake)?;
     let mut answer = IngestAnswer::default();
     let mut records = Vec::with_capacity(body.events.len());
@@ -109,7 +109,7 @@ pub async fn ingest(
             event_id: staging::dedup_key(record).into_owned(),
         })
         .collect();
-    Ok(Ingested {
+    Ok(IngestReport {
         answer,
         staged,
         staged_events: staged_events.len(),

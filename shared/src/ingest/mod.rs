@@ -15,7 +15,7 @@
 mod accept;
 mod body;
 mod function_url;
-mod invocation;
+mod ingestor;
 mod lake;
 mod top_level;
 
@@ -28,10 +28,11 @@ use serde_json::value::RawValue;
 use crate::names::arn::{Arn, is_account_id};
 use crate::record::{BatchError, EventTime};
 
-pub use accept::{Accepted, Failed, IngestAnswer, IngestError, Ingested, ingest};
+pub(crate) use accept::ingest;
+pub use accept::{Accepted, Failed, IngestAnswer, IngestError, IngestReport};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};
 pub use function_url::{function_url_body, function_url_error_response, function_url_response};
-pub use invocation::Ingestor;
+pub use ingestor::Ingestor;
 pub use lake::{LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, lake_event_id};
 
 /// One event submitted in a body, before CloudTrail-record validation.

@@ -46,9 +46,11 @@ mod test_support;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use crate::alert::{Alert, AlertError};
 use crate::config::Config;
@@ -57,6 +59,7 @@ use crate::layout;
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::retry::{self, Exhausted, RetryPolicy};
+use crate::service::Service;
 use crate::trigger::ObjectCreated;
 
 use alert::Pending;
@@ -191,6 +194,24 @@ struct Progress {
     sent: Vec<SentMessage>,
 }
 
+impl Service for Notify<'_> {
+    /// The objects of one invocation, each with the id its caller knows it by.
+    type Input = [Item];
+    type Report = NotifyReport;
+    /// Never fails as a whole: each item's outcome, failures included, is in the report, so
+    /// the caller retries only the items that failed.
+    type Error = Infallible;
+
+    /// What notify sends does not depend on the clock: `now` is not read.
+    async fn handle(
+        &self,
+        items: &[Item],
+        _now: OffsetDateTime,
+    ) -> Result<NotifyReport, Infallible> {
+        Ok(self.notify(items).await)
+    }
+}
+
 impl<'a> Notify<'a> {
     pub fn new(config: &'a Config, store: &'a dyn ObjectStore, notifier: &'a dyn Notifier) -> Self {
         Self {
@@ -206,9 +227,8 @@ impl<'a> Notify<'a> {
         self
     }
 
-    /// Sends what `items` call for (see the module documentation). Never fails as a whole:
-    /// each item's outcome is in the report.
-    pub async fn notify(&self, items: &[Item]) -> NotifyReport {
+    /// Sends what `items` call for (see the module documentation).
+    async fn notify(&self, items: &[Item]) -> NotifyReport {
         let mut units: Vec<Unit<'_>> = Vec::new();
         let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for (position, item) in items.iter().enumerate() {

@@ -7,12 +7,18 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::*;
+use time::OffsetDateTime;
+
 use crate::adapters::local::object_store::LocalObjectStore;
 use crate::delivered::test_support::{self, CountingStore};
 use crate::layout;
 use crate::notify::test_support::{KEY, alert_json, record, root};
 use crate::ports::notifier::check_publish;
 use crate::ports::object_store::PutOptions;
+use crate::service::Service;
+
+/// The clock the service is handed; nothing notify sends depends on it.
+const NOW: OffsetDateTime = time::macros::datetime!(2026-11-22 10:00:00 UTC);
 
 const NOTICES: &str = "arn:aws:sns:us-east-1:123456789012:cairn-notices";
 const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
@@ -218,8 +224,9 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
     let notifier = FakeNotifier::healthy();
     let report = Notify::new(&config, &store, &notifier)
         .with_retry(fast())
-        .notify(&items)
-        .await;
+        .handle(&items, NOW)
+        .await
+        .expect("notify never fails as a whole");
 
     assert_eq!(
         outcomes(&report),
@@ -303,8 +310,9 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
     let marker: Value = serde_json::from_slice(&marker.body).expect("json");
     assert_eq!(marker["announced"], json!([[0, 2]]));
     let again = Notify::new(&config, &store, &notifier)
-        .notify(&items[1..2])
-        .await;
+        .handle(&items[1..2], NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&again), [("m2", Outcome::AlreadyNotified)]);
     assert!(again.sent.is_empty());
     assert_eq!(notifier.published().len(), 3);
@@ -327,8 +335,9 @@ async fn throttled_publishes_are_repeated_within_a_bound() {
     });
     let report = Notify::new(&config, &store, &notifier)
         .with_retry(fast())
-        .notify(&items)
-        .await;
+        .handle(&items, NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("m1", Outcome::Notified)]);
     assert_eq!(report.sent[0].attempts, 3);
     assert_eq!(notifier.published().len(), 1);
@@ -336,8 +345,9 @@ async fn throttled_publishes_are_repeated_within_a_bound() {
     let notifier = FakeNotifier::failing(|topic, _| Some(throttled(topic)));
     let report = Notify::new(&config, &store, &notifier)
         .with_retry(fast())
-        .notify(&items)
-        .await;
+        .handle(&items, NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("m1", Outcome::Failed)]);
     assert_eq!(notifier.attempts(), 3);
     let reason = report.items[0].reason.as_deref().unwrap();
@@ -371,8 +381,9 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
     });
     let report = Notify::new(&config, &store, &notifier)
         .with_retry(fast())
-        .notify(&items)
-        .await;
+        .handle(&items, NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(
         outcomes(&report),
         [("notice", Outcome::Notified), ("alert", Outcome::Failed)]
@@ -412,8 +423,9 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
     let healthy = FakeNotifier::healthy();
     let retry = Notify::new(&config, &store, &healthy)
         .with_retry(fast())
-        .notify(&items[1..])
-        .await;
+        .handle(&items[1..], NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&retry), [("alert", Outcome::Notified)]);
     let resent: Vec<Notification> = healthy.published().into_iter().map(|(_, n)| n).collect();
     assert_eq!(resent.len(), 1);
@@ -423,8 +435,9 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
     );
     assert!(!resent[0].message.contains("ConsoleLogin"));
     let again = Notify::new(&config, &store, &healthy)
-        .notify(&items[1..])
-        .await;
+        .handle(&items[1..], NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&again), [("alert", Outcome::AlreadyNotified)]);
     assert_eq!(healthy.published().len(), 1);
 }
@@ -437,14 +450,20 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
     let notify = Notify::new(&config, &store, &notifier).with_retry(fast());
 
     let missing = item("gone", STATE, &layout::alert_key(TRAIL_BUCKET, KEY));
-    let report = notify.notify(std::slice::from_ref(&missing)).await;
+    let report = notify
+        .handle(std::slice::from_ref(&missing), NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
 
     // A newer writer's format is not guessed at: the item fails and waits for a notify that
     // reads it.
     let newer = two_filters().replacen("\"version\":1", "\"version\":2", 1);
     put_alert(&store, &newer).await;
-    let report = notify.notify(std::slice::from_ref(&missing)).await;
+    let report = notify
+        .handle(std::slice::from_ref(&missing), NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("gone", Outcome::Failed)]);
     assert_eq!(
         report.items[0].reason.as_deref(),
@@ -459,8 +478,9 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
     // Without alertTopicArn nothing is read or sent.
     let silent = self::config(&CONFIG.replace("alertTopicArn:", "# alertTopicArn:"));
     let report = Notify::new(&silent, &store, &notifier)
-        .notify(std::slice::from_ref(&missing))
-        .await;
+        .handle(std::slice::from_ref(&missing), NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
     assert!(
         report.items[0]
@@ -476,12 +496,16 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         "stateBucket: cairn-state-elsewhere",
     ));
     let report = Notify::new(&unreachable, &store, &notifier)
-        .notify(&[item(
-            "x",
-            "cairn-state-elsewhere",
-            &layout::alert_key(TRAIL_BUCKET, KEY),
-        )])
-        .await;
+        .handle(
+            &[item(
+                "x",
+                "cairn-state-elsewhere",
+                &layout::alert_key(TRAIL_BUCKET, KEY),
+            )],
+            NOW,
+        )
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("x", Outcome::Failed)]);
     assert!(notifier.published().is_empty());
 }
@@ -516,7 +540,10 @@ trails:
     let notifier = FakeNotifier::healthy();
     let counting = CountingStore::new(store.clone());
     let notify = Notify::new(&config, &counting, &notifier);
-    let report = notify.notify(&[item("m1", TRAIL_BUCKET, &key)]).await;
+    let report = notify
+        .handle(&[item("m1", TRAIL_BUCKET, &key)], NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("m1", Outcome::Notified)], "{report:?}");
     assert_eq!(
         notifier.published()[0].0,
@@ -531,7 +558,10 @@ trails:
     // A file whose metadata names neither trail is not guessed at.
     let other = log_key("", "us-east-1", "AAAAAAAAAAAAAAA2");
     put_log_file(&store, "both", TRAIL_BUCKET, &other, "us-east-1").await;
-    let report = notify.notify(&[item("m2", TRAIL_BUCKET, &other)]).await;
+    let report = notify
+        .handle(&[item("m2", TRAIL_BUCKET, &other)], NOW)
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(outcomes(&report), [("m2", Outcome::Ignored)]);
     let reason = report.items[0].reason.as_deref().unwrap();
     assert!(
@@ -562,12 +592,16 @@ async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignor
     let notifier = FakeNotifier::healthy();
     let counting = CountingStore::new(store.clone());
     let report = Notify::new(&config, &counting, &notifier)
-        .notify(&[
-            item("bare", TRAIL_BUCKET, &bare),
-            item("spoofed", TRAIL_BUCKET, &spoofed),
-            item("gone", TRAIL_BUCKET, &gone),
-        ])
-        .await;
+        .handle(
+            &[
+                item("bare", TRAIL_BUCKET, &bare),
+                item("spoofed", TRAIL_BUCKET, &spoofed),
+                item("gone", TRAIL_BUCKET, &gone),
+            ],
+            NOW,
+        )
+        .await
+        .expect("notify never fails as a whole");
     assert_eq!(
         outcomes(&report),
         [
