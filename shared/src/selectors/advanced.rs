@@ -97,7 +97,7 @@ impl AdvancedSelector {
             .enumerate()
             .map(|(i, fs)| {
                 let field = Field::parse(&fs.field).map_err(|why| {
-                    Invalid::new("Field", why).within(format!("FieldSelectors[{i}]"))
+                    Invalid::new("Field", why.to_string()).within(format!("FieldSelectors[{i}]"))
                 })?;
                 let operators = Operators::from_spec(fs)
                     .map_err(|e| e.within(format!("FieldSelectors[{i}]")))?;
@@ -197,8 +197,11 @@ impl AdvancedSelector {
             for operator in [Operator::Equals, Operator::NotEquals] {
                 for (j, value) in operators.get(operator).iter().enumerate() {
                     if let Err(why) = check_whole_arn(resource_type, value) {
-                        return Err(Invalid::new(format!("{}[{j}]", operator.as_str()), why)
-                            .within(format!("FieldSelectors[{i}]")));
+                        return Err(Invalid::new(
+                            format!("{}[{j}]", operator.as_str()),
+                            why.to_string(),
+                        )
+                        .within(format!("FieldSelectors[{i}]")));
                     }
                 }
             }

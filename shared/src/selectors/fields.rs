@@ -48,21 +48,33 @@ const FIELDS: [(&str, Field); 11] = [
     ("vpcEndpointId", Field::Record(RecordField::VpcEndpointId)),
 ];
 
+/// A field name advanced event selectors do not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{name}\" is not an advanced event selector field{}; the fields are {}",
+    .differently_cased
+        .map(|known| format!(" (field names are case-sensitive: {known})"))
+        .unwrap_or_default(),
+    FIELDS.map(|(known, _)| known).join(", ")
+)]
+pub(super) struct UnknownField {
+    name: String,
+    /// The field whose name differs from `name` only in letter case.
+    differently_cased: Option<&'static str>,
+}
+
 impl Field {
-    pub(super) fn parse(name: &str) -> Result<Self, String> {
+    pub(super) fn parse(name: &str) -> Result<Self, UnknownField> {
         if let Some((_, field)) = FIELDS.iter().find(|(known, _)| *known == name) {
             return Ok(*field);
         }
-        let names: Vec<&str> = FIELDS.iter().map(|(known, _)| *known).collect();
-        let hint = FIELDS
-            .iter()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map(|(known, _)| format!(" (field names are case-sensitive: {known})"))
-            .unwrap_or_default();
-        Err(format!(
-            "\"{name}\" is not an advanced event selector field{hint}; the fields are {}",
-            names.join(", ")
-        ))
+        Err(UnknownField {
+            name: name.to_owned(),
+            differently_cased: FIELDS
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(name))
+                .map(|(known, _)| *known),
+        })
     }
 
     pub(super) fn name(self) -> &'static str {
@@ -239,9 +251,21 @@ fn is_service_endpoint(value: &str) -> bool {
     })
 }
 
+/// An Equals or NotEquals value on resources.ARN that is not a whole ARN of the selected type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Equals and NotEquals on resources.ARN need a whole {resource_type} ARN ({form}), not \"{value}\"; use StartsWith to match a prefix"
+)]
+pub(super) struct NotWholeArn {
+    resource_type: String,
+    /// The documented ARN form for the type.
+    form: &'static str,
+    value: String,
+}
+
 /// The whole-ARN forms the API documents for Equals/NotEquals on resources.ARN, for the basic
 /// types; other types need only be an ARN.
-pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), String> {
+pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), NotWholeArn> {
     let arn = Arn::parse(value);
     let regional = |service: &str, prefix: &str| {
         arn.is_some_and(|a| {
@@ -281,8 +305,10 @@ pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), St
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "Equals and NotEquals on resources.ARN need a whole {resource_type} ARN ({form}), not \"{value}\"; use StartsWith to match a prefix"
-        ))
+        Err(NotWholeArn {
+            resource_type: resource_type.to_owned(),
+            form,
+            value: value.to_owned(),
+        })
     }
 }
