@@ -20,17 +20,17 @@ use super::lexer::Cursor;
 use super::value::{Comparison, Op};
 
 #[derive(Debug, Clone)]
-enum Condition {
+enum SlotCondition {
     Compare {
         field: String,
         comparison: Comparison,
     },
-    Or(Vec<Condition>),
-    And(Vec<Condition>),
+    Or(Vec<SlotCondition>),
+    And(Vec<SlotCondition>),
 }
 
 #[derive(Debug, Clone)]
-enum Slot {
+enum PatternSlot {
     /// `...`: any number of fields, each extracted by position.
     Ellipsis,
     /// An empty slot: one field, extracted by position.
@@ -38,13 +38,13 @@ enum Slot {
     /// One field, extracted by name, with optional conditions.
     Named {
         name: String,
-        condition: Option<Condition>,
+        condition: Option<SlotCondition>,
     },
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Delimited {
-    slots: Vec<Slot>,
+    slots: Vec<PatternSlot>,
 }
 
 fn name_char(c: char) -> bool {
@@ -65,9 +65,9 @@ impl Delimited {
         loop {
             cursor.skip_ws();
             let slot = if cursor.eat("...") {
-                Slot::Ellipsis
+                PatternSlot::Ellipsis
             } else if matches!(cursor.peek(), Some(',' | ']')) {
-                Slot::Unnamed
+                PatternSlot::Unnamed
             } else if cursor.at_end() {
                 let what = "space-delimited pattern (missing ']')";
                 return Err(cursor.error_at(open, ErrorKind::Unterminated { what }));
@@ -88,7 +88,7 @@ impl Delimited {
             }
         }
         // `[]` reads as one empty slot; AWS's `[]` names no field at all.
-        if slots.len() == 1 && matches!(slots.first(), Some(Slot::Unnamed)) {
+        if slots.len() == 1 && matches!(slots.first(), Some(PatternSlot::Unnamed)) {
             slots.clear();
         }
         cursor.skip_ws();
@@ -107,14 +107,14 @@ impl Delimited {
         let named = self
             .slots
             .iter()
-            .any(|slot| matches!(slot, Slot::Named { name: n, .. } if n == name));
+            .any(|slot| matches!(slot, PatternSlot::Named { name: n, .. } if n == name));
         let positional = !name.is_empty()
             && !name.starts_with('0')
             && name.chars().all(|c| c.is_ascii_digit())
             && self
                 .slots
                 .iter()
-                .any(|slot| matches!(slot, Slot::Ellipsis | Slot::Unnamed));
+                .any(|slot| matches!(slot, PatternSlot::Ellipsis | PatternSlot::Unnamed));
         named || positional
     }
 
@@ -122,7 +122,10 @@ impl Delimited {
         let mut spans = split_fields(message);
         // Without `...`, the last slot takes the rest of the event: AWS's `[w1=ERROR, w2]`
         // matches every event whose first word is ERROR, however many words follow.
-        let has_ellipsis = self.slots.iter().any(|slot| matches!(slot, Slot::Ellipsis));
+        let has_ellipsis = self
+            .slots
+            .iter()
+            .any(|slot| matches!(slot, PatternSlot::Ellipsis));
         if !has_ellipsis && !self.slots.is_empty() && spans.len() > self.slots.len() {
             let last = self.slots.len() - 1;
             if let Some(&(_, start)) = spans.get(last) {
@@ -136,14 +139,16 @@ impl Delimited {
             assignment
                 .iter()
                 .find_map(|&(slot, field)| match self.slots.get(slot) {
-                    Some(Slot::Named { name: n, .. }) if n == name => fields.get(field).copied(),
+                    Some(PatternSlot::Named { name: n, .. }) if n == name => {
+                        fields.get(field).copied()
+                    }
                     _ => None,
                 })
         };
         let all_hold = assignment
             .iter()
             .all(|&(slot, _)| match self.slots.get(slot) {
-                Some(Slot::Named {
+                Some(PatternSlot::Named {
                     condition: Some(condition),
                     ..
                 }) => condition.eval(&value_of),
@@ -158,7 +163,7 @@ impl Delimited {
         for (index, value) in fields.iter().enumerate() {
             let key = match named.next_if(|&&(_, field)| field == index) {
                 Some(&(slot, _)) => match self.slots.get(slot) {
-                    Some(Slot::Named { name, .. }) => format!("${name}"),
+                    Some(PatternSlot::Named { name, .. }) => format!("${name}"),
                     _ => format!("${}", index + 1),
                 },
                 None => format!("${}", index + 1),
@@ -176,8 +181,8 @@ impl Delimited {
     /// O(slots × fields).
     fn align(&self, fields: &[&str]) -> Option<Vec<(usize, usize)>> {
         let fits = |slot: usize, field: usize| match (self.slots.get(slot), fields.get(field)) {
-            (Some(Slot::Unnamed), Some(_)) => true,
-            (Some(Slot::Named { name, condition }), Some(value)) => {
+            (Some(PatternSlot::Unnamed), Some(_)) => true,
+            (Some(PatternSlot::Named { name, condition }), Some(value)) => {
                 condition.as_ref().is_none_or(|c| c.eval_local(name, value))
             }
             _ => false,
@@ -188,7 +193,7 @@ impl Delimited {
         // how many pairs preceded it.
         let mut star: Option<(usize, usize, usize, usize)> = None;
         loop {
-            if s < self.slots.len() && matches!(self.slots.get(s), Some(Slot::Ellipsis)) {
+            if s < self.slots.len() && matches!(self.slots.get(s), Some(PatternSlot::Ellipsis)) {
                 star = Some((s, f, 0, pairs.len()));
                 s += 1;
                 continue;
@@ -215,20 +220,20 @@ impl Delimited {
     }
 }
 
-fn named_slot(cursor: &mut Cursor<'_>, regexes: &mut usize) -> Result<Slot, PatternError> {
+fn named_slot(cursor: &mut Cursor<'_>, regexes: &mut usize) -> Result<PatternSlot, PatternError> {
     let name = cursor.take_while(name_char).to_owned();
     if name.is_empty() {
         return Err(cursor.unexpected("a field name, '...' or ','"));
     }
     cursor.skip_ws();
     if matches!(cursor.peek(), Some(',' | ']') | None) {
-        return Ok(Slot::Named {
+        return Ok(PatternSlot::Named {
             name,
             condition: None,
         });
     }
     let condition = or(cursor, regexes, Some(name.clone()))?;
-    Ok(Slot::Named {
+    Ok(PatternSlot::Named {
         name,
         condition: Some(condition),
     })
@@ -240,7 +245,7 @@ fn or(
     cursor: &mut Cursor<'_>,
     regexes: &mut usize,
     first: Option<String>,
-) -> Result<Condition, PatternError> {
+) -> Result<SlotCondition, PatternError> {
     let mut terms = vec![and(cursor, regexes, first)?];
     while eat_ws(cursor, "||") {
         terms.push(and(cursor, regexes, None)?);
@@ -248,7 +253,7 @@ fn or(
     Ok(if terms.len() == 1 {
         terms.remove(0)
     } else {
-        Condition::Or(terms)
+        SlotCondition::Or(terms)
     })
 }
 
@@ -256,7 +261,7 @@ fn and(
     cursor: &mut Cursor<'_>,
     regexes: &mut usize,
     first: Option<String>,
-) -> Result<Condition, PatternError> {
+) -> Result<SlotCondition, PatternError> {
     let mut factors = vec![compare(cursor, regexes, first)?];
     while eat_ws(cursor, "&&") {
         factors.push(compare(cursor, regexes, None)?);
@@ -264,7 +269,7 @@ fn and(
     Ok(if factors.len() == 1 {
         factors.remove(0)
     } else {
-        Condition::And(factors)
+        SlotCondition::And(factors)
     })
 }
 
@@ -277,7 +282,7 @@ fn compare(
     cursor: &mut Cursor<'_>,
     regexes: &mut usize,
     name: Option<String>,
-) -> Result<Condition, PatternError> {
+) -> Result<SlotCondition, PatternError> {
     let field = match name {
         Some(name) => name,
         None => {
@@ -294,18 +299,18 @@ fn compare(
         return Err(cursor.unexpected("an operator (= != < > <= >=)"));
     };
     let comparison = Comparison::read(op, cursor, regexes)?;
-    Ok(Condition::Compare { field, comparison })
+    Ok(SlotCondition::Compare { field, comparison })
 }
 
-impl Condition {
+impl SlotCondition {
     /// Evaluates with every field bound; a field no slot names satisfies nothing.
     fn eval<'a>(&self, value_of: &impl Fn(&str) -> Option<&'a str>) -> bool {
         match self {
-            Condition::Compare { field, comparison } => {
+            SlotCondition::Compare { field, comparison } => {
                 value_of(field).is_some_and(|value| comparison.test_str(value))
             }
-            Condition::Or(terms) => terms.iter().any(|c| c.eval(value_of)),
-            Condition::And(factors) => factors.iter().all(|c| c.eval(value_of)),
+            SlotCondition::Or(terms) => terms.iter().any(|c| c.eval(value_of)),
+            SlotCondition::And(factors) => factors.iter().all(|c| c.eval(value_of)),
         }
     }
 
@@ -313,9 +318,11 @@ impl Condition {
     /// until the full check.
     fn eval_local(&self, own: &str, value: &str) -> bool {
         match self {
-            Condition::Compare { field, comparison } => field != own || comparison.test_str(value),
-            Condition::Or(terms) => terms.iter().any(|c| c.eval_local(own, value)),
-            Condition::And(factors) => factors.iter().all(|c| c.eval_local(own, value)),
+            SlotCondition::Compare { field, comparison } => {
+                field != own || comparison.test_str(value)
+            }
+            SlotCondition::Or(terms) => terms.iter().any(|c| c.eval_local(own, value)),
+            SlotCondition::And(factors) => factors.iter().all(|c| c.eval_local(own, value)),
         }
     }
 }

@@ -22,7 +22,7 @@ use std::borrow::Cow;
 pub(crate) type NodeId = usize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(crate) enum NodeKind {
     Object,
     Array,
     /// A string with no backslash: its text is its value.
@@ -37,7 +37,7 @@ pub(crate) enum Kind {
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    kind: Kind,
+    kind: NodeKind,
     /// Byte span of the value in the event; for a string, of the text between its quotes.
     start: usize,
     end: usize,
@@ -69,7 +69,7 @@ impl<'a> Document<'a> {
     }
 
     /// The value's kind; `None` only for an id that is not a node.
-    pub(crate) fn kind(&self, id: NodeId) -> Option<Kind> {
+    pub(crate) fn kind(&self, id: NodeId) -> Option<NodeKind> {
         self.node(id).map(|node| node.kind)
     }
 
@@ -84,8 +84,8 @@ impl<'a> Document<'a> {
     /// (a lone surrogate escape such as `\ud800`).
     pub(crate) fn string(&self, id: NodeId) -> Option<Cow<'a, str>> {
         match self.node(id)?.kind {
-            Kind::String => Some(Cow::Borrowed(self.raw(id))),
-            Kind::EscapedString => {
+            NodeKind::String => Some(Cow::Borrowed(self.raw(id))),
+            NodeKind::EscapedString => {
                 let node = self.node(id)?;
                 // The span with its quotes, which a valid string always has around it.
                 let quoted = self.text.get(node.start.checked_sub(1)?..node.end + 1)?;
@@ -99,7 +99,7 @@ impl<'a> Document<'a> {
     /// scalar.
     pub(crate) fn children(&self, id: NodeId) -> Children<'_> {
         let (object, end) = match self.node(id) {
-            Some(node) => (node.kind == Kind::Object, node.after),
+            Some(node) => (node.kind == NodeKind::Object, node.after),
             None => (false, id),
         };
         let step = usize::from(object);
@@ -115,14 +115,14 @@ impl<'a> Document<'a> {
     /// JSON readers keep). `None` when there is none, when `id` is not an object, or when the
     /// object is unreadable (see [`Document::readable`]).
     pub(crate) fn member(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        if self.kind(id) != Some(Kind::Object) {
+        if self.kind(id) != Some(NodeKind::Object) {
             return None;
         }
         let mut found = None;
         for value in self.children(id) {
             // A member's key is the node just before its value.
             let name = self.node(value - 1)?;
-            if name.kind == Kind::String {
+            if name.kind == NodeKind::String {
                 // Most keys differ in length: compare bytes, and only when the lengths agree.
                 if name.end - name.start == key.len()
                     && self.text.as_bytes().get(name.start..name.end) == Some(key.as_bytes())
@@ -144,15 +144,15 @@ impl<'a> Document<'a> {
     /// which refuses the whole object when one key holds a lone surrogate escape, so such an
     /// object has no members for selectors; this keeps that behaviour.
     pub(crate) fn readable(&self, id: NodeId) -> bool {
-        self.kind(id) != Some(Kind::Object)
+        self.kind(id) != Some(NodeKind::Object)
             || self.children(id).all(|value| {
-                self.kind(value - 1) == Some(Kind::String) || self.string(value - 1).is_some()
+                self.kind(value - 1) == Some(NodeKind::String) || self.string(value - 1).is_some()
             })
     }
 
     /// An array's element at `index`.
     pub(crate) fn element(&self, id: NodeId, index: usize) -> Option<NodeId> {
-        if self.kind(id) != Some(Kind::Array) {
+        if self.kind(id) != Some(NodeKind::Array) {
             return None;
         }
         self.children(id).nth(index)

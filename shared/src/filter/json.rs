@@ -33,7 +33,7 @@ pub(crate) const MAX_WILDCARDS_PER_PATTERN: usize = 3;
 /// One step of a property selector; equal steps select the same member, however written
 /// (`$.a` and `$.['a']`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
+pub(crate) enum SelectorStep {
     Key(String),
     Index(usize),
     /// `[*]` or `.*`: every element of an array or every member of an object.
@@ -53,7 +53,10 @@ enum Test {
 enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
-    Condition { selector: Vec<Step>, test: Test },
+    Condition {
+        selector: Vec<SelectorStep>,
+        test: Test,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -106,8 +109,8 @@ impl JsonPattern {
 
     /// Whether some condition of the pattern tests exactly this selector. AWS publishes a JSON
     /// field as a metric value or dimension only when the pattern itself matched on it.
-    pub(crate) fn tests_selector(&self, steps: &[Step]) -> bool {
-        fn walk(expr: &Expr, steps: &[Step]) -> bool {
+    pub(crate) fn tests_selector(&self, steps: &[SelectorStep]) -> bool {
+        fn walk(expr: &Expr, steps: &[SelectorStep]) -> bool {
             match expr {
                 Expr::Or(exprs) | Expr::And(exprs) => exprs.iter().any(|e| walk(e, steps)),
                 Expr::Condition { selector, .. } => selector == steps,
@@ -119,7 +122,7 @@ impl JsonPattern {
 
 /// A property selector on its own (`$.a.b`), as a metric transformation names the field whose
 /// value it publishes; same grammar and limits as inside a pattern.
-pub(crate) fn parse_selector(text: &str) -> Result<Vec<Step>, PatternError> {
+pub(crate) fn parse_selector(text: &str) -> Result<Vec<SelectorStep>, PatternError> {
     let mut p = Parser {
         cursor: Cursor::new(text),
         regexes: 0,
@@ -247,7 +250,7 @@ impl Parser<'_> {
             .error_at(at, ErrorKind::Unexpected { found, expected })
     }
 
-    fn selector(&mut self) -> Result<Vec<Step>, PatternError> {
+    fn selector(&mut self) -> Result<Vec<SelectorStep>, PatternError> {
         let start = self.cursor.pos();
         if !self.cursor.eat("$") {
             return Err(self
@@ -259,7 +262,7 @@ impl Parser<'_> {
         loop {
             if self.cursor.eat(".") {
                 if self.cursor.eat("*") {
-                    steps.push(Step::Any);
+                    steps.push(SelectorStep::Any);
                 } else if self.cursor.peek() == Some('[') {
                     steps.push(self.bracket()?);
                 } else {
@@ -269,14 +272,14 @@ impl Parser<'_> {
                     if name.is_empty() {
                         return Err(self.cursor.unexpected("a property name after '.'"));
                     }
-                    steps.push(Step::Key(name.to_owned()));
+                    steps.push(SelectorStep::Key(name.to_owned()));
                 }
             } else if self.cursor.peek() == Some('[') {
                 steps.push(self.bracket()?);
             } else {
                 break;
             }
-            if matches!(steps.last(), Some(Step::Any)) {
+            if matches!(steps.last(), Some(SelectorStep::Any)) {
                 wildcards += 1;
                 self.wildcards += 1;
                 if wildcards > MAX_WILDCARDS_PER_SELECTOR {
@@ -300,10 +303,10 @@ impl Parser<'_> {
     }
 
     /// `[0]`, `[*]`, `['key']` or `["key"]`, with the cursor on `[`.
-    fn bracket(&mut self) -> Result<Step, PatternError> {
+    fn bracket(&mut self) -> Result<SelectorStep, PatternError> {
         self.cursor.bump();
         let step = if self.cursor.eat("*") {
-            Step::Any
+            SelectorStep::Any
         } else if self.cursor.eat("'") {
             let key = self.cursor.take_while(|c| c != '\'');
             if !self.cursor.eat("'") {
@@ -311,13 +314,13 @@ impl Parser<'_> {
                     what: "quoted property name",
                 }));
             }
-            Step::Key(key.to_owned())
+            SelectorStep::Key(key.to_owned())
         } else if self.cursor.peek() == Some('"') {
-            Step::Key(self.cursor.quoted()?)
+            SelectorStep::Key(self.cursor.quoted()?)
         } else {
             let digits = self.cursor.take_while(|c| c.is_ascii_digit());
             match digits.parse() {
-                Ok(index) => Step::Index(index),
+                Ok(index) => SelectorStep::Index(index),
                 Err(_) => {
                     return Err(self
                         .cursor

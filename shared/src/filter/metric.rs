@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Field, FieldError, FilterPattern, Match, Message};
+use super::{FieldError, FilterPattern, Match, Message, PatternField};
 use serde::{Deserialize, Serialize};
 
 /// A metric transformation as `cairn.yaml` writes it (PutMetricFilter's shape).
@@ -78,13 +78,13 @@ pub enum StandardUnit {
 pub struct Metric {
     transformation: MetricTransformation,
     value: MetricValue,
-    dimensions: Vec<(String, Field)>,
+    dimensions: Vec<(String, PatternField)>,
 }
 
 #[derive(Debug, Clone)]
 enum MetricValue {
     Number(f64),
-    Field(Field),
+    Field(PatternField),
 }
 
 /// One data point a matched event publishes.

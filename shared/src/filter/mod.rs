@@ -56,11 +56,11 @@ pub const MAX_REGEXES_PER_PATTERN: usize = 2;
 #[derive(Debug, Clone)]
 pub struct FilterPattern {
     source: String,
-    kind: Kind,
+    kind: PatternKind,
 }
 
 #[derive(Debug, Clone)]
-enum Kind {
+enum PatternKind {
     Terms(Terms),
     Regex(::regex::Regex),
     Json(JsonPattern),
@@ -90,10 +90,14 @@ impl FilterPattern {
         }
         let trimmed = pattern.trim_start();
         let kind = match trimmed.chars().next() {
-            Some('{') => Kind::Json(with_regex_quota(pattern, JsonPattern::parse(pattern)?)?),
-            Some('[') => Kind::Delimited(with_regex_quota(pattern, Delimited::parse(pattern)?)?),
-            Some('%') => Kind::Regex(standalone_regex(pattern)?),
-            _ => Kind::Terms(Terms::parse(pattern)?),
+            Some('{') => {
+                PatternKind::Json(with_regex_quota(pattern, JsonPattern::parse(pattern)?)?)
+            }
+            Some('[') => {
+                PatternKind::Delimited(with_regex_quota(pattern, Delimited::parse(pattern)?)?)
+            }
+            Some('%') => PatternKind::Regex(standalone_regex(pattern)?),
+            _ => PatternKind::Terms(Terms::parse(pattern)?),
         };
         Ok(FilterPattern {
             source: pattern.to_owned(),
@@ -118,13 +122,13 @@ impl FilterPattern {
     pub fn matches_message(&self, message: &Message<'_>) -> Option<Match> {
         let text = message.as_str();
         match &self.kind {
-            Kind::Terms(terms) => terms.matches(text).then(Match::default),
-            Kind::Regex(regex) => regex.is_match(text).then(Match::default),
-            Kind::Json(json) => message
+            PatternKind::Terms(terms) => terms.matches(text).then(Match::default),
+            PatternKind::Regex(regex) => regex.is_match(text).then(Match::default),
+            PatternKind::Json(json) => message
                 .json()
                 .is_some_and(|document| json.matches(document))
                 .then(Match::default),
-            Kind::Delimited(delimited) => delimited
+            PatternKind::Delimited(delimited) => delimited
                 .matches(text)
                 .map(|extracted_values| Match { extracted_values }),
         }
@@ -134,7 +138,7 @@ impl FilterPattern {
 /// A field of matched events that a metric transformation publishes (as the value or a
 /// dimension), resolved against its pattern once so that each event is a lookup, not a parse.
 #[derive(Debug, Clone)]
-pub struct Field {
+pub struct PatternField {
     reference: String,
     source: FieldSource,
 }
@@ -143,7 +147,7 @@ pub struct Field {
 enum FieldSource {
     /// `$.a.b` under a JSON pattern: read from the event itself, which JSON matching does not
     /// keep.
-    Json(Vec<json::Step>),
+    Json(Vec<json::SelectorStep>),
     /// `$name` or `$N` under a space-delimited pattern: one of the match's extracted values.
     Extracted,
 }
@@ -174,34 +178,36 @@ impl FilterPattern {
     /// Whether matches carry fields a metric can publish: JSON and space-delimited patterns do,
     /// terms and standalone regexes do not (so AWS refuses dimensions on them).
     pub fn extracts_fields(&self) -> bool {
-        matches!(self.kind, Kind::Json(_) | Kind::Delimited(_))
+        matches!(self.kind, PatternKind::Json(_) | PatternKind::Delimited(_))
     }
 
     /// Resolves a field reference as metric transformations write it: `$.a.b` under a JSON
     /// pattern, which must test that selector; `$name` or `$N` under a space-delimited one.
     /// Terms and regexes extract nothing, so they refuse every reference.
-    pub fn field(&self, reference: &str) -> Result<Field, FieldError> {
+    pub fn field(&self, reference: &str) -> Result<PatternField, FieldError> {
         let owned = || reference.to_owned();
         let source = match &self.kind {
-            Kind::Terms(_) | Kind::Regex(_) => Err(FieldError::NoFields { reference: owned() }),
-            Kind::Json(pattern) => match json::parse_selector(reference) {
+            PatternKind::Terms(_) | PatternKind::Regex(_) => {
+                Err(FieldError::NoFields { reference: owned() })
+            }
+            PatternKind::Json(pattern) => match json::parse_selector(reference) {
                 Ok(steps) if pattern.tests_selector(&steps) => Ok(FieldSource::Json(steps)),
                 Ok(_) => Err(FieldError::NotInPattern { reference: owned() }),
                 Err(_) => Err(FieldError::NotASelector { reference: owned() }),
             },
-            Kind::Delimited(pattern) if pattern.can_extract(reference) => {
+            PatternKind::Delimited(pattern) if pattern.can_extract(reference) => {
                 Ok(FieldSource::Extracted)
             }
-            Kind::Delimited(_) => Err(FieldError::NotExtracted { reference: owned() }),
+            PatternKind::Delimited(_) => Err(FieldError::NotExtracted { reference: owned() }),
         }?;
-        Ok(Field {
+        Ok(PatternField {
             reference: owned(),
             source,
         })
     }
 }
 
-impl Field {
+impl PatternField {
     /// The reference as written (`$.bytes`, `$status`).
     pub fn reference(&self) -> &str {
         &self.reference
@@ -219,7 +225,7 @@ impl Field {
         }
     }
 
-    /// [`Field::value`] on a prepared event: a JSON field is looked up in the index its
+    /// [`PatternField::value`] on a prepared event: a JSON field is looked up in the index its
     /// pattern already built, and borrowed from the event when it holds no escapes.
     pub fn value_in_message<'a>(
         &self,

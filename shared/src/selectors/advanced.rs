@@ -1,7 +1,7 @@
 //! Advanced event selectors: checked at load against AWS's per-field rules for trails, and
 //! compiled to a form that matches a record without allocating.
 
-use super::fields::{Field, RecordField, check_values, check_whole_arn, rule};
+use super::fields::{RecordField, SelectorField, check_values, check_whole_arn, rule};
 use super::operators::{Operator, Operators};
 use super::spec::AdvancedEventSelectorSpec;
 use crate::invalid::Invalid;
@@ -96,8 +96,8 @@ impl AdvancedSelector {
             .iter()
             .enumerate()
             .map(|(i, fs)| {
-                let field = Field::parse(&fs.field).map_err(|why| {
-                    Invalid::new("Field", why).within(format!("FieldSelectors[{i}]"))
+                let field = SelectorField::parse(&fs.field).map_err(|why| {
+                    Invalid::new("Field", why.to_string()).within(format!("FieldSelectors[{i}]"))
                 })?;
                 let operators = Operators::from_spec(fs)
                     .map_err(|e| e.within(format!("FieldSelectors[{i}]")))?;
@@ -134,8 +134,8 @@ impl AdvancedSelector {
             }
             check_values(category, field, operators).map_err(|e| e.within(&at))?;
             match field {
-                Field::EventCategory => {}
-                Field::ResourcesType => {
+                SelectorField::EventCategory => {}
+                SelectorField::ResourcesType => {
                     if selector.resource_type.is_some() {
                         return Err(Invalid::new(
                             "",
@@ -152,8 +152,8 @@ impl AdvancedSelector {
                     };
                     selector.resource_type = Some(resource_type.clone());
                 }
-                Field::ResourcesArn => selector.arn_conditions.push(operators.clone()),
-                Field::Record(record_field) => {
+                SelectorField::ResourcesArn => selector.arn_conditions.push(operators.clone()),
+                SelectorField::Record(record_field) => {
                     selector.conditions.push((record_field, operators.clone()));
                 }
             }
@@ -191,14 +191,17 @@ impl AdvancedSelector {
             return Ok(());
         };
         for (i, field, operators) in parsed {
-            if *field != Field::ResourcesArn {
+            if *field != SelectorField::ResourcesArn {
                 continue;
             }
             for operator in [Operator::Equals, Operator::NotEquals] {
                 for (j, value) in operators.get(operator).iter().enumerate() {
                     if let Err(why) = check_whole_arn(resource_type, value) {
-                        return Err(Invalid::new(format!("{}[{j}]", operator.as_str()), why)
-                            .within(format!("FieldSelectors[{i}]")));
+                        return Err(Invalid::new(
+                            format!("{}[{j}]", operator.as_str()),
+                            why.to_string(),
+                        )
+                        .within(format!("FieldSelectors[{i}]")));
                     }
                 }
             }
@@ -208,13 +211,13 @@ impl AdvancedSelector {
 }
 
 /// A field selector read but not yet judged: its position, field and operators.
-type Parsed = (usize, Field, Operators);
+type Parsed = (usize, SelectorField, Operators);
 
 /// The selector's one eventCategory, which decides every other field's rules.
 fn single_category(parsed: &[Parsed]) -> Result<EventCategory, Invalid> {
     let mut found = parsed
         .iter()
-        .filter(|(_, field, _)| *field == Field::EventCategory);
+        .filter(|(_, field, _)| *field == SelectorField::EventCategory);
     let Some((i, _, operators)) = found.next() else {
         return Err(Invalid::new(
             "FieldSelectors",

@@ -4,8 +4,38 @@
 use super::spec::{EventSelectorSpec, ReadWriteType};
 use crate::invalid::Invalid;
 use crate::names::arn::{Arn, regional};
-use crate::names::check_bucket_name_shape;
+use crate::names::{NameError, check_bucket_name_shape};
 use crate::record::{EventCategory, Record};
+
+/// Why a `DataResources[]` entry is refused: its type, or one of its values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum DataResourceError {
+    #[error(
+        "\"{0}\" is not a resource type for basic event selectors \
+         (AWS::S3::Object, AWS::Lambda::Function or AWS::DynamoDB::Table); \
+         log other types with AdvancedEventSelectors"
+    )]
+    UnknownType(String),
+    #[error(
+        "\"{0}\" is not a value for AWS::S3::Object: use arn:aws:s3 (all objects), \
+         arn:aws:s3:::BUCKET/ (one bucket) or arn:aws:s3:::BUCKET/PREFIX"
+    )]
+    NotS3ObjectValue(String),
+    #[error("\"{0}\" names a bucket, not objects: write {0}/ to log every object in it")]
+    BucketWithoutObjects(String),
+    #[error(transparent)]
+    BucketName(#[from] NameError),
+    #[error(
+        "\"{0}\" is not a value for AWS::Lambda::Function: use arn:aws:lambda (all functions) \
+         or a function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+    )]
+    NotLambdaFunctionValue(String),
+    #[error(
+        "\"{0}\" is not a value for AWS::DynamoDB::Table: use arn:aws:dynamodb (all tables) \
+         or a table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)"
+    )]
+    NotDynamoDbTableValue(String),
+}
 
 /// The only resource types basic selectors take; the rest need advanced selectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +68,15 @@ impl BasicResourceType {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, DataResourceError> {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "\"{text}\" is not a resource type for basic event selectors \
-                     (AWS::S3::Object, AWS::Lambda::Function or AWS::DynamoDB::Table); \
-                     log other types with AdvancedEventSelectors"
-                )
-            })
+            .ok_or_else(|| DataResourceError::UnknownType(text.to_owned()))
     }
 
     /// One of the documented value forms, compiled to what a resource ARN is compared with.
-    fn compile_value(self, value: &str) -> Result<ArnMatch, String> {
+    fn compile_value(self, value: &str) -> Result<ArnMatch, DataResourceError> {
         let service = self.service();
         let arn = Arn::parse(value);
         // `arn:aws:s3`, `arn:aws:lambda`, `arn:aws:dynamodb`: every resource of the type.
@@ -70,21 +94,16 @@ impl BasicResourceType {
                     .filter(|a| a.service == "s3" && a.region.is_empty() && a.account.is_empty())
                     .map(|a| a.resource)
                 else {
-                    return Err(format!(
-                        "\"{value}\" is not a value for AWS::S3::Object: use arn:aws:s3 (all objects), \
-                         arn:aws:s3:::BUCKET/ (one bucket) or arn:aws:s3:::BUCKET/PREFIX"
-                    ));
+                    return Err(DataResourceError::NotS3ObjectValue(value.to_owned()));
                 };
                 if resource.is_empty() {
                     // `arn:aws:s3:::` selects every object too.
                     return Ok(ArnMatch::All(value.to_owned()));
                 }
                 let Some((bucket, _)) = resource.split_once('/') else {
-                    return Err(format!(
-                        "\"{value}\" names a bucket, not objects: write {value}/ to log every object in it"
-                    ));
+                    return Err(DataResourceError::BucketWithoutObjects(value.to_owned()));
                 };
-                check_bucket_name_shape(bucket).map_err(|why| why.to_string())?;
+                check_bucket_name_shape(bucket)?;
                 Ok(ArnMatch::Prefix(value.to_owned()))
             }
             BasicResourceType::LambdaFunction => {
@@ -99,10 +118,7 @@ impl BasicResourceType {
                 if valid {
                     Ok(ArnMatch::Exact(value.to_owned()))
                 } else {
-                    Err(format!(
-                        "\"{value}\" is not a value for AWS::Lambda::Function: use arn:aws:lambda (all functions) \
-                         or a function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
-                    ))
+                    Err(DataResourceError::NotLambdaFunctionValue(value.to_owned()))
                 }
             }
             BasicResourceType::DynamoDbTable => {
@@ -117,10 +133,7 @@ impl BasicResourceType {
                 if valid {
                     Ok(ArnMatch::Exact(value.to_owned()))
                 } else {
-                    Err(format!(
-                        "\"{value}\" is not a value for AWS::DynamoDB::Table: use arn:aws:dynamodb (all tables) \
-                         or a table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)"
-                    ))
+                    Err(DataResourceError::NotDynamoDbTableValue(value.to_owned()))
                 }
             }
         }
@@ -263,14 +276,15 @@ impl BasicSelector {
             .map(|(i, resource)| {
                 let at = format!("DataResources[{i}]");
                 let kind = BasicResourceType::parse(&resource.resource_type)
-                    .map_err(|why| Invalid::new("Type", why).within(&at))?;
+                    .map_err(|why| Invalid::new("Type", why.to_string()).within(&at))?;
                 let values = resource
                     .values
                     .iter()
                     .enumerate()
                     .map(|(j, value)| {
-                        kind.compile_value(value)
-                            .map_err(|why| Invalid::new(format!("Values[{j}]"), why).within(&at))
+                        kind.compile_value(value).map_err(|why| {
+                            Invalid::new(format!("Values[{j}]"), why.to_string()).within(&at)
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(DataResource { kind, values })

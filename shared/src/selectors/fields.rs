@@ -8,7 +8,7 @@ use crate::record::{EventCategory, EventType, Record};
 
 /// The record fields an advanced selector can test, by their API names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Field {
+pub(super) enum SelectorField {
     EventCategory,
     ResourcesType,
     ResourcesArn,
@@ -28,58 +28,76 @@ pub(super) enum RecordField {
     VpcEndpointId,
 }
 
-const FIELDS: [(&str, Field); 11] = [
-    ("eventCategory", Field::EventCategory),
-    ("eventSource", Field::Record(RecordField::EventSource)),
-    ("eventName", Field::Record(RecordField::EventName)),
-    ("eventType", Field::Record(RecordField::EventType)),
-    ("readOnly", Field::Record(RecordField::ReadOnly)),
-    ("resources.type", Field::ResourcesType),
-    ("resources.ARN", Field::ResourcesArn),
+const FIELDS: [(&str, SelectorField); 11] = [
+    ("eventCategory", SelectorField::EventCategory),
+    (
+        "eventSource",
+        SelectorField::Record(RecordField::EventSource),
+    ),
+    ("eventName", SelectorField::Record(RecordField::EventName)),
+    ("eventType", SelectorField::Record(RecordField::EventType)),
+    ("readOnly", SelectorField::Record(RecordField::ReadOnly)),
+    ("resources.type", SelectorField::ResourcesType),
+    ("resources.ARN", SelectorField::ResourcesArn),
     (
         "userIdentity.arn",
-        Field::Record(RecordField::UserIdentityArn),
+        SelectorField::Record(RecordField::UserIdentityArn),
     ),
     (
         "sessionCredentialFromConsole",
-        Field::Record(RecordField::SessionCredentialFromConsole),
+        SelectorField::Record(RecordField::SessionCredentialFromConsole),
     ),
-    ("errorCode", Field::Record(RecordField::ErrorCode)),
-    ("vpcEndpointId", Field::Record(RecordField::VpcEndpointId)),
+    ("errorCode", SelectorField::Record(RecordField::ErrorCode)),
+    (
+        "vpcEndpointId",
+        SelectorField::Record(RecordField::VpcEndpointId),
+    ),
 ];
 
-impl Field {
-    pub(super) fn parse(name: &str) -> Result<Self, String> {
+/// A field name advanced event selectors do not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{name}\" is not an advanced event selector field{}; the fields are {}",
+    .differently_cased
+        .map(|known| format!(" (field names are case-sensitive: {known})"))
+        .unwrap_or_default(),
+    FIELDS.map(|(known, _)| known).join(", ")
+)]
+pub(super) struct UnknownField {
+    name: String,
+    /// The field whose name differs from `name` only in letter case.
+    differently_cased: Option<&'static str>,
+}
+
+impl SelectorField {
+    pub(super) fn parse(name: &str) -> Result<Self, UnknownField> {
         if let Some((_, field)) = FIELDS.iter().find(|(known, _)| *known == name) {
             return Ok(*field);
         }
-        let names: Vec<&str> = FIELDS.iter().map(|(known, _)| *known).collect();
-        let hint = FIELDS
-            .iter()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map(|(known, _)| format!(" (field names are case-sensitive: {known})"))
-            .unwrap_or_default();
-        Err(format!(
-            "\"{name}\" is not an advanced event selector field{hint}; the fields are {}",
-            names.join(", ")
-        ))
+        Err(UnknownField {
+            name: name.to_owned(),
+            differently_cased: FIELDS
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(name))
+                .map(|(known, _)| *known),
+        })
     }
 
     pub(super) fn name(self) -> &'static str {
         match self {
-            Field::EventCategory => "eventCategory",
-            Field::ResourcesType => "resources.type",
-            Field::ResourcesArn => "resources.ARN",
-            Field::Record(RecordField::EventSource) => "eventSource",
-            Field::Record(RecordField::EventName) => "eventName",
-            Field::Record(RecordField::EventType) => "eventType",
-            Field::Record(RecordField::ReadOnly) => "readOnly",
-            Field::Record(RecordField::UserIdentityArn) => "userIdentity.arn",
-            Field::Record(RecordField::SessionCredentialFromConsole) => {
+            SelectorField::EventCategory => "eventCategory",
+            SelectorField::ResourcesType => "resources.type",
+            SelectorField::ResourcesArn => "resources.ARN",
+            SelectorField::Record(RecordField::EventSource) => "eventSource",
+            SelectorField::Record(RecordField::EventName) => "eventName",
+            SelectorField::Record(RecordField::EventType) => "eventType",
+            SelectorField::Record(RecordField::ReadOnly) => "readOnly",
+            SelectorField::Record(RecordField::UserIdentityArn) => "userIdentity.arn",
+            SelectorField::Record(RecordField::SessionCredentialFromConsole) => {
                 "sessionCredentialFromConsole"
             }
-            Field::Record(RecordField::ErrorCode) => "errorCode",
-            Field::Record(RecordField::VpcEndpointId) => "vpcEndpointId",
+            SelectorField::Record(RecordField::ErrorCode) => "errorCode",
+            SelectorField::Record(RecordField::VpcEndpointId) => "vpcEndpointId",
         }
     }
 }
@@ -114,7 +132,7 @@ const EXCLUDABLE_MANAGEMENT_SOURCES: [&str; 2] = ["kms.amazonaws.com", "rdsdata.
 /// why the field has no place there.
 pub(super) fn rule(
     category: EventCategory,
-    field: Field,
+    field: SelectorField,
 ) -> Result<&'static [Operator], &'static str> {
     use EventCategory::{Data, Management, NetworkActivity};
     use RecordField as R;
@@ -123,27 +141,36 @@ pub(super) fn rule(
     const NOT_DATA: &str = "applies only to network activity events";
     const NOT_NETWORK: &str = "does not apply to network activity events";
     match (category, field) {
-        (_, Field::EventCategory) => Ok(EQUALS),
-        (Data, Field::ResourcesType) => Ok(EQUALS),
-        (Data, Field::ResourcesArn) => Ok(ANY),
-        (Management, Field::ResourcesType | Field::ResourcesArn) => Err(NOT_MANAGEMENT),
-        (NetworkActivity, Field::ResourcesType | Field::ResourcesArn) => Err(NOT_NETWORK),
-        (Management | Data, Field::Record(R::ReadOnly)) => Ok(EQUALS),
-        (NetworkActivity, Field::Record(R::ReadOnly)) => Err(NOT_NETWORK),
-        (Management, Field::Record(R::EventSource)) => Ok(&[Operator::NotEquals]),
-        (Data, Field::Record(R::EventSource)) => Ok(ANY),
-        (NetworkActivity, Field::Record(R::EventSource)) => Ok(EQUALS),
-        (Management, Field::Record(R::EventName | R::EventType | R::UserIdentityArn))
-        | (Management, Field::Record(R::SessionCredentialFromConsole)) => Err(LAKE_ONLY),
-        (Data | NetworkActivity, Field::Record(R::EventName)) => Ok(ANY),
-        (Data, Field::Record(R::EventType | R::SessionCredentialFromConsole)) => Ok(EQUALITY),
-        (NetworkActivity, Field::Record(R::EventType | R::SessionCredentialFromConsole)) => {
+        (_, SelectorField::EventCategory) => Ok(EQUALS),
+        (Data, SelectorField::ResourcesType) => Ok(EQUALS),
+        (Data, SelectorField::ResourcesArn) => Ok(ANY),
+        (Management, SelectorField::ResourcesType | SelectorField::ResourcesArn) => {
+            Err(NOT_MANAGEMENT)
+        }
+        (NetworkActivity, SelectorField::ResourcesType | SelectorField::ResourcesArn) => {
             Err(NOT_NETWORK)
         }
-        (Data | NetworkActivity, Field::Record(R::UserIdentityArn)) => Ok(ANY),
-        (NetworkActivity, Field::Record(R::ErrorCode)) => Ok(EQUALS),
-        (NetworkActivity, Field::Record(R::VpcEndpointId)) => Ok(ANY),
-        (Management | Data, Field::Record(R::ErrorCode | R::VpcEndpointId)) => Err(NOT_DATA),
+        (Management | Data, SelectorField::Record(R::ReadOnly)) => Ok(EQUALS),
+        (NetworkActivity, SelectorField::Record(R::ReadOnly)) => Err(NOT_NETWORK),
+        (Management, SelectorField::Record(R::EventSource)) => Ok(&[Operator::NotEquals]),
+        (Data, SelectorField::Record(R::EventSource)) => Ok(ANY),
+        (NetworkActivity, SelectorField::Record(R::EventSource)) => Ok(EQUALS),
+        (Management, SelectorField::Record(R::EventName | R::EventType | R::UserIdentityArn))
+        | (Management, SelectorField::Record(R::SessionCredentialFromConsole)) => Err(LAKE_ONLY),
+        (Data | NetworkActivity, SelectorField::Record(R::EventName)) => Ok(ANY),
+        (Data, SelectorField::Record(R::EventType | R::SessionCredentialFromConsole)) => {
+            Ok(EQUALITY)
+        }
+        (
+            NetworkActivity,
+            SelectorField::Record(R::EventType | R::SessionCredentialFromConsole),
+        ) => Err(NOT_NETWORK),
+        (Data | NetworkActivity, SelectorField::Record(R::UserIdentityArn)) => Ok(ANY),
+        (NetworkActivity, SelectorField::Record(R::ErrorCode)) => Ok(EQUALS),
+        (NetworkActivity, SelectorField::Record(R::VpcEndpointId)) => Ok(ANY),
+        (Management | Data, SelectorField::Record(R::ErrorCode | R::VpcEndpointId)) => {
+            Err(NOT_DATA)
+        }
         (EventCategory::Insight, _) => Err("cannot be filtered for Insights events"),
         (EventCategory::ActivityAuditLog, _) => Err(
             "cannot be filtered for ActivityAuditLog events; their selector takes eventCategory alone",
@@ -154,7 +181,7 @@ pub(super) fn rule(
 /// Value rules that depend on the field (and, for eventSource, the category).
 pub(super) fn check_values(
     category: EventCategory,
-    field: Field,
+    field: SelectorField,
     operators: &Operators,
 ) -> Result<(), Invalid> {
     for (operator, values) in operators.iter() {
@@ -168,24 +195,24 @@ pub(super) fn check_values(
     Ok(())
 }
 
-fn value_problem(category: EventCategory, field: Field, value: &str) -> Option<String> {
+fn value_problem(category: EventCategory, field: SelectorField, value: &str) -> Option<String> {
     let flag = |name: &str| {
         (value != "true" && value != "false")
             .then(|| format!("{name} takes \"true\" or \"false\", not \"{value}\""))
     };
     match field {
-        Field::EventCategory => None,
-        Field::ResourcesType => (!is_resource_type(value)).then(|| {
+        SelectorField::EventCategory => None,
+        SelectorField::ResourcesType => (!is_resource_type(value)).then(|| {
             format!("\"{value}\" is not a resource type (AWS::Service::Type, such as AWS::S3::Object)")
         }),
-        Field::ResourcesArn => None,
-        Field::Record(RecordField::ReadOnly) => flag("readOnly"),
-        Field::Record(RecordField::SessionCredentialFromConsole) => {
+        SelectorField::ResourcesArn => None,
+        SelectorField::Record(RecordField::ReadOnly) => flag("readOnly"),
+        SelectorField::Record(RecordField::SessionCredentialFromConsole) => {
             flag("sessionCredentialFromConsole")
         }
         // ActivityLog is CloudTrail Lake's type for events from outside AWS, never a data or
         // network activity event, which are the selectors that take eventType.
-        Field::Record(RecordField::EventType) => EventType::parse(value)
+        SelectorField::Record(RecordField::EventType) => EventType::parse(value)
             .is_none_or(|t| t == EventType::ActivityLog)
             .then(|| {
                 let types: Vec<&str> = EventType::ALL
@@ -198,10 +225,10 @@ fn value_problem(category: EventCategory, field: Field, value: &str) -> Option<S
                     types.join(", ")
                 )
             }),
-        Field::Record(RecordField::ErrorCode) => (value != "VpceAccessDenied").then(|| {
+        SelectorField::Record(RecordField::ErrorCode) => (value != "VpceAccessDenied").then(|| {
             format!("errorCode can only be VpceAccessDenied, not \"{value}\"")
         }),
-        Field::Record(RecordField::EventSource) => match category {
+        SelectorField::Record(RecordField::EventSource) => match category {
             EventCategory::Management => (!EXCLUDABLE_MANAGEMENT_SOURCES.contains(&value)).then(|| {
                 format!(
                     "trails can leave out only kms.amazonaws.com or rdsdata.amazonaws.com management events, not \"{value}\""
@@ -212,9 +239,9 @@ fn value_problem(category: EventCategory, field: Field, value: &str) -> Option<S
             }),
             _ => None,
         },
-        Field::Record(RecordField::EventName)
-        | Field::Record(RecordField::UserIdentityArn)
-        | Field::Record(RecordField::VpcEndpointId) => None,
+        SelectorField::Record(RecordField::EventName)
+        | SelectorField::Record(RecordField::UserIdentityArn)
+        | SelectorField::Record(RecordField::VpcEndpointId) => None,
     }
 }
 
@@ -239,9 +266,21 @@ fn is_service_endpoint(value: &str) -> bool {
     })
 }
 
+/// An Equals or NotEquals value on resources.ARN that is not a whole ARN of the selected type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Equals and NotEquals on resources.ARN need a whole {resource_type} ARN ({form}), not \"{value}\"; use StartsWith to match a prefix"
+)]
+pub(super) struct NotWholeArn {
+    resource_type: String,
+    /// The documented ARN form for the type.
+    form: &'static str,
+    value: String,
+}
+
 /// The whole-ARN forms the API documents for Equals/NotEquals on resources.ARN, for the basic
 /// types; other types need only be an ARN.
-pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), String> {
+pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), NotWholeArn> {
     let arn = Arn::parse(value);
     let regional = |service: &str, prefix: &str| {
         arn.is_some_and(|a| {
@@ -281,8 +320,10 @@ pub(super) fn check_whole_arn(resource_type: &str, value: &str) -> Result<(), St
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "Equals and NotEquals on resources.ARN need a whole {resource_type} ARN ({form}), not \"{value}\"; use StartsWith to match a prefix"
-        ))
+        Err(NotWholeArn {
+            resource_type: resource_type.to_owned(),
+            form,
+            value: value.to_owned(),
+        })
     }
 }

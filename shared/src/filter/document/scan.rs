@@ -2,7 +2,7 @@
 //! the event. It is iterative, keeping the open containers in the nodes themselves, so nesting
 //! depth costs neither stack nor a stack of its own.
 
-use super::{Kind, Node, NodeId};
+use super::{Node, NodeId, NodeKind};
 
 /// `after` of an open container with no enclosing one.
 const OUTERMOST: NodeId = NodeId::MAX;
@@ -84,7 +84,7 @@ impl Scan<'_> {
         None
     }
 
-    fn push(&mut self, kind: Kind, start: usize, end: usize) -> NodeId {
+    fn push(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
         let id = self.nodes.len();
         self.nodes.push(Node {
             kind,
@@ -103,9 +103,9 @@ impl Scan<'_> {
             match self.peek()? {
                 first @ (b'{' | b'[') => {
                     let (kind, close) = if first == b'{' {
-                        (Kind::Object, b'}')
+                        (NodeKind::Object, b'}')
                     } else {
-                        (Kind::Array, b']')
+                        (NodeKind::Array, b']')
                     };
                     let id = self.push(kind, self.pos, self.pos + 1);
                     if let Some(node) = self.nodes.get_mut(id) {
@@ -114,7 +114,7 @@ impl Scan<'_> {
                     open = id;
                     self.pos += 1;
                     if self.peek()? != close {
-                        if kind == Kind::Object {
+                        if kind == NodeKind::Object {
                             self.key()?;
                         }
                         continue;
@@ -122,9 +122,9 @@ impl Scan<'_> {
                     // Empty: the loop below closes it.
                 }
                 b'"' => self.string()?,
-                b't' => self.literal(b"true", Kind::True)?,
-                b'f' => self.literal(b"false", Kind::False)?,
-                b'n' => self.literal(b"null", Kind::Null)?,
+                b't' => self.literal(b"true", NodeKind::True)?,
+                b'f' => self.literal(b"false", NodeKind::False)?,
+                b'n' => self.literal(b"null", NodeKind::Null)?,
                 b'-' | b'0'..=b'9' => self.number()?,
                 _ => return None,
             }
@@ -134,7 +134,7 @@ impl Scan<'_> {
                     // The root value ended; only whitespace may follow.
                     return self.peek().is_none().then_some(());
                 };
-                let object = container.kind == Kind::Object;
+                let object = container.kind == NodeKind::Object;
                 match self.peek()? {
                     b',' => {
                         self.pos += 1;
@@ -175,13 +175,13 @@ impl Scan<'_> {
     fn string(&mut self) -> Option<()> {
         let start = self.pos + 1;
         let mut i = start;
-        let mut kind = Kind::String;
+        let mut kind = NodeKind::String;
         loop {
             i = plain_run_end(self.bytes, i);
             match *self.bytes.get(i)? {
                 b'"' => break,
                 b'\\' => {
-                    kind = Kind::EscapedString;
+                    kind = NodeKind::EscapedString;
                     i += match *self.bytes.get(i + 1)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
                         b'u' if self
@@ -204,7 +204,7 @@ impl Scan<'_> {
         Some(())
     }
 
-    fn literal(&mut self, word: &[u8], kind: Kind) -> Option<()> {
+    fn literal(&mut self, word: &[u8], kind: NodeKind) -> Option<()> {
         let end = self.pos + word.len();
         if self.bytes.get(self.pos..end)? != word {
             return None;
@@ -250,7 +250,7 @@ impl Scan<'_> {
             }
             i = digits_from(i);
         }
-        self.push(Kind::Number, start, i);
+        self.push(NodeKind::Number, start, i);
         self.pos = i;
         Some(())
     }

@@ -5,7 +5,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::scan::{STRING_SPECIAL, plain_run_end};
-use super::{Document, Kind, NodeId};
+use super::{Document, NodeId, NodeKind};
 use crate::filter::test_support::{example_literals, stratus_messages};
 
 fn serde_accepts(text: &str) -> bool {
@@ -23,7 +23,7 @@ fn assert_same_verdict(text: &str) {
 /// The value a node holds, rebuilt as `serde_json` would read it.
 fn value(document: &Document<'_>, id: NodeId) -> Option<Value> {
     Some(match document.kind(id)? {
-        Kind::Object => {
+        NodeKind::Object => {
             let mut map = serde_json::Map::new();
             for member in document.children(id) {
                 let key = document.string(member - 1)?.into_owned();
@@ -31,17 +31,19 @@ fn value(document: &Document<'_>, id: NodeId) -> Option<Value> {
             }
             Value::Object(map)
         }
-        Kind::Array => Value::Array(
+        NodeKind::Array => Value::Array(
             document
                 .children(id)
                 .map(|element| value(document, element))
                 .collect::<Option<_>>()?,
         ),
-        Kind::String | Kind::EscapedString => Value::String(document.string(id)?.into_owned()),
-        Kind::Number => serde_json::from_str(document.raw(id)).ok()?,
-        Kind::True => Value::Bool(true),
-        Kind::False => Value::Bool(false),
-        Kind::Null => Value::Null,
+        NodeKind::String | NodeKind::EscapedString => {
+            Value::String(document.string(id)?.into_owned())
+        }
+        NodeKind::Number => serde_json::from_str(document.raw(id)).ok()?,
+        NodeKind::True => Value::Bool(true),
+        NodeKind::False => Value::Bool(false),
+        NodeKind::Null => Value::Null,
     })
 }
 

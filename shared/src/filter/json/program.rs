@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-use super::super::document::{Document, Kind, NodeId};
-use super::{Expr, Step, Test};
+use super::super::document::{Document, NodeId, NodeKind};
+use super::{Expr, SelectorStep, Test};
 
 #[derive(Debug, Clone)]
 pub(super) enum Program {
@@ -19,14 +19,14 @@ pub(super) enum Program {
     /// Tests on the one value a wildcard-free selector lands on, which must all hold (`&&`)
     /// or any hold (`||`).
     Field {
-        path: Vec<Step>,
+        path: Vec<SelectorStep>,
         tests: Vec<Test>,
         all: bool,
     },
     /// A condition whose selector has a wildcard: it holds when any value the selector reaches
     /// satisfies the test (`NOT EXISTS`: when it reaches none).
     Wildcard {
-        selector: Vec<Step>,
+        selector: Vec<SelectorStep>,
         test: Test,
     },
 }
@@ -53,7 +53,7 @@ impl Program {
             Program::Or(terms) => terms.iter().any(|p| p.eval(document)),
             Program::And(factors) => factors.iter().all(|p| p.eval(document)),
             Program::Field { path, tests, all } => {
-                let value = follow(document, path).map(|leaf| Value::read(document, leaf));
+                let value = follow(document, path).map(|leaf| SelectedValue::read(document, leaf));
                 let holds = |test: &Test| match (test, &value) {
                     (Test::NotExists, value) => value.is_none(),
                     (test, Some(value)) => value.satisfies(test),
@@ -71,15 +71,17 @@ impl Program {
             } => !select(document, Document::ROOT, selector, &mut |_| true),
             Program::Wildcard { selector, test } => {
                 select(document, Document::ROOT, selector, &mut |leaf| {
-                    Value::read(document, leaf).satisfies(test)
+                    SelectedValue::read(document, leaf).satisfies(test)
                 })
             }
         }
     }
 }
 
-fn has_wildcard(selector: &[Step]) -> bool {
-    selector.iter().any(|step| matches!(step, Step::Any))
+fn has_wildcard(selector: &[SelectorStep]) -> bool {
+    selector
+        .iter()
+        .any(|step| matches!(step, SelectorStep::Any))
 }
 
 /// `||` (or `&&`, when `all`) over `children`, nested groups of the same operator flattened and
@@ -116,13 +118,13 @@ fn group(children: &[Expr], all: bool) -> Program {
 }
 
 /// The value a wildcard-free selector lands on.
-fn follow(document: &Document<'_>, path: &[Step]) -> Option<NodeId> {
+fn follow(document: &Document<'_>, path: &[SelectorStep]) -> Option<NodeId> {
     path.iter()
         .try_fold(Document::ROOT, |node, step| match step {
-            Step::Key(key) => document.member(node, key),
-            Step::Index(index) => document.element(node, *index),
+            SelectorStep::Key(key) => document.member(node, key),
+            SelectorStep::Index(index) => document.element(node, *index),
             // Compiled as a `Program::Wildcard`, never followed here.
-            Step::Any => None,
+            SelectorStep::Any => None,
         })
 }
 
@@ -132,14 +134,14 @@ fn follow(document: &Document<'_>, path: &[Step]) -> Option<NodeId> {
 fn select(
     document: &Document<'_>,
     mut node: NodeId,
-    steps: &[Step],
+    steps: &[SelectorStep],
     visit: &mut dyn FnMut(NodeId) -> bool,
 ) -> bool {
     for (at, step) in steps.iter().enumerate() {
         let next = match step {
-            Step::Key(key) => document.member(node, key),
-            Step::Index(index) => document.element(node, *index),
-            Step::Any => {
+            SelectorStep::Key(key) => document.member(node, key),
+            SelectorStep::Index(index) => document.element(node, *index),
+            SelectorStep::Any => {
                 let rest = steps.get(at + 1..).unwrap_or_default();
                 return document.readable(node)
                     && document
@@ -158,12 +160,12 @@ fn select(
 /// The first value node the selector reaches in the event, as text: a string decoded, a
 /// number, boolean or null as written. Objects and arrays give nothing, as they satisfy no
 /// comparison either.
-pub(crate) fn extract<'a>(steps: &[Step], document: &Document<'a>) -> Option<Cow<'a, str>> {
+pub(crate) fn extract<'a>(steps: &[SelectorStep], document: &Document<'a>) -> Option<Cow<'a, str>> {
     let mut found = None;
     select(document, Document::ROOT, steps, &mut |leaf| {
         found = match document.kind(leaf) {
-            Some(Kind::String | Kind::EscapedString) => document.string(leaf),
-            Some(Kind::Object | Kind::Array) | None => None,
+            Some(NodeKind::String | NodeKind::EscapedString) => document.string(leaf),
+            Some(NodeKind::Object | NodeKind::Array) | None => None,
             Some(_) => Some(Cow::Borrowed(document.raw(leaf))),
         };
         found.is_some()
@@ -172,7 +174,7 @@ pub(crate) fn extract<'a>(steps: &[Step], document: &Document<'a>) -> Option<Cow
 }
 
 /// A selected value, read once however many tests compare it.
-enum Value<'a> {
+enum SelectedValue<'a> {
     /// Decoded; `None` when it does not decode, so that no comparison holds.
     String(Option<Cow<'a, str>>),
     Number(&'a str),
@@ -182,28 +184,30 @@ enum Value<'a> {
     Container,
 }
 
-impl<'a> Value<'a> {
-    fn read(document: &Document<'a>, leaf: NodeId) -> Value<'a> {
+impl<'a> SelectedValue<'a> {
+    fn read(document: &Document<'a>, leaf: NodeId) -> SelectedValue<'a> {
         match document.kind(leaf) {
-            Some(Kind::String | Kind::EscapedString) => Value::String(document.string(leaf)),
-            Some(Kind::Number) => Value::Number(document.raw(leaf)),
-            Some(Kind::True) => Value::True,
-            Some(Kind::False) => Value::False,
-            Some(Kind::Null) => Value::Null,
-            Some(Kind::Object | Kind::Array) | None => Value::Container,
+            Some(NodeKind::String | NodeKind::EscapedString) => {
+                SelectedValue::String(document.string(leaf))
+            }
+            Some(NodeKind::Number) => SelectedValue::Number(document.raw(leaf)),
+            Some(NodeKind::True) => SelectedValue::True,
+            Some(NodeKind::False) => SelectedValue::False,
+            Some(NodeKind::Null) => SelectedValue::Null,
+            Some(NodeKind::Object | NodeKind::Array) | None => SelectedValue::Container,
         }
     }
 
     /// Whether the value satisfies a test; objects and arrays satisfy none.
     fn satisfies(&self, test: &Test) -> bool {
         match (test, self) {
-            (Test::IsTrue, value) => matches!(value, Value::True),
-            (Test::IsFalse, value) => matches!(value, Value::False),
-            (Test::IsNull, value) => matches!(value, Value::Null),
-            (Test::Compare(cmp), Value::String(text)) => {
+            (Test::IsTrue, value) => matches!(value, SelectedValue::True),
+            (Test::IsFalse, value) => matches!(value, SelectedValue::False),
+            (Test::IsNull, value) => matches!(value, SelectedValue::Null),
+            (Test::Compare(cmp), SelectedValue::String(text)) => {
                 text.as_deref().is_some_and(|text| cmp.test_str(text))
             }
-            (Test::Compare(cmp), Value::Number(raw)) => match raw.parse::<f64>() {
+            (Test::Compare(cmp), SelectedValue::Number(raw)) => match raw.parse::<f64>() {
                 Ok(number) => cmp.test_number(raw, number),
                 Err(_) => cmp.test_str(raw),
             },

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Expr, JsonPattern, Step, Test};
+use super::{Expr, JsonPattern, SelectorStep, Test};
 use crate::json_key::JsonKey;
 
 pub(crate) fn matches(pattern: &JsonPattern, message: &str) -> bool {
@@ -16,8 +16,8 @@ pub(crate) fn matches(pattern: &JsonPattern, message: &str) -> bool {
 }
 
 /// Every selector the pattern's conditions use.
-pub(crate) fn selectors(pattern: &JsonPattern) -> Vec<&[Step]> {
-    fn walk<'p>(expr: &'p Expr, out: &mut Vec<&'p [Step]>) {
+pub(crate) fn selectors(pattern: &JsonPattern) -> Vec<&[SelectorStep]> {
+    fn walk<'p>(expr: &'p Expr, out: &mut Vec<&'p [SelectorStep]>) {
         match expr {
             Expr::Or(exprs) | Expr::And(exprs) => exprs.iter().for_each(|e| walk(e, out)),
             Expr::Condition { selector, .. } => out.push(selector),
@@ -28,7 +28,7 @@ pub(crate) fn selectors(pattern: &JsonPattern) -> Vec<&[Step]> {
     out
 }
 
-pub(crate) fn extract(steps: &[Step], message: &str) -> Option<String> {
+pub(crate) fn extract(steps: &[SelectorStep], message: &str) -> Option<String> {
     let root = serde_json::from_str::<&RawValue>(message).ok()?;
     let mut leaves = Vec::new();
     select(root, steps, &mut leaves);
@@ -57,13 +57,13 @@ fn eval(expr: &Expr, root: &RawValue) -> bool {
     }
 }
 
-fn select<'a>(node: &'a RawValue, steps: &[Step], out: &mut Vec<&'a RawValue>) {
+fn select<'a>(node: &'a RawValue, steps: &[SelectorStep], out: &mut Vec<&'a RawValue>) {
     let Some((step, rest)) = steps.split_first() else {
         out.push(node);
         return;
     };
     match (step, node.get().trim_start().as_bytes().first()) {
-        (Step::Key(key), Some(b'{')) => {
+        (SelectorStep::Key(key), Some(b'{')) => {
             let members = serde_json::from_str::<Members<'a>>(node.get())
                 .map(|m| m.0)
                 .unwrap_or_default();
@@ -71,14 +71,14 @@ fn select<'a>(node: &'a RawValue, steps: &[Step], out: &mut Vec<&'a RawValue>) {
                 select(value, rest, out);
             }
         }
-        (Step::Index(index), Some(b'[')) => {
+        (SelectorStep::Index(index), Some(b'[')) => {
             let elements =
                 serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default();
             if let Some(value) = elements.get(*index) {
                 select(value, rest, out);
             }
         }
-        (Step::Any, Some(b'{')) => {
+        (SelectorStep::Any, Some(b'{')) => {
             let members = serde_json::from_str::<Members<'a>>(node.get())
                 .map(|m| m.0)
                 .unwrap_or_default();
@@ -86,7 +86,7 @@ fn select<'a>(node: &'a RawValue, steps: &[Step], out: &mut Vec<&'a RawValue>) {
                 select(value, rest, out);
             }
         }
-        (Step::Any, Some(b'[')) => {
+        (SelectorStep::Any, Some(b'[')) => {
             for value in serde_json::from_str::<Vec<&'a RawValue>>(node.get()).unwrap_or_default() {
                 select(value, rest, out);
             }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::Message;
 use crate::filter::json::{self, reference};
 use crate::filter::test_support::{example_literals, stratus_messages};
-use crate::filter::{FilterPattern, Kind, Match};
+use crate::filter::{FilterPattern, Match, PatternKind};
 
 /// Events that probe how JSON is read: escapes, duplicates, undecodable strings, odd shapes.
 const PROBES: &[&str] = &[
@@ -41,7 +41,7 @@ fn events() -> Vec<String> {
 /// What the engine answered before the prepared message existed.
 fn previous_answer(pattern: &FilterPattern, event: &str) -> Option<Match> {
     match &pattern.kind {
-        Kind::Json(json) => reference::matches(json, event).then(Match::default),
+        PatternKind::Json(json) => reference::matches(json, event).then(Match::default),
         _ => pattern.matches(event),
     }
 }
@@ -51,7 +51,7 @@ fn a_shared_message_answers_as_the_previous_engine() {
     let patterns = patterns();
     let json_patterns = patterns
         .iter()
-        .filter(|p| matches!(p.kind, Kind::Json(_)))
+        .filter(|p| matches!(p.kind, PatternKind::Json(_)))
         .count();
     assert!(json_patterns > 80, "{json_patterns} JSON patterns");
     let events = events();
@@ -84,7 +84,7 @@ fn json_fields_read_from_a_shared_message_as_before() {
     let selectors: Vec<_> = patterns
         .iter()
         .filter_map(|p| match &p.kind {
-            Kind::Json(json) => Some(reference::selectors(json)),
+            PatternKind::Json(json) => Some(reference::selectors(json)),
             _ => None,
         })
         .flatten()
