@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::validate::{Report, write_report, write_startup};

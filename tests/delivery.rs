@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::{self, Deliverer, DeliveryReport, journal};
+use cairn_shared::delivery::{self, Deliverer, DeliveryReport, read_journal};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
 use cairn_test_support::digests::{assert_digest_chains, signer};
@@ -242,7 +242,7 @@ async fn a_run_leaves_a_batch_another_run_holds() {
             .await
             .is_err()
     );
-    let (journal, _) = journal::read(store.as_ref(), &config.state_bucket)
+    let (journal, _) = read_journal(store.as_ref(), &config.state_bucket)
         .await
         .unwrap();
     let held = journal.batch.expect("the crashed run's claim");

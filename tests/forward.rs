@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_shared::adapters::local::log_sink::LocalLogSink;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalLogSink;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliveredFile, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};

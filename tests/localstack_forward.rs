@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::aws::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::object_store::ObjectStore;

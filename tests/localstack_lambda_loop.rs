@@ -21,8 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
 use aws_config::SdkConfig;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveredFile;
 use cairn_shared::ports::object_store::ObjectStore;

@@ -12,9 +12,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::aws::sns::SnsNotifier;
-use cairn_shared::adapters::local::log_sink::LocalLogSink;
+use cairn_shared::adapters::aws::S3ObjectStore;
+use cairn_shared::adapters::aws::SnsNotifier;
+use cairn_shared::adapters::local::LocalLogSink;
 use cairn_shared::notify::{Item, MessageKind, Notify, Outcome};
 use cairn_shared::ports::notifier::{Notification, Notifier, NotifierError};
 use cairn_shared::ports::object_store::ObjectStore;

@@ -3,8 +3,8 @@
 //! signed with KMS through a key rotation.
 
 use aws_config::SdkConfig;
-use cairn_shared::adapters::aws::kms::KmsSigner;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
+use cairn_shared::adapters::aws::KmsSigner;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::ports::object_store::ObjectStore;

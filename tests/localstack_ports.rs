@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
-use cairn_shared::adapters::aws::kms::KmsSigner;
-use cairn_shared::adapters::aws::sns::SnsNotifier;
+use cairn_shared::adapters::aws::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::KmsSigner;
+use cairn_shared::adapters::aws::SnsNotifier;
 use cairn_shared::ports::log_sink::{LogEvent, LogSink};
 use cairn_shared::ports::notifier::{Notification, Notifier};
 use cairn_shared::ports::signer::{self, Signer, SignerError};

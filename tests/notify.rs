@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use cairn_shared::adapters::local::log_sink::LocalLogSink;
-use cairn_shared::adapters::local::notifier::LocalNotifier;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalLogSink;
+use cairn_shared::adapters::local::LocalNotifier;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::notify::{Notify, Outcome};
 use cairn_shared::ports::notifier::MAX_SUBJECT_CHARS;
 use cairn_shared::service::Service;

@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::{localstack_endpoint, object_store_contract as contract};
 

@@ -2,9 +2,9 @@
 //! stay valid), then one change at a time, each case asserting exactly which files
 //! `validate-logs` names and why; on the embedded store and on LocalStack's S3.
 
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
-use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::adapters::aws::S3ObjectStore;
+use cairn_shared::adapters::local::LocalObjectStore;
+use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::layout::log_file_key;
 use cairn_shared::ports::object_store::ObjectStore;

@@ -3,15 +3,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
-use cairn_shared::adapters::aws::kms::KmsSigner;
+use cairn_shared::adapters::aws::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::KmsSigner;
+use cairn_shared::adapters::aws::S3ObjectStore;
+use cairn_shared::adapters::aws::SnsNotifier;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::aws::sns::SnsNotifier;
-use cairn_shared::adapters::local::log_sink::LocalLogSink;
-use cairn_shared::adapters::local::notifier::LocalNotifier;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
-use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::adapters::local::LocalLogSink;
+use cairn_shared::adapters::local::LocalNotifier;
+use cairn_shared::adapters::local::LocalObjectStore;
+use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::ports::log_sink::LogSink;
 use cairn_shared::ports::notifier::Notifier;

@@ -370,7 +370,7 @@ fn parse_shorthand(text: &str) -> Result<LookupAttribute, String> {
 mod tests {
     use super::*;
 
-    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::adapters::local::LocalObjectStore;
     use cairn_shared::config::Config;
     use cairn_shared::delivery::Deliverer;
     use cairn_shared::ingest::Ingestor;

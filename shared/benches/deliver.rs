@@ -13,11 +13,11 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
-use cairn_shared::delivery::log_file::MAX_RECORDS;
-use cairn_shared::digest::format::GZIP_LEVEL;
+use cairn_shared::delivery::MAX_RECORDS;
+use cairn_shared::digest::GZIP_LEVEL;
 use cairn_shared::ingest::Ingestor;
 use cairn_shared::service::Service;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

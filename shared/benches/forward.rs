@@ -15,11 +15,11 @@ mod synthetic;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cairn_shared::adapters::local::log_sink::LocalLogSink;
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
+use cairn_shared::adapters::local::LocalLogSink;
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
-use cairn_shared::delivery::log_file::{self, MAX_RECORDS};
+use cairn_shared::delivery::{MAX_RECORDS, encode_log_file, log_file_unique_part};
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
@@ -96,8 +96,8 @@ fn store_with_log_files(
                     (time, raw.as_ref())
                 })
                 .collect();
-            let body = log_file::encode(&timed);
-            let unique = log_file::unique_part(format!("bench/{part}").as_bytes());
+            let body = encode_log_file(&timed);
+            let unique = log_file_unique_part(format!("bench/{part}").as_bytes());
             let key = cairn_shared::layout::log_file_key(
                 None,
                 None,

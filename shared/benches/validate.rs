@@ -9,8 +9,8 @@ mod synthetic;
 
 use std::time::{Duration, Instant};
 
-use cairn_shared::adapters::local::object_store::LocalObjectStore;
-use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::adapters::local::LocalObjectStore;
+use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::ingest::Ingestor;

@@ -252,7 +252,7 @@ pub(crate) mod test_support {
     use bytes::Bytes;
 
     use super::LogFileFacts;
-    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::adapters::local::LocalObjectStore;
     use crate::ports::object_store::{
         ListPage, ObjectInfo, ObjectStore, ObjectStoreError, PutOptions, PutReceipt, StoredObject,
     };

@@ -297,7 +297,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::adapters::local::LocalObjectStore;
     use crate::ports::object_store::PutOptions;
 
     fn test_key() -> PublicKey {

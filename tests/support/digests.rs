@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use cairn_shared::adapters::local::pem_signer::PemSigner;
+use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
-use cairn_shared::digest::format::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
-use cairn_shared::digest::ledger::{Ledger, period_end};
+use cairn_shared::digest::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
+use cairn_shared::digest::{Ledger, period_end};
 use cairn_shared::document;
 use cairn_shared::layout::parse_digest_key;
 use cairn_shared::ports::object_store::ObjectStore;

@@ -277,7 +277,7 @@ pub async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
         .await
         .expect("list");
     assert!(staged.is_empty(), "staging objects left: {staged:?}");
-    let (journal, _) = cairn_shared::delivery::journal::read(store, &config.state_bucket)
+    let (journal, _) = cairn_shared::delivery::read_journal(store, &config.state_bucket)
         .await
         .expect("journal");
     assert_eq!(journal.batch, None);

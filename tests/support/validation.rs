@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use bytes::Bytes;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
-use cairn_shared::digest::format::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
+use cairn_shared::digest::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
 use cairn_shared::layout::{ChainId, day_folder, digest_key, log_file_stamp};
 use cairn_shared::ports::object_store::{ObjectStore, PutOptions, StoredObject};
 use cairn_shared::ports::signer::Signer;

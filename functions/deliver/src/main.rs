@@ -4,9 +4,9 @@
 
 mod handler;
 
-use cairn_shared::adapters::aws::kms::KmsSigner;
+use cairn_shared::adapters::aws::KmsSigner;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::ports::signer::Signer;
 use lambda_runtime::{Error, run, service_fn};

@@ -7,10 +7,10 @@ use std::fmt;
 
 use cairn_shared::config::ConfigError;
 use cairn_shared::delivery::DeliveryError;
-use cairn_shared::digest::writer::DigestError;
+use cairn_shared::digest::DigestError;
 use cairn_shared::document::DocumentError;
 use cairn_shared::forward::ForwardError;
-use cairn_shared::forward::progress::ProgressError;
+use cairn_shared::forward::ProgressError;
 use cairn_shared::ingest::IngestError;
 use cairn_shared::ports::object_store::ObjectStoreError;
 use cairn_shared::ports::signer::SignerError;

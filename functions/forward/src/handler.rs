@@ -42,8 +42,8 @@ mod tests {
     use std::path::Path;
 
     use bytes::Bytes;
-    use cairn_shared::adapters::local::log_sink::LocalLogSink;
-    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::adapters::local::LocalLogSink;
+    use cairn_shared::adapters::local::LocalObjectStore;
     use cairn_shared::config::Config;
     use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};

@@ -9,9 +9,9 @@
 
 mod handler;
 
-use cairn_shared::adapters::aws::cloudwatch_logs::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::CloudWatchLogsSink;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::forward::Forwarder;
 use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;

@@ -46,7 +46,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Box<RawValue> {
 mod tests {
     use std::path::Path;
 
-    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::adapters::local::LocalObjectStore;
     use cairn_shared::config::Config;
     use lambda_runtime::{Context, Diagnostic};
     use serde_json::Value;

@@ -5,8 +5,8 @@
 mod handler;
 
 use cairn_edge::env_or;
+use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
 use cairn_shared::ingest::Ingestor;
 use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;

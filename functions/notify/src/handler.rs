@@ -165,8 +165,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use bytes::Bytes;
-    use cairn_shared::adapters::local::notifier::LocalNotifier;
-    use cairn_shared::adapters::local::object_store::LocalObjectStore;
+    use cairn_shared::adapters::local::LocalNotifier;
+    use cairn_shared::adapters::local::LocalObjectStore;
     use cairn_shared::config::Config;
     use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};

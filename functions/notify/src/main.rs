@@ -7,9 +7,9 @@
 
 mod handler;
 
+use cairn_shared::adapters::aws::S3ObjectStore;
+use cairn_shared::adapters::aws::SnsNotifier;
 use cairn_shared::adapters::aws::load_sdk_config;
-use cairn_shared::adapters::aws::s3::S3ObjectStore;
-use cairn_shared::adapters::aws::sns::SnsNotifier;
 use cairn_shared::notify::Notify;
 use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;

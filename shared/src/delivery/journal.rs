@@ -103,7 +103,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::adapters::local::LocalObjectStore;
 
     fn batch(id: &str) -> Batch {
         Batch {

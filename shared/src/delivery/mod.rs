@@ -20,10 +20,10 @@
 //!
 //! Before and after its batches, a run writes the digest files of every hour that has ended.
 
-pub mod journal;
-pub mod log_file;
-pub mod plan;
-pub mod seen;
+mod journal;
+mod log_file;
+mod plan;
+mod seen;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -48,7 +48,10 @@ use crate::service::Service;
 use crate::staging::StagingError;
 use crate::trail::Trail;
 
-use journal::{Batch, Journal, Phase, PlannedFile};
+pub use journal::{Journal, read as read_journal};
+pub use log_file::{MAX_RECORDS, encode as encode_log_file, unique_part as log_file_unique_part};
+
+use journal::{Batch, Phase, PlannedFile};
 use plan::{Plan, StagedObject};
 use seen::SeenCache;
 

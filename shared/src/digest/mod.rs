@@ -1,5 +1,9 @@
 //! Digest files: CloudTrail's signed, hourly, chained record of the log files delivered.
 
-pub mod format;
-pub mod ledger;
-pub mod writer;
+pub(crate) mod format;
+pub(crate) mod ledger;
+pub(crate) mod writer;
+
+pub use format::{DigestFile, GZIP_LEVEL, SIGNATURE_METADATA, sha256_hex, signing_string};
+pub use ledger::{Ledger, period_end};
+pub use writer::DigestError;

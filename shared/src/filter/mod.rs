@@ -24,7 +24,7 @@ mod error;
 mod json;
 mod lexer;
 mod message;
-pub mod metric;
+mod metric;
 mod regex;
 mod terms;
 mod value;

@@ -94,10 +94,6 @@ impl<'c> GroupFilters<'c> {
         self.filters.is_empty()
     }
 
-    pub fn filters(&self) -> &[&'c MetricFilter] {
-        &self.filters
-    }
-
     /// Every filter that matches the log event `message`, in configuration order. The message
     /// is prepared once (its JSON indexed at most once) for all the filters.
     pub fn evaluate(&self, message: &str) -> Vec<FilterMatch<'c>> {
@@ -271,7 +267,7 @@ metricFilters:
 
     fn names<'a>(filters: &'a GroupFilters<'a>) -> Vec<&'a str> {
         filters
-            .filters()
+            .filters
             .iter()
             .map(|f| f.filter_name.as_str())
             .collect()

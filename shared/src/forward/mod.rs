@@ -40,9 +40,9 @@
 //! one records it; the other sees the marker moved, stops (outcome `superseded`) and leaves the
 //! file to the first. So a concurrent duplicate repeats at most one batch too.
 
-pub mod batch;
-pub mod metrics;
-pub mod progress;
+mod batch;
+mod metrics;
+mod progress;
 
 #[cfg(test)]
 mod tests;
@@ -69,10 +69,11 @@ use crate::trail::Trail;
 use crate::trigger::ObjectCreated;
 
 pub use batch::RejectReason;
+pub use progress::ProgressError;
 
 use batch::Entry;
 use metrics::{FilterMatch, GroupFilters};
-use progress::{Progress, ProgressError};
+use progress::Progress;
 
 /// The most a log file may hold uncompressed. deliver writes at most 16 MiB per file; this
 /// leaves room for files written by others while refusing a gzip bomb.

@@ -15,7 +15,7 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use super::*;
-use crate::adapters::local::object_store::LocalObjectStore;
+use crate::adapters::local::LocalObjectStore;
 use crate::delivered::test_support::{self, CountingStore};
 use crate::layout::{self, log_file_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::adapters::local::object_store::LocalObjectStore;
+use crate::adapters::local::LocalObjectStore;
 use crate::layout::{history_key, hour_of_history_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;

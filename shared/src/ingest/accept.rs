@@ -121,7 +121,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::adapters::local::LocalObjectStore;
     use crate::record::EventTime;
 
     const CONFIG: &str = "accountId: \"111122223333\"\nstateBucket: state\n";

@@ -36,9 +36,9 @@
 //! messages published in a run that stopped before writing its marker, or whose marker write
 //! failed (logged), and those of two runs on the same object at once.
 
-pub mod alert;
-pub mod notice;
-pub mod sent;
+mod alert;
+mod notice;
+mod sent;
 
 #[cfg(test)]
 mod test_support;

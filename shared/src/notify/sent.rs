@@ -120,7 +120,7 @@ fn expand(ranges: &[[usize; 2]], matches: usize) -> BTreeSet<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::adapters::local::LocalObjectStore;
 
     #[test]
     fn positions_round_trip_through_ranges() {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 use time::OffsetDateTime;
 
-use crate::adapters::local::object_store::LocalObjectStore;
+use crate::adapters::local::LocalObjectStore;
 use crate::delivered::test_support::{self, CountingStore};
 use crate::layout;
 use crate::notify::test_support::{KEY, alert_json, record, root};

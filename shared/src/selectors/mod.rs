@@ -7,7 +7,7 @@ mod basic;
 mod fields;
 mod insight;
 mod operators;
-pub mod spec;
+pub(crate) mod spec;
 
 pub use advanced::AdvancedSelector;
 pub use basic::{ArnMatch, BasicResourceType, BasicSelector, DataResource};

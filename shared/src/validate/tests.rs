@@ -12,7 +12,7 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
 
 use super::*;
-use crate::adapters::local::object_store::LocalObjectStore;
+use crate::adapters::local::LocalObjectStore;
 use crate::digest::format::{
     DigestFile, HASH_ALGORITHM, LogFileEntry, SIGNATURE_ALGORITHM_METADATA, SIGNATURE_METADATA,
     sha256_hex, signing_string,

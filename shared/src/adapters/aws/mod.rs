@@ -13,10 +13,15 @@ macro_rules! mock_client {
     };
 }
 
-pub mod cloudwatch_logs;
-pub mod kms;
-pub mod s3;
-pub mod sns;
+mod cloudwatch_logs;
+mod kms;
+mod s3;
+mod sns;
+
+pub use cloudwatch_logs::CloudWatchLogsSink;
+pub use kms::KmsSigner;
+pub use s3::S3ObjectStore;
+pub use sns::SnsNotifier;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};

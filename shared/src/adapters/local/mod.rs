@@ -1,7 +1,12 @@
 //! Local adapters: the embedded store that needs no AWS account.
 
 mod jsonl;
-pub mod log_sink;
-pub mod notifier;
-pub mod object_store;
-pub mod pem_signer;
+mod log_sink;
+mod notifier;
+mod object_store;
+mod pem_signer;
+
+pub use log_sink::LocalLogSink;
+pub use notifier::LocalNotifier;
+pub use object_store::LocalObjectStore;
+pub use pem_signer::PemSigner;
