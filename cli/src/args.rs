@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
     "{text:?} is not a timestamp: use ISO 8601 (2024-08-01T12:00:00Z, \
      2024-08-01T14:00:00+02:00, 2024-08-01) or epoch seconds (1722513600)"
 )]
-pub struct TimestampError {
+pub(crate) struct TimestampError {
     text: String,
 }
 
@@ -17,13 +17,13 @@ pub struct TimestampError {
 /// so the message names the cause too.
 #[derive(Debug, thiserror::Error)]
 #[error("{text:?} is not an RFC 3339 time (2026-11-22T10:00:00Z): {source}")]
-pub struct ClockError {
+pub(crate) struct ClockError {
     text: String,
     source: time::error::Parse,
 }
 
 /// `--now`: the clock a command runs on instead of the real time.
-pub fn parse_now(text: &str) -> Result<OffsetDateTime, ClockError> {
+pub(crate) fn parse_now(text: &str) -> Result<OffsetDateTime, ClockError> {
     OffsetDateTime::parse(text, &Rfc3339).map_err(|source| ClockError {
         text: text.to_owned(),
         source,
@@ -32,7 +32,7 @@ pub fn parse_now(text: &str) -> Result<OffsetDateTime, ClockError> {
 
 /// A timestamp as the AWS CLI takes one: epoch seconds (fractions allowed) or ISO 8601, UTC
 /// when no offset is given.
-pub fn parse_timestamp(text: &str) -> Result<OffsetDateTime, TimestampError> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, TimestampError> {
     let text = text.trim();
     if let Some(time) = parse_epoch_seconds(text) {
         return Ok(time);
@@ -80,12 +80,12 @@ fn parse_epoch_seconds(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// The Region a command works in: `--region`, else the process environment's.
-pub fn region(flag: Option<&str>) -> String {
+pub(crate) fn region(flag: Option<&str>) -> String {
     resolve_region(flag, |name| std::env::var(name).ok())
 }
 
 /// `--region`, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (empty values skipped).
-pub fn resolve_region(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> String {
+pub(crate) fn resolve_region(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> String {
     [
         flag.map(str::to_owned),
         env("AWS_REGION"),

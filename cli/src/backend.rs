@@ -20,7 +20,7 @@ use cairn_shared::ports::signer::Signer;
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
-pub struct BackendArgs {
+pub(crate) struct BackendArgs {
     /// The embedded store: a folder holding each bucket as {DIR}/{bucket}/{key}, so a trail's
     /// log files can be read, copied or checked with ordinary tools. Created when missing.
     /// With --aws, only where `cairn run` writes metrics.jsonl.
@@ -45,7 +45,7 @@ pub struct BackendArgs {
 impl BackendArgs {
     /// The object store, with the configuration's buckets created when it is the embedded one
     /// (there is no account to create them in beforehand).
-    pub async fn object_store(&self, config: &Config) -> Result<Box<dyn ObjectStore>> {
+    pub(crate) async fn object_store(&self, config: &Config) -> Result<Box<dyn ObjectStore>> {
         if self.aws {
             let sdk = load_sdk_config().await;
             return Ok(Box::new(S3ObjectStore::from_sdk_config(&sdk)));
@@ -63,7 +63,7 @@ impl BackendArgs {
     }
 
     /// The digest signer: KMS with --aws (none unless a key is named), a PEM key file otherwise.
-    pub async fn signer(&self) -> Result<Option<Box<dyn Signer>>> {
+    pub(crate) async fn signer(&self) -> Result<Option<Box<dyn Signer>>> {
         if self.aws {
             let Some(key_id) = &self.signing_key else {
                 return Ok(None);
@@ -81,13 +81,13 @@ impl BackendArgs {
         Ok(Some(Box::new(signer)))
     }
 
-    pub fn is_embedded(&self) -> bool {
+    pub(crate) fn is_embedded(&self) -> bool {
         !self.aws
     }
 
     /// Where forwarded log events go: CloudWatch Logs with --aws, otherwise JSON lines under
     /// `{DIR}/.cairn-logs/{group}/{stream}.jsonl`.
-    pub async fn log_sink(&self) -> Box<dyn LogSink> {
+    pub(crate) async fn log_sink(&self) -> Box<dyn LogSink> {
         if self.aws {
             Box::new(CloudWatchLogsSink::new(&load_sdk_config().await))
         } else {
@@ -97,7 +97,7 @@ impl BackendArgs {
 
     /// Where notifications go: SNS with --aws, otherwise JSON lines (SNS's envelope, as an SQS
     /// subscriber receives it) under `{DIR}/.cairn-sns/{topic name}.jsonl`.
-    pub async fn notifier(&self) -> Box<dyn Notifier> {
+    pub(crate) async fn notifier(&self) -> Box<dyn Notifier> {
         if self.aws {
             Box::new(SnsNotifier::new(&load_sdk_config().await))
         } else {
@@ -106,14 +106,14 @@ impl BackendArgs {
     }
 
     /// The embedded store's SNS topics.
-    pub fn notifications_dir(&self) -> PathBuf {
+    pub(crate) fn notifications_dir(&self) -> PathBuf {
         self.store.join(".cairn-sns")
     }
 
     /// Where `cairn run` appends the EMF metric records of metric-filter matches, `{DIR}/metrics.jsonl`
     /// with either backend (in Lambda they go to the function's own log group, which turns them
     /// into metrics).
-    pub fn metrics_file(&self) -> PathBuf {
+    pub(crate) fn metrics_file(&self) -> PathBuf {
         self.store.join("metrics.jsonl")
     }
 }

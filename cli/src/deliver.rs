@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 /// One deliver run, digests included; on the embedded store also the event history's 90-day
 /// expiry (an S3 lifecycle rule does that in AWS).
-pub async fn deliver(
+pub(crate) async fn deliver(
     config: &Config,
     store: &dyn ObjectStore,
     backend: &BackendArgs,

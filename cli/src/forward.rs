@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 /// Forwards every log file `delivered` lists, and returns forward's report on each, in the
 /// same order (the alert objects among them are what the notify step announces). EMF metric
 /// records are appended to `metrics_file` (what Lambda's log group would turn into metrics).
-pub async fn forward_delivered(
+pub(crate) async fn forward_delivered(
     config: &Config,
     store: &dyn ObjectStore,
     sink: &dyn LogSink,

@@ -13,7 +13,7 @@ use crate::input::InputFile;
 
 /// What ingesting some files came to.
 #[derive(Debug, Default)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub accepted: usize,
     pub staged: usize,
     pub refused: usize,
@@ -21,7 +21,7 @@ pub struct Totals {
 
 /// Ingests every body of every file, printing a line per file and each refusal on stderr. A
 /// body that cannot be read at all counts as refused and the other bodies go on.
-pub async fn ingest_files(
+pub(crate) async fn ingest_files(
     config: &Config,
     store: &dyn ObjectStore,
     files: &[PathBuf],

@@ -13,13 +13,13 @@ use serde_json::value::RawValue;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// One input file's text, decompressed when it is gzip (recognised by its bytes, not its name).
-pub struct InputFile {
+pub(crate) struct InputFile {
     pub path: PathBuf,
     text: String,
 }
 
 impl InputFile {
-    pub fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let text = if bytes.starts_with(&GZIP_MAGIC) {
             let mut text = String::new();
@@ -41,7 +41,7 @@ impl InputFile {
     /// `{"Records":[…]}` batch, an EventBridge event or a PutAuditEvents body); otherwise JSON
     /// lines, each a body of its own or a bare record, the bare records gathered into one
     /// `{"Records":[…]}` batch (their ids in the answer are their positions among them).
-    pub fn bodies(&self) -> Result<Vec<Cow<'_, str>>> {
+    pub(crate) fn bodies(&self) -> Result<Vec<Cow<'_, str>>> {
         let whole_error = match serde_json::from_str::<&RawValue>(&self.text) {
             Ok(_) => return Ok(vec![Cow::Borrowed(self.text.as_str())]),
             Err(error) => error,

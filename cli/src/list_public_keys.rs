@@ -21,7 +21,7 @@ use crate::output::write_aws_cli_json;
 /// Example: cairn list-public-keys --start-time 2026-11-01T00:00:00Z
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ListPublicKeysArgs {
+pub(crate) struct ListPublicKeysArgs {
     /// The start of the range (ISO 8601, e.g. 2026-11-22T10:00:00Z, or epoch seconds).
     /// Default: now.
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp, allow_hyphen_values = true)]
@@ -32,7 +32,7 @@ pub struct ListPublicKeysArgs {
     pub end_time: Option<OffsetDateTime>,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     args: &ListPublicKeysArgs,
     store: &dyn ObjectStore,
     state_bucket: &str,

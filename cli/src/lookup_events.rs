@@ -35,7 +35,7 @@ use crate::output::{AwsCliError, to_aws_cli_json, write_table};
 ///   cairn lookup-events --max-results 5 --next-token <NextToken from the previous page>
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
-pub struct LookupEventsArgs {
+pub(crate) struct LookupEventsArgs {
     /// The one attribute to filter on, in the AWS CLI's shorthand
     /// (AttributeKey=EventName,AttributeValue=RunInstances) or as JSON
     /// ('[{"AttributeKey":"EventName","AttributeValue":"RunInstances"}]'), or file://PATH holding
@@ -80,10 +80,10 @@ pub struct LookupEventsArgs {
 
 /// The lookup attributes one `--lookup-attributes` value holds (JSON can hold several).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttributeList(pub Vec<LookupAttribute>);
+pub(crate) struct AttributeList(pub Vec<LookupAttribute>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Json,
     Table,
 }
@@ -113,7 +113,7 @@ impl LookupEventsArgs {
 /// Runs the lookup against the history in `bucket` for `account` and prints the result to
 /// stdout. CloudTrail's own errors come back as the AWS CLI words them: "An error occurred
 /// (InvalidTimeRangeException) when calling the LookupEvents operation: …".
-pub async fn run(
+pub(crate) async fn run(
     args: &LookupEventsArgs,
     store: &dyn ObjectStore,
     bucket: &str,

@@ -8,7 +8,7 @@ use serde_json::ser::PrettyFormatter;
 
 /// Output that could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     #[error("cannot print the answer as JSON")]
     Json(#[from] serde_json::Error),
     #[error("cannot write the output")]
@@ -19,7 +19,7 @@ pub enum OutputError {
 /// "An error occurred (InvalidTimeRangeException)" work on Cairn too.
 #[derive(Debug, thiserror::Error)]
 #[error("An error occurred ({code}) when calling the {operation} operation: {message}")]
-pub struct AwsCliError {
+pub(crate) struct AwsCliError {
     pub code: &'static str,
     pub operation: &'static str,
     pub message: String,
@@ -27,7 +27,7 @@ pub struct AwsCliError {
 
 /// `value` as JSON the way the AWS CLI prints it: indented by four spaces, non-ASCII kept, no
 /// newline at the end.
-pub fn to_aws_cli_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
+pub(crate) fn to_aws_cli_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
     let mut bytes = Vec::new();
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut bytes, PrettyFormatter::with_indent(b"    "));
@@ -37,14 +37,17 @@ pub fn to_aws_cli_json(value: &impl Serialize) -> Result<String, serde_json::Err
 }
 
 /// A whole answer as the AWS CLI prints it: [`to_aws_cli_json`] and a newline.
-pub fn write_aws_cli_json(out: &mut impl Write, value: &impl Serialize) -> Result<(), OutputError> {
+pub(crate) fn write_aws_cli_json(
+    out: &mut impl Write,
+    value: &impl Serialize,
+) -> Result<(), OutputError> {
     writeln!(out, "{}", to_aws_cli_json(value)?)?;
     Ok(())
 }
 
 /// `rows` under `header` in columns two spaces apart, each as wide as its widest cell, with a
 /// rule of dashes under the header and no spaces at the ends of lines.
-pub fn write_table<const N: usize>(
+pub(crate) fn write_table<const N: usize>(
     header: [&str; N],
     rows: &[[String; N]],
     out: &mut impl Write,

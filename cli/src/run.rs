@@ -19,7 +19,7 @@ use crate::forward::forward_delivered;
 use crate::ingest::ingest_files;
 use cairn_shared::service::Service;
 
-pub async fn run(
+pub(crate) async fn run(
     config: &Config,
     backend: &BackendArgs,
     files: &[PathBuf],

@@ -27,7 +27,11 @@ struct MatchRecord<'a> {
     extracted_values: BTreeMap<String, String>,
 }
 
-pub fn run(pattern: &str, messages: &[String], messages_file: Option<&Path>) -> Result<ExitCode> {
+pub(crate) fn run(
+    pattern: &str,
+    messages: &[String],
+    messages_file: Option<&Path>,
+) -> Result<ExitCode> {
     let pattern = FilterPattern::parse(pattern).map_err(|error| AwsCliError {
         code: "InvalidParameterException",
         operation: "TestMetricFilter",

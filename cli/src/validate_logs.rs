@@ -42,7 +42,7 @@ use crate::args::parse_timestamp;
 ///     --start-time 2026-11-22T00:00:00Z --verbose
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ValidateLogsArgs {
+pub(crate) struct ValidateLogsArgs {
     /// The trail: arn:aws:cloudtrail:HOME_REGION:ACCOUNT:trail/NAME.
     #[arg(long, value_name = "ARN")]
     pub trail_arn: String,
@@ -80,7 +80,7 @@ pub struct ValidateLogsArgs {
     pub verbose: bool,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     args: &ValidateLogsArgs,
     config: &Config,
     store: &dyn ObjectStore,

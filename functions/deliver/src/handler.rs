@@ -18,7 +18,7 @@ const LOCAL_CLAIM_WINDOW: Duration = Duration::seconds(240);
 
 /// A time in the invocation that no clock can show.
 #[derive(Debug, thiserror::Error)]
-pub enum ClockError {
+pub(crate) enum ClockError {
     #[error(
         "the invocation's deadline ({deadline_ms} ms after the epoch) is out of range: {source}"
     )]
@@ -42,7 +42,7 @@ impl Classify for ClockError {
 }
 
 /// Answers one invocation; `real_now` is this machine's clock.
-pub async fn handle(
+pub(crate) async fn handle(
     deliverer: &Deliverer<'_>,
     event: LambdaEvent<EventBridgeEvent>,
     real_now: OffsetDateTime,

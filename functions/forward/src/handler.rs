@@ -14,14 +14,14 @@ use time::OffsetDateTime;
 /// The answer to one invocation.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Answer {
+pub(crate) enum Answer {
     Ignored(Ignored),
     /// Boxed: a report is far larger than the reason an event is ignored.
     Forwarded(Box<ForwardReport>),
 }
 
 /// Answers one invocation.
-pub async fn handle(
+pub(crate) async fn handle(
     forwarder: &Forwarder<'_>,
     event: LambdaEvent<EventBridgeEvent>,
     now: OffsetDateTime,

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 /// that cannot be read (the caller sees it as the function error). A Function URL request gets
 /// an HTTP response either way: 200 with the answer, 400/405/413 naming what is wrong with the
 /// body, 503 when staging failed and the whole body should be sent again.
-pub async fn handle(
+pub(crate) async fn handle(
     ingestor: &Ingestor<'_>,
     event: LambdaEvent<Box<RawValue>>,
     now: OffsetDateTime,

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 /// The answer to one invocation.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Answer {
+pub(crate) enum Answer {
     Batch(SqsBatchResponse),
     Ignored(Ignored),
     Notified(NotifyReport),
@@ -33,7 +33,7 @@ pub enum Answer {
 
 /// An invocation, or an SQS message, that is not what notify takes.
 #[derive(Debug, thiserror::Error)]
-pub enum EventError {
+pub(crate) enum EventError {
     #[error("the invocation has Records but is not an SQS event: {0}")]
     NotSqs(#[source] serde_json::Error),
     #[error("the invocation is neither an SQS batch nor an EventBridge event: {0}")]
@@ -55,7 +55,7 @@ impl Classify for EventError {
 /// A directly invoked object whose notice or alerts did not go out.
 #[derive(Debug, thiserror::Error)]
 #[error("s3://{bucket}/{key} was not notified: {reason}")]
-pub struct NotNotified {
+pub(crate) struct NotNotified {
     bucket: String,
     key: String,
     reason: String,
@@ -68,7 +68,7 @@ impl Classify for NotNotified {
 }
 
 /// Answers one invocation.
-pub async fn handle(
+pub(crate) async fn handle(
     notify: &Notify<'_>,
     event: LambdaEvent<Value>,
     now: OffsetDateTime,

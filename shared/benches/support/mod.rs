@@ -3,12 +3,12 @@
 use std::fs;
 use std::path::PathBuf;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The Stratus Red Team batch files' text, in a fixed order.
-pub fn stratus_batches() -> Vec<String> {
+pub(crate) fn stratus_batches() -> Vec<String> {
     let dir = repo().join("tests/fixtures/stratus_red_team_detonation_logs");
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("fixtures")

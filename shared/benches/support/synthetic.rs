@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::support::stratus_batches;
 
 /// `count` compact records; record `i` happens at `time_of(i)` (Unix seconds) in `region_of(i)`.
-pub fn records(
+pub(crate) fn records(
     count: usize,
     time_of: impl Fn(usize) -> i64,
     region_of: impl Fn(usize) -> &'static str,

@@ -89,7 +89,7 @@ pub async fn read(
 
 /// Replaces the journal if it is still at `expected` (absent when `None`); returns the new
 /// ETag, or `None` when another run changed it first. Safe to repeat (see [`document::swap`]).
-pub async fn swap(
+pub(super) async fn swap(
     store: &dyn ObjectStore,
     bucket: &str,
     journal: &Journal,

@@ -15,7 +15,7 @@ use crate::record::EventTime;
 /// CloudTrail bounds its files too, and a bounded file keeps deliver's and forward's memory
 /// bounded (forward holds one file at a time).
 pub const MAX_RECORDS: usize = 10_000;
-pub const MAX_UNCOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const MAX_UNCOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
 
 /// 16 alphanumerics derived from `seed`, so a rerun of the same delivery names its files the
 /// same and overwrites rather than adds.

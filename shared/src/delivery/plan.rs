@@ -24,13 +24,13 @@ use super::log_file::{self, LogFileBody, MAX_RECORDS, MAX_UNCOMPRESSED_BYTES};
 use super::seen::{self, SeenSet};
 
 /// A staging object as read from the store.
-pub struct StagedObject {
+pub(super) struct StagedObject {
     pub key: String,
     pub body: Bytes,
 }
 
 /// A log file ready to write.
-pub struct PlannedLogFile<'c> {
+pub(super) struct PlannedLogFile<'c> {
     pub trail: &'c Trail,
     pub bucket: String,
     pub key: String,
@@ -39,7 +39,7 @@ pub struct PlannedLogFile<'c> {
     pub facts: LogFileFacts,
 }
 
-pub struct Plan<'c> {
+pub(super) struct Plan<'c> {
     pub log_files: Vec<PlannedLogFile<'c>>,
     /// (key, body) of each event-history object.
     pub history: Vec<(String, Bytes)>,
@@ -64,7 +64,7 @@ type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 /// One log file to build: its trail, destination, part number and records.
 type Job<'a, 'c> = (&'c Trail, Destination<'a>, usize, Timed<'a>);
 
-pub fn build<'c>(
+pub(super) fn build<'c>(
     config: &'c Config,
     staged: &[StagedObject],
     already_seen: &SeenSet,

@@ -17,20 +17,20 @@ use crate::ports::object_store::ObjectStore;
 use super::DeliveryError;
 
 /// How long a delivered eventID keeps its copies out.
-pub const WINDOW: Duration = Duration::hours(24);
+pub(super) const WINDOW: Duration = Duration::hours(24);
 
 /// A dedup key reduced to 128 bits: a day of a busy account's eventIDs fits in memory, and a
 /// collision (about 2^-64 at a billion events) is far less likely than any storage fault.
-pub type KeyHash = u128;
+pub(super) type KeyHash = u128;
 
-pub fn hash_key(key: &str) -> KeyHash {
+pub(super) fn hash_key(key: &str) -> KeyHash {
     hash_bytes(key.as_bytes())
 }
 
 /// What a record's bytes hash to, to tell a copy from a different record with the same key.
-pub type ContentHash = u128;
+pub(super) type ContentHash = u128;
 
-pub fn hash_bytes(bytes: &[u8]) -> u128 {
+pub(super) fn hash_bytes(bytes: &[u8]) -> u128 {
     let digest = Sha256::digest(bytes);
     u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"))
 }
@@ -39,10 +39,10 @@ pub fn hash_bytes(bytes: &[u8]) -> u128 {
 type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
 
 /// The keys delivered in the window, each with its record's content hash.
-pub type SeenSet = HashMap<KeyHash, ContentHash>;
+pub(super) type SeenSet = HashMap<KeyHash, ContentHash>;
 
 /// The body: a line per event, its dedup key, a tab and the hex content hash.
-pub fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)>) -> Bytes {
+pub(super) fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)>) -> Bytes {
     let mut body = String::new();
     for (key, content) in events {
         body.push_str(key);
@@ -73,7 +73,7 @@ fn decode(key: &str, body: &[u8]) -> Result<Vec<(KeyHash, ContentHash)>, Deliver
 /// The seen objects read so far, kept across invocations of a warm Lambda: they never change
 /// once written, so each is fetched once.
 #[derive(Default)]
-pub struct SeenCache {
+pub(super) struct SeenCache {
     objects: Mutex<BTreeMap<String, Entries>>,
 }
 
@@ -83,7 +83,7 @@ impl SeenCache {
     ///
     /// The set depends only on the objects in the store, and nothing is added or pruned while
     /// a batch is in the journal, so a resumed batch sees exactly the set its first attempt saw.
-    pub async fn window(
+    pub(super) async fn window(
         &self,
         store: &dyn ObjectStore,
         bucket: &str,
@@ -122,7 +122,7 @@ impl SeenCache {
     /// Removes the objects of batches delivered before the window that ends at `now`, in the
     /// store and here. Only called while no batch is in the journal (see [`Self::window`]).
     /// Safe to repeat: deletes are idempotent.
-    pub async fn prune(
+    pub(super) async fn prune(
         &self,
         store: &dyn ObjectStore,
         bucket: &str,

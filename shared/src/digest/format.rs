@@ -15,11 +15,11 @@ use sha2::{Digest, Sha256};
 pub const GZIP_LEVEL: u32 = 6;
 
 /// Every hash in a digest file is SHA-256 (`hashAlgorithm`, `previousDigestHashAlgorithm`).
-pub const HASH_ALGORITHM: &str = "SHA-256";
+pub(crate) const HASH_ALGORITHM: &str = "SHA-256";
 
 /// S3 user metadata names of the signature and its algorithm.
 pub const SIGNATURE_METADATA: &str = "signature";
-pub const SIGNATURE_ALGORITHM_METADATA: &str = "signature-algorithm";
+pub(crate) const SIGNATURE_ALGORITHM_METADATA: &str = "signature-algorithm";
 
 /// A digest file's body. Times are `YYYY-MM-DDTHH:MM:SSZ` strings, as AWS writes them; a
 /// validator parses them with [`EventTime::parse`] so that any other form is caught.

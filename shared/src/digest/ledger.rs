@@ -20,7 +20,7 @@ use crate::trail::Trail;
 /// How long a recorded batch is remembered. A batch can only be recorded again by a run that
 /// held it (its lease is two minutes); a day covers any run stalled that long, as the dedup
 /// window does for events.
-pub const RECORDED_BATCHES_KEPT: Duration = Duration::DAY;
+pub(crate) const RECORDED_BATCHES_KEPT: Duration = Duration::DAY;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

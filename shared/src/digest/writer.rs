@@ -76,7 +76,7 @@ pub struct WrittenDigest {
     pub log_files: usize,
 }
 
-pub struct DigestWriter<'a> {
+pub(crate) struct DigestWriter<'a> {
     config: &'a Config,
     store: &'a dyn ObjectStore,
     signer: Option<&'a dyn Signer>,
@@ -84,7 +84,7 @@ pub struct DigestWriter<'a> {
 }
 
 impl<'a> DigestWriter<'a> {
-    pub fn new(
+    pub(crate) fn new(
         config: &'a Config,
         store: &'a dyn ObjectStore,
         signer: Option<&'a dyn Signer>,
@@ -108,7 +108,7 @@ impl<'a> DigestWriter<'a> {
 
     /// Checks up front that a signer is there if a trail needs one, so a misconfigured deliver
     /// fails before it delivers anything rather than after.
-    pub fn check(&self) -> Result<(), DigestError> {
+    pub(crate) fn check(&self) -> Result<(), DigestError> {
         match self.config.trails.iter().find(|t| t.log_file_validation()) {
             Some(trail) if self.signer.is_none() => Err(DigestError::NoSigner {
                 trail: trail.name().to_owned(),
@@ -119,7 +119,7 @@ impl<'a> DigestWriter<'a> {
 
     /// Adds a batch's log files (those of validating trails) to the ledger. Safe to repeat for
     /// the same batch: the ledger remembers the last batch recorded and a repeat changes nothing.
-    pub async fn record(
+    pub(crate) async fn record(
         &self,
         batch: &str,
         delivered_at: OffsetDateTime,
@@ -143,7 +143,10 @@ impl<'a> DigestWriter<'a> {
 
     /// Writes every digest whose hour has ended by `now`, oldest first, until every chain is
     /// up to date. Safe to run at any time, repeatedly and concurrently (see the module docs).
-    pub async fn cut_due(&self, now: OffsetDateTime) -> Result<Vec<WrittenDigest>, DigestError> {
+    pub(crate) async fn cut_due(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<WrittenDigest>, DigestError> {
         if !self.enabled() {
             return Ok(Vec::new());
         }

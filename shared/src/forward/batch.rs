@@ -21,16 +21,16 @@ use crate::record::EventTime;
 /// CloudWatch Logs' limit on one event: 256 KiB, counting the same 26 bytes of overhead as the
 /// batch limit ("Log event too large: N bytes exceeds limit of 262144"), so a message may have
 /// at most [`MAX_MESSAGE_BYTES`] UTF-8 bytes.
-pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+pub(super) const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// The longest message CloudWatch Logs takes: 262,118 bytes.
-pub const MAX_MESSAGE_BYTES: usize = MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES;
+pub(super) const MAX_MESSAGE_BYTES: usize = MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES;
 
 /// Events more than 14 days before `now` are refused by PutLogEvents.
-pub const MAX_AGE_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+pub(super) const MAX_AGE_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
 /// Events more than 2 hours after `now` are refused by PutLogEvents.
-pub const MAX_AHEAD_MS: i64 = 2 * 60 * 60 * 1000;
+pub(super) const MAX_AHEAD_MS: i64 = 2 * 60 * 60 * 1000;
 
 /// Why a record did not reach CloudWatch Logs. Each is counted in the report and logged with
 /// the record's eventID; none is dropped silently.
@@ -80,7 +80,7 @@ impl fmt::Display for RejectReason {
 
 /// One record of a log file: its exact JSON (the log event's message) and what batching needs.
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
+pub(super) struct Entry<'a> {
     pub raw: &'a RawValue,
     /// eventTime in milliseconds since the epoch; `None` when it cannot be read.
     pub timestamp_ms: Option<i64>,
@@ -89,7 +89,7 @@ pub struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     /// Reads eventTime and eventID, leaving the rest of the record alone.
-    pub fn read(raw: &'a RawValue) -> Self {
+    pub(super) fn read(raw: &'a RawValue) -> Self {
         #[derive(Deserialize)]
         struct Fields<'a> {
             #[serde(rename = "eventTime", borrow, default)]
@@ -114,26 +114,26 @@ impl<'a> Entry<'a> {
         }
     }
 
-    pub fn message(&self) -> &'a str {
+    pub(super) fn message(&self) -> &'a str {
         self.raw.get()
     }
 
     /// The eventID for logs and reports (`-` when the record has none).
-    pub fn event_id(&self) -> &str {
+    pub(super) fn event_id(&self) -> &str {
         self.event_id.as_deref().unwrap_or("-")
     }
 }
 
 /// The records in the order they go out: by eventTime, records of the same time in file order
 /// (records without one first, as they are refused anyway).
-pub fn sorted(records: Vec<&RawValue>) -> Vec<Entry<'_>> {
+pub(super) fn sorted(records: Vec<&RawValue>) -> Vec<Entry<'_>> {
     let mut entries: Vec<Entry<'_>> = records.into_iter().map(Entry::read).collect();
     entries.sort_by_key(|entry| entry.timestamp_ms);
     entries
 }
 
 /// Why `entry` cannot go to CloudWatch Logs at `now_ms`, if it cannot.
-pub fn refusal(entry: &Entry<'_>, now_ms: i64) -> Option<RejectReason> {
+pub(super) fn refusal(entry: &Entry<'_>, now_ms: i64) -> Option<RejectReason> {
     let Some(timestamp) = entry.timestamp_ms else {
         return Some(RejectReason::NoEventTime);
     };
@@ -151,7 +151,7 @@ pub fn refusal(entry: &Entry<'_>, now_ms: i64) -> Option<RejectReason> {
 /// A run of consecutive sorted positions `start..end`: the events to put in one PutLogEvents
 /// request, and the positions in the run that cannot go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub(super) struct Step {
     pub start: usize,
     pub end: usize,
     /// Positions to put, in order.
@@ -165,7 +165,7 @@ pub struct Step {
 /// chronological order and spanning at most 24 hours. Records that cannot go at `now_ms` ride
 /// along in the step they fall in, so every position belongs to exactly one step. A step may
 /// have nothing to send (every record in it refused).
-pub fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<Step> {
+pub(super) fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut current = Step {
         start: from,
@@ -212,7 +212,7 @@ pub fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<Step> {
 /// For each event of a batch of `len`, whether CloudWatch Logs left it out, from its
 /// RejectedLogEventsInfo: events from `too_new_start_index` on (inclusive), before
 /// `too_old_end_index` and before `expired_end_index` (both exclusive).
-pub fn sink_refusals(rejected: &RejectedEvents, len: usize) -> Vec<Option<RejectReason>> {
+pub(super) fn sink_refusals(rejected: &RejectedEvents, len: usize) -> Vec<Option<RejectReason>> {
     (0..len)
         .map(|i| {
             if rejected.too_new_start_index.is_some_and(|start| i >= start) {

@@ -36,21 +36,21 @@ use crate::filter::{Datum, Message};
 /// The metric filters that apply to one log group: those naming it, and those naming none (which
 /// apply to every trail's log group).
 #[derive(Debug, Clone)]
-pub struct GroupFilters<'c> {
+pub(super) struct GroupFilters<'c> {
     filters: Vec<&'c MetricFilter>,
 }
 
 /// One filter matching one event: what its metric publishes for it (`None` when the value or a
 /// dimension field is missing or not a number in this event; the match still counts).
 #[derive(Debug, Clone)]
-pub struct FilterMatch<'c> {
+pub(super) struct FilterMatch<'c> {
     pub filter: &'c MetricFilter,
     pub datum: Option<Datum>,
 }
 
 impl FilterMatch<'_> {
     /// This match of `record` as the alert object lists it.
-    pub fn to_alert_match(&self, log_group: &str, record: &RawValue) -> AlertMatch {
+    pub(super) fn to_alert_match(&self, log_group: &str, record: &RawValue) -> AlertMatch {
         let filter = self.filter;
         let transformation = filter.metric.transformation();
         AlertMatch {
@@ -75,7 +75,7 @@ impl FilterMatch<'_> {
 }
 
 impl<'c> GroupFilters<'c> {
-    pub fn for_group(config: &'c Config, log_group: &str) -> Self {
+    pub(super) fn for_group(config: &'c Config, log_group: &str) -> Self {
         Self {
             filters: config
                 .metric_filters
@@ -90,13 +90,13 @@ impl<'c> GroupFilters<'c> {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.filters.is_empty()
     }
 
     /// Every filter that matches the log event `message`, in configuration order. The message
     /// is prepared once (its JSON indexed at most once) for all the filters.
-    pub fn evaluate(&self, message: &str) -> Vec<FilterMatch<'c>> {
+    pub(super) fn evaluate(&self, message: &str) -> Vec<FilterMatch<'c>> {
         let message = Message::new(message);
         self.filters
             .iter()
@@ -123,7 +123,7 @@ pub(crate) fn number(value: f64) -> serde_json::Number {
 
 /// Why a data point has no EMF form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EmfError {
+pub(super) enum EmfError {
     #[error(
         "dimension {name:?} of metric {metric:?} would take the place of another member of the \
          EMF record (the metric itself or _aws)"
@@ -133,7 +133,7 @@ pub enum EmfError {
 
 /// The EMF record (one JSON line) for `datum`, published by `filter` for an event at
 /// `timestamp_ms`.
-pub fn emf_record(
+pub(super) fn emf_record(
     filter: &MetricFilter,
     datum: &Datum,
     timestamp_ms: i64,

@@ -24,7 +24,7 @@ use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Progress {
+pub(super) struct Progress {
     pub sha256: String,
     pub records: usize,
     pub done: usize,
@@ -34,7 +34,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn start(sha256: String, records: usize, writer: &str) -> Self {
+    pub(super) fn start(sha256: String, records: usize, writer: &str) -> Self {
         Self {
             sha256,
             records,
@@ -45,7 +45,7 @@ impl Progress {
         }
     }
 
-    pub fn is_finished(&self) -> bool {
+    pub(super) fn is_finished(&self) -> bool {
         self.done >= self.records
     }
 }
@@ -81,7 +81,7 @@ impl From<DocumentError> for ProgressError {
 }
 
 /// The marker and its version, `None` when there is none.
-pub async fn read(
+pub(super) async fn read(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
@@ -92,7 +92,7 @@ pub async fn read(
 /// Writes `progress` if the marker is still at version `seen` (`None`: still absent). Returns
 /// the new version, or `None` when another run's write came first (see [`document::swap`]:
 /// a write whose answer was lost counts as done when the marker reads back as ours).
-pub async fn write(
+pub(super) async fn write(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,

@@ -44,7 +44,7 @@ fn stream_account_region(alert: &Alert) -> (Option<&str>, Option<&str>) {
 
 /// A match to announce: match `index` of `alert`, which the caller numbers `source`.
 #[derive(Debug, Clone, Copy)]
-pub struct Pending<'a> {
+pub(super) struct Pending<'a> {
     pub source: usize,
     pub index: usize,
     pub alert: &'a Alert,
@@ -91,7 +91,7 @@ impl<'a> Pending<'a> {
 
 /// One message of alerts.
 #[derive(Debug, Clone)]
-pub struct AlertMessage {
+pub(super) struct AlertMessage {
     pub notification: Notification,
     pub log_group: String,
     pub filter_name: String,
@@ -101,7 +101,7 @@ pub struct AlertMessage {
 
 /// The messages announcing `pending`: one per metric filter, or several when one would exceed
 /// `max_bytes` (see the module documentation). Filters in the order their first match comes.
-pub fn messages(pending: &[Pending<'_>], max_bytes: usize) -> Vec<AlertMessage> {
+pub(super) fn messages(pending: &[Pending<'_>], max_bytes: usize) -> Vec<AlertMessage> {
     let mut order: Vec<(&str, &str)> = Vec::new();
     let mut groups: BTreeMap<(&str, &str), Vec<Pending<'_>>> = BTreeMap::new();
     for item in pending {
@@ -401,7 +401,7 @@ fn subject(filter: &str, part: Option<(usize, usize)>, members: &[Pending<'_>]) 
 
 /// `text` as an SNS subject: characters other than printable ASCII become `?` (SNS refuses
 /// them), and past [`MAX_SUBJECT_CHARS`] it is cut, ending in `...`.
-pub fn fit_subject(text: &str) -> String {
+pub(super) fn fit_subject(text: &str) -> String {
     let printable: String = text
         .chars()
         .map(|c| if (' '..='~').contains(&c) { c } else { '?' })

@@ -16,7 +16,7 @@ use std::ops::Range;
 
 /// One notice: its message and which of the keys it announces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
+pub(super) struct Notice {
     pub message: String,
     /// Positions in the keys given to [`notices`].
     pub keys: Range<usize>,
@@ -28,7 +28,7 @@ const FRAME_BYTES: usize = r#"{"s3Bucket":,"s3ObjectKey":[]}"#.len();
 /// The notices announcing `keys` of `bucket`: every key once, in order, in as few messages as
 /// fit, each message at most `max_bytes` long. A key too long to fit in any message (impossible
 /// for S3 keys at SNS's limit) gets a message of its own, which the notifier then refuses.
-pub fn notices(bucket: &str, keys: &[&str], max_bytes: usize) -> Vec<Notice> {
+pub(super) fn notices(bucket: &str, keys: &[&str], max_bytes: usize) -> Vec<Notice> {
     let bucket = json_string(bucket);
     let frame = FRAME_BYTES + bucket.len();
     let mut notices = Vec::new();

@@ -32,7 +32,7 @@ struct Marker {
 
 /// The positions announced already of the alert object `alert_key`, whose bytes hash to
 /// `sha256` and which lists `matches` matches; empty when there is no marker for those bytes.
-pub async fn read(
+pub(super) async fn read(
     store: &dyn ObjectStore,
     state_bucket: &str,
     alert_key: &str,
@@ -70,7 +70,7 @@ pub async fn read(
 /// Safe to repeat, and to race: the marker only ever spares matches a resend, so a lost or
 /// stale write can make a match go twice (SNS is at least once anyway) but never keeps one
 /// from going.
-pub async fn write(
+pub(super) async fn write(
     store: &dyn ObjectStore,
     state_bucket: &str,
     alert_key: &str,

@@ -3,11 +3,11 @@
 use serde_json::{Value, json};
 
 /// A log file key of trail main of the sample configuration (`audit` prefix).
-pub const KEY: &str = "audit/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/123456789012_CloudTrail_us-east-1_20261120T1010Z_Qm7Xc2LpV9aK4dRt.json.gz";
+pub(super) const KEY: &str = "audit/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/20/123456789012_CloudTrail_us-east-1_20261120T1010Z_Qm7Xc2LpV9aK4dRt.json.gz";
 
 /// A management event record of account 123456789012 in us-east-1; `extra` adds or replaces
 /// fields.
-pub fn record(name: &str, time: &str, identity: Value, extra: Value) -> Value {
+pub(super) fn record(name: &str, time: &str, identity: Value, extra: Value) -> Value {
     let mut record = json!({
         "eventVersion": "1.08",
         "userIdentity": identity,
@@ -26,13 +26,13 @@ pub fn record(name: &str, time: &str, identity: Value, extra: Value) -> Value {
     record
 }
 
-pub fn root() -> Value {
+pub(super) fn root() -> Value {
     json!({"type": "Root", "arn": "arn:aws:iam::123456789012:root"})
 }
 
 /// The text of an alert object of the documented shape for log file [`KEY`] of trail main,
 /// its matches (filter, record) in that order, each filter of log group `cairn/cloudtrail`.
-pub fn alert_json(matches: &[(&str, Value)]) -> String {
+pub(super) fn alert_json(matches: &[(&str, Value)]) -> String {
     let matches: Vec<Value> = matches
         .iter()
         .map(|(filter, record)| {

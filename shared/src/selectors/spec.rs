@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// One basic event selector (`EventSelectors[]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct EventSelectorSpec {
+pub(crate) struct EventSelectorSpec {
     pub read_write_type: Option<ReadWriteType>,
     pub include_management_events: Option<bool>,
     pub data_resources: Option<Vec<DataResourceSpec>>,
@@ -43,7 +43,7 @@ impl ReadWriteType {
 /// One `DataResources[]` entry of a basic event selector.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct DataResourceSpec {
+pub(crate) struct DataResourceSpec {
     #[serde(rename = "Type")]
     pub resource_type: String,
     #[serde(default)]
@@ -53,7 +53,7 @@ pub struct DataResourceSpec {
 /// One advanced event selector (`AdvancedEventSelectors[]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct AdvancedEventSelectorSpec {
+pub(crate) struct AdvancedEventSelectorSpec {
     pub name: Option<String>,
     pub field_selectors: Vec<FieldSelectorSpec>,
 }
@@ -61,7 +61,7 @@ pub struct AdvancedEventSelectorSpec {
 /// One condition of an advanced event selector: a record field and its operators.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct FieldSelectorSpec {
+pub(crate) struct FieldSelectorSpec {
     pub field: String,
     pub equals: Option<Vec<String>>,
     pub starts_with: Option<Vec<String>>,
@@ -74,7 +74,7 @@ pub struct FieldSelectorSpec {
 /// One `InsightSelectors[]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct InsightSelectorSpec {
+pub(crate) struct InsightSelectorSpec {
     pub insight_type: InsightType,
     pub event_categories: Option<Vec<InsightSourceCategory>>,
 }

@@ -64,7 +64,7 @@ pub(crate) struct ChainWalker<'a> {
 }
 
 impl ChainWalker<'_> {
-    pub async fn walk(
+    pub(super) async fn walk(
         mut self,
         listing: &Listing,
         report: &mut Report,

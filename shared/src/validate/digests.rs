@@ -36,7 +36,7 @@ pub(crate) struct Digest {
 impl Digest {
     /// The digest's period; `None` when a time is not CloudTrail's form (the signed-content
     /// checks refuse such a digest).
-    pub fn period(&self) -> Option<(EventTime, EventTime)> {
+    pub(super) fn period(&self) -> Option<(EventTime, EventTime)> {
         Some((
             EventTime::parse(&self.body.digest_start_time).ok()?,
             EventTime::parse(&self.body.digest_end_time).ok()?,
@@ -101,7 +101,7 @@ pub(crate) struct KeyRing<'a> {
 }
 
 impl<'a> KeyRing<'a> {
-    pub fn new(keys: &'a [PublishedKey]) -> Self {
+    pub(super) fn new(keys: &'a [PublishedKey]) -> Self {
         let mut by_fingerprint: HashMap<&str, Vec<&PublishedKey>> = HashMap::new();
         for key in keys {
             by_fingerprint

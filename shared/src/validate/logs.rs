@@ -36,7 +36,7 @@ impl ChainPlace<'_> {
     /// Why a digest of this chain ending at `digest_end` cannot list `entry`, if it cannot:
     /// the writer lists only log files of its own chain's folders, delivered before the
     /// digest's end, hashed with SHA-256.
-    pub fn misfiled(&self, entry: &LogFileEntry, digest_end: EventTime) -> Option<String> {
+    pub(super) fn misfiled(&self, entry: &LogFileEntry, digest_end: EventTime) -> Option<String> {
         if entry.s3_bucket != self.bucket {
             return Some(format!("it is not in the trail's bucket {}", self.bucket));
         }
@@ -62,7 +62,7 @@ impl ChainPlace<'_> {
     }
 
     /// Every log file key of this chain delivered in `[from, to)`, by delivery stamp.
-    pub async fn list_delivered(
+    pub(super) async fn list_delivered(
         &self,
         store: &dyn ObjectStore,
         from: EventTime,
