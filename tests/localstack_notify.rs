@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use cairn_shared::adapters::aws::S3ObjectStore;
 use cairn_shared::adapters::aws::SnsNotifier;
 use cairn_shared::adapters::local::LocalLogSink;
-use cairn_shared::notify::{Item, MessageKind, Notify, Outcome};
+use cairn_shared::notify::{Item, ItemOutcome, MessageKind, Notify};
 use cairn_shared::ports::notifier::{Notification, Notifier, NotifierError};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::retry::RetryPolicy;
@@ -261,7 +261,7 @@ async fn notices_and_alerts_reach_sqs_subscribers_through_sns_despite_faults() {
         report
             .items
             .iter()
-            .all(|item| item.outcome == Outcome::Notified),
+            .all(|item| item.outcome == ItemOutcome::Notified),
         "{report:#?}"
     );
     let envelope = &receive(&sqs, &alert_queue, 1).await[0];

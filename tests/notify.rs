@@ -11,7 +11,7 @@ use std::path::Path;
 use cairn_shared::adapters::local::LocalLogSink;
 use cairn_shared::adapters::local::LocalNotifier;
 use cairn_shared::adapters::local::LocalObjectStore;
-use cairn_shared::notify::{Notify, Outcome};
+use cairn_shared::notify::{ItemOutcome, Notify};
 use cairn_shared::ports::notifier::MAX_SUBJECT_CHARS;
 use cairn_shared::service::Service;
 use cairn_test_support::notify::{
@@ -76,12 +76,12 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
     for (item, got) in items.iter().zip(&report.items) {
         let (bucket, key) = (item.object.bucket.as_str(), item.object.key.as_str());
         let expected = if bucket == config.state_bucket {
-            Outcome::Notified
+            ItemOutcome::Notified
         } else if bucket == with_topic && is_log_file(bucket, key) {
             expected_notice_keys.push(key.to_owned());
-            Outcome::Notified
+            ItemOutcome::Notified
         } else {
-            Outcome::Ignored
+            ItemOutcome::Ignored
         };
         assert_eq!(got.outcome, expected, "{} {:?}", item.id, got.reason);
         assert_eq!(got.id, item.id);
@@ -89,7 +89,7 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
     let ignored_log_files = report
         .items
         .iter()
-        .filter(|item| item.outcome == Outcome::Ignored && is_log_file(&item.bucket, &item.key))
+        .filter(|item| item.outcome == ItemOutcome::Ignored && is_log_file(&item.bucket, &item.key))
         .count();
     assert!(ignored_log_files > 0, "home-writes has log files too");
     assert!(expected_notice_keys.len() > 5, "{expected_notice_keys:?}");
@@ -178,7 +178,7 @@ async fn delivered_log_files_are_announced_and_every_match_alerted_once() {
         .expect("notify never fails as a whole");
     for (item, got) in items.iter().zip(&again.items) {
         if item.object.bucket == config.state_bucket {
-            assert_eq!(got.outcome, Outcome::AlreadyNotified, "{}", item.id);
+            assert_eq!(got.outcome, ItemOutcome::AlreadyNotified, "{}", item.id);
         }
     }
     assert_eq!(read_topic(&notifier.topic_path(ALERTS).unwrap()), alerts);

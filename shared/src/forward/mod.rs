@@ -204,7 +204,7 @@ pub struct Forwarder<'a> {
 }
 
 /// What a run knows of the progress marker.
-struct Marker {
+struct ProgressMarker {
     key: String,
     progress: Progress,
     /// The version last read or written by this run; `None` while there is none.
@@ -319,7 +319,7 @@ impl<'a> Forwarder<'a> {
                     );
                     return Ok(report);
                 }
-                Marker {
+                ProgressMarker {
                     key: marker_key,
                     progress: Progress { writer, ..progress },
                     version: Some(version),
@@ -334,14 +334,14 @@ impl<'a> Forwarder<'a> {
                     sha256 = %sha256,
                     "the progress marker is for other bytes under this key; forwarding the file from the start"
                 );
-                Marker {
+                ProgressMarker {
                     key: marker_key,
                     progress: Progress::start(sha256, entries.len(), &writer),
                     version: Some(version),
                     written: false,
                 }
             }
-            None => Marker {
+            None => ProgressMarker {
                 key: marker_key,
                 progress: Progress::start(sha256, entries.len(), &writer),
                 version: None,
@@ -477,7 +477,7 @@ impl<'a> Forwarder<'a> {
     }
 
     /// Writes the marker; `false` when another run's write came first.
-    async fn save(&self, marker: &mut Marker) -> Result<bool, ForwardError> {
+    async fn save(&self, marker: &mut ProgressMarker) -> Result<bool, ForwardError> {
         let written = progress::write(
             self.store,
             &self.config.state_bucket,

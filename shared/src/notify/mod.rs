@@ -19,7 +19,7 @@
 //! A throttled or transiently failed publish is repeated with exponential backoff
 //! ([`RetryPolicy`], six attempts over about 8 seconds). A publish that still fails, or a state
 //! bucket read that fails, fails the objects it concerns, and only those: the report names
-//! them ([`Outcome::Failed`]) and the function hands their SQS messages back for another try.
+//! them ([`ItemOutcome::Failed`]) and the function hands their SQS messages back for another try.
 //! Nothing is deleted, so the log file and the alert object are still there for it.
 //!
 //! ## Repeats (SNS, EventBridge and SQS are all at least once)
@@ -32,7 +32,7 @@
 //! An alert object's matches may span several messages, so a retry could resend the ones that
 //! went. A sent marker in the state bucket ([`sent`], `notify/sent/{alert key}`) records, after
 //! the messages are published, which matches went; the next run announces only the others, and
-//! an object whose matches all went is [`Outcome::AlreadyNotified`]. What can still repeat: the
+//! an object whose matches all went is [`ItemOutcome::AlreadyNotified`]. What can still repeat: the
 //! messages published in a run that stopped before writing its marker, or whose marker write
 //! failed (logged), and those of two runs on the same object at once.
 
@@ -74,7 +74,7 @@ pub struct Item {
 /// What became of an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Outcome {
+pub enum ItemOutcome {
     /// Its notice or alerts were published.
     Notified,
     /// An earlier run announced every match of the alert object.
@@ -91,7 +91,7 @@ pub struct ItemReport {
     pub id: String,
     pub bucket: String,
     pub key: String,
-    pub outcome: Outcome,
+    pub outcome: ItemOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -134,7 +134,7 @@ impl NotifyReport {
     pub fn failed(&self) -> impl Iterator<Item = &ItemReport> {
         self.items
             .iter()
-            .filter(|item| item.outcome == Outcome::Failed)
+            .filter(|item| item.outcome == ItemOutcome::Failed)
     }
 }
 
@@ -164,7 +164,7 @@ pub struct Notify<'a> {
 }
 
 /// What one object (however many items name it) calls for.
-enum Plan {
+enum ObjectPlan {
     Ignored(String),
     AlreadyNotified,
     Failed(String),
@@ -187,7 +187,7 @@ struct Unit<'i> {
 }
 
 /// How the units fared while sending.
-struct Progress {
+struct SendProgress {
     failures: Vec<Option<String>>,
     /// Per unit, the alert positions this run announced.
     announced: Vec<BTreeSet<usize>>,
@@ -249,7 +249,7 @@ impl<'a> Notify<'a> {
         for unit in &units {
             plans.push(self.plan(unit.object).await);
         }
-        let mut progress = Progress {
+        let mut progress = SendProgress {
             failures: vec![None; units.len()],
             announced: vec![BTreeSet::new(); units.len()],
             sent: Vec::new(),
@@ -261,19 +261,21 @@ impl<'a> Notify<'a> {
         let mut reports: Vec<Option<ItemReport>> = vec![None; items.len()];
         for (index, (unit, plan)) in units.iter().zip(&plans).enumerate() {
             let (outcome, reason) = match (&progress.failures[index], plan) {
-                (Some(reason), _) | (None, Plan::Failed(reason)) => {
-                    (Outcome::Failed, Some(reason.clone()))
+                (Some(reason), _) | (None, ObjectPlan::Failed(reason)) => {
+                    (ItemOutcome::Failed, Some(reason.clone()))
                 }
-                (None, Plan::Ignored(reason)) => (Outcome::Ignored, Some(reason.clone())),
-                (None, Plan::AlreadyNotified) => (Outcome::AlreadyNotified, None),
-                (None, Plan::Notice { .. } | Plan::Alert(_)) => (Outcome::Notified, None),
+                (None, ObjectPlan::Ignored(reason)) => (ItemOutcome::Ignored, Some(reason.clone())),
+                (None, ObjectPlan::AlreadyNotified) => (ItemOutcome::AlreadyNotified, None),
+                (None, ObjectPlan::Notice { .. } | ObjectPlan::Alert(_)) => {
+                    (ItemOutcome::Notified, None)
+                }
             };
             let ObjectCreated { bucket, key, .. } = unit.object;
             match (&outcome, &reason) {
-                (Outcome::Failed, Some(reason)) => {
+                (ItemOutcome::Failed, Some(reason)) => {
                     tracing::error!(bucket, key, %reason, "not notified; the item will be tried again")
                 }
-                (Outcome::Ignored, Some(reason)) => {
+                (ItemOutcome::Ignored, Some(reason)) => {
                     tracing::info!(bucket, key, %reason, "nothing to notify")
                 }
                 _ => {}
@@ -297,43 +299,43 @@ impl<'a> Notify<'a> {
         }
     }
 
-    async fn plan(&self, object: &ObjectCreated) -> Plan {
+    async fn plan(&self, object: &ObjectCreated) -> ObjectPlan {
         let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
         if bucket == self.config.state_bucket && key.starts_with(layout::ALERTS_PREFIX) {
             return self.plan_alert(key).await;
         }
         if let Err(why) = delivered::candidates(self.config, bucket, key) {
-            return Plan::Ignored(why.to_string());
+            return ObjectPlan::Ignored(why.to_string());
         }
         // The metadata deliver wrote names the trail: a HEAD, never the file itself.
         let info = match self.store.head(bucket, key).await {
             Ok(info) => info,
             Err(ObjectStoreError::NotFound { .. }) => {
-                return Plan::Ignored(format!(
+                return ObjectPlan::Ignored(format!(
                     "s3://{bucket}/{key} is gone, and its trail cannot be told without its metadata"
                 ));
             }
-            Err(error) => return Plan::Failed(error.to_string()),
+            Err(error) => return ObjectPlan::Failed(error.to_string()),
         };
         let file = match delivered::identify(self.config, bucket, key, &info.metadata) {
             Ok(file) => file,
-            Err(why) => return Plan::Ignored(why.to_string()),
+            Err(why) => return ObjectPlan::Ignored(why.to_string()),
         };
         match file.trail.sns_topic_arn() {
-            Some(topic) => Plan::Notice {
+            Some(topic) => ObjectPlan::Notice {
                 topic: topic.to_owned(),
             },
-            None => Plan::Ignored(format!(
+            None => ObjectPlan::Ignored(format!(
                 "s3://{bucket}/{key} is a log file of trail {}, which has no SnsTopicARN",
                 file.trail.name()
             )),
         }
     }
 
-    async fn plan_alert(&self, key: &str) -> Plan {
+    async fn plan_alert(&self, key: &str) -> ObjectPlan {
         let state = self.config.state_bucket.as_str();
         if self.config.alert_topic_arn.is_none() {
-            return Plan::Ignored(
+            return ObjectPlan::Ignored(
                 "alertTopicArn is not set in the configuration: metric-filter matches are not \
                  announced"
                     .to_owned(),
@@ -342,9 +344,9 @@ impl<'a> Notify<'a> {
         let body = match self.store.get(state, key).await {
             Ok(object) => object.body,
             Err(ObjectStoreError::NotFound { .. }) => {
-                return Plan::Ignored(format!("the alert object s3://{state}/{key} is gone"));
+                return ObjectPlan::Ignored(format!("the alert object s3://{state}/{key} is gone"));
             }
-            Err(error) => return Plan::Failed(error.to_string()),
+            Err(error) => return ObjectPlan::Failed(error.to_string()),
         };
         let object = match Alert::parse(&body) {
             Ok(object) => object,
@@ -358,11 +360,11 @@ impl<'a> Notify<'a> {
                     key: key.to_owned(),
                     source,
                 };
-                return Plan::Failed(error.to_string());
+                return ObjectPlan::Failed(error.to_string());
             }
         };
         if object.matches.is_empty() {
-            return Plan::Ignored(format!(
+            return ObjectPlan::Ignored(format!(
                 "the alert object s3://{state}/{key} lists no matches"
             ));
         }
@@ -370,16 +372,16 @@ impl<'a> Notify<'a> {
         let announced =
             match sent::read(self.store, state, key, &sha256, object.matches.len()).await {
                 Ok(announced) => announced,
-                Err(error) => return Plan::Failed(error.to_string()),
+                Err(error) => return ObjectPlan::Failed(error.to_string()),
             };
         if announced.len() == object.matches.len() {
             tracing::info!(
                 alert = key,
                 "every match of this alert object was announced already"
             );
-            return Plan::AlreadyNotified;
+            return ObjectPlan::AlreadyNotified;
         }
-        Plan::Alert(Box::new(AlertWork {
+        ObjectPlan::Alert(Box::new(AlertWork {
             key: key.to_owned(),
             object,
             sha256,
@@ -387,11 +389,16 @@ impl<'a> Notify<'a> {
         }))
     }
 
-    async fn send_notices(&self, units: &[Unit<'_>], plans: &[Plan], progress: &mut Progress) {
+    async fn send_notices(
+        &self,
+        units: &[Unit<'_>],
+        plans: &[ObjectPlan],
+        progress: &mut SendProgress,
+    ) {
         let mut order: Vec<(&str, &str)> = Vec::new();
         let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         for (unit, plan) in plans.iter().enumerate() {
-            if let Plan::Notice { topic } = plan {
+            if let ObjectPlan::Notice { topic } = plan {
                 let key = (topic.as_str(), units[unit].object.bucket.as_str());
                 groups
                     .entry(key)
@@ -437,7 +444,7 @@ impl<'a> Notify<'a> {
         }
     }
 
-    async fn send_alerts(&self, plans: &[Plan], progress: &mut Progress) {
+    async fn send_alerts(&self, plans: &[ObjectPlan], progress: &mut SendProgress) {
         let Some(topic) = self.config.alert_topic_arn.as_deref() else {
             return;
         };
@@ -445,7 +452,7 @@ impl<'a> Notify<'a> {
             .iter()
             .enumerate()
             .filter_map(|(unit, plan)| match plan {
-                Plan::Alert(work) => Some((unit, work)),
+                ObjectPlan::Alert(work) => Some((unit, work)),
                 _ => None,
             })
             .flat_map(|(unit, work)| {
@@ -493,10 +500,12 @@ impl<'a> Notify<'a> {
 
     /// Records what each alert object had announced in this run (see [`sent::write`] for why
     /// a repeat is safe).
-    async fn save_markers(&self, plans: &[Plan], progress: &Progress) {
+    async fn save_markers(&self, plans: &[ObjectPlan], progress: &SendProgress) {
         let state = self.config.state_bucket.as_str();
         for (unit, plan) in plans.iter().enumerate() {
-            let Plan::Alert(work) = plan else { continue };
+            let ObjectPlan::Alert(work) = plan else {
+                continue;
+            };
             if progress.announced[unit].is_empty() {
                 continue;
             }

@@ -23,7 +23,7 @@ const VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Marker {
+struct SentMarker {
     version: u32,
     alert_sha256: String,
     matches: usize,
@@ -45,7 +45,7 @@ pub(super) async fn read(
         Err(ObjectStoreError::NotFound { .. }) => return Ok(BTreeSet::new()),
         Err(error) => return Err(error),
     };
-    match serde_json::from_slice::<Marker>(&object.body) {
+    match serde_json::from_slice::<SentMarker>(&object.body) {
         Ok(marker)
             if marker.version == VERSION
                 && marker.alert_sha256 == sha256
@@ -78,7 +78,7 @@ pub(super) async fn write(
     matches: usize,
     announced: &BTreeSet<usize>,
 ) -> Result<(), ObjectStoreError> {
-    let marker = Marker {
+    let marker = SentMarker {
         version: VERSION,
         alert_sha256: sha256.to_owned(),
         matches,

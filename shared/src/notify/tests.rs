@@ -169,7 +169,7 @@ async fn put_alert(store: &LocalObjectStore, text: &str) -> String {
     key
 }
 
-fn outcomes(report: &NotifyReport) -> Vec<(&str, Outcome)> {
+fn outcomes(report: &NotifyReport) -> Vec<(&str, ItemOutcome)> {
     report
         .items
         .iter()
@@ -231,13 +231,13 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
     assert_eq!(
         outcomes(&report),
         [
-            ("m1", Outcome::Notified),
-            ("m2", Outcome::Notified),
-            ("m3", Outcome::Notified),
-            ("m4", Outcome::Ignored),
-            ("m5", Outcome::Ignored),
-            ("m6", Outcome::Ignored),
-            ("m7", Outcome::Notified),
+            ("m1", ItemOutcome::Notified),
+            ("m2", ItemOutcome::Notified),
+            ("m3", ItemOutcome::Notified),
+            ("m4", ItemOutcome::Ignored),
+            ("m5", ItemOutcome::Ignored),
+            ("m6", ItemOutcome::Ignored),
+            ("m7", ItemOutcome::Notified),
         ]
     );
     let reason = |i: usize| report.items[i].reason.as_deref().unwrap_or_default();
@@ -313,7 +313,7 @@ async fn one_batch_gets_one_notice_per_topic_and_bucket_and_one_alert_per_filter
         .handle(&items[1..2], NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&again), [("m2", Outcome::AlreadyNotified)]);
+    assert_eq!(outcomes(&again), [("m2", ItemOutcome::AlreadyNotified)]);
     assert!(again.sent.is_empty());
     assert_eq!(notifier.published().len(), 3);
 }
@@ -338,7 +338,7 @@ async fn throttled_publishes_are_repeated_within_a_bound() {
         .handle(&items, NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("m1", Outcome::Notified)]);
+    assert_eq!(outcomes(&report), [("m1", ItemOutcome::Notified)]);
     assert_eq!(report.sent[0].attempts, 3);
     assert_eq!(notifier.published().len(), 1);
 
@@ -348,7 +348,7 @@ async fn throttled_publishes_are_repeated_within_a_bound() {
         .handle(&items, NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("m1", Outcome::Failed)]);
+    assert_eq!(outcomes(&report), [("m1", ItemOutcome::Failed)]);
     assert_eq!(notifier.attempts(), 3);
     let reason = report.items[0].reason.as_deref().unwrap();
     assert!(
@@ -386,7 +386,10 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
         .expect("notify never fails as a whole");
     assert_eq!(
         outcomes(&report),
-        [("notice", Outcome::Notified), ("alert", Outcome::Failed)]
+        [
+            ("notice", ItemOutcome::Notified),
+            ("alert", ItemOutcome::Failed)
+        ]
     );
     assert_eq!(
         report.items[1].reason.as_deref(),
@@ -426,7 +429,7 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
         .handle(&items[1..], NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&retry), [("alert", Outcome::Notified)]);
+    assert_eq!(outcomes(&retry), [("alert", ItemOutcome::Notified)]);
     let resent: Vec<Notification> = healthy.published().into_iter().map(|(_, n)| n).collect();
     assert_eq!(resent.len(), 1);
     assert_eq!(
@@ -438,7 +441,7 @@ async fn a_failed_alert_is_retried_without_resending_what_went() {
         .handle(&items[1..], NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&again), [("alert", Outcome::AlreadyNotified)]);
+    assert_eq!(outcomes(&again), [("alert", ItemOutcome::AlreadyNotified)]);
     assert_eq!(healthy.published().len(), 1);
 }
 
@@ -454,7 +457,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .handle(std::slice::from_ref(&missing), NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
+    assert_eq!(outcomes(&report), [("gone", ItemOutcome::Ignored)]);
 
     // A newer writer's format is not guessed at: the item fails and waits for a notify that
     // reads it.
@@ -464,7 +467,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .handle(std::slice::from_ref(&missing), NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("gone", Outcome::Failed)]);
+    assert_eq!(outcomes(&report), [("gone", ItemOutcome::Failed)]);
     assert_eq!(
         report.items[0].reason.as_deref(),
         Some(
@@ -481,7 +484,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         .handle(std::slice::from_ref(&missing), NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("gone", Outcome::Ignored)]);
+    assert_eq!(outcomes(&report), [("gone", ItemOutcome::Ignored)]);
     assert!(
         report.items[0]
             .reason
@@ -506,7 +509,7 @@ async fn alert_objects_that_cannot_be_announced_say_why() {
         )
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("x", Outcome::Failed)]);
+    assert_eq!(outcomes(&report), [("x", ItemOutcome::Failed)]);
     assert!(notifier.published().is_empty());
 }
 
@@ -544,7 +547,11 @@ trails:
         .handle(&[item("m1", TRAIL_BUCKET, &key)], NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("m1", Outcome::Notified)], "{report:?}");
+    assert_eq!(
+        outcomes(&report),
+        [("m1", ItemOutcome::Notified)],
+        "{report:?}"
+    );
     assert_eq!(
         notifier.published()[0].0,
         "arn:aws:sns:us-east-1:123456789012:reads"
@@ -562,7 +569,7 @@ trails:
         .handle(&[item("m2", TRAIL_BUCKET, &other)], NOW)
         .await
         .expect("notify never fails as a whole");
-    assert_eq!(outcomes(&report), [("m2", Outcome::Ignored)]);
+    assert_eq!(outcomes(&report), [("m2", ItemOutcome::Ignored)]);
     let reason = report.items[0].reason.as_deref().unwrap();
     assert!(
         reason.contains("names trail \"both\" in its metadata, which is not configured"),
@@ -605,9 +612,9 @@ async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignor
     assert_eq!(
         outcomes(&report),
         [
-            ("bare", Outcome::Ignored),
-            ("spoofed", Outcome::Ignored),
-            ("gone", Outcome::Ignored),
+            ("bare", ItemOutcome::Ignored),
+            ("spoofed", ItemOutcome::Ignored),
+            ("gone", ItemOutcome::Ignored),
         ]
     );
     let reason = |i: usize| report.items[i].reason.as_deref().unwrap_or_default();
