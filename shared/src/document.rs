@@ -53,6 +53,14 @@ pub async fn read_present<T: DeserializeOwned>(
     }
 }
 
+/// How a document is written: compact for those only Cairn reads, indented for those people
+/// read too (the public key registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Compact,
+    Indented,
+}
+
 /// Replaces the document if it is still at `expected` (absent when `None`); returns the new
 /// ETag, or `None` when someone changed it first.
 ///
@@ -63,33 +71,14 @@ pub async fn swap<T: Serialize + DeserializeOwned + PartialEq>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
-    document: &T,
+    (document, style): (&T, Style),
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DocumentError> {
-    let body = serde_json::to_vec(document).expect("a document always serializes");
-    swap_body(store, bucket, key, document, body, expected).await
-}
-
-/// [`swap`] for a document people read too, written indented.
-pub async fn swap_pretty<T: Serialize + DeserializeOwned + PartialEq>(
-    store: &dyn ObjectStore,
-    bucket: &str,
-    key: &str,
-    document: &T,
-    expected: Option<&ETag>,
-) -> Result<Option<ETag>, DocumentError> {
-    let body = serde_json::to_vec_pretty(document).expect("a document always serializes");
-    swap_body(store, bucket, key, document, body, expected).await
-}
-
-async fn swap_body<T: DeserializeOwned + PartialEq>(
-    store: &dyn ObjectStore,
-    bucket: &str,
-    key: &str,
-    document: &T,
-    body: Vec<u8>,
-    expected: Option<&ETag>,
-) -> Result<Option<ETag>, DocumentError> {
+    let body = match style {
+        Style::Compact => serde_json::to_vec(document),
+        Style::Indented => serde_json::to_vec_pretty(document),
+    }
+    .expect("a document always serializes");
     let condition = match expected {
         Some(etag) => Condition::IfMatch(etag.clone()),
         None => Condition::IfNoneMatch,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::clock::whole_utc_seconds;
-use crate::document::{self, DocumentError};
+use crate::document::{self, DocumentError, Style};
 use crate::layout::PUBLIC_KEYS_KEY;
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 use crate::ports::signer::{InvalidPublicKey, PublicKey};
@@ -213,11 +213,11 @@ pub async fn publish(
             current.validity_end = Some(now.max(current.validity_start));
         }
         registry.keys.push(StoredKey::new(key, valid_from));
-        let swapped = document::swap_pretty(
+        let swapped = document::swap(
             store,
             state_bucket,
             PUBLIC_KEYS_KEY,
-            &registry,
+            (&registry, Style::Indented),
             etag.as_ref(),
         )
         .await?;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::document;
+use crate::document::{self, Style};
 use crate::layout::JOURNAL_KEY;
 use crate::ports::object_store::{ETag, ObjectStore};
 
@@ -95,7 +95,14 @@ pub(super) async fn swap(
     journal: &Journal,
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DeliveryError> {
-    Ok(document::swap(store, bucket, JOURNAL_KEY, journal, expected).await?)
+    Ok(document::swap(
+        store,
+        bucket,
+        JOURNAL_KEY,
+        (journal, Style::Compact),
+        expected,
+    )
+    .await?)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::format::{
 };
 use super::ledger::{DeliveredLogFile, DueDigest, Ledger};
 use crate::config::Config;
-use crate::document::{self, DocumentError};
+use crate::document::{self, DocumentError, Style};
 use crate::gzip;
 use crate::layout::DIGEST_LEDGER_KEY;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
@@ -315,7 +315,7 @@ impl<'a> DigestWriter<'a> {
             self.store,
             self.bucket(),
             DIGEST_LEDGER_KEY,
-            ledger,
+            (ledger, Style::Compact),
             expected,
         )
         .await?

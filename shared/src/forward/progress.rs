@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::{self, DocumentError};
+use crate::document::{self, DocumentError, Style};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,5 +99,5 @@ pub(super) async fn write(
     progress: &Progress,
     seen: Option<&ETag>,
 ) -> Result<Option<ETag>, ProgressError> {
-    Ok(document::swap(store, bucket, key, progress, seen).await?)
+    Ok(document::swap(store, bucket, key, (progress, Style::Compact), seen).await?)
 }

@@ -434,7 +434,7 @@ struct EventDataFields<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct IdentityFields<'a> {
+struct AuditIdentityFields<'a> {
     #[serde(borrow, rename = "type")]
     identity_type: Slot<'a>,
     #[serde(borrow, rename = "principalId")]
@@ -468,7 +468,7 @@ impl<'a> EventDataFields<'a> {
             Required,
             UNLIMITED,
         ) {
-            match serde_json::from_str::<IdentityFields>(raw.get()) {
+            match serde_json::from_str::<AuditIdentityFields>(raw.get()) {
                 Ok(identity) => {
                     let at = "eventData.userIdentity";
                     text(
