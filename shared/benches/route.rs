@@ -71,8 +71,7 @@ fn compact_records(c: &mut Criterion) {
         .collect();
     let log_file = |records: &[&str]| format!("{{\"Records\":[{}]}}", records.join(","));
     let gzipped = |text: &str| {
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(text.as_bytes()).expect("gzip");
         encoder.finish().expect("gzip").len()
     };
@@ -117,7 +116,11 @@ fn compact_records(c: &mut Criterion) {
     });
     group.bench_function("parse and validate already compact", |b| {
         b.iter(|| {
-            for (i, raw) in split_batch(&as_compact).expect("batch").into_iter().enumerate() {
+            for (i, raw) in split_batch(&as_compact)
+                .expect("batch")
+                .into_iter()
+                .enumerate()
+            {
                 black_box(Record::parse(raw, Some(i)).expect("valid"));
             }
         })

@@ -80,7 +80,11 @@ pub(crate) fn assert_compact_form_of(sent: &str, stored: &str) {
     let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("JSON");
     assert_eq!(value(stored), value(sent), "not the same JSON value");
     let visible = |text: &str| text.split_whitespace().collect::<String>();
-    assert_eq!(visible(stored), visible(sent), "more than whitespace differs");
+    assert_eq!(
+        visible(stored),
+        visible(sent),
+        "more than whitespace differs"
+    );
     let mut in_string = false;
     let mut escaped = false;
     for (at, c) in stored.char_indices() {

@@ -18,9 +18,9 @@ use serde_json::value::RawValue;
 pub use crate::clock::{EventTime, EventTimeError};
 pub use batch::{BatchError, split_batch};
 pub use classify::GLOBAL_SERVICE_REGION;
-pub use compact::compact;
 #[cfg(test)]
 pub(crate) use compact::assert_compact_form_of;
+pub use compact::compact;
 pub use decode::IDENTITY_TYPES;
 pub use error::{FieldProblem, Reason, RecordError, RecordRef};
 pub use fields::{EventCategory, EventType, EventVersion, EventVersionError};
