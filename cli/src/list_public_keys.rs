@@ -15,8 +15,9 @@ use crate::output::write_aws_cli_json;
 ///
 /// Each key is listed with its base64 PKCS#1 DER Value, its Fingerprint (the MD5 hex of that
 /// DER, which digest files name as digestPublicKeyFingerprint) and its validity window in epoch
-/// seconds; the current key has no ValidityEndTime. Keys whose window overlaps the range are
-/// listed; with neither bound, the current key.
+/// seconds; the current key's ValidityEndTime is the end of the range, as AWS's example gives
+/// every key one. Keys whose window overlaps the range are listed; with neither bound, the
+/// current key.
 ///
 /// Example: cairn list-public-keys --start-time 2026-11-01T00:00:00Z
 #[derive(Debug, Clone, Args)]

@@ -6,9 +6,10 @@
 mod support;
 
 use std::hint::black_box;
+use std::io::Write;
 
 use cairn_shared::config::Config;
-use cairn_shared::record::{Record, split_batch};
+use cairn_shared::record::{Record, compact, split_batch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use support::{repo, stratus_batches};
 
@@ -53,5 +54,79 @@ fn validate_and_route(c: &mut Criterion) {
     println!("{records} records, {bytes} bytes of batch JSON per iteration");
 }
 
-criterion_group!(benches, validate_and_route);
+/// What storing records compact costs at ingest and saves in log files. The Stratus records are
+/// pretty-printed, as a producer might send them; their compact form is what an SDK or a
+/// CloudTrail log file sends, and takes the path with nothing to remove.
+fn compact_records(c: &mut Criterion) {
+    let batches = stratus_batches();
+    let pretty: Vec<&str> = batches
+        .iter()
+        .flat_map(|body| split_batch(body).expect("batch"))
+        .map(|raw| raw.get())
+        .collect();
+    let compacted: Vec<String> = batches
+        .iter()
+        .flat_map(|body| split_batch(body).expect("batch"))
+        .map(|raw| compact(raw).get().to_owned())
+        .collect();
+    let log_file = |records: &[&str]| format!("{{\"Records\":[{}]}}", records.join(","));
+    let gzipped = |text: &str| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("gzip");
+        encoder.finish().expect("gzip").len()
+    };
+    let compacted_refs: Vec<&str> = compacted.iter().map(String::as_str).collect();
+    let (as_sent, as_compact) = (log_file(&pretty), log_file(&compacted_refs));
+    println!(
+        "{} records: log file {} bytes as sent, {} compact; gzip {} bytes as sent, {} compact",
+        pretty.len(),
+        as_sent.len(),
+        as_compact.len(),
+        gzipped(&as_sent),
+        gzipped(&as_compact),
+    );
+
+    let mut group = c.benchmark_group("stratus records");
+    group.throughput(Throughput::Elements(pretty.len() as u64));
+    group.bench_function("compact pretty-printed", |b| {
+        b.iter(|| {
+            for body in &batches {
+                for raw in split_batch(body).expect("batch") {
+                    black_box(compact(raw));
+                }
+            }
+        })
+    });
+    group.bench_function("compact, parse and validate pretty-printed", |b| {
+        b.iter(|| {
+            for body in &batches {
+                for (i, raw) in split_batch(body).expect("batch").into_iter().enumerate() {
+                    let raw = compact(raw);
+                    black_box(Record::parse(&raw, Some(i)).expect("valid"));
+                }
+            }
+        })
+    });
+    group.bench_function("compact already compact", |b| {
+        b.iter(|| {
+            for raw in split_batch(&as_compact).expect("batch") {
+                black_box(compact(raw));
+            }
+        })
+    });
+    group.bench_function("parse and validate already compact", |b| {
+        b.iter(|| {
+            for (i, raw) in split_batch(&as_compact)
+                .expect("batch")
+                .into_iter()
+                .enumerate()
+            {
+                black_box(Record::parse(raw, Some(i)).expect("valid"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, validate_and_route, compact_records);
 criterion_main!(benches);

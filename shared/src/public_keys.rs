@@ -243,8 +243,15 @@ async fn read(
 /// `[start, end]`. Both default to `now`, as the API's do (so with neither, the current key).
 ///
 /// Serializes as the API's JSON 1.1 body, which is also what AWS CLI v1 prints for it: members
-/// in the model's order, times as epoch seconds (`1453076702.0`), `ValidityEndTime` absent for
-/// the current key.
+/// in the model's order, times as epoch seconds (`1453076702.0`).
+///
+/// Every key has a `ValidityEndTime`, as in AWS's own example (aws-cli's
+/// `awscli/examples/cloudtrail/list-public-keys.rst`, and the API reference's `PublicKey`
+/// shape): the current key's is the end of the requested range (`now` when none was given),
+/// the latest time the answer vouches for. aws-cli's validate-logs
+/// (`awscli/customizations/cloudtrail/validation.py`, `PublicKeyProvider.get_public_keys`)
+/// asks for `[start, end + 2 hours]` and picks a digest's key by `Fingerprint` alone, reading
+/// neither validity time, so a rotation inside the range verifies either way.
 pub fn list_public_keys(
     keys: &[PublishedKey],
     start: Option<OffsetDateTime>,
@@ -259,7 +266,7 @@ pub fn list_public_keys(
             .map(|key| ListedKey {
                 value: BASE64.encode(key.key.pkcs1_der()),
                 validity_start_time: epoch_seconds(key.validity_start),
-                validity_end_time: key.validity_end.map(epoch_seconds),
+                validity_end_time: epoch_seconds(key.validity_end.unwrap_or(end)),
                 fingerprint: key.key.fingerprint().to_owned(),
             })
             .collect(),
@@ -278,8 +285,8 @@ pub struct ListedKey {
     pub value: String,
     #[serde(rename = "ValidityStartTime")]
     pub validity_start_time: f64,
-    #[serde(rename = "ValidityEndTime", skip_serializing_if = "Option::is_none")]
-    pub validity_end_time: Option<f64>,
+    #[serde(rename = "ValidityEndTime")]
+    pub validity_end_time: f64,
     #[serde(rename = "Fingerprint")]
     pub fingerprint: String,
 }
@@ -478,19 +485,32 @@ mod tests {
             "a range ending before every key began"
         );
 
-        let json =
-            serde_json::to_string(&list_public_keys(&keys, Some(T0), None, now)).expect("json");
-        let expected = format!(
-            "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"ValidityEndTime\":{}.0,\"Fingerprint\":\"{}\"}},\
-             {{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"Fingerprint\":\"{}\"}}]}}",
-            BASE64.encode(a.pkcs1_der()),
-            T0.unix_timestamp(),
-            rotation.unix_timestamp(),
-            a.fingerprint(),
-            BASE64.encode(b.pkcs1_der()),
-            rotation.unix_timestamp(),
-            b.fingerprint(),
-        );
-        assert_eq!(json, expected);
+        // Every key has a ValidityEndTime, as in AWS's example output
+        // (aws-cli's awscli/examples/cloudtrail/list-public-keys.rst): the current key's is the
+        // end of the range, `now` when none was asked for.
+        let json = |start, end| {
+            serde_json::to_string(&list_public_keys(&keys, start, end, now)).expect("json")
+        };
+        let expected = |current_until: OffsetDateTime| {
+            format!(
+                "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"ValidityEndTime\":{}.0,\"Fingerprint\":\"{}\"}},\
+                 {{\"Value\":\"{}\",\"ValidityStartTime\":{}.0,\"ValidityEndTime\":{}.0,\"Fingerprint\":\"{}\"}}]}}",
+                BASE64.encode(a.pkcs1_der()),
+                T0.unix_timestamp(),
+                rotation.unix_timestamp(),
+                a.fingerprint(),
+                BASE64.encode(b.pkcs1_der()),
+                rotation.unix_timestamp(),
+                current_until.unix_timestamp(),
+                b.fingerprint(),
+            )
+        };
+        assert_eq!(json(Some(T0), None), expected(now));
+        // aws-cli's validate-logs asks up to two hours past its end time, which may be later
+        // than now: the current key is vouched for through the range it was asked about.
+        let ahead = now + time::Duration::hours(2);
+        assert_eq!(json(Some(T0), Some(ahead)), expected(ahead));
+        let inside = datetime!(2026-11-22 18:00:00 UTC);
+        assert_eq!(json(Some(T0), Some(inside)), expected(inside));
     }
 }

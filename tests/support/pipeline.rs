@@ -8,7 +8,7 @@ use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::ingest::Ingestor;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::record::{EventTime, Record, split_batch};
+use cairn_shared::record::{EventTime, Record, compact, split_batch};
 use cairn_shared::service::Service;
 use flate2::read::GzDecoder;
 use serde_json::value::RawValue;
@@ -89,9 +89,10 @@ pub struct Placement {
     pub region: String,
 }
 
-/// What the fixtures should become: per record text, every (trail, account, region) that must
-/// hold it, worked out from the trails' selectors record by record. A record whose eventID an
-/// earlier record already had is left out (AWS's documentation examples reuse a few).
+/// What the fixtures should become: per record text, compact as ingest stores it (the
+/// Stratus records are pretty-printed), every (trail, account, region) that must hold it,
+/// worked out from the trails' selectors record by record. A record whose eventID an earlier
+/// record already had is left out (AWS's documentation examples reuse a few).
 pub fn expected_deliveries(
     config: &Config,
     batches: &[(String, String)],
@@ -109,7 +110,7 @@ pub fn expected_deliveries(
             for trail in &config.trails {
                 if let Some(to) = trail.selects(&record, &config.account_id) {
                     expected
-                        .entry(raw.get().to_owned())
+                        .entry(compact(raw).get().to_owned())
                         .or_default()
                         .push(Placement {
                             trail: trail.name().to_owned(),

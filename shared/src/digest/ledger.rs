@@ -97,6 +97,12 @@ impl Ledger {
     /// does), and starts each validating trail's home chain (its own account and home Region)
     /// so that it gets hourly digests from now on even before it delivers anything. Returns
     /// whether anything changed.
+    ///
+    /// Another Region's chain starts with the first log file delivered there ([`Self::record`])
+    /// and then gets a digest every hour, empty or not. CloudTrail also writes empty digests
+    /// in every enabled Region of a multi-Region trail from the start, but which Regions are
+    /// enabled is a fact of the AWS account that neither a trail's fields nor `cairn.yaml`
+    /// carry, so those chains wait for their Region's first event.
     pub fn align(&mut self, config: &Config, now: OffsetDateTime) -> bool {
         let before = self.chains.len();
         self.chains.retain(|chain| {
@@ -408,6 +414,41 @@ trails:
         assert!(third.body.log_files.is_empty());
         assert_eq!(third.body.newest_event_time, None);
         assert_eq!(third.body.oldest_event_time, None);
+    }
+
+    /// The User Guide ("CloudTrail digest file structure", 'Empty' digest files): "CloudTrail
+    /// will deliver a digest file even when there has been no API activity in your account
+    /// during the one hour period that the digest file represents". A Region a multi-Region
+    /// trail has delivered to is one whose chain Cairn knows: it gets its digest every hour
+    /// after, empty ones included, as the home Region does.
+    #[test]
+    fn a_region_once_delivered_to_gets_a_digest_every_hour_after_empty_ones_included() {
+        let config = config(CONFIG);
+        let mut ledger = Ledger::default();
+        ledger.align(&config, T0);
+        ledger.record("b1", T0, &[file("eu-west-1", "20261122T1020Z", 1)]);
+        let mut now = datetime!(2026-11-22 11:00:00 UTC);
+        for hour in 0..3 {
+            let due = ledger.due(&config, now, "fp");
+            let regions: Vec<&str> = due
+                .iter()
+                .map(|digest| ledger.chains[digest.chain].region.as_str())
+                .collect();
+            assert_eq!(regions, ["eu-west-1", "us-east-1"], "hour {hour}");
+            for digest in &due {
+                let listed = digest.body.log_files.len();
+                let expected = usize::from(hour == 0 && digest.key.contains("/eu-west-1/"));
+                assert_eq!(listed, expected, "{}", digest.key);
+                let previous = PreviousDigest {
+                    bucket: digest.bucket.clone(),
+                    key: digest.key.clone(),
+                    hash: "h".into(),
+                    signature: "s".into(),
+                };
+                ledger.advance(digest.chain, &digest.body, previous);
+            }
+            now += Duration::HOUR;
+        }
     }
 
     #[test]

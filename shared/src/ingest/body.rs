@@ -6,7 +6,7 @@ use super::top_level::TopLevel;
 use super::{
     Body, BodyError, BodyKind, LakeContext, Submitted, json_kind, json_text, lake, quoted,
 };
-use crate::record::split_batch;
+use crate::record::{compact, split_batch};
 
 /// The `detail-type` values CloudTrail sends to EventBridge (EventBridge User Guide, "AWS
 /// service events delivered via AWS CloudTrail"). Console sign-ins are documented as
@@ -50,21 +50,21 @@ pub fn read_body<'a>(text: &'a str, lake: &LakeContext) -> Result<Body<'a>, Body
     }
 }
 
-/// A `{"Records":[…]}` batch: each record is submitted as it is, named by its index.
+/// A `{"Records":[…]}` batch: each record is submitted compact, named by its index.
 fn records(text: &str) -> Result<Vec<Submitted<'_>>, BodyError> {
     Ok(split_batch(text)?
         .into_iter()
         .enumerate()
         .map(|(index, raw)| Submitted {
             id: Cow::Owned(index.to_string()),
-            event: Ok(Cow::Borrowed(raw)),
+            event: Ok(compact(raw)),
         })
         .collect())
 }
 
 /// An EventBridge event from CloudTrail: `{"version":"0","id":…,"detail-type":…,
 /// "source":"aws.…","account":…,"time":…,"region":…,"resources":[…],"detail":{…}}`. Its
-/// detail is the CloudTrail record, submitted verbatim under the event's id.
+/// detail is the CloudTrail record, submitted compact under the event's id.
 fn eventbridge<'a>(top: &TopLevel<'a>) -> Result<Submitted<'a>, BodyError> {
     let invalid = |why: String| Err(BodyError::Invalid(why));
     let known = || CLOUDTRAIL_DETAIL_TYPES.join(", ");
@@ -137,6 +137,6 @@ fn eventbridge<'a>(top: &TopLevel<'a>) -> Result<Submitted<'a>, BodyError> {
     }
     Ok(Submitted {
         id,
-        event: Ok(Cow::Borrowed(detail)),
+        event: Ok(compact(detail)),
     })
 }

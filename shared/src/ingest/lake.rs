@@ -25,7 +25,7 @@ use super::error_codes::{
 use super::top_level::TopLevel;
 use super::{BodyError, LakeContext, Refusal, Submitted, json_kind, json_text, quoted};
 use crate::names::arn::is_account_id;
-use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot};
+use crate::record::{EventCategory, EventTime, EventType, MAX_RECORD_BYTES, Slot, compact};
 
 /// PutAuditEvents takes 1 to 100 events per request…
 pub const MAX_AUDIT_EVENTS: usize = 100;
@@ -220,7 +220,7 @@ fn refusal(error_code: &'static str, error_message: impl Into<String>) -> Refusa
 /// Checks one event and builds the record CloudTrail Lake stores for it:
 /// `{"eventVersion","eventCategory":"ActivityAuditLog","eventType":"ActivityLog","eventID",
 /// "eventTime","awsRegion","recipientAccountId","metadata":{"ingestionTime","channelARN"},
-/// "eventData":{…}}`, with the caller's eventData byte for byte.
+/// "eventData":{…}}`, with the caller's eventData compact, as every stored record is.
 fn lake_record(
     fields: &AuditEventFields<'_>,
     lake: &LakeContext,
@@ -300,7 +300,7 @@ fn lake_record(
             ingestion_time: lake.ingestion_time.to_string(),
             channel_arn: lake.channel_arn,
         },
-        event_data: data,
+        event_data: &compact(data),
     };
     let record = serde_json::value::to_raw_value(&record).map_err(|e| {
         refusal(

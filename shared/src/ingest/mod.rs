@@ -41,8 +41,9 @@ pub struct Submitted<'a> {
     /// The caller's id for this event: its index (as a decimal string) in a `{"Records":[…]}`
     /// batch, the EventBridge event's `id`, or the PutAuditEvents `auditEvents[].id`.
     pub id: Cow<'a, str>,
-    /// The CloudTrail record (borrowed from the body where it is one verbatim, built for
-    /// PutAuditEvents events), or why this one event is refused.
+    /// The CloudTrail record, compact ([`compact`](crate::record::compact): borrowed from the
+    /// body where it is one already, built for PutAuditEvents events), or why this one event is
+    /// refused.
     pub event: Result<Cow<'a, RawValue>, Refusal>,
 }
 

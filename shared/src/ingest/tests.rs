@@ -7,7 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::error_codes::*;
 use super::*;
-use crate::record::{EventCategory, EventType, MAX_RECORD_BYTES, Record, split_batch};
+use crate::record::{
+    EventCategory, EventType, MAX_RECORD_BYTES, Record, assert_compact_form_of, compact,
+    split_batch,
+};
 
 fn fixture(path: &str) -> String {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,7 +61,7 @@ fn borrowed_from(inner: &str, outer: &str) -> bool {
 // ---------------------------------------------------------------- {"Records":[…]}
 
 #[test]
-fn records_batches_submit_every_record_verbatim_by_index() {
+fn records_batches_submit_every_record_compact_by_index() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let mut files: Vec<PathBuf> = fs::read_dir(fixtures.join("stratus_red_team_detonation_logs"))
         .expect("fixture dir")
@@ -67,6 +70,7 @@ fn records_batches_submit_every_record_verbatim_by_index() {
         .collect();
     files.push(fixtures.join("awsdocs_user_guide_examples/awsdocs_example_records.json"));
     let mut submitted = 0;
+    let mut already_compact = 0;
     for path in &files {
         let text = fs::read_to_string(path).expect("read");
         let body = read(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -76,16 +80,25 @@ fn records_batches_submit_every_record_verbatim_by_index() {
         for (i, (event, raw)) in body.events.iter().zip(expected).enumerate() {
             assert_eq!(event.id, i.to_string());
             let record = match &event.event {
-                Ok(Cow::Borrowed(record)) => *record,
-                other => panic!("{}: event {i} is {other:?}", path.display()),
+                Ok(record) => record,
+                Err(refusal) => panic!("{}: event {i} is refused: {refusal}", path.display()),
             };
-            assert_eq!(record.get(), raw.get());
-            assert!(borrowed_from(record.get(), &text));
+            // CloudTrail writes records compact: the same JSON, whitespace between tokens gone.
+            assert_compact_form_of(raw.get(), record.get());
+            if record.get() == raw.get() {
+                assert!(matches!(record, Cow::Borrowed(_)), "{}", path.display());
+                assert!(borrowed_from(record.get(), &text));
+                already_compact += 1;
+            }
             Record::parse(record, Some(i)).expect("a valid record");
             submitted += 1;
         }
     }
     assert_eq!(submitted, 310 + 22);
+    assert!(
+        already_compact < submitted,
+        "the fixtures have pretty-printed records"
+    );
 }
 
 #[test]
@@ -111,7 +124,7 @@ fn eventbridge(detail_type: &str, source: &str, detail: &str) -> String {
 }
 
 #[test]
-fn eventbridge_detail_is_the_record_verbatim() {
+fn eventbridge_detail_is_the_record_compact() {
     let docs = fixture("awsdocs_user_guide_examples/awsdocs_example_records.json");
     let docs = split_batch(&docs).expect("batch");
     let stratus = fixture(
@@ -154,13 +167,21 @@ fn eventbridge_detail_is_the_record_verbatim() {
         };
         assert_eq!(event.id, "6f87d04b-9f74-4f04-a780-7acf4b0a9b38");
         let detail = match &event.event {
-            Ok(Cow::Borrowed(detail)) => *detail,
-            other => panic!("{detail_type}: {other:?}"),
+            Ok(detail) => detail,
+            Err(refusal) => panic!("{detail_type}: {refusal}"),
         };
-        assert_eq!(detail.get(), record.get());
-        assert!(borrowed_from(detail.get(), &text));
+        assert_compact_form_of(record.get(), detail.get());
         let parsed = Record::parse(detail, None).expect("a valid record");
         assert_eq!(parsed.event_name().unwrap_or(""), name);
+        // A compact detail, as EventBridge delivers it, is taken from the body as it is.
+        let sent = compact(record);
+        let text = eventbridge(detail_type, source, sent.get());
+        let body = read(&text).unwrap_or_else(|e| panic!("{detail_type}: {e}"));
+        let Ok(Cow::Borrowed(detail)) = &body.events[0].event else {
+            panic!("{detail_type}: a compact detail was copied");
+        };
+        assert_eq!(detail.get(), sent.get());
+        assert!(borrowed_from(detail.get(), &text));
     }
 }
 
@@ -340,6 +361,26 @@ fn refusal_of(data: &str) -> (String, String) {
         Ok(record) => panic!("accepted: {}", record.get()),
         Err(refusal) => (refusal.error_code.to_owned(), refusal.error_message),
     }
+}
+
+#[test]
+fn pretty_printed_event_data_is_stored_compact() {
+    let compact_record = only_event(&audit(vec![event("1", DOC_EVENT_DATA)])).expect("accepted");
+    // Whitespace added between the example's tokens, its member order kept.
+    let pretty = DOC_EVENT_DATA
+        .replace(",\"", ",\n  \"")
+        .replace("\":", "\" : ")
+        .replace('{', "{\n\t");
+    assert_ne!(pretty, DOC_EVENT_DATA);
+    let record = only_event(&audit(vec![event("1", &pretty)])).expect("accepted");
+    assert_eq!(record.get(), compact_record.get());
+    #[derive(serde::Deserialize)]
+    struct Stored<'a> {
+        #[serde(borrow, rename = "eventData")]
+        event_data: &'a RawValue,
+    }
+    let stored: Stored = serde_json::from_str(record.get()).expect("record");
+    assert_compact_form_of(&pretty, stored.event_data.get());
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! A CloudTrail record: validated on its way in, carried as the exact JSON it arrived as.
+//! A CloudTrail record: validated on its way in, carried as the JSON it arrived as, compact.
 //!
 //! Only the fields Cairn routes and files by are decoded; everything else stays in the raw JSON,
-//! so a record goes out byte for byte as it came in, unknown fields included.
+//! so a record goes out as the same JSON it came in as, unknown fields included, with only the
+//! whitespace between tokens removed ([`compact`]).
 
 mod batch;
 mod classify;
+mod compact;
 mod decode;
 mod error;
 mod fields;
@@ -16,6 +18,9 @@ use serde_json::value::RawValue;
 pub use crate::clock::{EventTime, EventTimeError};
 pub use batch::{BatchError, split_batch};
 pub use classify::GLOBAL_SERVICE_REGION;
+#[cfg(test)]
+pub(crate) use compact::assert_compact_form_of;
+pub use compact::compact;
 pub use decode::IDENTITY_TYPES;
 pub use error::{FieldProblem, Reason, RecordError, RecordRef};
 pub use fields::{EventCategory, EventType, EventVersion, EventVersionError};
@@ -88,7 +93,7 @@ impl<'a> Record<'a> {
         })
     }
 
-    /// The record exactly as it arrived.
+    /// The record's JSON, exactly as it was parsed.
     pub fn raw(&self) -> &'a RawValue {
         self.raw
     }
