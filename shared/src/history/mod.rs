@@ -46,6 +46,7 @@ use time::OffsetDateTime;
 
 use crate::layout::{HISTORY_PREFIX, HISTORY_RETENTION_DAYS, hour_of_history_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
+use crate::record;
 
 pub use lookup::{
     AttributeKey, LookupAttribute, LookupError, LookupEvent, LookupPage, LookupQuery,
@@ -80,9 +81,9 @@ pub fn encode(records: &[&RawValue]) -> Vec<u8> {
     // working copy kept 90 days is worth less CPU than the trail's own log files.
     let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
     for record in records {
-        let line = single_line(record.get());
+        let line = single_line(record);
         // Writing into a Vec cannot fail.
-        gzip.write_all(line.as_bytes())
+        gzip.write_all(line.get().as_bytes())
             .and_then(|()| gzip.write_all(b"\n"))
             .expect("gzip into memory");
     }
@@ -102,32 +103,15 @@ pub fn decode(body: &[u8]) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// JSON text on one line. Outside strings JSON allows only spaces, tabs and line breaks between
-/// tokens, and inside strings a line break must be escaped, so a raw line break means the text
-/// was pretty-printed: dropping the whitespace outside strings then changes nothing else.
-fn single_line(json: &str) -> Cow<'_, str> {
-    if !json.contains(['\n', '\r']) {
-        return Cow::Borrowed(json);
+/// A record on one line. Ingest stores records compact, but a record staged by an earlier
+/// version may be pretty-printed, and a raw line break (inside strings JSON escapes it) would
+/// split it across lines: such a record is compacted ([`record::compact`]), any other kept as is.
+fn single_line(record: &RawValue) -> Cow<'_, RawValue> {
+    if record.get().contains(['\n', '\r']) {
+        record::compact(record)
+    } else {
+        Cow::Borrowed(record)
     }
-    let mut compact = String::with_capacity(json.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in json.chars() {
-        if in_string {
-            compact.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            compact.push(c);
-            in_string = c == '"';
-        }
-    }
-    Cow::Owned(compact)
 }
 
 /// The earliest eventTime the history still shows at `now`.
