@@ -100,7 +100,6 @@ impl LogFileFacts {
             newest_event_time: time(NEWEST_EVENT_TIME_METADATA)?,
         })
     }
-
 }
 
 /// A log file Cairn delivered, with the configured trail its facts name.
