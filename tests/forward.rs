@@ -143,6 +143,13 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
             .iter()
             .find(|t| t.cloud_watch_logs_log_group_name() == Some(group.as_str()))
             .expect("trail of the group");
+        // An organization trail's streams have its ID in front, as CloudTrail names them.
+        let stream = match trail.organization_id() {
+            Some(organization) => stream
+                .strip_prefix(&format!("{organization}_"))
+                .expect("an organization trail's stream starts with its ID"),
+            None => stream.as_str(),
+        };
         let (account, region) = stream.split_once("_CloudTrail_").expect("stream name");
         for (_, message) in events {
             got.entry(message.clone()).or_default().push(Placement {

@@ -188,22 +188,28 @@ fn deliver_may_take_staged_events_and_write_log_files() {
     );
 }
 
+/// The trail's streams, as CloudTrail names them and as the role policy AWS documents for
+/// CloudTrail grants them (CloudTrail User Guide, "Role policy document for CloudTrail to use
+/// CloudWatch Logs for monitoring": `log-stream:111111111111_CloudTrail_us-east-2*` for the
+/// account's trails, `log-stream:o-exampleorgid_*` for an organization trail of organization
+/// o-exampleorgid): `{account}_CloudTrail_{region}`, or with TrailOrganizationId in front.
+const TRAIL_STREAMS: &[&str] = &[
+    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${TrailLogGroup}:log-stream:${AWS::AccountId}_CloudTrail_*",
+    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${TrailLogGroup}:log-stream:${TrailOrganizationId}_*",
+];
+
 #[test]
-fn forward_may_read_log_files_and_put_to_the_trails_log_group() {
+fn forward_may_read_log_files_and_put_to_the_trails_log_streams() {
     let template = template();
     let mut get: Vec<&str> = vec!["${StateBucket.Arn}/forward/progress/*"];
     get.extend(TRAIL_ROOT);
+    let mut streams: Vec<&str> = vec!["ForwardLogGroup.Arn"];
+    streams.extend(TRAIL_STREAMS);
     assert_eq!(
         grants(&template, "ForwardRole"),
         expected(&[
-            (
-                "logs:CreateLogStream",
-                &["ForwardLogGroup.Arn", "TrailLogGroup.Arn"]
-            ),
-            (
-                "logs:PutLogEvents",
-                &["ForwardLogGroup.Arn", "TrailLogGroup.Arn"]
-            ),
+            ("logs:CreateLogStream", &streams),
+            ("logs:PutLogEvents", &streams),
             ("s3:GetObject", &get),
             ("s3:ListBucket", &["StateBucket.Arn"]),
             (
@@ -215,6 +221,28 @@ fn forward_may_read_log_files_and_put_to_the_trails_log_group() {
             ),
             ("kms:Decrypt", &["TrailKmsKeyArn"]),
         ])
+    );
+    // The organization's streams only for an organization trail, the account's otherwise.
+    let policy = &resource(&template, "ForwardRole")["Properties"]["Policies"][0];
+    let trail_logs = statements(&policy["PolicyDocument"])
+        .into_iter()
+        .find(|statement| statement["Sid"].as_str() == Some("TrailLogs"))
+        .expect("statement TrailLogs");
+    let Value::Tagged(sub) = &trail_logs["Resource"] else {
+        panic!("TrailLogs' Resource is a !Sub");
+    };
+    let Value::Tagged(choice) = &sub.value[1]["Streams"] else {
+        panic!("Streams is an !If");
+    };
+    assert_eq!(tag(choice), "!If");
+    assert_eq!(choice.value[0].as_str(), Some("IsOrganizationTrail"));
+    assert_eq!(texts(&choice.value[1]), ["${TrailOrganizationId}_*"]);
+    assert_eq!(texts(&choice.value[2]), ["${AWS::AccountId}_CloudTrail_*"]);
+    let organization_trail: Value =
+        serde_yaml_ng::from_str(r#"!Not [!Equals [!Ref TrailOrganizationId, ""]]"#).unwrap();
+    assert_eq!(
+        template["Conditions"]["IsOrganizationTrail"],
+        organization_trail
     );
 }
 
@@ -422,6 +450,10 @@ fn the_templates_names_are_cairn_yamls() {
         .find(|trail| trail.bucket() == default("TrailBucketName"))
         .expect("a trail of cairn.yaml delivers to the template's trail bucket");
     assert_eq!(default("TrailKeyPrefix"), trail.prefix().unwrap_or(""));
+    assert_eq!(
+        default("TrailOrganizationId"),
+        trail.organization_id().unwrap_or("")
+    );
     assert_eq!(
         trail.cloud_watch_logs_log_group_name(),
         Some(default("TrailLogGroupName").as_str())

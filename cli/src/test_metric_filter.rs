@@ -12,6 +12,69 @@ use serde::Serialize;
 
 use crate::output::{AwsCliError, write_aws_cli_json};
 
+/// TestMetricFilter takes 1 to 50 messages, each at least 1 character: `TestEventMessages` is a
+/// list with `"min": 1, "max": 50` and `EventMessage` a string with `"min": 1` in botocore's
+/// model (`botocore/data/logs/2014-03-28/service-2.json`), as the API reference says ("Array
+/// Members: Minimum number of 1 item. Maximum number of 50 items. Length Constraints: Minimum
+/// length of 1.", docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_TestMetricFilter.html).
+const MAX_MESSAGES: usize = 50;
+
+/// What the AWS CLI refuses before sending: botocore's parameter validation checks each `min`
+/// of the model (`botocore/validate.py`, `range_check`: minimums only), and aws-cli prints
+/// `ParamValidationError`, "Parameter validation failed:" and one line per problem
+/// (`botocore/exceptions.py`; each line as `ValidationErrors._format_error` words an "invalid
+/// length").
+#[derive(Debug, thiserror::Error)]
+#[error("Parameter validation failed:\n{}", .problems.join("\n"))]
+struct ParamValidationError {
+    problems: Vec<String>,
+}
+
+/// The messages aws-cli would send, or what it prints instead.
+fn check_client_side(messages: &[String]) -> Result<(), ParamValidationError> {
+    let too_short = |name: String| {
+        format!("Invalid length for parameter {name}, value: 0, valid min length: 1")
+    };
+    let mut problems = Vec::new();
+    if messages.is_empty() {
+        problems.push(too_short("logEventMessages".to_owned()));
+    }
+    problems.extend(
+        messages
+            .iter()
+            .enumerate()
+            .filter(|(_, message)| message.is_empty())
+            .map(|(index, _)| too_short(format!("logEventMessages[{index}]"))),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ParamValidationError { problems })
+    }
+}
+
+/// The service checks the model's maximums: more than 50 messages is an
+/// InvalidParameterException worded as CloudWatch Logs words a broken length constraint, e.g.
+/// "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member
+/// must have length greater than or equal to 1" (PutLogEvents, lazywithclass/winston-cloudwatch
+/// issue 55) and "… failed to satisfy constraint: Member must have length less than or equal to
+/// 100" for a maximum (matt-filion/serverless-external-s3-event pull request 51); the value is
+/// the list as Java prints one, `[a, b]`.
+fn check_service_side(messages: &[String]) -> Result<(), AwsCliError> {
+    if messages.len() <= MAX_MESSAGES {
+        return Ok(());
+    }
+    Err(AwsCliError {
+        code: "InvalidParameterException",
+        operation: "TestMetricFilter",
+        message: format!(
+            "1 validation error detected: Value '[{}]' at 'logEventMessages' failed to satisfy \
+             constraint: Member must have length less than or equal to {MAX_MESSAGES}",
+            messages.join(", ")
+        ),
+    })
+}
+
 /// TestMetricFilter's response, members in the API's order.
 #[derive(Serialize)]
 struct Response<'a> {
@@ -32,11 +95,6 @@ pub(crate) fn run(
     messages: &[String],
     messages_file: Option<&Path>,
 ) -> Result<ExitCode> {
-    let pattern = FilterPattern::parse(pattern).map_err(|error| AwsCliError {
-        code: "InvalidParameterException",
-        operation: "TestMetricFilter",
-        message: error.to_string(),
-    })?;
     let mut messages = messages.to_vec();
     if let Some(path) = messages_file {
         let text = std::fs::read_to_string(path)
@@ -48,6 +106,15 @@ pub(crate) fn run(
                 .map(str::to_owned),
         );
     }
+    // In aws-cli's order: its own checks before sending, then the service's constraints
+    // before the pattern.
+    check_client_side(&messages)?;
+    check_service_side(&messages)?;
+    let pattern = FilterPattern::parse(pattern).map_err(|error| AwsCliError {
+        code: "InvalidParameterException",
+        operation: "TestMetricFilter",
+        message: error.to_string(),
+    })?;
     write_aws_cli_json(
         &mut std::io::stdout().lock(),
         &response(&pattern, &messages),
@@ -56,6 +123,13 @@ pub(crate) fn run(
 }
 
 /// Each message the pattern matches, with its 1-based position among the messages.
+///
+/// AWS numbers from 1: aws-cli's own example (`awscli/examples/logs/test-metric-filter.rst` in
+/// aws/aws-cli) tests `ERROR` on three messages, the first two matching, and shows the output
+/// with eventNumber 1 and 2. That decided it over the API reference's examples, which number
+/// from 0 but are written by hand (their extracted `$size` is "1534," with the comma of the
+/// JSON around it); a third party's recorded probe of the live service agrees with aws-cli (an
+/// empty pattern over 18 messages answered eventNumber 1 through 18).
 fn response<'a>(pattern: &FilterPattern, messages: &'a [String]) -> Response<'a> {
     Response {
         matches: messages
@@ -128,6 +202,80 @@ mod tests {
         );
     }
 
+    /// aws-cli's example (awscli/examples/logs/test-metric-filter.rst): `ERROR` on
+    /// "[ERROR] 400 BAD REQUEST" twice and "[INFO] 200 OK" prints eventNumber 1 and 2.
+    #[test]
+    fn matches_are_numbered_from_1_as_aws_clis_example_shows() {
+        let output = rendered(
+            "ERROR",
+            &[
+                "[ERROR] 400 BAD REQUEST",
+                "[ERROR] 400 BAD REQUEST",
+                "[INFO] 200 OK",
+            ],
+        );
+        assert_eq!(
+            output,
+            r#"{
+    "matches": [
+        {
+            "eventNumber": 1,
+            "eventMessage": "[ERROR] 400 BAD REQUEST",
+            "extractedValues": {}
+        },
+        {
+            "eventNumber": 2,
+            "eventMessage": "[ERROR] 400 BAD REQUEST",
+            "extractedValues": {}
+        }
+    ]
+}"#
+        );
+    }
+
+    fn refusal(messages: &[&str]) -> String {
+        let messages: Vec<String> = messages.iter().map(|m| (*m).to_owned()).collect();
+        run("ERROR", &messages, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("{} messages were taken", messages.len()))
+    }
+
+    /// botocore checks the model's minimums before sending (TestEventMessages `min` 1,
+    /// EventMessage `min` 1) and aws-cli prints its ParamValidationError.
+    #[test]
+    fn no_messages_or_an_empty_one_is_refused_as_aws_cli_refuses_it() {
+        assert_eq!(
+            refusal(&[]),
+            "Parameter validation failed:\n\
+             Invalid length for parameter logEventMessages, value: 0, valid min length: 1"
+        );
+        assert_eq!(
+            refusal(&["ERROR", "", "x", ""]),
+            "Parameter validation failed:\n\
+             Invalid length for parameter logEventMessages[1], value: 0, valid min length: 1\n\
+             Invalid length for parameter logEventMessages[3], value: 0, valid min length: 1"
+        );
+    }
+
+    /// The service checks TestEventMessages' `max` 50 and answers an InvalidParameterException
+    /// in CloudWatch Logs' constraint wording.
+    #[test]
+    fn more_than_50_messages_are_an_invalid_parameter() {
+        let messages: Vec<String> = (0..51).map(|i| format!("m{i}")).collect();
+        assert!(run("ERROR", &messages[..50], None).is_ok());
+        let fifty_one: Vec<&str> = messages.iter().map(String::as_str).collect();
+        assert_eq!(
+            refusal(&fifty_one),
+            format!(
+                "An error occurred (InvalidParameterException) when calling the TestMetricFilter \
+                 operation: 1 validation error detected: Value '[{}]' at 'logEventMessages' \
+                 failed to satisfy constraint: Member must have length less than or equal to 50",
+                messages.join(", ")
+            )
+        );
+    }
+
     #[test]
     fn no_match_is_an_empty_list() {
         assert_eq!(
@@ -138,7 +286,9 @@ mod tests {
 
     #[test]
     fn an_invalid_pattern_is_an_invalid_parameter() {
-        let error = run("{ $.a = ", &[], None).err().map(|e| e.to_string());
+        let error = run("{ $.a = ", &["x".to_owned()], None)
+            .err()
+            .map(|e| e.to_string());
         assert!(
             error.as_deref().is_some_and(|e| e.starts_with(
                 "An error occurred (InvalidParameterException) when calling the TestMetricFilter \

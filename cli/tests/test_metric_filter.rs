@@ -108,3 +108,65 @@ fn an_invalid_pattern_is_refused_like_aws() {
         "cairn: An error occurred (InvalidParameterException) when calling the TestMetricFilter operation: Invalid metric filter pattern at character 0: unterminated JSON pattern (missing '}')\n"
     );
 }
+
+/// TestMetricFilter takes 1 to 50 messages of at least 1 character (botocore's
+/// `logs/2014-03-28/service-2.json`: TestEventMessages `min` 1 `max` 50, EventMessage `min` 1).
+/// aws-cli checks the minimums itself (botocore's parameter validation) and prints its
+/// "Parameter validation failed" report; the maximum is the service's, an
+/// InvalidParameterException.
+#[test]
+fn message_counts_and_empty_messages_are_refused_like_aws() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let blank = dir.path().join("blank.txt");
+    std::fs::write(&blank, "\n\n").unwrap_or_else(|e| panic!("{e}"));
+    let refused = |args: &[&str]| {
+        let mut all = vec!["test-metric-filter", "--filter-pattern", "ERROR"];
+        all.extend(args);
+        let output = cairn(&all, dir.path());
+        assert!(!output.status.success());
+        assert!(output.stdout.is_empty());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    assert_eq!(
+        refused(&["--log-event-messages-file", &blank.to_string_lossy()]),
+        "cairn: Parameter validation failed:\nInvalid length for parameter logEventMessages, value: 0, valid min length: 1\n"
+    );
+    assert_eq!(
+        refused(&["--log-event-messages", "ERROR", ""]),
+        "cairn: Parameter validation failed:\nInvalid length for parameter logEventMessages[1], value: 0, valid min length: 1\n"
+    );
+
+    let many: Vec<String> = (0..51).map(|i| format!("ERROR {i}")).collect();
+    let mut args = vec!["--log-event-messages"];
+    args.extend(many.iter().map(String::as_str));
+    assert_eq!(
+        refused(&args),
+        format!(
+            "cairn: An error occurred (InvalidParameterException) when calling the TestMetricFilter operation: 1 validation error detected: Value '[{}]' at 'logEventMessages' failed to satisfy constraint: Member must have length less than or equal to 50\n",
+            many.join(", ")
+        )
+    );
+    args.pop();
+    let output = cairn(
+        &[
+            &["test-metric-filter", "--filter-pattern", "ERROR"],
+            &args[..],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}"));
+    let numbers: Vec<u64> = printed["matches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("matches"))
+        .iter()
+        .filter_map(|found| found["eventNumber"].as_u64())
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=50).collect::<Vec<u64>>(),
+        "50 go, numbered from 1"
+    );
+}

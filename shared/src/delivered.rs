@@ -100,11 +100,6 @@ impl LogFileFacts {
             newest_event_time: time(NEWEST_EVENT_TIME_METADATA)?,
         })
     }
-
-    /// The CloudWatch Logs stream CloudTrail writes this account's and Region's events to.
-    pub fn log_stream(&self) -> String {
-        format!("{}_CloudTrail_{}", self.account, self.region)
-    }
 }
 
 /// A log file Cairn delivered, with the configured trail its facts name.
@@ -112,6 +107,29 @@ impl LogFileFacts {
 pub struct LogFileOf<'c> {
     pub trail: &'c Trail,
     pub facts: LogFileFacts,
+}
+
+impl LogFileOf<'_> {
+    /// The CloudWatch Logs stream CloudTrail writes the file's account and Region to:
+    /// `{account}_CloudTrail_{region}`, with the organization's ID in front for an organization
+    /// trail (`o-exampleorgid_{account}_CloudTrail_{region}`).
+    ///
+    /// Sources: the CloudTrail User Guide, "CloudWatch log group and log stream naming for
+    /// CloudTrail" (docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudwatch-log-group-log-stream-naming-for-cloudtrail.html:
+    /// "it names the log stream according to the following format:
+    /// account_ID_CloudTrail_trail_region"), and "Role policy document for CloudTrail to use
+    /// CloudWatch Logs for monitoring" (…/userguide/cloudtrail-required-policy-for-cloudwatch-logs.html),
+    /// whose policy for "organization trails created in the 111111111111 account that are
+    /// applied to the AWS Organizations organization with the ID of o-exampleorgid" grants
+    /// `log-stream:111111111111_CloudTrail_us-east-2*` for the account's own trails and
+    /// `log-stream:o-exampleorgid_*` for the organization trail's streams.
+    pub fn log_stream(&self) -> String {
+        let stream = format!("{}_CloudTrail_{}", self.facts.account, self.facts.region);
+        match self.trail.organization_id() {
+            Some(organization) => format!("{organization}_{stream}"),
+            None => stream,
+        }
+    }
 }
 
 /// Why an object is not a log file forward or notify handles.
@@ -397,7 +415,30 @@ trails:
             ]
         );
         assert_eq!(LogFileFacts::from_metadata(&metadata).unwrap(), facts);
-        assert_eq!(facts.log_stream(), "444455556666_CloudTrail_eu-west-1");
+    }
+
+    /// CloudTrail's stream names: `account_ID_CloudTrail_trail_region` (the User Guide's
+    /// "CloudWatch log group and log stream naming for CloudTrail"), with the organization's ID
+    /// in front for an organization trail, the streams AWS's documented role policy grants as
+    /// `log-stream:o-exampleorgid_*` ("Role policy document for CloudTrail to use CloudWatch
+    /// Logs for monitoring").
+    #[test]
+    fn the_log_stream_is_the_accounts_and_regions_with_the_organization_in_front() {
+        let config = config();
+        let stream = |trail: &str, bucket: &str, folder: &str| {
+            let key = format!("{folder}444455556666/CloudTrail/eu-west-1/2026/11/22/x.json.gz");
+            identify(&config, bucket, &key, &facts(trail).to_metadata())
+                .unwrap()
+                .log_stream()
+        };
+        assert_eq!(
+            stream("main", "trail-bucket", "audit/logs/AWSLogs/"),
+            "444455556666_CloudTrail_eu-west-1"
+        );
+        assert_eq!(
+            stream("org", "org-bucket", "AWSLogs/o-exampleorgid/"),
+            "o-exampleorgid_444455556666_CloudTrail_eu-west-1"
+        );
     }
 
     #[test]

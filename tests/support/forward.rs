@@ -194,10 +194,13 @@ pub async fn expected_streams(
             .map(|record| (timestamp_ms(&record), record))
             .collect();
         records.sort_by_key(|(timestamp, _)| *timestamp);
-        streams
-            .entry((group, format!("{account}_CloudTrail_{region}")))
-            .or_default()
-            .extend(records);
+        // CloudTrail's stream name, with an organization trail's ID in front (the User Guide's
+        // role policy for organization trails grants `log-stream:o-exampleorgid_*`).
+        let stream = match trail.organization_id() {
+            Some(organization) => format!("{organization}_{account}_CloudTrail_{region}"),
+            None => format!("{account}_CloudTrail_{region}"),
+        };
+        streams.entry((group, stream)).or_default().extend(records);
     }
     streams
 }

@@ -57,6 +57,14 @@ struct ConfigSpec {
 /// and CloudWatch Logs' 100 metric filters per log group.
 const MAX_TRAILS_PER_REGION: usize = 5;
 const MAX_FILTERS_PER_LOG_GROUP: usize = 100;
+/// CloudWatch Logs' quota on the metric filters of one log group whose pattern holds a
+/// `%regex%`: "There is a maximum of 5 filter patterns containing regex for each log group when
+/// creating metric filters or subscription filters." (CloudWatch Logs User Guide, "Filter
+/// pattern syntax for metric filters, subscription filters, filter log events, and Live Tail",
+/// docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html, "Quotas"), and
+/// PutMetricFilter's API reference: "There is also a quota of five regular expression patterns
+/// per log group." (LimitExceededException is among its errors).
+const MAX_REGEX_FILTERS_PER_LOG_GROUP: usize = 5;
 
 impl Config {
     /// Reads and validates the file at `path`; errors name the file.
@@ -175,7 +183,47 @@ fn compile_metric_filters(specs: Vec<MetricFilterSpec>) -> Result<Vec<MetricFilt
         }
         filters.push(filter);
     }
+    check_regex_filters_per_group(&filters)?;
     Ok(filters)
+}
+
+/// [`MAX_REGEX_FILTERS_PER_LOG_GROUP`], counted as forward applies filters: one without
+/// logGroupName goes to every trail's log group, so it counts in each named group too.
+fn check_regex_filters_per_group(filters: &[MetricFilter]) -> Result<(), Invalid> {
+    let mut everywhere = 0;
+    let mut per_group: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, filter) in filters.iter().enumerate() {
+        if !filter.pattern.uses_regex() {
+            continue;
+        }
+        let (count, group) = match &filter.log_group_name {
+            Some(group) => {
+                let named = per_group.entry(group).or_default();
+                *named += 1;
+                (*named + everywhere, format!("log group {group}"))
+            }
+            None => {
+                everywhere += 1;
+                let busiest = per_group.iter().max_by_key(|(_, named)| **named);
+                match busiest {
+                    Some((group, named)) => (named + everywhere, format!("log group {group}")),
+                    None => (everywhere, "every trail's log group".to_owned()),
+                }
+            }
+        };
+        if count > MAX_REGEX_FILTERS_PER_LOG_GROUP {
+            return Err(Invalid::new(
+                "filterPattern",
+                format!(
+                    "makes {count} filter patterns containing regex in {group}; there is a \
+                     maximum of {MAX_REGEX_FILTERS_PER_LOG_GROUP} filter patterns containing \
+                     regex for each log group (PutMetricFilter's LimitExceededException)"
+                ),
+            )
+            .under_item("metricFilters", i, &filter.filter_name));
+        }
+    }
+    Ok(())
 }
 
 /// accountId must be a string: an unquoted number would drop leading zeros (012345678901).

@@ -973,3 +973,76 @@ fn the_alert_topic_is_optional_and_must_be_an_sns_topic_arn() {
         ),
     ]);
 }
+
+/// A metric filter named `name` with `pattern`, on `group` when given.
+fn named_filter(name: &str, pattern: &str, group: Option<&str>) -> String {
+    let group = group.map_or(String::new(), |g| format!("    logGroupName: {g}\n"));
+    format!(
+        "  - filterName: {name}\n    filterPattern: '{pattern}'\n{group}    metricTransformations:\n      - metricName: {name}\n        metricNamespace: CloudTrailMetrics\n        metricValue: \"1\"\n"
+    )
+}
+
+/// "There is a maximum of 5 filter patterns containing regex for each log group when creating
+/// metric filters or subscription filters." (CloudWatch Logs User Guide, "Filter pattern syntax
+/// for metric filters, subscription filters, filter log events, and Live Tail", Quotas), as
+/// PutMetricFilter's API reference says: "a quota of five regular expression patterns per log
+/// group". A standalone `%regex%` and a regex in a JSON or space-delimited condition count;
+/// other patterns do not, and neither do other log groups' filters.
+#[test]
+fn at_most_five_metric_filters_of_a_log_group_use_regex() {
+    let regexes = [
+        "%Root%",
+        "{ $.eventName = %^Stop% }",
+        "[ip, user = %adm.n%, ...]",
+        "%Delete%",
+        "{ $.errorCode = %Denied$% }",
+        "%Console%",
+    ];
+    let lines = |group: Option<&str>, count: usize| -> String {
+        regexes[..count]
+            .iter()
+            .enumerate()
+            .map(|(i, pattern)| named_filter(&format!("Regex{i}"), pattern, group))
+            .collect()
+    };
+    let five = format!(
+        "{}{}{}",
+        lines(Some("cairn/cloudtrail"), 5),
+        named_filter("Terms", "ERROR", Some("cairn/cloudtrail")),
+        named_filter(
+            "Json",
+            "{ $.eventName = StopLogging }",
+            Some("cairn/cloudtrail")
+        ),
+    );
+    let other_group: String = regexes
+        .iter()
+        .enumerate()
+        .map(|(i, pattern)| named_filter(&format!("Other{i}"), pattern, Some("other/group")))
+        .take(5)
+        .collect();
+    Config::from_yaml(&filters(&format!("{five}{other_group}")), "cairn.yaml")
+        .expect("five regex filters per group, and filters without regex besides");
+
+    check(&[
+        (
+            "a sixth in a named group",
+            filters(&lines(Some("cairn/cloudtrail"), 6)),
+            "metricFilters[5] (Regex5): filterPattern: makes 6 filter patterns containing regex in log group cairn/cloudtrail; there is a maximum of 5 filter patterns containing regex for each log group (PutMetricFilter's LimitExceededException)",
+        ),
+        (
+            "a sixth among filters for every trail's group",
+            filters(&lines(None, 6)),
+            "metricFilters[5] (Regex5): filterPattern: makes 6 filter patterns containing regex in every trail's log group; there is a maximum of 5 filter patterns containing regex for each log group (PutMetricFilter's LimitExceededException)",
+        ),
+        (
+            "one for every group counts in a named group",
+            filters(&format!(
+                "{}{}",
+                lines(Some("cairn/cloudtrail"), 5),
+                named_filter("Everywhere", "%Everywhere%", None)
+            )),
+            "metricFilters[5] (Everywhere): filterPattern: makes 6 filter patterns containing regex in log group cairn/cloudtrail; there is a maximum of 5 filter patterns containing regex for each log group (PutMetricFilter's LimitExceededException)",
+        ),
+    ]);
+}

@@ -57,6 +57,8 @@ pub const MAX_REGEXES_PER_PATTERN: usize = 2;
 pub struct FilterPattern {
     source: String,
     kind: PatternKind,
+    /// Whether any `%regex%` is in it, for the quota on such patterns per log group.
+    uses_regex: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -89,20 +91,29 @@ impl FilterPattern {
             });
         }
         let trimmed = pattern.trim_start();
-        let kind = match trimmed.chars().next() {
+        let (kind, regexes) = match trimmed.chars().next() {
             Some('{') => {
-                PatternKind::Json(with_regex_quota(pattern, JsonPattern::parse(pattern)?)?)
+                let (json, regexes) = with_regex_quota(pattern, JsonPattern::parse(pattern)?)?;
+                (PatternKind::Json(json), regexes)
             }
             Some('[') => {
-                PatternKind::Delimited(with_regex_quota(pattern, Delimited::parse(pattern)?)?)
+                let (delimited, regexes) = with_regex_quota(pattern, Delimited::parse(pattern)?)?;
+                (PatternKind::Delimited(delimited), regexes)
             }
-            Some('%') => PatternKind::Regex(standalone_regex(pattern)?),
-            _ => PatternKind::Terms(Terms::parse(pattern)?),
+            Some('%') => (PatternKind::Regex(standalone_regex(pattern)?), 1),
+            _ => (PatternKind::Terms(Terms::parse(pattern)?), 0),
         };
         Ok(FilterPattern {
             source: pattern.to_owned(),
             kind,
+            uses_regex: regexes > 0,
         })
+    }
+
+    /// Whether the pattern holds a `%regex%`, standalone or in a JSON or space-delimited
+    /// condition: CloudWatch Logs allows only five such patterns per log group.
+    pub fn uses_regex(&self) -> bool {
+        self.uses_regex
     }
 
     /// The pattern as written.
@@ -246,7 +257,10 @@ impl PatternField {
     }
 }
 
-fn with_regex_quota<T>(pattern: &str, (parsed, regexes): (T, usize)) -> Result<T, PatternError> {
+fn with_regex_quota<T>(
+    pattern: &str,
+    (parsed, regexes): (T, usize),
+) -> Result<(T, usize), PatternError> {
     if regexes > MAX_REGEXES_PER_PATTERN {
         let kind = ErrorKind::TooManyRegexes {
             count: regexes,
@@ -257,7 +271,7 @@ fn with_regex_quota<T>(pattern: &str, (parsed, regexes): (T, usize)) -> Result<T
             kind,
         });
     }
-    Ok(parsed)
+    Ok((parsed, regexes))
 }
 
 /// A pattern that is one `%regex%` and nothing else; AWS has regexes stand alone or sit inside

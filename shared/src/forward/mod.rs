@@ -13,10 +13,12 @@
 //!    sorts the records by eventTime, stably ([`batch`]).
 //! 3. It matches every record against the metric filters of the log group ([`metrics`]) and,
 //!    when anything matched, writes the file's alert object ([`crate::alert`]).
-//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata) of the
-//!    group, in batches within PutLogEvents' limits, each record's exact JSON as the message and
-//!    its eventTime as the timestamp. A throttled or transiently failed put is retried with
-//!    exponential backoff ([`RetryPolicy`]). Records that cannot go (over 256 KB, older than 14
+//! 4. It puts the records to stream `{account}_CloudTrail_{region}` (from the metadata; an
+//!    organization trail's with its ID in front, `o-…_{account}_CloudTrail_{region}`,
+//!    [`delivered::LogFileOf::log_stream`]) of the group, in batches within PutLogEvents'
+//!    limits, each record's exact JSON as the message and its eventTime as the timestamp. A
+//!    throttled or transiently failed put is retried with exponential backoff
+//!    ([`RetryPolicy`]). Records that cannot go (over 256 KB, older than 14
 //!    days or more than 2 hours ahead of `now`, no eventTime) and records CloudWatch Logs leaves
 //!    out of an accepted put are counted by reason and logged with their eventIDs.
 //! 5. For each match of a record CloudWatch Logs stored, it writes the metric's data point as an
@@ -296,7 +298,7 @@ impl<'a> Forwarder<'a> {
         let records = split_batch(&text).map_err(|e| unreadable(e.to_string()))?;
         let entries = batch::sorted(records);
         report.records = entries.len();
-        let stream = file.facts.log_stream();
+        let stream = file.log_stream();
         report.trail = Some(file.trail.name().to_owned());
         report.log_group = Some(group.to_owned());
         report.log_stream = Some(stream.clone());

@@ -938,3 +938,51 @@ trails:
             .contains("names trail \"both\" in its metadata, which is not configured")
     );
 }
+
+/// An organization trail's streams have the organization's ID in front:
+/// `o-exampleorgid_{account}_CloudTrail_{region}`, the streams AWS's role policy for
+/// organization trails grants as `log-stream:o-exampleorgid_*` (CloudTrail User Guide, "Role
+/// policy document for CloudTrail to use CloudWatch Logs for monitoring").
+#[tokio::test]
+async fn an_organization_trails_file_goes_to_the_stream_with_the_organization_in_front() {
+    let yaml = r#"
+accountId: "111122223333"
+stateBucket: state-bucket
+trails:
+  - Name: org
+    S3BucketName: trail-bucket
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+    IsOrganizationTrail: true
+    OrganizationId: o-exampleorgid
+    CloudWatchLogsLogGroupArn: arn:aws:logs:us-east-1:111122223333:log-group:cairn/cloudtrail:*
+"#;
+    let mut env = env().await;
+    env.config = Config::from_yaml(yaml, "test").expect("config");
+    // A member account's file, under the trail's AWSLogs/o-exampleorgid/ folder.
+    let key = log_file_key(
+        None,
+        Some("o-exampleorgid"),
+        "444455556666",
+        "eu-west-1",
+        NOW,
+        "AbCdEfGh01234567",
+    );
+    let facts = test_support::facts("org", "444455556666", "eu-west-1", 2);
+    test_support::put_log_file(&env.store, BUCKET, &key, gzip(&records(2)), &facts).await;
+    let sink = ScriptedSink::default();
+    let report = env
+        .forwarder(&sink)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect("forward");
+
+    const ORG_STREAM: &str = "o-exampleorgid_444455556666_CloudTrail_eu-west-1";
+    assert_eq!(report.outcome, Outcome::Forwarded, "{report:?}");
+    assert_eq!(report.log_stream.as_deref(), Some(ORG_STREAM));
+    let stored = sink.stored.lock().unwrap();
+    assert_eq!(stored.len(), 2);
+    for (group, stream, _) in stored.iter() {
+        assert_eq!((group.as_str(), stream.as_str()), (GROUP, ORG_STREAM));
+    }
+}

@@ -33,11 +33,15 @@ use std::ops::Range;
 use crate::alert::{Alert, AlertMatch, EventSummary, IdentitySummary};
 use crate::ports::notifier::{AttributeValue, MAX_SUBJECT_CHARS, Notification, message_bytes};
 
-/// The account and Region of an alert's log stream (`{account}_CloudTrail_{region}`), which
-/// stand in for a record's own recipientAccountId and awsRegion when it lacks them.
+/// The account and Region of an alert's log stream (`[o-org_]{account}_CloudTrail_{region}`,
+/// an organization trail's with its ID in front), which stand in for a record's own
+/// recipientAccountId and awsRegion when it lacks them.
 fn stream_account_region(alert: &Alert) -> (Option<&str>, Option<&str>) {
     match alert.log_stream.split_once("_CloudTrail_") {
-        Some((account, region)) => (Some(account), Some(region)),
+        Some((owner, region)) => {
+            let account = owner.rsplit_once('_').map_or(owner, |(_, account)| account);
+            (Some(account), Some(region))
+        }
         None => (None, None),
     }
 }
@@ -654,6 +658,13 @@ mod tests {
         assert_eq!(
             sent[0].notification.subject.as_deref(),
             Some("Cairn alert: Odd: an event by an unknown identity in us-east-1")
+        );
+        // An organization trail's stream has the organization's ID in front.
+        let mut org = alert_object(&[("Odd", json!({"eventTime": "2026-11-20T10:00:00Z"}))]);
+        org.log_stream = "o-exampleorgid_444455556666_CloudTrail_eu-west-1".to_owned();
+        assert_eq!(
+            stream_account_region(&org),
+            (Some("444455556666"), Some("eu-west-1"))
         );
     }
 
