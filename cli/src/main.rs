@@ -116,7 +116,9 @@ enum Command {
     /// 1-based eventNumber among the messages and the values the pattern extracted ($name and
     /// $N fields of a space-delimited pattern; {} for the other kinds). Messages that do not
     /// match are left out. A pattern AWS would refuse is refused with an
-    /// InvalidParameterException message. cairn.yaml is not read.
+    /// InvalidParameterException message. As TestMetricFilter, it takes 1 to 50 messages of at
+    /// least one character each; fewer, more or empty ones are refused with aws-cli's and
+    /// CloudWatch Logs' own errors. cairn.yaml is not read.
     ///
     /// Example:
     ///
