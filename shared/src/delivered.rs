@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
+use crate::layout::{self, DIGEST_KIND};
 use crate::record::EventTime;
 use crate::trail::Trail;
 
@@ -162,6 +163,16 @@ pub enum NotALogFile {
         trail: String,
     },
     #[error(
+        "s3://{bucket}/{key} is not a log file key of account {account} and Region {region}, \
+         which its metadata names"
+    )]
+    KeyDisagrees {
+        bucket: String,
+        key: String,
+        account: String,
+        region: String,
+    },
+    #[error(
         "s3://{bucket}/{key} names trail {trail} in its metadata, whose log files are under \
          s3://{trail_bucket}/{folder}, not here"
     )]
@@ -191,7 +202,7 @@ pub fn candidates<'c>(
             bucket: bucket.to_owned(),
         });
     }
-    if key.contains("/CloudTrail-Digest/") {
+    if key.contains(&format!("/{DIGEST_KIND}/")) {
         return Err(NotALogFile::Digest {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -243,22 +254,23 @@ pub fn identify<'c>(
             folder,
         });
     }
+    // The key spells the account and Region too; metadata that contradicts it was not written
+    // by deliver with this key, so neither is trusted (a copied or edited object).
+    let from_key = layout::parse_log_file_key(trail.prefix(), trail.organization_id(), key);
+    if from_key != Some((facts.account.as_str(), facts.region.as_str())) {
+        return Err(NotALogFile::KeyDisagrees {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            account: facts.account,
+            region: facts.region,
+        });
+    }
     Ok(LogFileOf { trail, facts })
 }
 
 /// `[prefix/]AWSLogs/[o-org/]`: where a trail's files are in its bucket.
 fn folder(trail: &Trail) -> String {
-    let mut folder = String::new();
-    if let Some(prefix) = trail.prefix() {
-        folder.push_str(prefix);
-        folder.push('/');
-    }
-    folder.push_str("AWSLogs/");
-    if let Some(organization) = trail.organization_id() {
-        folder.push_str(organization);
-        folder.push('/');
-    }
-    folder
+    layout::trail_root(trail.prefix(), trail.organization_id())
 }
 
 /// Puts log files as deliver does, metadata included, for the tests of its readers.
@@ -426,7 +438,9 @@ trails:
     fn the_log_stream_is_the_accounts_and_regions_with_the_organization_in_front() {
         let config = config();
         let stream = |trail: &str, bucket: &str, folder: &str| {
-            let key = format!("{folder}444455556666/CloudTrail/eu-west-1/2026/11/22/x.json.gz");
+            let key = format!(
+                "{folder}444455556666/CloudTrail/eu-west-1/2026/11/22/444455556666_CloudTrail_eu-west-1_20261122T1000Z_AAAAAAAAAAAAAAAA.json.gz"
+            );
             identify(&config, bucket, &key, &facts(trail).to_metadata())
                 .unwrap()
                 .log_stream()
@@ -477,7 +491,7 @@ trails:
     #[test]
     fn the_trail_a_file_names_must_be_configured_and_hold_the_object() {
         let config = config();
-        let key = "AWSLogs/o-exampleorgid/444455556666/CloudTrail/eu-west-1/2026/11/22/x.json.gz";
+        let key = "AWSLogs/o-exampleorgid/444455556666/CloudTrail/eu-west-1/2026/11/22/444455556666_CloudTrail_eu-west-1_20261122T1000Z_AAAAAAAAAAAAAAAA.json.gz";
         let found = identify(&config, "org-bucket", key, &facts("org").to_metadata()).unwrap();
         assert_eq!((found.trail.name(), found.facts), ("org", facts("org")));
 
@@ -517,6 +531,27 @@ trails:
                 &facts("org").to_metadata()
             ),
             NotALogFile::Elsewhere { .. }
+        ));
+        // In the right folder, but metadata naming another account or Region than the key's,
+        // or a key that is no log file's: a copied or edited object is not trusted.
+        let mut other_region = facts("org");
+        other_region.region = "us-east-1".to_owned();
+        let disagrees = why("org-bucket", key, &other_region.to_metadata());
+        assert!(matches!(disagrees, NotALogFile::KeyDisagrees { .. }));
+        assert_eq!(
+            disagrees.to_string(),
+            format!(
+                "s3://org-bucket/{key} is not a log file key of account 444455556666 and Region \
+                 us-east-1, which its metadata names"
+            )
+        );
+        assert!(matches!(
+            why(
+                "org-bucket",
+                "AWSLogs/o-exampleorgid/444455556666/CloudTrail/eu-west-1/2026/11/22/x.json.gz",
+                &facts("org").to_metadata()
+            ),
+            NotALogFile::KeyDisagrees { .. }
         ));
     }
 

@@ -11,6 +11,21 @@ pub const LOG_FILE_KIND: &str = "CloudTrail";
 /// The folder name of digest files under an account, as log files have `CloudTrail`.
 pub const DIGEST_KIND: &str = "CloudTrail-Digest";
 
+/// Where all of a trail's files are in its bucket: `[prefix/]AWSLogs/[o-org/]`.
+pub fn trail_root(prefix: Option<&str>, organization_id: Option<&str>) -> String {
+    let mut root = String::with_capacity(64);
+    if let Some(prefix) = prefix {
+        root.push_str(prefix);
+        root.push('/');
+    }
+    root.push_str("AWSLogs/");
+    if let Some(organization_id) = organization_id {
+        root.push_str(organization_id);
+        root.push('/');
+    }
+    root
+}
+
 /// The folder of a trail's files for one account, kind, region and day:
 /// `[prefix/]AWSLogs/[o-org/]{account}/{kind}/{region}/{YYYY}/{MM}/{DD}/`, where kind is
 /// `CloudTrail` (log files) or `CloudTrail-Digest`.
@@ -22,16 +37,7 @@ pub fn day_folder(
     region: &str,
     day: OffsetDateTime,
 ) -> String {
-    let mut folder = String::with_capacity(96);
-    if let Some(prefix) = prefix {
-        folder.push_str(prefix);
-        folder.push('/');
-    }
-    folder.push_str("AWSLogs/");
-    if let Some(organization_id) = organization_id {
-        folder.push_str(organization_id);
-        folder.push('/');
-    }
+    let mut folder = trail_root(prefix, organization_id);
     folder.push_str(&format!(
         "{account}/{kind}/{region}/{:04}/{:02}/{:02}/",
         day.year(),
