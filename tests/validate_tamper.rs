@@ -10,7 +10,7 @@ use cairn_shared::layout::log_file_key;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::Signer;
 use cairn_shared::public_keys;
-use cairn_shared::validate::{FileKind, Location, Problem, Report};
+use cairn_shared::validate::{FileKind, Location, Report, ValidationProblem};
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::validation::{
     ACCOUNT, HOME_REGION, HOURS, PREFIX, REGIONS, ROTATION_HOUR, T0, Tamper, alter_listed_hash,
@@ -19,7 +19,7 @@ use cairn_test_support::validation::{
 use flate2::Compression;
 use time::Duration;
 
-type Verdict = Vec<(FileKind, Location, Problem)>;
+type Verdict = Vec<(FileKind, Location, ValidationProblem)>;
 
 fn verdict(report: &Report) -> Verdict {
     report
@@ -95,7 +95,7 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
         files.sort();
         files
             .into_iter()
-            .map(|file| (FileKind::Log, file, Problem::Unlisted))
+            .map(|file| (FileKind::Log, file, ValidationProblem::Unlisted))
             .collect()
     };
     let d2 = digest(config, region, 2);
@@ -112,7 +112,11 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     .await;
     assert_eq!(
         verdict(&validate(store, config, None).await),
-        [(FileKind::Log, hour1[0].clone(), Problem::HashMismatch)]
+        [(
+            FileKind::Log,
+            hour1[0].clone(),
+            ValidationProblem::HashMismatch
+        )]
     );
     t.undo().await;
 
@@ -121,7 +125,7 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     t.delete(&hour1[1]).await;
     assert_eq!(
         verdict(&validate(store, config, None).await),
-        [(FileKind::Log, hour1[1].clone(), Problem::NotFound)]
+        [(FileKind::Log, hour1[1].clone(), ValidationProblem::NotFound)]
     );
     t.undo().await;
 
@@ -141,7 +145,7 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     t.put(&added, like.body.clone(), &like).await;
     assert_eq!(
         verdict(&validate(store, config, None).await),
-        [(FileKind::Log, added, Problem::Unlisted)]
+        [(FileKind::Log, added, ValidationProblem::Unlisted)]
     );
     t.undo().await;
 
@@ -162,14 +166,18 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     alter_listed_hash(&mut t, &d2).await;
     assert_eq!(
         verdict(&validate(store, config, None).await),
-        [(FileKind::Digest, d2.clone(), Problem::SignatureFailed)]
+        [(
+            FileKind::Digest,
+            d2.clone(),
+            ValidationProblem::SignatureFailed
+        )]
     );
     t.undo().await;
 
     // A digest deleted: reported, and the log files only it listed are no longer vouched for.
     let mut t = Tamper::new(store);
     t.delete(&d2).await;
-    let mut expected = vec![(FileKind::Digest, d2.clone(), Problem::NotFound)];
+    let mut expected = vec![(FileKind::Digest, d2.clone(), ValidationProblem::NotFound)];
     expected.extend(unlisted(&[&hour1]));
     assert_eq!(verdict(&validate(store, config, None).await), expected);
     t.undo().await;
@@ -179,8 +187,8 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     t.delete(&d2).await;
     t.delete(&d3).await;
     let mut expected = vec![
-        (FileKind::Digest, d3.clone(), Problem::NotFound),
-        (FileKind::Digest, d2.clone(), Problem::NotFound),
+        (FileKind::Digest, d3.clone(), ValidationProblem::NotFound),
+        (FileKind::Digest, d2.clone(), ValidationProblem::NotFound),
     ];
     expected.extend(unlisted(&[&hour1, &hour2]));
     assert_eq!(verdict(&validate(store, config, None).await), expected);
@@ -194,7 +202,7 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
         [(
             FileKind::Digest,
             d2.clone(),
-            Problem::KeyNotFound {
+            ValidationProblem::KeyNotFound {
                 home_region: HOME_REGION.to_owned(),
                 fingerprint: attacker,
             }
@@ -215,11 +223,11 @@ async fn matrix(store: &dyn ObjectStore, config: &Config) {
     assert_eq!(
         verdict(&validate(store, config, None).await),
         [
-            (FileKind::Digest, d2.clone(), Problem::NotFound),
+            (FileKind::Digest, d2.clone(), ValidationProblem::NotFound),
             (
                 FileKind::Digest,
                 moved,
-                Problem::Moved {
+                ValidationProblem::Moved {
                     original: d2.clone()
                 }
             ),

@@ -56,13 +56,13 @@ pub(super) struct Plan<'c> {
     pub removed_trails: BTreeMap<String, usize>,
 }
 
-type Destination<'a> = (&'a str, &'a str, &'a str);
+type LogFileGroup<'a> = (&'a str, &'a str, &'a str);
 
 /// Records with their times, in the order they are to be written.
 type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 
 /// One log file to build: its trail, destination, part number and records.
-type Job<'a, 'c> = (&'c Trail, Destination<'a>, usize, Timed<'a>);
+type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed<'a>);
 
 pub(super) fn build<'c>(
     config: &'c Config,
@@ -81,7 +81,7 @@ pub(super) fn build<'c>(
     let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
-    let mut per_destination: BTreeMap<Destination<'_>, Timed<'_>> = BTreeMap::new();
+    let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
     for (object, events) in staged.iter().zip(&parsed) {
         for event in events {

@@ -151,7 +151,7 @@ pub(super) fn refusal(entry: &Entry<'_>, now_ms: i64) -> Option<RejectReason> {
 /// A run of consecutive sorted positions `start..end`: the events to put in one PutLogEvents
 /// request, and the positions in the run that cannot go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Step {
+pub(super) struct PutStep {
     pub start: usize,
     pub end: usize,
     /// Positions to put, in order.
@@ -165,9 +165,9 @@ pub(super) struct Step {
 /// chronological order and spanning at most 24 hours. Records that cannot go at `now_ms` ride
 /// along in the step they fall in, so every position belongs to exactly one step. A step may
 /// have nothing to send (every record in it refused).
-pub(super) fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<Step> {
+pub(super) fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<PutStep> {
     let mut steps = Vec::new();
-    let mut current = Step {
+    let mut current = PutStep {
         start: from,
         end: from,
         send: Vec::new(),
@@ -187,7 +187,7 @@ pub(super) fn steps(entries: &[Entry<'_>], from: usize, now_ms: i64) -> Vec<Step
             && timestamp - first_timestamp <= MAX_BATCH_SPAN_MS;
         if !current.send.is_empty() && !fits {
             current.end = position;
-            let next = Step {
+            let next = PutStep {
                 start: position,
                 end: position,
                 send: Vec::new(),
@@ -250,7 +250,7 @@ mod tests {
     }
 
     /// The steps' batches, checked against the port's own limits on the way.
-    fn batches(entries: &[Entry<'_>], now: i64) -> Vec<Step> {
+    fn batches(entries: &[Entry<'_>], now: i64) -> Vec<PutStep> {
         let steps = steps(entries, 0, now);
         let mut next = 0;
         for step in &steps {
@@ -270,7 +270,7 @@ mod tests {
         steps
     }
 
-    fn sizes(steps: &[Step]) -> Vec<usize> {
+    fn sizes(steps: &[PutStep]) -> Vec<usize> {
         steps.iter().map(|step| step.send.len()).collect()
     }
 
@@ -404,7 +404,7 @@ mod tests {
         let steps = batches(&entries(&records), NOW);
         assert_eq!(
             steps,
-            [Step {
+            [PutStep {
                 start: 0,
                 end: 1,
                 send: vec![],

@@ -482,7 +482,7 @@ pub async fn lookup(
         }
     };
 
-    let mut page = Walk {
+    let mut page = HistoryWalk {
         store,
         bucket,
         account,
@@ -516,7 +516,7 @@ pub async fn lookup(
 }
 
 /// One lookup's walk over the history, newest hour first.
-struct Walk<'q> {
+struct HistoryWalk<'q> {
     store: &'q dyn ObjectStore,
     bucket: &'q str,
     account: &'q str,
@@ -531,7 +531,7 @@ struct Walk<'q> {
     want: usize,
 }
 
-impl Walk<'_> {
+impl HistoryWalk<'_> {
     /// Up to `want` matching events in order, newest first. `latest` caps how far into the future
     /// the walk starts, whatever EndTime says.
     async fn run(&self, latest: i64) -> Result<Vec<(Position, LookupEvent)>, LookupError> {

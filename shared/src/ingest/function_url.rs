@@ -163,12 +163,12 @@ pub fn function_url_response<T: Serialize + ?Sized>(
 /// The Function URL answer to a refused body: its HTTP status and `{"message":"…"}`.
 pub fn function_url_error_response(error: &BodyError) -> Result<Box<RawValue>, serde_json::Error> {
     #[derive(Serialize)]
-    struct Message {
+    struct ErrorBody {
         message: String,
     }
     function_url_response(
         error.http_status(),
-        &Message {
+        &ErrorBody {
             message: error.to_string(),
         },
     )

@@ -273,7 +273,7 @@ fn lake_record(
     }
     let schema: EventDataFields = serde_json::from_str(data.get())
         .map_err(|e| refusal(INVALID_DATA, format!("eventData: {e}")))?;
-    let mut problems = Problems::default();
+    let mut problems = LakeProblems::default();
     let checked = schema.check(lake, &mut problems);
     if let Some(refused) = problems.into_refusal() {
         return Err(refused);
@@ -458,7 +458,7 @@ enum Need {
 
 impl<'a> EventDataFields<'a> {
     /// Applies the schema's rules, reporting every problem found.
-    fn check(&self, lake: &LakeContext, problems: &mut Problems) -> Option<Checked<'a>> {
+    fn check(&self, lake: &LakeContext, problems: &mut LakeProblems) -> Option<Checked<'a>> {
         use Need::{Optional, Required};
         text(problems, &self.version, "eventData.version", Required, 256);
         if let Some(raw) = object(
@@ -600,7 +600,7 @@ impl<'a> EventDataFields<'a> {
 }
 
 /// "The account ID must be the same as the AWS account ID that owns the channel."
-fn check_recipient(problems: &mut Problems, recipient: &str, lake: &LakeContext) -> bool {
+fn check_recipient(problems: &mut LakeProblems, recipient: &str, lake: &LakeContext) -> bool {
     match lake.channel_account() {
         Some(owner) if recipient != owner => {
             problems.push(
@@ -628,7 +628,7 @@ fn check_recipient(problems: &mut Problems, recipient: &str, lake: &LakeContext)
 
 /// A string field: present when required, a string, not blank, and at most `max_chars` long.
 fn text<'a>(
-    problems: &mut Problems,
+    problems: &mut LakeProblems,
     slot: &Slot<'a>,
     name: &str,
     need: Need,
@@ -662,7 +662,7 @@ fn text<'a>(
 
 /// A JSON-object field: present when required, an object, and at most `max_bytes` of JSON.
 fn object<'a>(
-    problems: &mut Problems,
+    problems: &mut LakeProblems,
     slot: &Slot<'a>,
     name: &str,
     need: Need,
@@ -689,7 +689,7 @@ fn object<'a>(
 
 /// The field's JSON unless it is absent or null, which a required field may not be.
 fn present<'a>(
-    problems: &mut Problems,
+    problems: &mut LakeProblems,
     slot: &Slot<'a>,
     name: &str,
     need: Need,
@@ -735,12 +735,12 @@ fn lake_event_time(text: &str) -> Result<EventTime, LakeTimeError> {
 )]
 struct LakeTimeError(String);
 
-/// Problems found in one event: the first one's code is the event's errorCode, and the
+/// The problems found in one event: the first one's code is the event's errorCode, and the
 /// message lists them all, so a producer can fix the event in one go.
 #[derive(Default)]
-struct Problems(Vec<(&'static str, String)>);
+struct LakeProblems(Vec<(&'static str, String)>);
 
-impl Problems {
+impl LakeProblems {
     fn push(&mut self, code: &'static str, message: String) {
         self.0.push((code, message));
     }

@@ -21,7 +21,7 @@ impl BatchError {
 }
 
 #[derive(Deserialize)]
-struct Batch<'a> {
+struct RecordsBody<'a> {
     #[serde(borrow, rename = "Records")]
     records: Vec<&'a RawValue>,
 }
@@ -29,7 +29,7 @@ struct Batch<'a> {
 /// Splits a batch into its records' raw JSON without decoding them, so one bad record can be
 /// refused on its own while the rest go on.
 pub fn split_batch(body: &str) -> Result<Vec<&RawValue>, BatchError> {
-    serde_json::from_str::<Batch>(body)
+    serde_json::from_str::<RecordsBody>(body)
         .map(|batch| batch.records)
         .map_err(BatchError)
 }

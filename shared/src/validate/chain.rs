@@ -16,7 +16,7 @@ use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::EventTime;
 
 use super::digests::{ChainPlace, Digest, Fetched, KeyRing, check, fetch};
-use super::report::{FileKind, Line, Location, Problem, Report};
+use super::report::{FileKind, Line, Location, Report, ValidationProblem};
 
 pub(crate) const HOUR: i64 = 3600;
 
@@ -32,9 +32,9 @@ pub(crate) struct Listing {
 
 /// What the walk of one chain found, for the log checks that follow.
 #[derive(Debug, Default)]
-pub(crate) struct Walk {
+pub(crate) struct ChainWalk {
     /// Digest lines in walk order; a valid digest's line is followed by a `Logs` step.
-    pub steps: Vec<Step>,
+    pub steps: Vec<ChainStep>,
     /// Every log file a readable digest of the chain lists (valid or not), and which.
     pub listed: HashMap<Location, Location>,
     /// The span the readable digests reached cover.
@@ -44,7 +44,7 @@ pub(crate) struct Walk {
 }
 
 #[derive(Debug)]
-pub(crate) enum Step {
+pub(crate) enum ChainStep {
     Line(Line),
     /// The log files of the valid digest whose line came just before.
     Logs {
@@ -68,8 +68,8 @@ impl ChainWalker<'_> {
         mut self,
         listing: &Listing,
         report: &mut Report,
-    ) -> Result<Walk, ObjectStoreError> {
-        let mut walk = Walk::default();
+    ) -> Result<ChainWalk, ObjectStoreError> {
+        let mut walk = ChainWalk::default();
         let mut pending = listing.in_range.clone();
         let mut visited = HashSet::new();
         let mut current = pending.pop();
@@ -95,7 +95,7 @@ impl ChainWalker<'_> {
                 .filter(|(named, _)| *named == location)
                 .map(|(_, signature)| signature);
             let verdict = match fetched {
-                Fetched::Missing => Err(Problem::NotFound),
+                Fetched::Missing => Err(ValidationProblem::NotFound),
                 Fetched::Unreadable(problem) => Err(problem),
                 Fetched::Found(digest) => {
                     walk.note_readable(&digest, time);
@@ -116,11 +116,11 @@ impl ChainWalker<'_> {
                 Ok(digest) => {
                     let (start, end) = digest.period().expect("a checked digest has a period");
                     report.track_found((start, end), self.requested);
-                    walk.steps.push(Step::Line(Line::Valid {
+                    walk.steps.push(ChainStep::Line(Line::Valid {
                         kind: FileKind::Digest,
                         file: location.clone(),
                     }));
-                    walk.steps.push(Step::Logs {
+                    walk.steps.push(ChainStep::Logs {
                         digest: location.clone(),
                         digest_end: end,
                         entries: digest.body.log_files.clone(),
@@ -135,7 +135,7 @@ impl ChainWalker<'_> {
                         None => {
                             current = pop_older(&mut pending, time);
                             if let Some((older, _)) = &current {
-                                walk.steps.push(Step::Line(Line::Gap {
+                                walk.steps.push(ChainStep::Line(Line::Gap {
                                     from: *older,
                                     to: start,
                                 }));
@@ -146,7 +146,7 @@ impl ChainWalker<'_> {
                     }
                 }
                 Err(problem) => {
-                    walk.steps.push(Step::Line(Line::Invalid {
+                    walk.steps.push(ChainStep::Line(Line::Invalid {
                         kind: FileKind::Digest,
                         file: location,
                         problem,
@@ -176,17 +176,17 @@ impl ChainWalker<'_> {
             };
             let problem = match fetched {
                 // Listed a moment ago, deleted since.
-                Fetched::Missing => Problem::NotFound,
+                Fetched::Missing => ValidationProblem::NotFound,
                 Fetched::Unreadable(problem) => problem,
                 Fetched::Found(digest) => {
                     walk.note_readable(&digest, *time);
                     match self.check_in_chain(&digest, None, None) {
-                        Ok(()) => Problem::NotInChain,
+                        Ok(()) => ValidationProblem::NotInChain,
                         Err(problem) => problem,
                     }
                 }
             };
-            walk.steps.push(Step::Line(Line::Invalid {
+            walk.steps.push(ChainStep::Line(Line::Invalid {
                 kind: FileKind::Digest,
                 file: location.clone(),
                 problem,
@@ -201,14 +201,14 @@ impl ChainWalker<'_> {
         digest: &Digest,
         newer: Option<&Digest>,
         signature_hint: Option<&str>,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), ValidationProblem> {
         check(digest, self.keys, self.place, signature_hint)?;
         let named = newer.and_then(|newer| newer.body.previous());
         let (Some(newer), Some(named)) = (newer, named) else {
             return Ok(());
         };
         let mismatch = |detail: String| {
-            Err(Problem::NotWhatTheNextDigestSays {
+            Err(ValidationProblem::NotWhatTheNextDigestSays {
                 next: newer.location.clone(),
                 detail,
             })
@@ -238,7 +238,7 @@ impl ChainWalker<'_> {
 
     /// Reports the digest of every whole hour strictly between `older` and `newer` (key times)
     /// within the range: none of them is in the bucket.
-    fn missing_hours_between(&self, older: EventTime, newer: EventTime, walk: &mut Walk) {
+    fn missing_hours_between(&self, older: EventTime, newer: EventTime, walk: &mut ChainWalk) {
         if older.unix_seconds() % HOUR != 0 || newer.unix_seconds() % HOUR != 0 {
             return;
         }
@@ -251,10 +251,10 @@ impl ChainWalker<'_> {
                 self.place.chain,
                 end.to_offset_date_time(),
             );
-            walk.steps.push(Step::Line(Line::Invalid {
+            walk.steps.push(ChainStep::Line(Line::Invalid {
                 kind: FileKind::Digest,
                 file: Location::new(self.bucket(), key),
-                problem: Problem::NotFound,
+                problem: ValidationProblem::NotFound,
             }));
             hour -= HOUR;
         }
@@ -265,7 +265,7 @@ impl ChainWalker<'_> {
     }
 }
 
-impl Walk {
+impl ChainWalk {
     fn note_readable(&mut self, digest: &Digest, key_time: EventTime) {
         for entry in &digest.body.log_files {
             self.listed

@@ -19,7 +19,7 @@ use crate::ports::signer::{SIGNATURE_ALGORITHM, verify};
 use crate::public_keys::PublishedKey;
 use crate::record::EventTime;
 
-use super::report::{Location, Problem};
+use super::report::{Location, ValidationProblem};
 
 /// A digest file read and parsed, not yet checked.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl Digest {
 pub(crate) enum Fetched {
     Found(Box<Digest>),
     Missing,
-    Unreadable(Problem),
+    Unreadable(ValidationProblem),
 }
 
 pub(crate) async fn fetch(
@@ -68,9 +68,9 @@ pub(crate) async fn fetch(
     let body: DigestFile = match serde_json::from_slice(&json) {
         Ok(body) => body,
         Err(error) => {
-            return Ok(Fetched::Unreadable(Problem::InvalidFormat(format!(
-                "not a digest file: {error}"
-            ))));
+            return Ok(Fetched::Unreadable(ValidationProblem::InvalidFormat(
+                format!("not a digest file: {error}"),
+            )));
         }
     };
     let metadata = object.info.metadata;
@@ -85,13 +85,16 @@ pub(crate) async fn fetch(
 
 /// Decompresses exactly one gzip member, handing the bytes to `sink` as they come, and refuses
 /// anything after it as aws-cli does. No bound on the size: validation hashes whatever is there.
-pub(crate) fn gunzip_one_member(body: &[u8], sink: impl FnMut(&[u8])) -> Result<(), Problem> {
+pub(crate) fn gunzip_one_member(
+    body: &[u8],
+    sink: impl FnMut(&[u8]),
+) -> Result<(), ValidationProblem> {
     gzip::read_one_member(body, usize::MAX, sink).map_err(|error| match error {
-        GunzipError::TrailingData => Problem::TrailingData,
+        GunzipError::TrailingData => ValidationProblem::TrailingData,
         GunzipError::NotGzip(error) => {
-            Problem::InvalidFormat(format!("not a gzip stream: {error}"))
+            ValidationProblem::InvalidFormat(format!("not a gzip stream: {error}"))
         }
-        other => Problem::InvalidFormat(other.to_string()),
+        other => ValidationProblem::InvalidFormat(other.to_string()),
     })
 }
 
@@ -132,22 +135,22 @@ pub(crate) fn check(
     keys: &KeyRing<'_>,
     place: &ChainPlace<'_>,
     signature_from_next: Option<&str>,
-) -> Result<(), Problem> {
+) -> Result<(), ValidationProblem> {
     let body = &digest.body;
     let signature = match (&digest.signature, &digest.signature_algorithm) {
         (Some(signature), Some(algorithm)) if algorithm == SIGNATURE_ALGORITHM => signature,
         (Some(_), Some(algorithm)) => {
-            return Err(Problem::InvalidFormat(format!(
+            return Err(ValidationProblem::InvalidFormat(format!(
                 "signature-algorithm metadata is {algorithm:?}, not {SIGNATURE_ALGORITHM}"
             )));
         }
-        _ => signature_from_next.ok_or(Problem::NoSignature)?,
+        _ => signature_from_next.ok_or(ValidationProblem::NoSignature)?,
     };
 
     if body.digest_s3_bucket != digest.location.bucket
         || body.digest_s3_object != digest.location.key
     {
-        return Err(Problem::Moved {
+        return Err(ValidationProblem::Moved {
             original: Location::new(&body.digest_s3_bucket, &body.digest_s3_object),
         });
     }
@@ -156,7 +159,7 @@ pub(crate) fn check(
     let windows = keys
         .by_fingerprint
         .get(fingerprint.as_str())
-        .ok_or_else(|| Problem::KeyNotFound {
+        .ok_or_else(|| ValidationProblem::KeyNotFound {
             home_region: place.home_region.to_owned(),
             fingerprint: fingerprint.clone(),
         })?;
@@ -167,7 +170,7 @@ pub(crate) fn check(
         &digest.hash,
         body.previous_digest_signature.as_deref(),
     );
-    let signature_bytes = hex::decode(signature).map_err(|_| Problem::SignatureFailed)?;
+    let signature_bytes = hex::decode(signature).map_err(|_| ValidationProblem::SignatureFailed)?;
     // Every window of one fingerprint holds the same key bytes.
     let verified = verify(
         windows[0].key.pkcs1_der(),
@@ -175,12 +178,12 @@ pub(crate) fn check(
         &signature_bytes,
     )
     .map_err(|error| {
-        Problem::InvalidFormat(format!(
+        ValidationProblem::InvalidFormat(format!(
             "unable to load PKCS #1 key with fingerprint {fingerprint}: {error}"
         ))
     })?;
     if !verified {
-        return Err(Problem::SignatureFailed);
+        return Err(ValidationProblem::SignatureFailed);
     }
 
     check_signed_content(digest, place)?;
@@ -190,7 +193,7 @@ pub(crate) fn check(
     if !windows.iter().any(|window| {
         window.validity_start <= at && window.validity_end.is_none_or(|until| until >= at)
     }) {
-        return Err(Problem::KeyNotValid {
+        return Err(ValidationProblem::KeyNotValid {
             fingerprint: fingerprint.clone(),
             digest_end: end,
         });
@@ -199,9 +202,9 @@ pub(crate) fn check(
 }
 
 /// What the writer guarantees of a digest's own content.
-fn check_signed_content(digest: &Digest, place: &ChainPlace<'_>) -> Result<(), Problem> {
+fn check_signed_content(digest: &Digest, place: &ChainPlace<'_>) -> Result<(), ValidationProblem> {
     let body = &digest.body;
-    let invalid = |detail: String| Err(Problem::InvalidFormat(detail));
+    let invalid = |detail: String| Err(ValidationProblem::InvalidFormat(detail));
     let (Ok(start), Ok(end)) = (
         EventTime::parse(&body.digest_start_time),
         EventTime::parse(&body.digest_end_time),
@@ -340,22 +343,25 @@ mod tests {
 
         let mut two = gzip(b"hello");
         two.extend(gzip(b"again"));
-        assert_eq!(gunzip_one_member(&two, |_| {}), Err(Problem::TrailingData));
+        assert_eq!(
+            gunzip_one_member(&two, |_| {}),
+            Err(ValidationProblem::TrailingData)
+        );
         let mut padded = gzip(b"hello");
         padded.push(0);
         assert_eq!(
             gunzip_one_member(&padded, |_| {}),
-            Err(Problem::TrailingData)
+            Err(ValidationProblem::TrailingData)
         );
 
         assert!(matches!(
             gunzip_one_member(b"{\"Records\":[]}", |_| {}),
-            Err(Problem::InvalidFormat(_))
+            Err(ValidationProblem::InvalidFormat(_))
         ));
         let truncated = gzip(b"hello world, a longer body");
         assert!(matches!(
             gunzip_one_member(&truncated[..truncated.len() - 6], |_| {}),
-            Err(Problem::InvalidFormat(_))
+            Err(ValidationProblem::InvalidFormat(_))
         ));
     }
 }

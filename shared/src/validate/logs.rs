@@ -14,7 +14,7 @@ use crate::record::EventTime;
 use super::Progress;
 use super::chain::HOUR;
 use super::digests::{ChainPlace, gunzip_one_member};
-use super::report::{Location, Problem};
+use super::report::{Location, ValidationProblem};
 
 /// Objects read at once: enough to hide S3's per-request latency, few enough to bound memory
 /// (each read holds one compressed log file).
@@ -107,7 +107,7 @@ pub(crate) async fn hash_all(
     store: &dyn ObjectStore,
     files: Vec<Location>,
     progress: &dyn Progress,
-) -> Result<HashMap<Location, Result<String, Problem>>, ObjectStoreError> {
+) -> Result<HashMap<Location, Result<String, ValidationProblem>>, ObjectStoreError> {
     progress.add_work(files.len() as u64);
     stream::iter(files)
         .map(|file| async move {
@@ -123,10 +123,10 @@ pub(crate) async fn hash_all(
 async fn hash_one(
     store: &dyn ObjectStore,
     file: &Location,
-) -> Result<Result<String, Problem>, ObjectStoreError> {
+) -> Result<Result<String, ValidationProblem>, ObjectStoreError> {
     let object = match store.get(&file.bucket, &file.key).await {
         Ok(object) => object,
-        Err(ObjectStoreError::NotFound { .. }) => return Ok(Err(Problem::NotFound)),
+        Err(ObjectStoreError::NotFound { .. }) => return Ok(Err(ValidationProblem::NotFound)),
         Err(error) => return Err(error),
     };
     // Inflating and hashing is the CPU-bound part: off the async workers, so files hash on

@@ -36,9 +36,11 @@ use crate::public_keys::PublishedKey;
 use crate::record::EventTime;
 
 pub use arn::{InvalidTrailArn, TrailArn};
-pub use report::{FileKind, Line, Location, Problem, Report, write_report, write_startup};
+pub use report::{
+    FileKind, Line, Location, Report, ValidationProblem, write_report, write_startup,
+};
 
-use chain::{ChainWalker, HOUR, Listing, Step, Walk};
+use chain::{ChainStep, ChainWalk, ChainWalker, HOUR, Listing};
 use digests::{ChainPlace, Fetched, KeyRing};
 use logs::READ_CONCURRENCY;
 
@@ -217,18 +219,18 @@ async fn check_logs(
     store: &dyn ObjectStore,
     request: &Request,
     places: &[ChainPlace<'_>],
-    walks: Vec<Walk>,
+    walks: Vec<ChainWalk>,
     report: &mut Report,
     progress: &dyn Progress,
 ) -> Result<(), ValidateError> {
     // What each listed entry needs, decided before any read so reads can all go in parallel.
     let mut first_listing: HashMap<Location, Location> = HashMap::new();
     let mut to_hash = HashSet::new();
-    let mut verdicts: Vec<Vec<Option<Problem>>> = Vec::new();
+    let mut verdicts: Vec<Vec<Option<ValidationProblem>>> = Vec::new();
     for (walk, place) in walks.iter().zip(places) {
         let mut chain_verdicts = Vec::new();
         for step in &walk.steps {
-            let Step::Logs {
+            let ChainStep::Logs {
                 digest,
                 digest_end,
                 entries,
@@ -239,11 +241,11 @@ async fn check_logs(
             for entry in entries {
                 let file = Location::new(&entry.s3_bucket, &entry.s3_object);
                 let verdict = if let Some(first) = first_listing.get(&file) {
-                    Some(Problem::ListedTwice {
+                    Some(ValidationProblem::ListedTwice {
                         first: first.clone(),
                     })
                 } else if let Some(detail) = place.misfiled(entry, *digest_end) {
-                    Some(Problem::Misfiled {
+                    Some(ValidationProblem::Misfiled {
                         digest: digest.clone(),
                         detail,
                     })
@@ -289,13 +291,13 @@ async fn check_logs(
         .iter()
         .flat_map(|walk| walk.steps.iter())
         .filter_map(|step| match step {
-            Step::Logs { entries, .. } => Some(entries),
+            ChainStep::Logs { entries, .. } => Some(entries),
             _ => None,
         })
         .flatten()
         .filter_map(|entry| {
             let file = Location::new(&entry.s3_bucket, &entry.s3_object);
-            matches!(hashes.get(&file), Some(Err(Problem::NotFound))).then_some((
+            matches!(hashes.get(&file), Some(Err(ValidationProblem::NotFound))).then_some((
                 first_listing.get_key_value(&file)?.0,
                 entry.hash_value.as_str(),
             ))
@@ -323,19 +325,19 @@ async fn check_logs(
         let mut chain_verdicts = chain_verdicts.into_iter();
         for step in &walk.steps {
             match step {
-                Step::Line(line) => report.lines.push(line.clone()),
-                Step::Logs { entries, .. } => {
+                ChainStep::Line(line) => report.lines.push(line.clone()),
+                ChainStep::Logs { entries, .. } => {
                     for entry in entries {
                         let file = Location::new(&entry.s3_bucket, &entry.s3_object);
                         let verdict = chain_verdicts.next().expect("one verdict per entry");
                         let problem = verdict.or_else(|| match &hashes[&file] {
                             Ok(hash) if *hash == entry.hash_value => None,
-                            Ok(_) => Some(Problem::HashMismatch),
-                            Err(Problem::NotFound) => Some(match moved_to.get(&file) {
-                                Some(found) => Problem::MovedTo {
+                            Ok(_) => Some(ValidationProblem::HashMismatch),
+                            Err(ValidationProblem::NotFound) => Some(match moved_to.get(&file) {
+                                Some(found) => ValidationProblem::MovedTo {
                                     found: found.clone(),
                                 },
-                                None => Problem::NotFound,
+                                None => ValidationProblem::NotFound,
                             }),
                             Err(problem) => Some(problem.clone()),
                         });
@@ -359,7 +361,7 @@ async fn check_logs(
                 report.lines.push(Line::Invalid {
                     kind: FileKind::Log,
                     file: file.clone(),
-                    problem: Problem::Unlisted,
+                    problem: ValidationProblem::Unlisted,
                 });
             }
         }
@@ -370,7 +372,7 @@ async fn check_logs(
 /// Delivery stamps in which every log file of the chain must be listed by a digest the walk
 /// read: from the oldest digest's start to an hour before the newest digest's end (a later
 /// digest may still list a file of the last hour), within the request.
-fn unlisted_span(walk: &Walk, request: &Request) -> Option<(EventTime, EventTime)> {
+fn unlisted_span(walk: &ChainWalk, request: &Request) -> Option<(EventTime, EventTime)> {
     let (covered_start, covered_end) = walk.covered?;
     let from = covered_start.max(request.start);
     let to = EventTime::from_unix_seconds(

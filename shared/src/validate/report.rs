@@ -46,7 +46,7 @@ impl fmt::Display for FileKind {
 /// What is wrong with one file. The first group are aws-cli's verdicts, worded as aws-cli
 /// words them; the rest are the checks aws-cli does not make.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub enum ValidationProblem {
     /// The object is not in the bucket.
     NotFound,
     /// Not one gzip member of the expected JSON, or content no writer would produce.
@@ -88,7 +88,7 @@ pub enum Problem {
     Misfiled { digest: Location, detail: String },
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for ValidationProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFound => f.write_str("not found"),
@@ -148,7 +148,7 @@ pub enum Line {
     Invalid {
         kind: FileKind,
         file: Location,
-        problem: Problem,
+        problem: ValidationProblem,
     },
     /// A chain starts again after a period without digests (log file validation or logging was
     /// off): not an error, as in aws-cli.
@@ -186,7 +186,7 @@ impl Report {
     }
 
     /// The problems found, as (kind, file, problem).
-    pub fn invalid(&self) -> impl Iterator<Item = (FileKind, &Location, &Problem)> {
+    pub fn invalid(&self) -> impl Iterator<Item = (FileKind, &Location, &ValidationProblem)> {
         self.lines.iter().filter_map(|line| match line {
             Line::Invalid {
                 kind,
@@ -333,7 +333,7 @@ mod tests {
                 Line::Invalid {
                     kind: FileKind::Log,
                     file: log.clone(),
-                    problem: Problem::HashMismatch,
+                    problem: ValidationProblem::HashMismatch,
                 },
                 Line::Valid {
                     kind: FileKind::Log,
@@ -381,7 +381,7 @@ mod tests {
             lines: vec![Line::Invalid {
                 kind: FileKind::Digest,
                 file: Location::new("b", "d"),
-                problem: Problem::NotFound,
+                problem: ValidationProblem::NotFound,
             }],
             found: None,
         };

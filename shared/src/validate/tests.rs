@@ -231,7 +231,7 @@ impl Fixture {
     }
 }
 
-fn invalid(report: &Report) -> Vec<(FileKind, Location, Problem)> {
+fn invalid(report: &Report) -> Vec<(FileKind, Location, ValidationProblem)> {
     report
         .invalid()
         .map(|(kind, file, problem)| (kind, file.clone(), problem.clone()))
@@ -272,17 +272,21 @@ async fn two_deleted_digests_in_a_row_are_both_reported() {
         (
             FileKind::Digest,
             fixture.digest(2).clone(),
-            Problem::NotFound,
+            ValidationProblem::NotFound,
         ),
         (
             FileKind::Digest,
             fixture.digest(1).clone(),
-            Problem::NotFound,
+            ValidationProblem::NotFound,
         ),
     ];
     for i in [1, 2] {
         for n in 0..2 {
-            expected.push((FileKind::Log, fixture.log(i, n).clone(), Problem::Unlisted));
+            expected.push((
+                FileKind::Log,
+                fixture.log(i, n).clone(),
+                ValidationProblem::Unlisted,
+            ));
         }
     }
     let mut sorted = problems.clone();
@@ -311,8 +315,16 @@ async fn a_modified_log_file_fails_its_hash_and_a_deleted_one_is_not_found() {
     assert_eq!(
         invalid(&report),
         [
-            (FileKind::Log, modified.clone(), Problem::HashMismatch),
-            (FileKind::Log, fixture.log(0, 1).clone(), Problem::NotFound),
+            (
+                FileKind::Log,
+                modified.clone(),
+                ValidationProblem::HashMismatch
+            ),
+            (
+                FileKind::Log,
+                fixture.log(0, 1).clone(),
+                ValidationProblem::NotFound
+            ),
         ]
     );
 }
@@ -340,7 +352,7 @@ async fn a_log_file_moved_to_another_key_is_named_with_where_it_went() {
         [(
             FileKind::Log,
             original,
-            Problem::MovedTo {
+            ValidationProblem::MovedTo {
                 found: Location::new(BUCKET, moved_key)
             }
         )]
@@ -387,7 +399,7 @@ async fn an_inserted_log_file_is_reported_but_not_one_a_later_digest_may_still_l
         [(
             FileKind::Log,
             Location::new(BUCKET, inserted),
-            Problem::Unlisted
+            ValidationProblem::Unlisted
         )]
     );
 }
@@ -424,14 +436,16 @@ async fn a_digest_that_is_not_what_its_successor_committed_to_is_reported() {
     assert!(
         matches!(
             &problems[0],
-            (FileKind::Digest, file, Problem::NotWhatTheNextDigestSays { next, detail })
+            (FileKind::Digest, file, ValidationProblem::NotWhatTheNextDigestSays { next, detail })
                 if file == fixture.digest(1) && next == fixture.digest(2) && detail.contains("previousDigestHashValue")
         ),
         "{problems:?}"
     );
     // The replaced digest's log files: listed by no valid digest now.
     assert!(
-        problems[1..].iter().all(|p| p.2 == Problem::Unlisted),
+        problems[1..]
+            .iter()
+            .all(|p| p.2 == ValidationProblem::Unlisted),
         "{problems:?}"
     );
 }
@@ -445,7 +459,7 @@ async fn digests_signed_by_an_unknown_or_retired_key_are_reported() {
         (
             FileKind::Digest,
             locations[i].clone(),
-            Problem::KeyNotValid {
+            ValidationProblem::KeyNotValid {
                 fingerprint: fingerprint.clone(),
                 digest_end: hour(i as i64),
             },
@@ -460,7 +474,7 @@ async fn digests_signed_by_an_unknown_or_retired_key_are_reported() {
 
     fixture.keys.clear();
     let report = fixture.validate().await;
-    let not_found = Problem::KeyNotFound {
+    let not_found = ValidationProblem::KeyNotFound {
         home_region: REGION.into(),
         fingerprint: fingerprint.clone(),
     };
@@ -512,13 +526,17 @@ async fn a_digest_copied_elsewhere_is_reported_moved_and_its_original_missing() 
     let problems = invalid(&report);
     assert_eq!(
         problems[0],
-        (FileKind::Digest, original.clone(), Problem::NotFound)
+        (
+            FileKind::Digest,
+            original.clone(),
+            ValidationProblem::NotFound
+        )
     );
     assert!(
         problems.contains(&(
             FileKind::Digest,
             Location::new(BUCKET, elsewhere),
-            Problem::Moved { original }
+            ValidationProblem::Moved { original }
         )),
         "{problems:?}"
     );
@@ -547,7 +565,7 @@ async fn without_signature_metadata_a_digest_is_verified_with_the_signature_its_
         [(
             FileKind::Digest,
             fixture.digest(2).clone(),
-            Problem::NoSignature
+            ValidationProblem::NoSignature
         )]
     );
     assert_eq!(report.count(FileKind::Digest, true), 2);

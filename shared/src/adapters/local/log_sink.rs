@@ -19,7 +19,7 @@ pub struct LocalLogSink {
 }
 
 #[derive(Serialize)]
-struct Line<'a> {
+struct SinkLine<'a> {
     timestamp: i64,
     message: &'a str,
 }
@@ -64,7 +64,7 @@ impl LogSink for LocalLogSink {
             return Ok(RejectedEvents::none());
         }
         let path = self.stream_path(group, stream)?;
-        let lines = jsonl::lines(events.iter().map(|event| Line {
+        let lines = jsonl::lines(events.iter().map(|event| SinkLine {
             timestamp: event.timestamp_ms,
             message: &event.message,
         }))
