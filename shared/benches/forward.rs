@@ -22,7 +22,7 @@ use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::delivery::{MAX_RECORDS, encode_log_file, log_file_unique_part};
 use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::ports::log_sink::{LogEvent, LogSink, LogSinkError, RejectedEvents, check_put};
-use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
+use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::record::EventTime;
 use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
@@ -106,8 +106,7 @@ fn store_with_log_files(
                 NOW,
                 &unique,
             );
-            let mut options = PutOptions::new("application/json").content_encoding("gzip");
-            options.metadata = LogFileFacts {
+            let options = LogFileFacts {
                 trail: "main".to_owned(),
                 account: "111122223333".to_owned(),
                 region: "us-east-1".to_owned(),
@@ -115,7 +114,7 @@ fn store_with_log_files(
                 oldest_event_time: body.oldest_event_time,
                 newest_event_time: body.newest_event_time,
             }
-            .to_metadata();
+            .put_options();
             store
                 .put("bench-trail", &key, body.gzip, &options)
                 .await

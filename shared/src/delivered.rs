@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::layout::{self, DIGEST_KIND};
+use crate::ports::object_store::PutOptions;
 use crate::record::EventTime;
 use crate::trail::Trail;
 
@@ -52,6 +53,14 @@ pub enum FactsError {
 }
 
 impl LogFileFacts {
+    /// How deliver puts the log file: gzip-encoded JSON with these facts as its user metadata
+    /// (the trail's encryption is deliver's to add).
+    pub fn put_options(&self) -> PutOptions {
+        let mut options = PutOptions::new("application/json").content_encoding("gzip");
+        options.metadata = self.to_metadata();
+        options
+    }
+
     /// The user metadata deliver puts on the file.
     pub fn to_metadata(&self) -> BTreeMap<String, String> {
         [
@@ -276,72 +285,11 @@ fn folder(trail: &Trail) -> String {
 /// Puts log files as deliver does, metadata included, for the tests of its readers.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use async_trait::async_trait;
     use bytes::Bytes;
 
     use super::LogFileFacts;
-    use crate::adapters::local::LocalObjectStore;
-    use crate::ports::object_store::{
-        ListPage, ObjectInfo, ObjectStore, ObjectStoreError, PutOptions, PutReceipt, StoredObject,
-    };
+    use crate::ports::object_store::ObjectStore;
     use crate::record::EventTime;
-
-    /// The local store, counting the GETs made through it: a reader that needs only the
-    /// metadata makes none.
-    pub(crate) struct CountingStore {
-        inner: LocalObjectStore,
-        gets: AtomicUsize,
-    }
-
-    impl CountingStore {
-        pub(crate) fn new(inner: LocalObjectStore) -> Self {
-            Self {
-                inner,
-                gets: AtomicUsize::new(0),
-            }
-        }
-
-        pub(crate) fn gets(&self) -> usize {
-            self.gets.load(Ordering::SeqCst)
-        }
-    }
-
-    #[async_trait]
-    impl ObjectStore for CountingStore {
-        async fn put(
-            &self,
-            bucket: &str,
-            key: &str,
-            body: Bytes,
-            options: &PutOptions,
-        ) -> Result<PutReceipt, ObjectStoreError> {
-            self.inner.put(bucket, key, body, options).await
-        }
-
-        async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
-            self.gets.fetch_add(1, Ordering::SeqCst);
-            self.inner.get(bucket, key).await
-        }
-
-        async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
-            self.inner.head(bucket, key).await
-        }
-
-        async fn list_page(
-            &self,
-            bucket: &str,
-            prefix: &str,
-            token: Option<&str>,
-        ) -> Result<ListPage, ObjectStoreError> {
-            self.inner.list_page(bucket, prefix, token).await
-        }
-
-        async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
-            self.inner.delete(bucket, key).await
-        }
-    }
 
     /// Facts of a file of `records` records of `trail` for `account` and `region`, their times
     /// one fixed second.
@@ -364,10 +312,8 @@ pub(crate) mod test_support {
         body: Bytes,
         facts: &LogFileFacts,
     ) {
-        let mut options = PutOptions::new("application/json").content_encoding("gzip");
-        options.metadata = facts.to_metadata();
         store
-            .put(bucket, key, body, &options)
+            .put(bucket, key, body, &facts.put_options())
             .await
             .expect("put log file");
     }

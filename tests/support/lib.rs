@@ -28,6 +28,13 @@ pub fn repo_file(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// A sample event of `events/` (what `cargo lambda invoke --data-file` sends), as JSON.
+pub fn sample_event(name: &str) -> serde_json::Value {
+    let path = repo_file(&format!("events/{name}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The repository's test fixtures folder.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")

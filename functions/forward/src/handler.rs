@@ -48,6 +48,7 @@ mod tests {
     use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
     use cairn_shared::record::EventTime;
+    use cairn_test_support::{repo_file, sample_event};
     use flate2::Compression;
     use flate2::write::GzEncoder;
     use lambda_runtime::{Context, Diagnostic};
@@ -57,17 +58,6 @@ mod tests {
     use super::*;
 
     const NOW: OffsetDateTime = datetime!(2026-11-20 10:11:00 UTC);
-
-    fn repo_file(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(name)
-    }
-
-    fn sample(name: &str) -> Value {
-        let text = std::fs::read_to_string(repo_file(name)).expect("sample event");
-        serde_json::from_str(&text).expect("json")
-    }
 
     /// Forwards `event` with the sample configuration over `store`, the answer as JSON.
     async fn answer(
@@ -93,7 +83,7 @@ mod tests {
             store.create_bucket(bucket).await.expect("bucket");
         }
         if let Some(body) = body {
-            let event = sample("events/s3-object-created.json");
+            let event = sample_event("s3-object-created.json");
             let key = event["detail"]["object"]["key"].as_str().expect("key");
             store
                 .put(
@@ -119,9 +109,7 @@ mod tests {
             oldest_event_time: time,
             newest_event_time: time,
         };
-        let mut options = PutOptions::new("application/json").content_encoding("gzip");
-        options.metadata = facts.to_metadata();
-        options
+        facts.put_options()
     }
 
     fn gzip(text: &str) -> Vec<u8> {
@@ -134,7 +122,7 @@ mod tests {
     async fn a_schedule_tick_is_ignored_with_its_reason() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store_with(dir.path(), None).await;
-        let answer = answer(&store, dir.path(), sample("events/schedule.json"))
+        let answer = answer(&store, dir.path(), sample_event("schedule.json"))
             .await
             .expect("answer");
         assert_eq!(
@@ -154,7 +142,7 @@ mod tests {
             "awsRegion": "us-east-1", "recipientAccountId": "123456789012"});
         let body = gzip(&json!({"Records": [record]}).to_string());
         let store = store_with(dir.path(), Some(body)).await;
-        let answer = answer(&store, dir.path(), sample("events/s3-object-created.json"))
+        let answer = answer(&store, dir.path(), sample_event("s3-object-created.json"))
             .await
             .expect("answer");
         assert_eq!(answer["outcome"], "forwarded", "{answer}");
@@ -165,7 +153,7 @@ mod tests {
     async fn a_log_file_gone_is_object_missing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store_with(dir.path(), None).await;
-        let error = answer(&store, dir.path(), sample("events/s3-object-created.json"))
+        let error = answer(&store, dir.path(), sample_event("s3-object-created.json"))
             .await
             .expect_err("no object");
         assert_eq!(Diagnostic::from(error).error_type, "ObjectMissing");
@@ -175,7 +163,7 @@ mod tests {
     async fn a_log_file_that_is_not_gzip_is_a_corrupt_object() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store_with(dir.path(), Some(b"not gzip".to_vec())).await;
-        let error = answer(&store, dir.path(), sample("events/s3-object-created.json"))
+        let error = answer(&store, dir.path(), sample_event("s3-object-created.json"))
             .await
             .expect_err("not gzip");
         assert_eq!(Diagnostic::from(error).error_type, "CorruptObject");
@@ -185,7 +173,7 @@ mod tests {
     async fn an_object_created_event_not_shaped_as_s3s_is_a_bad_event() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store_with(dir.path(), None).await;
-        let mut event = sample("events/s3-object-created.json");
+        let mut event = sample_event("s3-object-created.json");
         event["detail"] = json!({"bucket": "not an object"});
         let error = answer(&store, dir.path(), event)
             .await

@@ -48,6 +48,7 @@ mod tests {
 
     use cairn_shared::adapters::local::LocalObjectStore;
     use cairn_shared::config::Config;
+    use cairn_test_support::repo_file;
     use lambda_runtime::{Context, Diagnostic};
     use serde_json::Value;
     use time::macros::datetime;
@@ -58,8 +59,7 @@ mod tests {
     const CHANNEL: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/cairn";
 
     fn sample_config() -> Config {
-        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cairn.yaml"))
-            .expect("the sample cairn.yaml")
+        Config::load(&repo_file("cairn.yaml")).expect("the sample cairn.yaml")
     }
 
     fn event(text: &str) -> LambdaEvent<Box<RawValue>> {
@@ -68,9 +68,7 @@ mod tests {
     }
 
     fn sample(name: &str) -> LambdaEvent<Box<RawValue>> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../events")
-            .join(name);
+        let path = repo_file(&format!("events/{name}"));
         event(&std::fs::read_to_string(path).expect("sample event"))
     }
 

@@ -162,7 +162,7 @@ async fn eventbridge(
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use bytes::Bytes;
     use cairn_shared::adapters::local::LocalNotifier;
@@ -171,6 +171,7 @@ mod tests {
     use cairn_shared::delivered::LogFileFacts;
     use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
     use cairn_shared::record::EventTime;
+    use cairn_test_support::{repo_file, sample_event};
 
     use lambda_runtime::{Context, Diagnostic};
     use serde_json::json;
@@ -191,17 +192,6 @@ mod tests {
     const NOTICES: &str = "arn:aws:sns:us-east-1:123456789012:cairn-notices";
     const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:cairn-alerts";
 
-    fn repo_file(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(name)
-    }
-
-    fn sample(name: &str) -> Value {
-        let text = std::fs::read_to_string(repo_file(name)).expect("sample event");
-        serde_json::from_str(&text).expect("json")
-    }
-
     fn sample_config() -> Config {
         Config::load(&repo_file("cairn.yaml")).expect("the sample cairn.yaml")
     }
@@ -218,7 +208,7 @@ mod tests {
             .create_bucket("cairn-trail-123456789012")
             .await
             .expect("bucket");
-        let messages = sample("events/notify-sqs.json");
+        let messages = sample_event("notify-sqs.json");
         for message in messages["Records"].as_array().expect("records") {
             let body: Value = serde_json::from_str(message["body"].as_str().expect("body"))
                 .expect("an EventBridge event");
@@ -235,14 +225,17 @@ mod tests {
                 oldest_event_time: time,
                 newest_event_time: time,
             };
-            let mut options = PutOptions::new("application/json").content_encoding("gzip");
-            options.metadata = facts.to_metadata();
             store
-                .put("cairn-trail-123456789012", key, Bytes::new(), &options)
+                .put(
+                    "cairn-trail-123456789012",
+                    key,
+                    Bytes::new(),
+                    &facts.put_options(),
+                )
                 .await
                 .expect("log file");
         }
-        let event = sample("events/alert-object-created.json");
+        let event = sample_event("alert-object-created.json");
         let key = event["detail"]["object"]["key"].as_str().expect("key");
         let log_file = key
             .strip_prefix("alerts/cairn-trail-123456789012/")
@@ -311,7 +304,7 @@ mod tests {
         let store = store_with_alert(&config, dir.path()).await;
         let notifier = notifier_failing_alerts(dir.path());
         let notify = Notify::new(&config, &store, &notifier);
-        let batch = sample("events/notify-sqs.json");
+        let batch = sample_event("notify-sqs.json");
 
         let answer = invoke(&notify, batch.clone()).await.expect("answer");
         assert_eq!(
@@ -354,9 +347,9 @@ mod tests {
         let store = store_with_alert(&config, dir.path()).await;
         let notifier = LocalNotifier::new(dir.path().join("sns"));
         let notify = Notify::new(&config, &store, &notifier);
-        let mut batch = sample("events/notify-sqs.json");
+        let mut batch = sample_event("notify-sqs.json");
         batch["Records"][1]["body"] = json!("not an event");
-        let schedule = sample("events/schedule.json").to_string();
+        let schedule = sample_event("schedule.json").to_string();
         batch["Records"][2]["body"] = json!(schedule);
 
         let answer = invoke(&notify, batch.clone()).await.expect("answer");
@@ -377,14 +370,14 @@ mod tests {
         let notifier = notifier_failing_alerts(dir.path());
         let notify = Notify::new(&config, &store, &notifier);
 
-        let report = invoke(&notify, sample("events/s3-object-created.json"))
+        let report = invoke(&notify, sample_event("s3-object-created.json"))
             .await
             .expect("the sample log file is announced");
         assert_eq!(report["items"][0]["outcome"], "notified");
         assert_eq!(report["sent"][0]["kind"], "deliveryNotice");
         assert_eq!(published(&notifier, NOTICES).len(), 1);
 
-        let error = invoke(&notify, sample("events/alert-object-created.json"))
+        let error = invoke(&notify, sample_event("alert-object-created.json"))
             .await
             .expect_err("the alerts topic fails");
         let text = error.to_string();
@@ -396,7 +389,7 @@ mod tests {
         );
         assert_eq!(Diagnostic::from(error).error_type, "NotifyFailed");
 
-        let ignored = invoke(&notify, sample("events/schedule.json"))
+        let ignored = invoke(&notify, sample_event("schedule.json"))
             .await
             .expect("ignored");
         assert_eq!(ignored["outcome"], "ignored");

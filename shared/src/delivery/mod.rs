@@ -411,10 +411,7 @@ impl<'a> Deliverer<'a> {
             .log_files
             .iter()
             .map(|file| {
-                let mut options = PutOptions::new("application/json")
-                    .content_encoding("gzip")
-                    .encryption(encryption(file.trail));
-                options.metadata = file.facts.to_metadata();
+                let options = file.facts.put_options().encryption(encryption(file.trail));
                 (
                     file.bucket.as_str(),
                     file.key.as_str(),

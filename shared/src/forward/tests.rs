@@ -16,7 +16,8 @@ use time::macros::datetime;
 
 use super::*;
 use crate::adapters::local::LocalObjectStore;
-use crate::delivered::test_support::{self, CountingStore};
+use crate::adapters::local::RecordingStore;
+use crate::delivered::test_support;
 use crate::layout::{self, log_file_key};
 use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;
@@ -720,7 +721,7 @@ async fn what_is_not_a_trail_log_file_is_ignored_and_a_trail_without_a_group_sen
     let quiet = log_key("AbCdEfGh01234567");
     env.put_file_of("quiet", "quiet-bucket", &quiet, gzip(&records(2)))
         .await;
-    let counting = CountingStore::new(env.store.clone());
+    let counting = RecordingStore::new(env.store.clone());
     let report = env
         .forwarder_over(&counting, &sink)
         .handle(&ObjectCreated::new("quiet-bucket", &quiet), NOW)
@@ -729,7 +730,7 @@ async fn what_is_not_a_trail_log_file_is_ignored_and_a_trail_without_a_group_sen
     assert_eq!(report.outcome, Outcome::NoLogGroup);
     assert_eq!(report.trail.as_deref(), Some("quiet"));
     assert_eq!(sink.calls(), 0);
-    assert_eq!(counting.gets(), 0);
+    assert_eq!(counting.take_gets().len(), 0);
 }
 
 #[tokio::test]

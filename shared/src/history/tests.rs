@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -15,9 +13,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::adapters::local::LocalObjectStore;
+use crate::adapters::local::{LocalObjectStore, RecordingStore};
 use crate::layout::{history_key, hour_of_history_key};
-use crate::ports::object_store::{ListPage, ObjectInfo, PutReceipt, StoredObject};
 use crate::record::EventTime;
 use crate::record::{EventCategory, Record, split_batch};
 use crate::selectors::testing;
@@ -1086,53 +1083,10 @@ async fn validation_errors_are_aws_errors() {
 // ---------------------------------------------------------------------------------------------
 // Reading only what a page needs
 
-/// A store that counts what it is asked for.
-struct Counting {
-    inner: LocalObjectStore,
-    gets: Mutex<Vec<String>>,
-    lists: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl ObjectStore for Counting {
-    async fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Bytes,
-        options: &PutOptions,
-    ) -> Result<PutReceipt, ObjectStoreError> {
-        self.inner.put(bucket, key, body, options).await
-    }
-    async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
-        self.gets.lock().expect("lock").push(key.to_owned());
-        self.inner.get(bucket, key).await
-    }
-    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
-        self.inner.head(bucket, key).await
-    }
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        token: Option<&str>,
-    ) -> Result<ListPage, ObjectStoreError> {
-        self.lists.lock().expect("lock").push(prefix.to_owned());
-        self.inner.list_page(bucket, prefix, token).await
-    }
-    async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
-        self.inner.delete(bucket, key).await
-    }
-}
-
 #[tokio::test]
 async fn a_page_reads_only_the_hours_it_needs() {
     let (_dir, inner) = empty_store().await;
-    let store = Counting {
-        inner,
-        gets: Mutex::default(),
-        lists: Mutex::default(),
-    };
+    let store = RecordingStore::new(inner);
     // Three events in each of six hours over three days, each hour in two batches.
     let mut raws = Vec::new();
     for (day, hour) in [(1, 5), (1, 9), (2, 7), (2, 8), (3, 1), (3, 22)] {
@@ -1174,10 +1128,10 @@ async fn a_page_reads_only_the_hours_it_needs() {
         .expect("lookup");
     assert_eq!(page.events.len(), 2);
     assert!(page.next_token.is_some());
-    let gets = std::mem::take(&mut *store.gets.lock().expect("lock"));
+    let gets = store.take_gets();
     assert_eq!(gets.len(), 2, "{gets:?}");
     assert!(gets.iter().all(|key| key.contains("/2024/05/03/22/")));
-    let lists = std::mem::take(&mut *store.lists.lock().expect("lock"));
+    let lists = store.take_lists();
     assert_eq!(
         lists,
         [
@@ -1196,10 +1150,10 @@ async fn a_page_reads_only_the_hours_it_needs() {
         .await
         .expect("lookup");
     assert!(page.next_token.is_some());
-    let gets = std::mem::take(&mut *store.gets.lock().expect("lock"));
+    let gets = store.take_gets();
     assert_eq!(gets.len(), 4, "{gets:?}");
     assert!(gets.iter().all(|key| key.contains("/2024/05/03/")));
-    store.lists.lock().expect("lock").clear();
+    store.take_lists();
 
     // The continuation starts at its own hour: the days after it are not even listed.
     let mut next = query.clone();
@@ -1213,7 +1167,7 @@ async fn a_page_reads_only_the_hours_it_needs() {
         .filter_map(|e| e.event_id.clone())
         .collect();
     assert_eq!(ids, ["e-3-1-30", "e-3-1-20", "e-3-1-10"]);
-    let lists = std::mem::take(&mut *store.lists.lock().expect("lock"));
+    let lists = store.take_lists();
     assert_eq!(
         lists,
         [
@@ -1221,7 +1175,7 @@ async fn a_page_reads_only_the_hours_it_needs() {
             "history/111122223333/us-east-2/2024/05/02/"
         ]
     );
-    let gets = std::mem::take(&mut *store.gets.lock().expect("lock"));
+    let gets = store.take_gets();
     // The cursor's own hour again (it may hold more events of the cursor's second), then
     // 03/01 for the page and 02/08 to know that more exist.
     assert_eq!(gets.len(), 6, "{gets:?}");

@@ -10,7 +10,8 @@ use super::*;
 use time::OffsetDateTime;
 
 use crate::adapters::local::LocalObjectStore;
-use crate::delivered::test_support::{self, CountingStore};
+use crate::adapters::local::RecordingStore;
+use crate::delivered::test_support;
 use crate::layout;
 use crate::notify::test_support::{KEY, alert_json, record, root};
 use crate::ports::notifier::check_publish;
@@ -541,7 +542,7 @@ trails:
     let key = log_key("", "us-east-1", "AAAAAAAAAAAAAAA1");
     put_log_file(&store, "reads", TRAIL_BUCKET, &key, "us-east-1").await;
     let notifier = FakeNotifier::healthy();
-    let counting = CountingStore::new(store.clone());
+    let counting = RecordingStore::new(store.clone());
     let notify = Notify::new(&config, &counting, &notifier);
     let report = notify
         .handle(&[item("m1", TRAIL_BUCKET, &key)], NOW)
@@ -557,7 +558,7 @@ trails:
         "arn:aws:sns:us-east-1:123456789012:reads"
     );
     assert_eq!(
-        counting.gets(),
+        counting.take_gets().len(),
         0,
         "notify reads a log file's metadata, never the file"
     );
@@ -597,7 +598,7 @@ async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignor
     put_log_file(&store, "quiet", TRAIL_BUCKET, &spoofed, "us-east-1").await;
     let gone = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA3");
     let notifier = FakeNotifier::healthy();
-    let counting = CountingStore::new(store.clone());
+    let counting = RecordingStore::new(store.clone());
     let report = Notify::new(&config, &counting, &notifier)
         .handle(
             &[
@@ -634,5 +635,5 @@ async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignor
     );
     assert!(reason(2).contains("is gone"), "{}", reason(2));
     assert!(notifier.published().is_empty());
-    assert_eq!(counting.gets(), 0);
+    assert_eq!(counting.take_gets().len(), 0);
 }

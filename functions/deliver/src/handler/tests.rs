@@ -2,6 +2,7 @@ use std::path::Path;
 
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
+use cairn_test_support::repo_file;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -102,8 +103,7 @@ fn invocation(
 }
 
 fn sample_yaml() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cairn.yaml"))
-        .expect("the sample cairn.yaml")
+    std::fs::read_to_string(repo_file("cairn.yaml")).expect("the sample cairn.yaml")
 }
 
 fn sample_config() -> Config {
