@@ -56,6 +56,13 @@ pub(super) struct Plan<'c> {
     pub removed_trails: BTreeMap<String, usize>,
 }
 
+/// A staged event with the hashes the dedup records compare.
+struct Hashed<'a> {
+    event: staging::StagedEvent<'a>,
+    key: seen::KeyHash,
+    content: seen::ContentHash,
+}
+
 type LogFileGroup<'a> = (&'a str, &'a str, &'a str);
 
 /// Records with their times, in the order they are to be written.
@@ -71,11 +78,21 @@ pub(super) fn build<'c>(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<Plan<'c>, StagingError> {
+    // Parsing and hashing every record are the costs besides compression: both are done per
+    // staging object, on every core.
     let parsed = parallel_map(staged, |object| {
-        staging::read_staged(&object.key, &object.body)
+        let events = staging::read_staged(&object.key, &object.body)?;
+        Ok(events
+            .into_iter()
+            .map(|event| Hashed {
+                key: seen::hash_key(&event.dedup_key),
+                content: seen::hash_bytes(event.record.get().as_bytes()),
+                event,
+            })
+            .collect::<Vec<_>>())
     })
     .into_iter()
-    .collect::<Result<Vec<_>, _>>()?;
+    .collect::<Result<Vec<_>, StagingError>>()?;
 
     let mut in_batch = SeenSet::new();
     let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
@@ -84,10 +101,14 @@ pub(super) fn build<'c>(
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
     for (object, events) in staged.iter().zip(&parsed) {
-        for event in events {
-            let hash = seen::hash_key(&event.dedup_key);
-            let content = seen::hash_bytes(event.record.get().as_bytes());
-            match already_seen.get(&hash).or_else(|| in_batch.get(&hash)) {
+        for Hashed {
+            event,
+            key: hash,
+            content,
+        } in events
+        {
+            let content = *content;
+            match already_seen.get(hash).or_else(|| in_batch.get(hash)) {
                 Some(delivered) if *delivered == content => {
                     duplicates += 1;
                     continue;
@@ -98,7 +119,7 @@ pub(super) fn build<'c>(
                 }
                 None => {}
             }
-            in_batch.insert(hash, content);
+            in_batch.insert(*hash, content);
             seen_keys.push((&event.dedup_key, content));
             let time =
                 EventTime::parse(&event.event_time).map_err(|why| StagingError::Corrupt {

@@ -412,9 +412,14 @@ fn keys_follow_the_layout_and_parse_back() {
     );
     assert_eq!(
         key,
-        "history/123456789012/eu-west-1/2024/08/05/07/batch-1.jsonl.gz"
+        "history/123456789012/eu-west-1/2024/08/05/07/batch-1.jsonl.lz4"
     );
     assert_eq!(hour_of_history_key(&key), Some(hour));
+    // Objects written while the history was gzip are still found.
+    assert_eq!(
+        hour_of_history_key("history/123456789012/eu-west-1/2024/08/05/07/batch-1.jsonl.gz"),
+        Some(hour)
+    );
     // Minutes and seconds do not matter.
     let later = EventTime::parse("2024-08-05T07:59:59Z").expect("time");
     assert_eq!(
@@ -435,7 +440,7 @@ fn keys_follow_the_layout_and_parse_back() {
     // Odd values stay one segment each.
     assert_eq!(
         history_key("a/b", "..", hour.to_offset_date_time(), ""),
-        "history/a%2Fb/%2E%2E/2024/08/05/07/%00.jsonl.gz"
+        "history/a%2Fb/%2E%2E/2024/08/05/07/%00.jsonl.lz4"
     );
     for bad in [
         "history/1/r/2024/08/05/07.jsonl.gz",
@@ -455,7 +460,7 @@ fn compact_records_are_stored_byte_for_byte() {
     let raw: Box<RawValue> = serde_json::from_str(compact).expect("raw");
     let body = encode(&[&raw, &raw]);
     assert_eq!(
-        decode(&body).expect("gunzip"),
+        decode(&body).expect("unpack"),
         format!("{compact}\n{compact}\n")
     );
     // Deterministic bytes, so a retried batch writes the very same object.
@@ -465,15 +470,31 @@ fn compact_records_are_stored_byte_for_byte() {
         decode(format!("{compact}\n").as_bytes()).expect("plain"),
         format!("{compact}\n")
     );
-    assert!(decode(&body[..body.len() - 4]).is_err(), "truncated gzip");
+    assert!(decode(&body[..body.len() - 4]).is_err(), "truncated frame");
     assert!(decode(&[0xff, 0xfe]).is_err(), "not UTF-8");
+}
+
+#[test]
+fn objects_written_as_gzip_read_the_same() {
+    use std::io::Write;
+
+    let compact = r#"{"eventVersion":"1.09","eventName":"ListUsers"}"#;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(format!("{compact}\n{compact}\n").as_bytes())
+        .expect("gzip");
+    let body = gzip.finish().expect("gzip");
+    assert_eq!(
+        decode(&body).expect("gunzip"),
+        format!("{compact}\n{compact}\n")
+    );
+    assert!(decode(&body[..body.len() - 4]).is_err(), "truncated gzip");
 }
 
 #[test]
 fn pretty_printed_records_become_one_line_with_nothing_else_changed() {
     let pretty = "{\n  \"eventName\" : \"Put Object\",\r\n\t\"s\": \"a \\\" b\\\\\",\n  \"n\": 1.50e3,\n  \"l\": [ 1 , {\"k\": \" \"} ]\n}";
     let raw: Box<RawValue> = serde_json::from_str(pretty).expect("raw");
-    let line = decode(&encode(&[&raw])).expect("gunzip");
+    let line = decode(&encode(&[&raw])).expect("unpack");
     assert_eq!(
         line,
         "{\"eventName\":\"Put Object\",\"s\":\"a \\\" b\\\\\",\"n\":1.50e3,\"l\":[1,{\"k\":\" \"}]}\n"
@@ -507,8 +528,8 @@ fn objects_for_batch_groups_management_events_by_account_region_and_hour() {
             .collect();
         let mut stored = Vec::new();
         for (key, body) in &objects {
-            assert!(key.ends_with(&format!("/{name}.jsonl.gz")));
-            for line in decode(body).expect("gunzip").lines() {
+            assert!(key.ends_with(&format!("/{name}.jsonl.lz4")));
+            for line in decode(body).expect("unpack").lines() {
                 let record = Expected::new(serde_json::from_str(line).expect("line"));
                 let hour = record.time - record.time.rem_euclid(3600);
                 assert_eq!(

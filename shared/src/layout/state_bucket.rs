@@ -43,6 +43,11 @@ pub const ALERTS_PREFIX: &str = "alerts/";
 pub const NOTIFY_SENT_PREFIX: &str = "notify/sent/";
 pub const QUARANTINE_PREFIX: &str = "quarantine/";
 
+/// How a history object's name ends: JSON lines in an LZ4 frame.
+const HISTORY_SUFFIX: &str = ".jsonl.lz4";
+/// How it ended while the history was gzip: such objects stay readable for their 90 days.
+const HISTORY_SUFFIX_BEFORE_LZ4: &str = ".jsonl.gz";
+
 /// How long the history keeps an event, as CloudTrail's event history does.
 pub const HISTORY_RETENTION_DAYS: u32 = 90;
 
@@ -157,7 +162,7 @@ pub fn quarantine_key(staging_key: &str) -> String {
     format!("{QUARANTINE_PREFIX}{staging_key}")
 }
 
-/// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.gz`,
+/// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.lz4`,
 /// for the UTC hour `hour` falls in (minutes, seconds and any offset are ignored: `hour` may be
 /// any time of that hour, e.g. `record.event_time().to_offset_date_time()`).
 ///
@@ -169,7 +174,7 @@ pub fn quarantine_key(staging_key: &str) -> String {
 pub fn history_key(account: &str, region: &str, hour: OffsetDateTime, batch: &str) -> String {
     let seconds = hour.unix_timestamp();
     format!(
-        "{}{:02}/{}.jsonl.gz",
+        "{}{:02}/{}{HISTORY_SUFFIX}",
         history_day_prefix(account, region, seconds),
         utc(seconds).hour(),
         segment(batch)
@@ -228,7 +233,10 @@ pub fn hour_of_history_key(key: &str) -> Option<EventTime> {
             .then(|| text.parse::<u32>().ok())
             .flatten()
     };
-    if account.is_empty() || region.is_empty() || !file.ends_with(".jsonl.gz") {
+    let named = [HISTORY_SUFFIX, HISTORY_SUFFIX_BEFORE_LZ4]
+        .iter()
+        .any(|suffix| file.ends_with(suffix));
+    if account.is_empty() || region.is_empty() || !named {
         return None;
     }
     let month = Month::try_from(u8::try_from(digits(month, 2)?).ok()?).ok()?;
