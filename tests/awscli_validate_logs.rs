@@ -17,7 +17,7 @@ use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::validate::{Report, write_report, write_startup};
+use cairn_shared::validate::{CAIRN_MARK, Report, write_report, write_startup};
 use cairn_test_support::cloudtrail_stub::CloudTrailStub;
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::validation::{
@@ -258,8 +258,12 @@ async fn aws_cli_accepts_cairns_chains_rejects_tampering_and_cairn_agrees() {
     let ours_invalid = invalid_lines(&ours.stderr);
     assert_eq!(
         ours_invalid[..2],
-        [not_found(&d3).as_str(), not_found(&d2).as_str()]
+        [
+            not_found(&d3).as_str(),
+            format!("{CAIRN_MARK}{}", not_found(&d2)).as_str()
+        ]
     );
+    only_cairn_lines_added(&theirs, &ours);
     assert_eq!(
         ours_invalid.len(),
         2 + report.count(cairn_shared::validate::FileKind::Log, false),
@@ -286,4 +290,17 @@ async fn same_refusal(aws: &AwsCli, store: &dyn ObjectStore, config: &Config, li
     assert_eq!(invalid_lines(&theirs.stderr), [line]);
     assert_eq!(invalid_lines(&ours.stderr), [line]);
     assert_eq!(ours.stdout, theirs.stdout);
+    only_cairn_lines_added(&theirs, &ours);
+}
+
+/// Without the lines marked as Cairn's, cairn printed exactly what aws-cli printed: a diff of
+/// the two shows only Cairn's extra findings.
+fn only_cairn_lines_added(theirs: &Run, ours: &Run) {
+    let without_cairn = |text: &str| -> String {
+        text.split_inclusive('\n')
+            .filter(|line| !line.starts_with(CAIRN_MARK))
+            .collect()
+    };
+    assert_eq!(without_cairn(&ours.stdout), theirs.stdout, "{ours:?}");
+    assert_eq!(without_cairn(&ours.stderr), theirs.stderr, "{ours:?}");
 }

@@ -234,7 +234,14 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::ValidateLogs(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            validate_logs::run(&args, &config, store.as_ref(), now).await
+            validate_logs::run(
+                &args,
+                &config,
+                store.as_ref(),
+                cli.backend.is_embedded(),
+                now,
+            )
+            .await
         }
     }
 }

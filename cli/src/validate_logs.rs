@@ -3,12 +3,17 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::public_keys;
 use cairn_shared::record::EventTime;
-use cairn_shared::validate::{self, Progress, Request, TrailArn, write_report, write_startup};
+use cairn_shared::validate::{
+    self, CAIRN_MARK, Counts, Progress, Report, Request, TrailArn, ValidateError, write_report,
+    write_startup, write_summary,
+};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::OffsetDateTime;
@@ -18,23 +23,34 @@ use crate::args::parse_timestamp;
 /// Validates a trail's log files with its signed digest files, as `aws cloudtrail
 /// validate-logs` does, and more strictly.
 ///
-/// Walks each digest chain from the newest digest in the range to the oldest, verifies every
-/// digest's signature with the published key its fingerprint names (see `cairn
-/// list-public-keys`) and every listed log file's SHA-256, and prints aws-cli's lines: problems
-/// on stderr, valid files with --verbose, then the summary. Exits 1 when anything is invalid.
+/// Walks each digest chain from the newest digest in the range to the oldest, then the chain of
+/// backfill digests, verifies every digest's signature with the public key its fingerprint
+/// names and every listed log file's SHA-256, and prints aws-cli's lines: problems on stderr,
+/// valid files with --verbose, then the summary. Exits 1 when anything is invalid. Chains are
+/// read as CloudTrail writes them (periods at any offset from the hour, backfill digests,
+/// fields added later, organization trails) as well as Cairn's.
 ///
-/// Beyond aws-cli: every Region's chain is validated (or those given with --region); each
-/// link's previousDigestHashValue and previousDigestSignature are checked; every missing hour's
-/// digest is reported (aws-cli reports one of a run of deleted digests); log files of the period
-/// that no digest lists, log files moved to another key, digests the chain does not link and
-/// digests signed by a key not published as valid at their end time are reported.
+/// Beyond aws-cli, on stderr lines starting `cairn: ` (so a diff against aws-cli's output shows
+/// only them) and counted apart after the summary: each link's previousDigestHashValue and
+/// previousDigestSignature; every missing period's digest (aws-cli reports one of a run of
+/// deleted digests); log files of the period that no digest lists, log files moved to another
+/// key, digests the chain does not link and digests signed by a key not valid at their end
+/// time; and what Cairn knows beyond aws-cli's verdict (where a moved digest belongs, why a
+/// format is invalid).
 ///
-/// The digest files and log files are read from the embedded store (--store DIR, which may be
-/// an `aws s3 sync` copy: a folder per bucket) or S3 (--aws); the published keys from the state
-/// bucket of cairn.yaml. A synced copy has no S3 metadata, so a digest's signature is taken from
-/// the next digest's previousDigestSignature instead (as sound: only the key holder can make a
-/// signature that verifies); the newest digest of each chain cannot be verified that way and is
-/// reported.
+/// The files are read from the embedded store or a folder (--store DIR: an `aws s3 sync` copy
+/// with a folder per bucket, or a `cairn sync` bundle) or S3 (--aws). The public keys come from
+/// --public-keys FILE (what `aws cloudtrail list-public-keys` prints, CLI v1 or v2), else from
+/// the key registry in the state bucket of cairn.yaml. A synced copy has no S3 metadata, so a
+/// digest's signature is taken from the next digest's previousDigestSignature instead (as
+/// sound: only the key holder can make a signature that verifies); the newest digest of each
+/// chain cannot be verified that way: it is reported UNVERIFIABLE and counted apart, and does
+/// not fail the run. A `cairn sync` bundle keeps the signatures: everything verifies.
+///
+/// As aws-cli, it validates the chains of one Region: --region, else AWS_REGION or
+/// AWS_DEFAULT_REGION, else the trail's home Region; --all-regions takes every Region the trail
+/// has digests in. An organization trail needs --account-id (repeatable: one run, one summary
+/// per account and a total).
 ///
 /// Example:
 ///
@@ -65,28 +81,78 @@ pub(crate) struct ValidateLogsArgs {
     #[arg(long, value_name = "PREFIX")]
     pub s3_prefix: Option<String>,
 
-    /// The account whose files to validate (a member account of an organization trail).
-    /// Default: the trail ARN's account.
-    #[arg(long, value_name = "ACCOUNT")]
-    pub account_id: Option<String>,
+    /// The account whose files to validate (a member account of an organization trail;
+    /// repeatable). Default: the trail ARN's account, for a trail that is not an organization's.
+    #[arg(long = "account-id", value_name = "ACCOUNT")]
+    pub account_ids: Vec<String>,
 
-    /// Validate only this Region's chain (repeatable). Default: every Region the trail has
-    /// digest files in, which lists all of the account's digest keys once.
-    #[arg(long = "region", value_name = "REGION")]
+    /// The organization of an organization trail that is not in cairn.yaml (its files are
+    /// under AWSLogs/ORGANIZATION_ID/ACCOUNT/).
+    #[arg(long, value_name = "ORGANIZATION_ID")]
+    pub organization_id: Option<String>,
+
+    /// Validate only this Region's chains (repeatable). Default: AWS_REGION, else
+    /// AWS_DEFAULT_REGION, else the trail's home Region, as aws-cli.
+    #[arg(long = "region", value_name = "REGION", conflicts_with = "all_regions")]
     pub regions: Vec<String>,
+
+    /// Validate the chains of every Region the trail has digest files in.
+    #[arg(long)]
+    pub all_regions: bool,
+
+    /// The public keys, as `aws cloudtrail list-public-keys --start-time … --output json`
+    /// prints them (AWS CLI v1 or v2). Default: the key registry in the state bucket.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+
+    /// `text`: aws-cli's lines and summary. `json`: one JSON report on stdout, for CI: the
+    /// counts and problems of each chain and the total.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 
     /// Also print every valid digest and log file.
     #[arg(long)]
     pub verbose: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// aws-cli's way out on an error (`awscli/clidriver.py` catching the command's exception and
+/// `awscli/utils.py` `write_exception`): the message between newlines on stderr, exit 255.
+fn aws_cli_error(message: impl std::fmt::Display) -> ExitCode {
+    eprint!("\n{message}\n");
+    ExitCode::from(255)
+}
+
 pub(crate) async fn run(
     args: &ValidateLogsArgs,
     config: &Config,
     store: &dyn ObjectStore,
+    copy_without_metadata: bool,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let trail_arn = TrailArn::parse(&args.trail_arn)?;
+    let trail_arn = match TrailArn::parse(&args.trail_arn) {
+        Ok(arn) => arn,
+        // aws-cli's words (validation.py line 95).
+        Err(_) => {
+            return Ok(aws_cli_error(format!(
+                "Invalid trail ARN provided: {}",
+                args.trail_arn
+            )));
+        }
+    };
+    let whole_seconds = |time: OffsetDateTime| EventTime::from_unix_seconds(time.unix_timestamp());
+    let (start, end) = (
+        whole_seconds(args.start_time),
+        whole_seconds(args.end_time.unwrap_or(now)),
+    );
+    if start > end {
+        return Ok(aws_cli_error(ValidateError::InvertedRange { start, end }));
+    }
     let configured = config
         .trails
         .iter()
@@ -106,48 +172,144 @@ pub(crate) async fn run(
             ));
         }
     };
-    let whole_seconds = |time: OffsetDateTime| EventTime::from_unix_seconds(time.unix_timestamp());
-    let request = Request {
-        account: args
-            .account_id
-            .clone()
-            .unwrap_or_else(|| trail_arn.account.clone()),
-        trail: trail_arn,
-        bucket,
-        prefix,
-        organization_id: configured.and_then(|trail| trail.organization_id().map(str::to_owned)),
-        regions: (!args.regions.is_empty()).then(|| args.regions.clone()),
-        start: whole_seconds(args.start_time),
-        end: whole_seconds(args.end_time.unwrap_or(now)),
+    let organization_id = args
+        .organization_id
+        .clone()
+        .or_else(|| configured.and_then(|trail| trail.organization_id().map(str::to_owned)));
+    let accounts = match (&organization_id, args.account_ids.is_empty()) {
+        // aws-cli's words (validation.py lines 156-159).
+        (Some(_), true) => {
+            return Ok(aws_cli_error(
+                "Missing required parameter for organization trail: '--account-id'",
+            ));
+        }
+        (None, true) => vec![trail_arn.account.clone()],
+        (_, false) => args.account_ids.clone(),
+    };
+    let regions = if args.all_regions {
+        None
+    } else if args.regions.is_empty() {
+        // aws-cli validates the Region it is configured for, else the trail's home Region
+        // (validation.py line 303).
+        Some(vec![
+            [
+                std::env::var("AWS_REGION").ok(),
+                std::env::var("AWS_DEFAULT_REGION").ok(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|region| !region.is_empty())
+            .unwrap_or_else(|| trail_arn.home_region.clone()),
+        ])
+    } else {
+        Some(args.regions.clone())
     };
 
-    let keys = public_keys::load(store, &config.state_bucket).await?;
-    if keys.is_empty() {
-        eprintln!(
-            "cairn: no public keys are published in s3://{}/{}: no digest can be verified",
-            config.state_bucket,
-            cairn_shared::layout::PUBLIC_KEYS_KEY
-        );
+    let keys = match &args.public_keys {
+        Some(path) => {
+            let json = std::fs::read(path)
+                .with_context(|| format!("reading the public keys {}", path.display()))?;
+            public_keys::parse_listed_keys(&json)
+                .with_context(|| format!("reading the public keys {}", path.display()))?
+        }
+        None => public_keys::load(store, &config.state_bucket).await?,
+    };
+
+    let text = args.output == OutputFormat::Text;
+    if text {
+        write_startup(&mut std::io::stdout().lock(), &args.trail_arn, start, end)?;
+    }
+    // aws-cli asks for the keys of the range and two hours past it, and stops when there are
+    // none (validation.py lines 591 and 809-812).
+    let keys_until = EventTime::from_unix_seconds(end.unix_seconds() + 2 * 3600);
+    if !keys.iter().any(|key| {
+        key.overlaps(
+            start.to_offset_date_time(),
+            keys_until.to_offset_date_time(),
+        )
+    }) {
+        return Ok(aws_cli_error(format!(
+            "No public keys found between {start} and {keys_until}"
+        )));
     }
 
-    write_startup(
-        &mut std::io::stdout().lock(),
-        &args.trail_arn,
-        request.start,
-        request.end,
-    )?;
     let bar = Bar::new();
-    let report = validate::validate(store, &keys, &request, &bar).await;
+    let mut reports = Vec::new();
+    for account in accounts {
+        let request = Request {
+            trail: trail_arn.clone(),
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+            organization_id: organization_id.clone(),
+            account,
+            regions: regions.clone(),
+            copy_without_metadata,
+            start,
+            end,
+        };
+        let report = validate::validate(store, &keys, &request, &bar).await;
+        reports.push((request.account, report));
+    }
     bar.0.finish_and_clear();
-    let report = report?;
-    write_report(
-        &report,
-        (request.start, request.end),
-        args.verbose,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    )?;
-    Ok(crate::exit_code(report.is_valid()))
+    let mut total = Counts::default();
+    let mut json_chains = Vec::new();
+    let several = reports.len() > 1;
+    for (account, report) in reports {
+        let report = report?;
+        let counts = report.counts();
+        total.add(&counts);
+        if text {
+            if several {
+                println!("{CAIRN_MARK}account {account}:");
+            }
+            write_report(
+                &report,
+                (start, end),
+                args.verbose,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
+        } else {
+            json_chains.push(json_account(&account, &report, counts));
+        }
+    }
+    if text && several {
+        println!("{CAIRN_MARK}all accounts:");
+        write_summary(&total, None, (start, end), &mut std::io::stdout().lock())?;
+    }
+    if !text {
+        let report = serde_json::json!({
+            "trailArn": args.trail_arn,
+            "startTime": start.to_string(),
+            "endTime": end.to_string(),
+            "valid": total.is_valid(),
+            "total": total,
+            "accounts": json_chains,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(crate::exit_code(total.is_valid()))
+}
+
+/// One account's part of the `--output json` report.
+fn json_account(account: &str, report: &Report, counts: Counts) -> serde_json::Value {
+    let problems: Vec<serde_json::Value> = report
+        .invalid()
+        .map(|(kind, file, problem)| {
+            serde_json::json!({
+                "kind": kind.to_string(),
+                "file": file.to_string(),
+                "problem": problem.to_string(),
+                "awsCliVerdict": problem.aws_cli_verdict(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "account": account,
+        "resultsFound": report.found.map(|(from, to)| [from.to_string(), to.to_string()]),
+        "counts": counts,
+        "problems": problems,
+    })
 }
 
 /// Files read so far, on stderr while it is a terminal.

@@ -48,6 +48,11 @@ pub enum PublicKeysError {
     },
 }
 
+/// Why the keys `aws cloudtrail list-public-keys` printed cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("not what `aws cloudtrail list-public-keys` prints: {0}")]
+pub struct ListedKeysError(#[source] RegistryProblem);
+
 /// What is wrong with the registry object or one of its entries.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryProblem {
@@ -162,6 +167,89 @@ impl StoredKey {
             validity_start: self.validity_start,
             validity_end: self.validity_end,
         })
+    }
+}
+
+/// The keys in a `ListPublicKeys` answer, as `aws cloudtrail list-public-keys` prints it:
+/// `{"PublicKeyList":[{"Value","ValidityStartTime","ValidityEndTime","Fingerprint"}]}`, the
+/// times epoch seconds (AWS CLI v1, e.g. `1453076702.0`) or ISO 8601 text (v2, e.g.
+/// `2016-01-18T00:25:02+00:00`). Each key is checked against its fingerprint, as the registry's
+/// are; the validity window is the one AWS gives (the current key's end is the end of the range
+/// the list was asked for).
+pub fn parse_listed_keys(json: &[u8]) -> Result<Vec<PublishedKey>, ListedKeysError> {
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(rename = "PublicKeyList")]
+        keys: Vec<ListedEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ListedEntry {
+        #[serde(rename = "Value")]
+        value: String,
+        #[serde(rename = "ValidityStartTime", with = "listed_time")]
+        validity_start: OffsetDateTime,
+        #[serde(rename = "ValidityEndTime", default, with = "listed_time::option")]
+        validity_end: Option<OffsetDateTime>,
+        #[serde(rename = "Fingerprint")]
+        fingerprint: String,
+    }
+    let listed: Listed =
+        serde_json::from_slice(json).map_err(|e| ListedKeysError(RegistryProblem::Json(e)))?;
+    listed
+        .keys
+        .into_iter()
+        .map(|entry| {
+            StoredKey {
+                value: entry.value,
+                validity_start: entry.validity_start,
+                validity_end: entry.validity_end,
+                fingerprint: entry.fingerprint,
+            }
+            .decode()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(ListedKeysError)
+}
+
+/// A `ListPublicKeys` time as the AWS CLI prints it: epoch seconds (v1) or ISO 8601 (v2).
+mod listed_time {
+    use serde::{Deserialize, Deserializer, de::Error};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Listed {
+        Epoch(f64),
+        Iso(String),
+    }
+
+    fn read<E: Error>(listed: Listed) -> Result<OffsetDateTime, E> {
+        match listed {
+            Listed::Epoch(seconds) => {
+                OffsetDateTime::from_unix_timestamp_nanos((seconds * 1e9).round() as i128)
+                    .map_err(E::custom)
+            }
+            Listed::Iso(text) => OffsetDateTime::parse(&text, &Rfc3339).map_err(E::custom),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
+        read(Listed::deserialize(deserializer)?)
+    }
+
+    pub(super) mod option {
+        use super::*;
+
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            Option::<Listed>::deserialize(deserializer)?
+                .map(read)
+                .transpose()
+        }
     }
 }
 
@@ -437,6 +525,58 @@ mod tests {
             message.contains(&format!("has fingerprint {}", key.fingerprint())),
             "{message}"
         );
+    }
+
+    #[test]
+    fn keys_printed_by_aws_cli_v1_and_v2_are_read_and_checked() {
+        let (a, b) = (test_key(), test_key());
+        let rotation = datetime!(2026-11-22 12:00:00 UTC);
+        let keys = [
+            PublishedKey {
+                key: a.clone(),
+                validity_start: T0,
+                validity_end: Some(rotation),
+            },
+            PublishedKey {
+                key: b.clone(),
+                validity_start: rotation,
+                validity_end: None,
+            },
+        ];
+        let now = datetime!(2026-11-23 00:00:00 UTC);
+        let v1 = serde_json::to_vec(&list_public_keys(&keys, Some(T0), None, now)).expect("json");
+        let mut expected = keys.to_vec();
+        expected[1].validity_end = Some(now);
+        assert_eq!(parse_listed_keys(&v1).expect("v1"), expected);
+
+        let v2 = format!(
+            r#"{{
+    "PublicKeyList": [
+        {{
+            "Value": "{}",
+            "ValidityStartTime": "2026-11-22T10:00:00+00:00",
+            "ValidityEndTime": "2026-11-22T12:00:00+00:00",
+            "Fingerprint": "{}"
+        }},
+        {{
+            "Value": "{}",
+            "ValidityStartTime": "2026-11-22T12:00:00+00:00",
+            "ValidityEndTime": "2026-11-23T00:00:00+00:00",
+            "Fingerprint": "{}"
+        }}
+    ]
+}}"#,
+            BASE64.encode(a.pkcs1_der()),
+            a.fingerprint(),
+            BASE64.encode(b.pkcs1_der()),
+            b.fingerprint()
+        );
+        assert_eq!(parse_listed_keys(v2.as_bytes()).expect("v2"), expected);
+
+        let lying = v2.replacen(a.fingerprint(), b.fingerprint(), 1);
+        let error = parse_listed_keys(lying.as_bytes()).expect_err("wrong fingerprint");
+        assert!(error.to_string().contains("has fingerprint"), "{error}");
+        assert!(parse_listed_keys(b"{}").is_err());
     }
 
     #[test]

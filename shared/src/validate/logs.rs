@@ -177,6 +177,8 @@ mod tests {
             organization_id: None,
             chain: &chain,
             home_region: "us-east-1",
+            backfill: false,
+            copy_without_metadata: false,
         };
         let end = EventTime::parse("2026-11-22T10:00:00Z").expect("time");
         let key = |region: &str, stamp: &str| {
