@@ -512,6 +512,42 @@ async fn synced_copy_is_valid_but_for_its_unverifiable_newest_digests(
     }
 }
 
+/// A `cairn sync` bundle of the chains: the digests keep their signatures, so everything
+/// verifies offline, the newest digests and the backfill digest included.
+async fn bundle_is_valid_with_every_signature_verified(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    state_bucket: &str,
+) {
+    let bundle_dir = tempfile::tempdir().expect("tempdir");
+    let bundle = LocalObjectStore::new(bundle_dir.path().to_path_buf());
+    bundle.create_bucket(bucket).await.expect("bucket");
+    let keys = aws_chains::listed_keys(store, state_bucket).await.1;
+    for (i, account) in aws_chains::ACCOUNTS.into_iter().enumerate() {
+        let mut request = aws_chains::request(bucket, account, None);
+        let copied = cairn_shared::validate::copy_evidence(store, &bundle, &request, &NoProgress)
+            .await
+            .expect("copy");
+        let regions = aws_chains::REGIONS.len();
+        let backfill = usize::from(i == 0);
+        assert_eq!(
+            copied.digests,
+            regions * aws_chains::PERIODS as usize + backfill
+        );
+        request.copy_without_metadata = true;
+        let report = cairn_shared::validate::validate(&bundle, &keys, &request, &NoProgress)
+            .await
+            .expect("validate");
+        assert_eq!(verdict(&report), Verdict::new());
+        let counts = report.counts();
+        assert_eq!(
+            (counts.valid_digests, counts.valid_backfill_digests),
+            (regions * aws_chains::PERIODS as usize, backfill)
+        );
+        assert_eq!(copied.log_files, counts.valid_logs);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn chains_as_cloudtrail_writes_them_are_valid_and_tampering_is_named_on_the_embedded_store() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -522,6 +558,7 @@ async fn chains_as_cloudtrail_writes_them_are_valid_and_tampering_is_named_on_th
     }
     aws_matrix(&store, bucket, state, false).await;
     synced_copy_is_valid_but_for_its_unverifiable_newest_digests(&store, bucket, state).await;
+    bundle_is_valid_with_every_signature_verified(&store, bucket, state).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -539,4 +576,5 @@ async fn chains_as_cloudtrail_writes_them_are_valid_with_listed_keys_on_localsta
     let (bucket, state) = (config.trails[0].bucket(), config.state_bucket.as_str());
     aws_matrix(&store, bucket, state, true).await;
     synced_copy_is_valid_but_for_its_unverifiable_newest_digests(&store, bucket, state).await;
+    bundle_is_valid_with_every_signature_verified(&store, bucket, state).await;
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow};
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::public_keys;
+use cairn_shared::public_keys::{self, PublishedKey};
 use cairn_shared::record::EventTime;
 use cairn_shared::validate::{
     self, CAIRN_MARK, Counts, Progress, Report, Request, TrailArn, ValidateError, write_report,
@@ -59,16 +59,32 @@ use crate::args::parse_timestamp;
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ValidateLogsArgs {
+    #[command(flatten)]
+    pub scope: TrailScope,
+
+    /// `text`: aws-cli's lines and summary. `json`: one JSON report on stdout, for CI: the
+    /// counts and problems of each account and the total.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Also print every valid digest and log file.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Which trail's files, where, and which keys verify them: what validate-logs and sync share.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TrailScope {
     /// The trail: arn:aws:cloudtrail:HOME_REGION:ACCOUNT:trail/NAME.
     #[arg(long, value_name = "ARN")]
     pub trail_arn: String,
 
-    /// Validate log files delivered at or after this time (ISO 8601, e.g.
-    /// 2026-11-22T00:00:00Z, or epoch seconds).
+    /// Log files delivered at or after this time (ISO 8601, e.g. 2026-11-22T00:00:00Z, or
+    /// epoch seconds).
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp, allow_hyphen_values = true)]
     pub start_time: OffsetDateTime,
 
-    /// Validate log files delivered at or before this time. Default: now.
+    /// Log files delivered at or before this time. Default: now.
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp, allow_hyphen_values = true)]
     pub end_time: Option<OffsetDateTime>,
 
@@ -81,7 +97,7 @@ pub(crate) struct ValidateLogsArgs {
     #[arg(long, value_name = "PREFIX")]
     pub s3_prefix: Option<String>,
 
-    /// The account whose files to validate (a member account of an organization trail;
+    /// The account whose files to take (a member account of an organization trail;
     /// repeatable). Default: the trail ARN's account, for a trail that is not an organization's.
     #[arg(long = "account-id", value_name = "ACCOUNT")]
     pub account_ids: Vec<String>,
@@ -91,12 +107,12 @@ pub(crate) struct ValidateLogsArgs {
     #[arg(long, value_name = "ORGANIZATION_ID")]
     pub organization_id: Option<String>,
 
-    /// Validate only this Region's chains (repeatable). Default: AWS_REGION, else
-    /// AWS_DEFAULT_REGION, else the trail's home Region, as aws-cli.
+    /// Only this Region's chains (repeatable). Default: AWS_REGION, else AWS_DEFAULT_REGION,
+    /// else the trail's home Region, as aws-cli.
     #[arg(long = "region", value_name = "REGION", conflicts_with = "all_regions")]
     pub regions: Vec<String>,
 
-    /// Validate the chains of every Region the trail has digest files in.
+    /// The chains of every Region the trail has digest files in.
     #[arg(long)]
     pub all_regions: bool,
 
@@ -104,15 +120,129 @@ pub(crate) struct ValidateLogsArgs {
     /// prints them (AWS CLI v1 or v2). Default: the key registry in the state bucket.
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
+}
 
-    /// `text`: aws-cli's lines and summary. `json`: one JSON report on stdout, for CI: the
-    /// counts and problems of each chain and the total.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+/// A [`TrailScope`] worked out: one request per account, and the keys.
+pub(crate) struct Scope {
+    pub requests: Vec<Request>,
+    pub keys: Vec<PublishedKey>,
+    pub start: EventTime,
+    pub end: EventTime,
+}
 
-    /// Also print every valid digest and log file.
-    #[arg(long)]
-    pub verbose: bool,
+impl TrailScope {
+    /// The requests and keys, or the exit of aws-cli's error when aws-cli would refuse to start
+    /// (after printing it).
+    pub(crate) async fn resolve(
+        &self,
+        config: &Config,
+        store: &dyn ObjectStore,
+        copy_without_metadata: bool,
+        now: OffsetDateTime,
+    ) -> Result<Result<Scope, ExitCode>> {
+        let trail_arn = match TrailArn::parse(&self.trail_arn) {
+            Ok(arn) => arn,
+            // aws-cli's words (validation.py line 95).
+            Err(_) => {
+                return Ok(Err(aws_cli_error(format!(
+                    "Invalid trail ARN provided: {}",
+                    self.trail_arn
+                ))));
+            }
+        };
+        let whole_seconds =
+            |time: OffsetDateTime| EventTime::from_unix_seconds(time.unix_timestamp());
+        let (start, end) = (
+            whole_seconds(self.start_time),
+            whole_seconds(self.end_time.unwrap_or(now)),
+        );
+        if start > end {
+            return Ok(Err(aws_cli_error(ValidateError::InvertedRange {
+                start,
+                end,
+            })));
+        }
+        let configured = config
+            .trails
+            .iter()
+            .find(|trail| trail.arn() == self.trail_arn);
+        let (bucket, prefix) = match (&self.s3_bucket, configured) {
+            (Some(bucket), _) => (bucket.clone(), self.s3_prefix.clone()),
+            (None, Some(trail)) => (
+                trail.bucket().to_owned(),
+                self.s3_prefix
+                    .clone()
+                    .or_else(|| trail.prefix().map(str::to_owned)),
+            ),
+            (None, None) => {
+                return Err(anyhow!(
+                    "trail {} is not in the configuration; name its bucket with --s3-bucket",
+                    self.trail_arn
+                ));
+            }
+        };
+        let organization_id = self
+            .organization_id
+            .clone()
+            .or_else(|| configured.and_then(|trail| trail.organization_id().map(str::to_owned)));
+        let accounts = match (&organization_id, self.account_ids.is_empty()) {
+            // aws-cli's words (validation.py lines 156-159).
+            (Some(_), true) => {
+                return Ok(Err(aws_cli_error(
+                    "Missing required parameter for organization trail: '--account-id'",
+                )));
+            }
+            (None, true) => vec![trail_arn.account.clone()],
+            (_, false) => self.account_ids.clone(),
+        };
+        let regions = if self.all_regions {
+            None
+        } else if self.regions.is_empty() {
+            // aws-cli validates the Region it is configured for, else the trail's home Region
+            // (validation.py line 303).
+            Some(vec![
+                [
+                    std::env::var("AWS_REGION").ok(),
+                    std::env::var("AWS_DEFAULT_REGION").ok(),
+                ]
+                .into_iter()
+                .flatten()
+                .find(|region| !region.is_empty())
+                .unwrap_or_else(|| trail_arn.home_region.clone()),
+            ])
+        } else {
+            Some(self.regions.clone())
+        };
+        let keys = match &self.public_keys {
+            Some(path) => {
+                let json = std::fs::read(path)
+                    .with_context(|| format!("reading the public keys {}", path.display()))?;
+                public_keys::parse_listed_keys(&json)
+                    .with_context(|| format!("reading the public keys {}", path.display()))?
+            }
+            None => public_keys::load(store, &config.state_bucket).await?,
+        };
+        let requests = accounts
+            .into_iter()
+            .map(|account| Request {
+                trail: trail_arn.clone(),
+                bucket: bucket.clone(),
+                prefix: prefix.clone(),
+                organization_id: organization_id.clone(),
+                account,
+                regions: regions.clone(),
+                copy_without_metadata,
+                start,
+                end,
+            })
+            .collect();
+        Ok(Ok(Scope {
+            requests,
+            keys,
+            start,
+            end,
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,89 +265,24 @@ pub(crate) async fn run(
     copy_without_metadata: bool,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let trail_arn = match TrailArn::parse(&args.trail_arn) {
-        Ok(arn) => arn,
-        // aws-cli's words (validation.py line 95).
-        Err(_) => {
-            return Ok(aws_cli_error(format!(
-                "Invalid trail ARN provided: {}",
-                args.trail_arn
-            )));
-        }
+    let scope = match args
+        .scope
+        .resolve(config, store, copy_without_metadata, now)
+        .await?
+    {
+        Ok(scope) => scope,
+        Err(exit) => return Ok(exit),
     };
-    let whole_seconds = |time: OffsetDateTime| EventTime::from_unix_seconds(time.unix_timestamp());
-    let (start, end) = (
-        whole_seconds(args.start_time),
-        whole_seconds(args.end_time.unwrap_or(now)),
-    );
-    if start > end {
-        return Ok(aws_cli_error(ValidateError::InvertedRange { start, end }));
-    }
-    let configured = config
-        .trails
-        .iter()
-        .find(|trail| trail.arn() == args.trail_arn);
-    let (bucket, prefix) = match (&args.s3_bucket, configured) {
-        (Some(bucket), _) => (bucket.clone(), args.s3_prefix.clone()),
-        (None, Some(trail)) => (
-            trail.bucket().to_owned(),
-            args.s3_prefix
-                .clone()
-                .or_else(|| trail.prefix().map(str::to_owned)),
-        ),
-        (None, None) => {
-            return Err(anyhow!(
-                "trail {} is not in the configuration; name its bucket with --s3-bucket",
-                args.trail_arn
-            ));
-        }
-    };
-    let organization_id = args
-        .organization_id
-        .clone()
-        .or_else(|| configured.and_then(|trail| trail.organization_id().map(str::to_owned)));
-    let accounts = match (&organization_id, args.account_ids.is_empty()) {
-        // aws-cli's words (validation.py lines 156-159).
-        (Some(_), true) => {
-            return Ok(aws_cli_error(
-                "Missing required parameter for organization trail: '--account-id'",
-            ));
-        }
-        (None, true) => vec![trail_arn.account.clone()],
-        (_, false) => args.account_ids.clone(),
-    };
-    let regions = if args.all_regions {
-        None
-    } else if args.regions.is_empty() {
-        // aws-cli validates the Region it is configured for, else the trail's home Region
-        // (validation.py line 303).
-        Some(vec![
-            [
-                std::env::var("AWS_REGION").ok(),
-                std::env::var("AWS_DEFAULT_REGION").ok(),
-            ]
-            .into_iter()
-            .flatten()
-            .find(|region| !region.is_empty())
-            .unwrap_or_else(|| trail_arn.home_region.clone()),
-        ])
-    } else {
-        Some(args.regions.clone())
-    };
-
-    let keys = match &args.public_keys {
-        Some(path) => {
-            let json = std::fs::read(path)
-                .with_context(|| format!("reading the public keys {}", path.display()))?;
-            public_keys::parse_listed_keys(&json)
-                .with_context(|| format!("reading the public keys {}", path.display()))?
-        }
-        None => public_keys::load(store, &config.state_bucket).await?,
-    };
+    let (start, end, keys) = (scope.start, scope.end, scope.keys);
 
     let text = args.output == OutputFormat::Text;
     if text {
-        write_startup(&mut std::io::stdout().lock(), &args.trail_arn, start, end)?;
+        write_startup(
+            &mut std::io::stdout().lock(),
+            &args.scope.trail_arn,
+            start,
+            end,
+        )?;
     }
     // aws-cli asks for the keys of the range and two hours past it, and stops when there are
     // none (validation.py lines 591 and 809-812).
@@ -233,20 +298,9 @@ pub(crate) async fn run(
         )));
     }
 
-    let bar = Bar::new();
+    let bar = Bar::new("files read");
     let mut reports = Vec::new();
-    for account in accounts {
-        let request = Request {
-            trail: trail_arn.clone(),
-            bucket: bucket.clone(),
-            prefix: prefix.clone(),
-            organization_id: organization_id.clone(),
-            account,
-            regions: regions.clone(),
-            copy_without_metadata,
-            start,
-            end,
-        };
+    for request in scope.requests {
         let report = validate::validate(store, &keys, &request, &bar).await;
         reports.push((request.account, report));
     }
@@ -279,7 +333,7 @@ pub(crate) async fn run(
     }
     if !text {
         let report = serde_json::json!({
-            "trailArn": args.trail_arn,
+            "trailArn": args.scope.trail_arn,
             "startTime": start.to_string(),
             "endTime": end.to_string(),
             "valid": total.is_valid(),
@@ -313,10 +367,10 @@ fn json_account(account: &str, report: &Report, counts: Counts) -> serde_json::V
 }
 
 /// Files read so far, on stderr while it is a terminal.
-struct Bar(ProgressBar);
+pub(crate) struct Bar(pub ProgressBar);
 
 impl Bar {
-    fn new() -> Self {
+    pub(crate) fn new(what: &str) -> Self {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -324,8 +378,10 @@ impl Bar {
         };
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} files read ({per_sec}, {eta})")
-                .expect("a valid template"),
+            ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}})"
+            ))
+            .expect("a valid template"),
         );
         Self(bar)
     }

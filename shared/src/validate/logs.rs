@@ -22,7 +22,7 @@ pub(crate) const READ_CONCURRENCY: usize = 32;
 
 /// Where a chain delivers its log files.
 impl ChainPlace<'_> {
-    fn folder(&self, day: EventTime) -> String {
+    pub(super) fn folder(&self, day: EventTime) -> String {
         day_folder(
             self.prefix,
             self.organization_id,

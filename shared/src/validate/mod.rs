@@ -24,6 +24,7 @@
 //! so the search for unlisted log files stops an hour before the newest digest's end.
 
 mod arn;
+mod bundle;
 mod chain;
 mod digests;
 mod logs;
@@ -39,6 +40,7 @@ use crate::public_keys::PublishedKey;
 use crate::record::EventTime;
 
 pub use arn::{InvalidTrailArn, TrailArn};
+pub use bundle::{Bundled, copy_evidence};
 pub use report::{
     CAIRN_MARK, Counts, FileKind, Line, Location, Report, ValidationProblem, write_report,
     write_startup, write_summary,
@@ -106,12 +108,7 @@ pub async fn validate(
         });
     }
     let keys = KeyRing::new(keys);
-    let trail = ChainId {
-        trail: request.trail.name.clone(),
-        home_region: request.trail.home_region.clone(),
-        account: request.account.clone(),
-        region: String::new(),
-    };
+    let trail = trail_chain(request);
 
     let mut chains = Vec::new();
     let listed = list_digest_keys(store, request).await?;
@@ -174,6 +171,16 @@ pub async fn validate(
 
     check_logs(store, request, &places, walks, &mut report, progress).await?;
     Ok(report)
+}
+
+/// The request's chains, but for the Region.
+fn trail_chain(request: &Request) -> ChainId {
+    ChainId {
+        trail: request.trail.name.clone(),
+        home_region: request.trail.home_region.clone(),
+        account: request.account.clone(),
+        region: String::new(),
+    }
 }
 
 /// Every digest key of the trail's account, or of the requested Regions.
