@@ -578,3 +578,62 @@ async fn chains_as_cloudtrail_writes_them_are_valid_with_listed_keys_on_localsta
     synced_copy_is_valid_but_for_its_unverifiable_newest_digests(&store, bucket, state).await;
     bundle_is_valid_with_every_signature_verified(&store, bucket, state).await;
 }
+
+/// With --aws, a trail that is not Cairn's gets its keys from CloudTrail's ListPublicKeys, as
+/// aws-cli does: here the loopback stub's answer, checked key by key, verifies the chains.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_from_list_public_keys_verify_chains_as_cloudtrail_writes_them() {
+    use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
+    use cairn_shared::adapters::aws::{CloudTrailKeys, load_sdk_config};
+    use cairn_test_support::cloudtrail_stub::CloudTrailStub;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = std::sync::Arc::new(LocalObjectStore::new(dir.path().to_path_buf()));
+    let (bucket, state) = ("aws-chains", "aws-chains-state");
+    for name in [bucket, state] {
+        store.create_bucket(name).await.expect("bucket");
+    }
+    let keys = keys().await;
+    aws_chains::build(store.as_ref(), bucket, state, &keys.first, &keys.second).await;
+    let stub = CloudTrailStub::start(store.clone(), state.to_owned());
+    let sdk = load_sdk_config()
+        .await
+        .into_builder()
+        .region(Region::new(aws_chains::HOME_REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "test",
+        )))
+        .build();
+    // On the client itself: the environment's AWS_ENDPOINT_URL would win over the SDK config's.
+    let client = aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(&sdk)
+            .endpoint_url(&stub.endpoint)
+            .build(),
+    );
+    let (start, end) = aws_chains::range();
+    let listed = public_keys::list_from(
+        &CloudTrailKeys::from_client(client),
+        start.to_offset_date_time(),
+        end.to_offset_date_time() + Duration::hours(2),
+    )
+    .await
+    .expect("ListPublicKeys");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|key| key.key.fingerprint().to_owned())
+            .collect::<Vec<_>>(),
+        [
+            fingerprint_of(&keys.first).await,
+            fingerprint_of(&keys.second).await
+        ]
+    );
+    for account in aws_chains::ACCOUNTS {
+        let request = aws_chains::request(bucket, account, None);
+        let report =
+            cairn_shared::validate::validate(store.as_ref(), &listed, &request, &NoProgress)
+                .await
+                .expect("validate");
+        assert_eq!(verdict(&report), Verdict::new());
+    }
+}

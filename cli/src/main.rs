@@ -241,7 +241,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 &args,
                 &config,
                 store.as_ref(),
-                cli.backend.is_embedded(),
+                !cli.backend.is_embedded(),
                 now,
             )
             .await
@@ -249,7 +249,14 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Sync(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            sync::run(&args, &config, store.as_ref(), now).await
+            sync::run(
+                &args,
+                &config,
+                store.as_ref(),
+                !cli.backend.is_embedded(),
+                now,
+            )
+            .await
         }
     }
 }

@@ -14,7 +14,7 @@ use cairn_shared::validate::{Bundled, copy_evidence};
 use clap::Args;
 use time::OffsetDateTime;
 
-use crate::validate_logs::{Bar, TrailScope};
+use crate::validate_logs::{Bar, TrailScope, keys_until};
 
 /// The file of a bundle holding the public keys, as `aws cloudtrail list-public-keys` prints
 /// them, for `cairn validate-logs --public-keys`.
@@ -51,9 +51,10 @@ pub(crate) async fn run(
     args: &SyncArgs,
     config: &Config,
     store: &dyn ObjectStore,
+    aws: bool,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let scope = match args.scope.resolve(config, store, false, now).await? {
+    let scope = match args.scope.resolve(config, store, aws, now).await? {
         Ok(scope) => scope,
         Err(exit) => return Ok(exit),
     };
@@ -74,7 +75,7 @@ pub(crate) async fn run(
     let listed = public_keys::list_public_keys(
         &scope.keys,
         Some(scope.start.to_offset_date_time()),
-        Some(scope.end.to_offset_date_time() + time::Duration::hours(2)),
+        Some(keys_until(scope.end).to_offset_date_time()),
         now,
     );
     let keys_file = args.to.join(KEYS_FILE);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
+use cairn_shared::adapters::aws::{CloudTrailKeys, load_sdk_config};
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::public_keys::{self, PublishedKey};
@@ -117,7 +118,9 @@ pub(crate) struct TrailScope {
     pub all_regions: bool,
 
     /// The public keys, as `aws cloudtrail list-public-keys --start-time … --output json`
-    /// prints them (AWS CLI v1 or v2). Default: the key registry in the state bucket.
+    /// prints them (AWS CLI v1 or v2). Default: the key registry in the state bucket for a
+    /// trail of cairn.yaml; with --aws, CloudTrail's ListPublicKeys for any other trail, as
+    /// aws-cli asks it (the range and two hours past it).
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
 }
@@ -137,7 +140,7 @@ impl TrailScope {
         &self,
         config: &Config,
         store: &dyn ObjectStore,
-        copy_without_metadata: bool,
+        aws: bool,
         now: OffsetDateTime,
     ) -> Result<Result<Scope, ExitCode>> {
         let trail_arn = match TrailArn::parse(&self.trail_arn) {
@@ -220,6 +223,15 @@ impl TrailScope {
                 public_keys::parse_listed_keys(&json)
                     .with_context(|| format!("reading the public keys {}", path.display()))?
             }
+            None if aws && configured.is_none() => {
+                let sdk = load_sdk_config().await;
+                public_keys::list_from(
+                    &CloudTrailKeys::new(&sdk),
+                    start.to_offset_date_time(),
+                    keys_until(end).to_offset_date_time(),
+                )
+                .await?
+            }
             None => public_keys::load(store, &config.state_bucket).await?,
         };
         let requests = accounts
@@ -231,7 +243,7 @@ impl TrailScope {
                 organization_id: organization_id.clone(),
                 account,
                 regions: regions.clone(),
-                copy_without_metadata,
+                copy_without_metadata: !aws,
                 start,
                 end,
             })
@@ -251,6 +263,12 @@ pub(crate) enum OutputFormat {
     Json,
 }
 
+/// The end of the range whose keys aws-cli asks for: two hours past the validated range's
+/// (validation.py line 591).
+pub(crate) fn keys_until(end: EventTime) -> EventTime {
+    EventTime::from_unix_seconds(end.unix_seconds() + 2 * 3600)
+}
+
 /// aws-cli's way out on an error (`awscli/clidriver.py` catching the command's exception and
 /// `awscli/utils.py` `write_exception`): the message between newlines on stderr, exit 255.
 fn aws_cli_error(message: impl std::fmt::Display) -> ExitCode {
@@ -262,14 +280,10 @@ pub(crate) async fn run(
     args: &ValidateLogsArgs,
     config: &Config,
     store: &dyn ObjectStore,
-    copy_without_metadata: bool,
+    aws: bool,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
-    let scope = match args
-        .scope
-        .resolve(config, store, copy_without_metadata, now)
-        .await?
-    {
+    let scope = match args.scope.resolve(config, store, aws, now).await? {
         Ok(scope) => scope,
         Err(exit) => return Ok(exit),
     };
@@ -284,17 +298,14 @@ pub(crate) async fn run(
             end,
         )?;
     }
-    // aws-cli asks for the keys of the range and two hours past it, and stops when there are
-    // none (validation.py lines 591 and 809-812).
-    let keys_until = EventTime::from_unix_seconds(end.unix_seconds() + 2 * 3600);
-    if !keys.iter().any(|key| {
-        key.overlaps(
-            start.to_offset_date_time(),
-            keys_until.to_offset_date_time(),
-        )
-    }) {
+    // aws-cli stops when no key is valid in that range (validation.py lines 809-812).
+    let until = keys_until(end);
+    if !keys
+        .iter()
+        .any(|key| key.overlaps(start.to_offset_date_time(), until.to_offset_date_time()))
+    {
         return Ok(aws_cli_error(format!(
-            "No public keys found between {start} and {keys_until}"
+            "No public keys found between {start} and {until}"
         )));
     }
 

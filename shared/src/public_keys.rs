@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::clock::whole_utc_seconds;
 use crate::document::{self, DocumentError, Style};
 use crate::layout::PUBLIC_KEYS_KEY;
+use crate::ports::key_directory::{DirectoryKey, KeyDirectory, KeyDirectoryError};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 use crate::ports::signer::{InvalidPublicKey, PublicKey};
 
@@ -50,7 +51,7 @@ pub enum PublicKeysError {
 
 /// Why the keys `aws cloudtrail list-public-keys` printed cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("not what `aws cloudtrail list-public-keys` prints: {0}")]
+#[error("the public keys listed are unusable: {0}")]
 pub struct ListedKeysError(#[source] RegistryProblem);
 
 /// What is wrong with the registry object or one of its entries.
@@ -74,6 +75,8 @@ pub enum RegistryProblem {
     OtherFingerprint { fingerprint: String, actual: String },
     #[error("key {fingerprint}: its validity ends before it starts")]
     EndsBeforeStart { fingerprint: String },
+    #[error(transparent)]
+    Directory(#[from] KeyDirectoryError),
 }
 
 impl From<DocumentError> for PublicKeysError {
@@ -134,40 +137,67 @@ impl StoredKey {
         }
     }
 
-    /// The entry as a key, refusing one whose bytes are not a key or not the fingerprint it
-    /// claims: a validator must never trust a fingerprint the bytes do not have.
+    /// The entry as a key (see [`checked`]).
     fn decode(&self) -> Result<PublishedKey, RegistryProblem> {
-        let fingerprint = || self.fingerprint.clone();
         let der = BASE64
             .decode(&self.value)
             .map_err(|source| RegistryProblem::NotBase64 {
-                fingerprint: fingerprint(),
+                fingerprint: self.fingerprint.clone(),
                 source,
             })?;
-        let key = PublicKey::from_pkcs1_der(der).map_err(|source| RegistryProblem::NotAKey {
-            fingerprint: fingerprint(),
-            source,
-        })?;
-        if key.fingerprint() != self.fingerprint {
-            return Err(RegistryProblem::OtherFingerprint {
-                fingerprint: fingerprint(),
-                actual: key.fingerprint().to_owned(),
-            });
-        }
-        if self
-            .validity_end
-            .is_some_and(|end| end < self.validity_start)
-        {
-            return Err(RegistryProblem::EndsBeforeStart {
-                fingerprint: fingerprint(),
-            });
-        }
-        Ok(PublishedKey {
-            key,
+        checked(DirectoryKey {
+            der,
             validity_start: self.validity_start,
             validity_end: self.validity_end,
+            fingerprint: self.fingerprint.clone(),
         })
     }
+}
+
+/// A listed key as a key, refusing one whose bytes are not a key or not the fingerprint it
+/// claims: a validator must never trust a fingerprint the bytes do not have.
+fn checked(listed: DirectoryKey) -> Result<PublishedKey, RegistryProblem> {
+    let fingerprint = || listed.fingerprint.clone();
+    let key = PublicKey::from_pkcs1_der(listed.der).map_err(|source| RegistryProblem::NotAKey {
+        fingerprint: fingerprint(),
+        source,
+    })?;
+    if key.fingerprint() != listed.fingerprint {
+        return Err(RegistryProblem::OtherFingerprint {
+            fingerprint: fingerprint(),
+            actual: key.fingerprint().to_owned(),
+        });
+    }
+    if listed
+        .validity_end
+        .is_some_and(|end| end < listed.validity_start)
+    {
+        return Err(RegistryProblem::EndsBeforeStart {
+            fingerprint: fingerprint(),
+        });
+    }
+    Ok(PublishedKey {
+        key,
+        validity_start: listed.validity_start,
+        validity_end: listed.validity_end,
+    })
+}
+
+/// The keys CloudTrail publishes for `[start, end]` (`ListPublicKeys`, as aws-cli's
+/// validate-logs asks it), each checked against its fingerprint.
+pub async fn list_from(
+    directory: &dyn KeyDirectory,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<Vec<PublishedKey>, ListedKeysError> {
+    directory
+        .list_public_keys(start, end)
+        .await
+        .map_err(|error| ListedKeysError(RegistryProblem::Directory(error)))?
+        .into_iter()
+        .map(checked)
+        .collect::<Result<_, _>>()
+        .map_err(ListedKeysError)
 }
 
 /// The keys in a `ListPublicKeys` answer, as `aws cloudtrail list-public-keys` prints it:

@@ -14,11 +14,12 @@ use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::public_keys;
 use time::OffsetDateTime;
 
-const LIST_PUBLIC_KEYS: &str =
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys";
-const DESCRIBE_TRAILS: &str =
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails";
-const DESCRIBE_ORGANIZATION: &str = "AWSOrganizationsV20161128.DescribeOrganization";
+/// Operations by the last part of their `X-Amz-Target`: botocore sends
+/// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys`, the Rust SDK
+/// `CloudTrail_20131101.ListPublicKeys`.
+const LIST_PUBLIC_KEYS: &str = "ListPublicKeys";
+const DESCRIBE_TRAILS: &str = "DescribeTrails";
+const DESCRIBE_ORGANIZATION: &str = "DescribeOrganization";
 
 /// The organization trail `DescribeTrails` answers with.
 #[derive(Debug, Clone)]
@@ -104,7 +105,8 @@ async fn answer(
     let Some((target, body)) = read_request(connection) else {
         return (400, error("SerializationException", "unreadable request"));
     };
-    match (target.as_str(), trail) {
+    let operation = target.rsplit('.').next().unwrap_or_default();
+    match (operation, trail) {
         (DESCRIBE_TRAILS, Some(trail)) => {
             let answer = serde_json::json!({"trailList": [{
                 "Name": trail.name,
@@ -124,7 +126,7 @@ async fn answer(
         }
         _ => {}
     }
-    if target != LIST_PUBLIC_KEYS {
+    if operation != LIST_PUBLIC_KEYS {
         return (
             400,
             error(
