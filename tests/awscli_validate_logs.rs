@@ -17,7 +17,7 @@ use cairn_shared::adapters::aws::load_sdk_config;
 use cairn_shared::adapters::local::PemSigner;
 use cairn_shared::config::Config;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::public_keys::PublishedKey;
+use cairn_shared::public_keys::{self, PublishedKey};
 use cairn_shared::validate::{
     self, CAIRN_MARK, NoProgress, Report, Request, write_report, write_startup,
 };
@@ -26,7 +26,7 @@ use cairn_test_support::cloudtrail_stub::{CloudTrailStub, DescribedTrail};
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::validation::{
     HOME_REGION, HOURS, PREFIX, REGIONS, T0, Tamper, alter_listed_hash, bucket, build_chains,
-    config, digest, gunzip, gzip, log_files, request, resign, trail_arn, validate,
+    config, digest, gunzip, gzip, log_files, request, resign, trail_arn,
 };
 use flate2::Compression;
 use time::Duration;
@@ -107,24 +107,10 @@ impl AwsCli {
 
 /// What `cairn validate-logs --verbose` prints for one Region's chain.
 async fn cairn(store: &dyn ObjectStore, config: &Config, region: &str) -> (Report, Run) {
-    let report = validate(store, config, Some(&[region])).await;
-    let request = request(config, Some(&[region]));
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    write_startup(&mut stdout, &trail_arn(config), request.start, request.end).expect("write");
-    write_report(
-        &report,
-        (request.start, request.end),
-        true,
-        &mut stdout,
-        &mut stderr,
-    )
-    .expect("write");
-    let run = Run {
-        success: report.is_valid(),
-        stdout: String::from_utf8(stdout).expect("utf-8"),
-        stderr: String::from_utf8(stderr).expect("utf-8"),
-    };
-    (report, run)
+    let keys = public_keys::load(store, &config.state_bucket)
+        .await
+        .expect("published keys");
+    cairn_with(store, &keys, &request(config, Some(&[region]))).await
 }
 
 fn invalid_lines(stderr: &str) -> Vec<&str> {
@@ -321,7 +307,11 @@ fn only_cairn_lines_added(theirs: &Run, ours: &Run) {
 }
 
 /// What `cairn validate-logs --verbose` prints for `request` with `keys`.
-async fn cairn_with(store: &dyn ObjectStore, keys: &[PublishedKey], request: &Request) -> Run {
+async fn cairn_with(
+    store: &dyn ObjectStore,
+    keys: &[PublishedKey],
+    request: &Request,
+) -> (Report, Run) {
     let report = validate::validate(store, keys, request, &NoProgress)
         .await
         .expect("validate");
@@ -335,11 +325,12 @@ async fn cairn_with(store: &dyn ObjectStore, keys: &[PublishedKey], request: &Re
         &mut stderr,
     )
     .expect("write");
-    Run {
+    let run = Run {
         success: report.is_valid(),
         stdout: String::from_utf8(stdout).expect("utf-8"),
         stderr: String::from_utf8(stderr).expect("utf-8"),
-    }
+    };
+    (report, run)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -421,7 +412,7 @@ async fn aws_cli_and_cairn_agree_on_chains_written_as_cloudtrail_writes_them() {
     for account in aws_chains::ACCOUNTS {
         for region in aws_chains::REGIONS {
             let theirs = aws_cli(account, region).await;
-            let ours = cairn_with(
+            let (_, ours) = cairn_with(
                 store,
                 &listed,
                 &aws_chains::request(&bucket, account, Some(&[region])),
@@ -455,7 +446,7 @@ async fn aws_cli_and_cairn_agree_on_chains_written_as_cloudtrail_writes_them() {
     tamper.delete(&digest(3)).await;
     alter_listed_hash(&mut tamper, &backfill).await;
     let theirs = aws_cli(account, region).await;
-    let ours = cairn_with(
+    let (_, ours) = cairn_with(
         store,
         &listed,
         &aws_chains::request(&bucket, account, Some(&[region])),

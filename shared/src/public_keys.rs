@@ -557,22 +557,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn keys_printed_by_aws_cli_v1_and_v2_are_read_and_checked() {
-        let (a, b) = (test_key(), test_key());
+    /// Two keys, the second taking over at the rotation time returned.
+    fn rotated_keys() -> ([PublishedKey; 2], OffsetDateTime) {
         let rotation = datetime!(2026-11-22 12:00:00 UTC);
         let keys = [
             PublishedKey {
-                key: a.clone(),
+                key: test_key(),
                 validity_start: T0,
                 validity_end: Some(rotation),
             },
             PublishedKey {
-                key: b.clone(),
+                key: test_key(),
                 validity_start: rotation,
                 validity_end: None,
             },
         ];
+        (keys, rotation)
+    }
+
+    #[test]
+    fn keys_printed_by_aws_cli_v1_and_v2_are_read_and_checked() {
+        let (keys, _) = rotated_keys();
+        let (a, b) = (keys[0].key.clone(), keys[1].key.clone());
         let now = datetime!(2026-11-23 00:00:00 UTC);
         let v1 = serde_json::to_vec(&list_public_keys(&keys, Some(T0), None, now)).expect("json");
         let mut expected = keys.to_vec();
@@ -611,20 +617,8 @@ mod tests {
 
     #[test]
     fn list_public_keys_answers_overlapping_windows_as_the_api_and_cli_v1_print_them() {
-        let (a, b) = (test_key(), test_key());
-        let rotation = datetime!(2026-11-22 12:00:00 UTC);
-        let keys = [
-            PublishedKey {
-                key: a.clone(),
-                validity_start: T0,
-                validity_end: Some(rotation),
-            },
-            PublishedKey {
-                key: b.clone(),
-                validity_start: rotation,
-                validity_end: None,
-            },
-        ];
+        let (keys, rotation) = rotated_keys();
+        let (a, b) = (keys[0].key.clone(), keys[1].key.clone());
         let now = datetime!(2026-11-23 00:00:00 UTC);
         let fingerprints = |response: ListPublicKeysResponse| -> Vec<String> {
             response
