@@ -8,10 +8,13 @@
 # twice an hour into LocalStack's S3, digests signed with a LocalStack KMS RSA_2048 key. Then
 # times both validators on it and prints their times and the ratio. aws-cli reads S3 from
 # LocalStack and gets the public keys from a loopback stand-in for the CloudTrail API that
-# answers ListPublicKeys with what `cairn list-public-keys` prints.
+# answers ListPublicKeys with what `cairn list-public-keys` prints. Then times cairn on an
+# `aws s3 sync` copy of the bucket (`--store DIR --public-keys FILE`), which aws-cli cannot
+# validate, against aws-cli's time on S3.
 #
 # Needs LocalStack installed (scripts/localstack.sh install; started here if not running) and
 # aws-cli at CAIRN_AWS_CLI (default .venv-tools/bin/aws, from scripts/tools.sh install).
+# CAIRN_BIN names a cairn binary to time instead of building one.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,8 +31,12 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
 unset AWS_PROFILE
 
 bash scripts/localstack.sh status >/dev/null 2>&1 || bash scripts/localstack.sh start
-cargo build --release --quiet -p cairn-cli
-CAIRN="${CARGO_TARGET_DIR:-$ROOT/target}/release/cairn"
+if [[ -n ${CAIRN_BIN:-} ]]; then
+  CAIRN=$CAIRN_BIN
+else
+  cargo build --release --quiet -p cairn-cli
+  CAIRN="${CARGO_TARGET_DIR:-$ROOT/target}/release/cairn"
+fi
 
 WORK=$(mktemp -d)
 STUB_PID=
@@ -124,9 +131,19 @@ cairn validate-logs --region us-east-1 "${args[@]}" >"$WORK/cairn.out" 2>&1 ||
   { cat "$WORK/cairn.out"; echo "cairn did not validate the chain" >&2; exit 1; }
 cairn_seconds=$(elapsed "$start")
 
+# The same chain as an `aws s3 sync` copy: no S3 metadata, keys from the file.
+"$AWS" s3 sync --quiet "s3://$BUCKET" "$WORK/copy/$BUCKET"
+start=$(now)
+"$CAIRN" --store "$WORK/copy" --config "$WORK/cairn.yaml" validate-logs --region us-east-1 \
+  --public-keys "$WORK/keys.json" "${args[@]}" >"$WORK/copy.out" 2>&1 ||
+  { cat "$WORK/copy.out"; echo "cairn did not validate the copy" >&2; exit 1; }
+copy_seconds=$(elapsed "$start")
+
 echo "aws-cli:"
 tail -n 4 "$WORK/aws.out"
 echo "cairn:"
 tail -n 4 "$WORK/cairn.out"
-python3 -c 'import sys; a, c = map(float, sys.argv[1:]); print(f"aws cloudtrail validate-logs: {a:.2f} s\ncairn validate-logs:          {c:.2f} s\nratio (aws-cli / cairn):      {a / c:.1f}")' \
-  "$aws_seconds" "$cairn_seconds"
+echo "cairn on the aws s3 sync copy:"
+tail -n 5 "$WORK/copy.out"
+python3 -c 'import sys; a, c, l = map(float, sys.argv[1:]); print(f"aws cloudtrail validate-logs (S3):    {a:.2f} s\ncairn validate-logs (S3):             {c:.2f} s\ncairn validate-logs (local copy):     {l:.2f} s\nratio on S3 (aws-cli / cairn):        {a / c:.1f}\nratio, local copy (aws-cli / cairn):  {a / l:.1f}")' \
+  "$aws_seconds" "$cairn_seconds" "$copy_seconds"

@@ -10,6 +10,7 @@ mod list_public_keys;
 mod lookup_events;
 mod output;
 mod run;
+mod sync;
 mod test_metric_filter;
 mod validate_logs;
 
@@ -25,6 +26,7 @@ use args::{parse_now, region};
 use backend::BackendArgs;
 use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
+use sync::SyncArgs;
 use validate_logs::ValidateLogsArgs;
 
 #[derive(Parser)]
@@ -110,6 +112,7 @@ enum Command {
     LookupEvents(LookupEventsArgs),
     ListPublicKeys(ListPublicKeysArgs),
     ValidateLogs(ValidateLogsArgs),
+    Sync(SyncArgs),
     /// Tests a filter pattern against log event messages, as `aws logs test-metric-filter`.
     ///
     /// Prints TestMetricFilter's response: every message the pattern matches, with its
@@ -234,7 +237,26 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::ValidateLogs(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            validate_logs::run(&args, &config, store.as_ref(), now).await
+            validate_logs::run(
+                &args,
+                &config,
+                store.as_ref(),
+                !cli.backend.is_embedded(),
+                now,
+            )
+            .await
+        }
+        Command::Sync(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            sync::run(
+                &args,
+                &config,
+                store.as_ref(),
+                !cli.backend.is_embedded(),
+                now,
+            )
+            .await
         }
     }
 }

@@ -107,6 +107,7 @@ fn bench(c: &mut Criterion) {
         organization_id: None,
         account: "111122223333".to_owned(),
         regions: None,
+        copy_without_metadata: false,
         start: at(T0),
         end: at(T0 + time::Duration::hours(HOURS)),
     };

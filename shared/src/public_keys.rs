@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::clock::whole_utc_seconds;
 use crate::document::{self, DocumentError, Style};
 use crate::layout::PUBLIC_KEYS_KEY;
+use crate::ports::key_directory::{DirectoryKey, KeyDirectory, KeyDirectoryError};
 use crate::ports::object_store::{ETag, ObjectStore, ObjectStoreError};
 use crate::ports::signer::{InvalidPublicKey, PublicKey};
 
@@ -48,6 +49,11 @@ pub enum PublicKeysError {
     },
 }
 
+/// Why the keys `aws cloudtrail list-public-keys` printed cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("the public keys listed are unusable: {0}")]
+pub struct ListedKeysError(#[source] RegistryProblem);
+
 /// What is wrong with the registry object or one of its entries.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryProblem {
@@ -69,6 +75,8 @@ pub enum RegistryProblem {
     OtherFingerprint { fingerprint: String, actual: String },
     #[error("key {fingerprint}: its validity ends before it starts")]
     EndsBeforeStart { fingerprint: String },
+    #[error(transparent)]
+    Directory(#[from] KeyDirectoryError),
 }
 
 impl From<DocumentError> for PublicKeysError {
@@ -129,39 +137,149 @@ impl StoredKey {
         }
     }
 
-    /// The entry as a key, refusing one whose bytes are not a key or not the fingerprint it
-    /// claims: a validator must never trust a fingerprint the bytes do not have.
+    /// The entry as a key (see [`checked`]).
     fn decode(&self) -> Result<PublishedKey, RegistryProblem> {
-        let fingerprint = || self.fingerprint.clone();
         let der = BASE64
             .decode(&self.value)
             .map_err(|source| RegistryProblem::NotBase64 {
-                fingerprint: fingerprint(),
+                fingerprint: self.fingerprint.clone(),
                 source,
             })?;
-        let key = PublicKey::from_pkcs1_der(der).map_err(|source| RegistryProblem::NotAKey {
-            fingerprint: fingerprint(),
-            source,
-        })?;
-        if key.fingerprint() != self.fingerprint {
-            return Err(RegistryProblem::OtherFingerprint {
-                fingerprint: fingerprint(),
-                actual: key.fingerprint().to_owned(),
-            });
-        }
-        if self
-            .validity_end
-            .is_some_and(|end| end < self.validity_start)
-        {
-            return Err(RegistryProblem::EndsBeforeStart {
-                fingerprint: fingerprint(),
-            });
-        }
-        Ok(PublishedKey {
-            key,
+        checked(DirectoryKey {
+            der,
             validity_start: self.validity_start,
             validity_end: self.validity_end,
+            fingerprint: self.fingerprint.clone(),
         })
+    }
+}
+
+/// A listed key as a key, refusing one whose bytes are not a key or not the fingerprint it
+/// claims: a validator must never trust a fingerprint the bytes do not have.
+fn checked(listed: DirectoryKey) -> Result<PublishedKey, RegistryProblem> {
+    let fingerprint = || listed.fingerprint.clone();
+    let key = PublicKey::from_pkcs1_der(listed.der).map_err(|source| RegistryProblem::NotAKey {
+        fingerprint: fingerprint(),
+        source,
+    })?;
+    if key.fingerprint() != listed.fingerprint {
+        return Err(RegistryProblem::OtherFingerprint {
+            fingerprint: fingerprint(),
+            actual: key.fingerprint().to_owned(),
+        });
+    }
+    if listed
+        .validity_end
+        .is_some_and(|end| end < listed.validity_start)
+    {
+        return Err(RegistryProblem::EndsBeforeStart {
+            fingerprint: fingerprint(),
+        });
+    }
+    Ok(PublishedKey {
+        key,
+        validity_start: listed.validity_start,
+        validity_end: listed.validity_end,
+    })
+}
+
+/// The keys CloudTrail publishes for `[start, end]` (`ListPublicKeys`, as aws-cli's
+/// validate-logs asks it), each checked against its fingerprint.
+pub async fn list_from(
+    directory: &dyn KeyDirectory,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<Vec<PublishedKey>, ListedKeysError> {
+    directory
+        .list_public_keys(start, end)
+        .await
+        .map_err(|error| ListedKeysError(RegistryProblem::Directory(error)))?
+        .into_iter()
+        .map(checked)
+        .collect::<Result<_, _>>()
+        .map_err(ListedKeysError)
+}
+
+/// The keys in a `ListPublicKeys` answer, as `aws cloudtrail list-public-keys` prints it:
+/// `{"PublicKeyList":[{"Value","ValidityStartTime","ValidityEndTime","Fingerprint"}]}`, the
+/// times epoch seconds (AWS CLI v1, e.g. `1453076702.0`) or ISO 8601 text (v2, e.g.
+/// `2016-01-18T00:25:02+00:00`). Each key is checked against its fingerprint, as the registry's
+/// are; the validity window is the one AWS gives (the current key's end is the end of the range
+/// the list was asked for).
+pub fn parse_listed_keys(json: &[u8]) -> Result<Vec<PublishedKey>, ListedKeysError> {
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(rename = "PublicKeyList")]
+        keys: Vec<ListedEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ListedEntry {
+        #[serde(rename = "Value")]
+        value: String,
+        #[serde(rename = "ValidityStartTime", with = "listed_time")]
+        validity_start: OffsetDateTime,
+        #[serde(rename = "ValidityEndTime", default, with = "listed_time::option")]
+        validity_end: Option<OffsetDateTime>,
+        #[serde(rename = "Fingerprint")]
+        fingerprint: String,
+    }
+    let listed: Listed =
+        serde_json::from_slice(json).map_err(|e| ListedKeysError(RegistryProblem::Json(e)))?;
+    listed
+        .keys
+        .into_iter()
+        .map(|entry| {
+            StoredKey {
+                value: entry.value,
+                validity_start: entry.validity_start,
+                validity_end: entry.validity_end,
+                fingerprint: entry.fingerprint,
+            }
+            .decode()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(ListedKeysError)
+}
+
+/// A `ListPublicKeys` time as the AWS CLI prints it: epoch seconds (v1) or ISO 8601 (v2).
+mod listed_time {
+    use serde::{Deserialize, Deserializer, de::Error};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Listed {
+        Epoch(f64),
+        Iso(String),
+    }
+
+    fn read<E: Error>(listed: Listed) -> Result<OffsetDateTime, E> {
+        match listed {
+            Listed::Epoch(seconds) => {
+                OffsetDateTime::from_unix_timestamp_nanos((seconds * 1e9).round() as i128)
+                    .map_err(E::custom)
+            }
+            Listed::Iso(text) => OffsetDateTime::parse(&text, &Rfc3339).map_err(E::custom),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
+        read(Listed::deserialize(deserializer)?)
+    }
+
+    pub(super) mod option {
+        use super::*;
+
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            Option::<Listed>::deserialize(deserializer)?
+                .map(read)
+                .transpose()
+        }
     }
 }
 
@@ -439,22 +557,68 @@ mod tests {
         );
     }
 
-    #[test]
-    fn list_public_keys_answers_overlapping_windows_as_the_api_and_cli_v1_print_them() {
-        let (a, b) = (test_key(), test_key());
+    /// Two keys, the second taking over at the rotation time returned.
+    fn rotated_keys() -> ([PublishedKey; 2], OffsetDateTime) {
         let rotation = datetime!(2026-11-22 12:00:00 UTC);
         let keys = [
             PublishedKey {
-                key: a.clone(),
+                key: test_key(),
                 validity_start: T0,
                 validity_end: Some(rotation),
             },
             PublishedKey {
-                key: b.clone(),
+                key: test_key(),
                 validity_start: rotation,
                 validity_end: None,
             },
         ];
+        (keys, rotation)
+    }
+
+    #[test]
+    fn keys_printed_by_aws_cli_v1_and_v2_are_read_and_checked() {
+        let (keys, _) = rotated_keys();
+        let (a, b) = (keys[0].key.clone(), keys[1].key.clone());
+        let now = datetime!(2026-11-23 00:00:00 UTC);
+        let v1 = serde_json::to_vec(&list_public_keys(&keys, Some(T0), None, now)).expect("json");
+        let mut expected = keys.to_vec();
+        expected[1].validity_end = Some(now);
+        assert_eq!(parse_listed_keys(&v1).expect("v1"), expected);
+
+        let v2 = format!(
+            r#"{{
+    "PublicKeyList": [
+        {{
+            "Value": "{}",
+            "ValidityStartTime": "2026-11-22T10:00:00+00:00",
+            "ValidityEndTime": "2026-11-22T12:00:00+00:00",
+            "Fingerprint": "{}"
+        }},
+        {{
+            "Value": "{}",
+            "ValidityStartTime": "2026-11-22T12:00:00+00:00",
+            "ValidityEndTime": "2026-11-23T00:00:00+00:00",
+            "Fingerprint": "{}"
+        }}
+    ]
+}}"#,
+            BASE64.encode(a.pkcs1_der()),
+            a.fingerprint(),
+            BASE64.encode(b.pkcs1_der()),
+            b.fingerprint()
+        );
+        assert_eq!(parse_listed_keys(v2.as_bytes()).expect("v2"), expected);
+
+        let lying = v2.replacen(a.fingerprint(), b.fingerprint(), 1);
+        let error = parse_listed_keys(lying.as_bytes()).expect_err("wrong fingerprint");
+        assert!(error.to_string().contains("has fingerprint"), "{error}");
+        assert!(parse_listed_keys(b"{}").is_err());
+    }
+
+    #[test]
+    fn list_public_keys_answers_overlapping_windows_as_the_api_and_cli_v1_print_them() {
+        let (keys, rotation) = rotated_keys();
+        let (a, b) = (keys[0].key.clone(), keys[1].key.clone());
         let now = datetime!(2026-11-23 00:00:00 UTC);
         let fingerprints = |response: ListPublicKeysResponse| -> Vec<String> {
             response

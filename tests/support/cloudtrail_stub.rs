@@ -1,6 +1,8 @@
 //! A loopback stand-in for the CloudTrail API, so the real `aws cloudtrail validate-logs` can
 //! check Cairn's digests offline: it answers `ListPublicKeys` (JSON 1.1) from Cairn's key
-//! registry, the only CloudTrail call validate-logs makes when given `--s3-bucket`.
+//! registry, the only CloudTrail call validate-logs makes when given `--s3-bucket`; and, for
+//! a trail it is told of, `DescribeTrails` and Organizations' `DescribeOrganization`, which
+//! validate-logs calls for an organization trail without `--s3-bucket`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,8 +14,23 @@ use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::public_keys;
 use time::OffsetDateTime;
 
-const LIST_PUBLIC_KEYS: &str =
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys";
+/// Operations by the last part of their `X-Amz-Target`: botocore sends
+/// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys`, the Rust SDK
+/// `CloudTrail_20131101.ListPublicKeys`.
+const LIST_PUBLIC_KEYS: &str = "ListPublicKeys";
+const DESCRIBE_TRAILS: &str = "DescribeTrails";
+const DESCRIBE_ORGANIZATION: &str = "DescribeOrganization";
+
+/// The organization trail `DescribeTrails` answers with.
+#[derive(Debug, Clone)]
+pub struct DescribedTrail {
+    pub arn: String,
+    pub name: String,
+    pub home_region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub organization_id: String,
+}
 
 /// The stub, serving until dropped.
 pub struct CloudTrailStub {
@@ -27,6 +44,16 @@ impl CloudTrailStub {
     /// Serves the keys published in `state_bucket`, read afresh for every request. Must be
     /// called inside a Tokio runtime, which the store's calls run on.
     pub fn start(store: Arc<dyn ObjectStore>, state_bucket: String) -> Self {
+        Self::start_describing(store, state_bucket, None)
+    }
+
+    /// As [`CloudTrailStub::start`], also describing `trail` (point
+    /// `AWS_ENDPOINT_URL_ORGANIZATIONS` at the stub too).
+    pub fn start_describing(
+        store: Arc<dyn ObjectStore>,
+        state_bucket: String,
+        trail: Option<DescribedTrail>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let stop = Arc::new(AtomicBool::new(false));
@@ -39,7 +66,12 @@ impl CloudTrailStub {
                         return;
                     }
                     let Ok(connection) = connection else { continue };
-                    let answer = runtime.block_on(answer(&connection, &*store, &state_bucket));
+                    let answer = runtime.block_on(answer(
+                        &connection,
+                        &*store,
+                        &state_bucket,
+                        trail.as_ref(),
+                    ));
                     respond(connection, answer);
                 }
             })
@@ -68,11 +100,33 @@ async fn answer(
     connection: &TcpStream,
     store: &dyn ObjectStore,
     state_bucket: &str,
+    trail: Option<&DescribedTrail>,
 ) -> (u16, String) {
     let Some((target, body)) = read_request(connection) else {
         return (400, error("SerializationException", "unreadable request"));
     };
-    if target != LIST_PUBLIC_KEYS {
+    let operation = target.rsplit('.').next().unwrap_or_default();
+    match (operation, trail) {
+        (DESCRIBE_TRAILS, Some(trail)) => {
+            let answer = serde_json::json!({"trailList": [{
+                "Name": trail.name,
+                "S3BucketName": trail.bucket,
+                "S3KeyPrefix": trail.prefix,
+                "IsMultiRegionTrail": true,
+                "HomeRegion": trail.home_region,
+                "TrailARN": trail.arn,
+                "LogFileValidationEnabled": true,
+                "IsOrganizationTrail": true,
+            }]});
+            return (200, answer.to_string());
+        }
+        (DESCRIBE_ORGANIZATION, Some(trail)) => {
+            let answer = serde_json::json!({"Organization": {"Id": trail.organization_id}});
+            return (200, answer.to_string());
+        }
+        _ => {}
+    }
+    if operation != LIST_PUBLIC_KEYS {
         return (
             400,
             error(

@@ -1,6 +1,7 @@
 //! Shared by the integration tests under tests/: where the fixtures are and how to reach
 //! LocalStack.
 
+pub mod aws_chains;
 pub mod cloudtrail_stub;
 pub mod digests;
 pub mod faulty_store;

@@ -128,6 +128,7 @@ pub fn request(config: &Config, regions: Option<&[&str]>) -> Request {
         organization_id: None,
         account: ACCOUNT.to_owned(),
         regions: regions.map(|regions| regions.iter().map(|r| r.to_string()).collect()),
+        copy_without_metadata: false,
         start: at(T0),
         end: at(T0 + Duration::hours(HOURS)),
     }

@@ -4,18 +4,21 @@
 //! the listing.
 //!
 //! Stricter than aws-cli: each link is checked both ways (the older digest's hash, signature and
-//! end time must be what the newer one, which is signed, says of it), every hour between the
-//! digests the walk reaches must have its digest (a run of deleted digests is reported hour by
-//! hour, not as one), and a digest in the range that no later digest links to is reported.
+//! end time must be what the newer one, which is signed, says of it), every period between the
+//! digests the walk reaches must have its digest (a run of deleted digests is reported period
+//! by period, not as one), and a digest in the range that no later digest links to is reported.
+//!
+//! Periods are worked out from the chain itself: CloudTrail's start and end at the second its
+//! trail began (`…T15:01:31Z`), an hour apart, and Cairn's on the hour.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::digest::format::LogFileEntry;
-use crate::layout::{ChainId, digest_key, parse_digest_key};
+use crate::layout::{ChainId, DigestKey, parse_digest_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::EventTime;
 
-use super::digests::{ChainPlace, Digest, Fetched, KeyRing, check, fetch};
+use super::digests::{BACKFILL_SUFFIX, ChainPlace, Digest, Fetched, KeyRing, check, fetch};
 use super::report::{FileKind, Line, Location, Report, ValidationProblem};
 
 pub(crate) const HOUR: i64 = 3600;
@@ -117,7 +120,7 @@ impl ChainWalker<'_> {
                     let (start, end) = digest.period().expect("a checked digest has a period");
                     report.track_found((start, end), self.requested);
                     walk.steps.push(ChainStep::Line(Line::Valid {
-                        kind: FileKind::Digest,
+                        kind: self.kind(),
                         file: location.clone(),
                     }));
                     walk.steps.push(ChainStep::Logs {
@@ -128,7 +131,8 @@ impl ChainWalker<'_> {
                     last_start = Some(start);
                     match digest.body.previous() {
                         Some(previous) => {
-                            let at = parse_digest_key(&previous.key).map_or(start, |key| key.end);
+                            let at =
+                                parse_chain_key(&previous.key).map_or(start, |(key, _)| key.end);
                             current = Some((at, Location::new(previous.bucket, previous.key)));
                             newer = Some(digest);
                         }
@@ -136,6 +140,7 @@ impl ChainWalker<'_> {
                             current = pop_older(&mut pending, time);
                             if let Some((older, _)) = &current {
                                 walk.steps.push(ChainStep::Line(Line::Gap {
+                                    backfill: self.place.backfill,
                                     from: *older,
                                     to: start,
                                 }));
@@ -147,7 +152,7 @@ impl ChainWalker<'_> {
                 }
                 Err(problem) => {
                     walk.steps.push(ChainStep::Line(Line::Invalid {
-                        kind: FileKind::Digest,
+                        kind: self.kind(),
                         file: location,
                         problem,
                     }));
@@ -157,7 +162,7 @@ impl ChainWalker<'_> {
                         .map(|(older, _)| *older)
                         .or(listing.before_range);
                     if let Some(older) = older {
-                        self.missing_hours_between(older, time, &mut walk);
+                        self.missing_periods_between(older, time, &mut walk);
                     }
                     newer = None;
                 }
@@ -187,7 +192,7 @@ impl ChainWalker<'_> {
                 }
             };
             walk.steps.push(ChainStep::Line(Line::Invalid {
-                kind: FileKind::Digest,
+                kind: self.kind(),
                 file: location.clone(),
                 problem,
             }));
@@ -228,7 +233,9 @@ impl ChainWalker<'_> {
         }
         let (_, end) = digest.period().expect("checked");
         let (next_start, _) = newer.period().expect("checked");
-        if end != next_start {
+        // Backfill digests are made apart, each when CloudTrail makes it: their periods need
+        // not meet.
+        if end != next_start && !self.place.backfill {
             return mismatch(format!(
                 "it ends at {end}, the next digest starts at {next_start}"
             ));
@@ -236,32 +243,31 @@ impl ChainWalker<'_> {
         Ok(())
     }
 
-    /// Reports the digest of every whole hour strictly between `older` and `newer` (key times)
-    /// within the range: none of them is in the bucket.
-    fn missing_hours_between(&self, older: EventTime, newer: EventTime, walk: &mut ChainWalk) {
-        if older.unix_seconds() % HOUR != 0 || newer.unix_seconds() % HOUR != 0 {
+    /// Reports the digest of every hourly period strictly between the digests ending at `older`
+    /// and `newer` (key times), within the range: none of them is in the bucket. Each is named
+    /// by the chain's hourly spacing back from `newer`; half an hour of slack on `older` allows
+    /// for a period a few seconds off the hour apart, as CloudTrail's may be. Backfill digests
+    /// have no periods to miss.
+    fn missing_periods_between(&self, older: EventTime, newer: EventTime, walk: &mut ChainWalk) {
+        if self.place.backfill {
             return;
         }
-        let mut hour = newer.unix_seconds() - HOUR;
-        while hour > older.unix_seconds() && hour >= self.requested.0.unix_seconds() {
-            let end = EventTime::from_unix_seconds(hour);
-            let key = digest_key(
-                self.place.prefix,
-                self.place.organization_id,
-                self.place.chain,
-                end.to_offset_date_time(),
-            );
-            walk.steps.push(ChainStep::Line(Line::Invalid {
-                kind: FileKind::Digest,
-                file: Location::new(self.bucket(), key),
-                problem: ValidationProblem::NotFound,
+        let mut end = newer.unix_seconds() - HOUR;
+        while end > older.unix_seconds() + HOUR / 2 && end >= self.requested.0.unix_seconds() {
+            let key = self.place.digest_key(EventTime::from_unix_seconds(end));
+            walk.steps.push(ChainStep::Line(Line::Missing {
+                file: Location::new(self.place.bucket, key),
             }));
-            hour -= HOUR;
+            end -= HOUR;
         }
     }
 
-    fn bucket(&self) -> &str {
-        self.place.bucket
+    fn kind(&self) -> FileKind {
+        if self.place.backfill {
+            FileKind::BackfillDigest
+        } else {
+            FileKind::Digest
+        }
     }
 }
 
@@ -297,16 +303,33 @@ fn pop_older(
     None
 }
 
+/// One chain of a trail's digests in one account: a Region's regular or backfill chain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ChainKey {
+    pub region: String,
+    /// Sorts after the regular chain, as aws-cli walks it after (`validation.py` line 1085).
+    pub backfill: bool,
+}
+
+/// Reads a regular or backfill digest key (`…_{stamp}_backfill.json.gz`, `validation.py`
+/// lines 58-79): its chain and end time, and whether it is a backfill digest.
+pub(crate) fn parse_chain_key(key: &str) -> Option<(DigestKey, bool)> {
+    match key.strip_suffix(BACKFILL_SUFFIX) {
+        Some(stem) => Some((parse_digest_key(&format!("{stem}.json.gz"))?, true)),
+        None => Some((parse_digest_key(key)?, false)),
+    }
+}
+
 /// Sorts a trail's listed digest keys into chains, keeping the keys of `trail` (its name, home
 /// region and account) and, when `regions` is given, only those regions.
 pub(crate) fn chains(
     keys: impl IntoIterator<Item = String>,
     trail: &ChainId,
     regions: Option<&[String]>,
-) -> HashMap<String, Vec<(EventTime, String)>> {
-    let mut chains: HashMap<String, Vec<(EventTime, String)>> = HashMap::new();
+) -> HashMap<ChainKey, Vec<(EventTime, String)>> {
+    let mut chains: HashMap<ChainKey, Vec<(EventTime, String)>> = HashMap::new();
     for key in keys {
-        let Some(parsed) = parse_digest_key(&key) else {
+        let Some((parsed, backfill)) = parse_chain_key(&key) else {
             continue;
         };
         let chain = parsed.chain;
@@ -318,7 +341,10 @@ pub(crate) fn chains(
             continue;
         }
         chains
-            .entry(chain.region)
+            .entry(ChainKey {
+                region: chain.region,
+                backfill,
+            })
             .or_default()
             .push((parsed.end, key));
     }

@@ -21,6 +21,13 @@ use crate::record::EventTime;
 
 use super::report::{Location, ValidationProblem};
 
+/// The S3 metadata CloudTrail puts on a backfill digest, which aws-cli requires
+/// (`validation.py` lines 419-425).
+const BACKFILL_GENERATED_METADATA: &str = "backfill-generation-timestamp";
+
+/// How a backfill digest's key ends (`validation.py` line 60); a regular one ends `.json.gz`.
+pub(crate) const BACKFILL_SUFFIX: &str = "_backfill.json.gz";
+
 /// A digest file read and parsed, not yet checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Digest {
@@ -31,6 +38,9 @@ pub(crate) struct Digest {
     /// The `signature` S3 metadata, if the store kept it.
     pub signature: Option<String>,
     pub signature_algorithm: Option<String>,
+    /// The `backfill-generation-timestamp` S3 metadata of a backfill digest: when CloudTrail
+    /// made it, which is when its key signed it.
+    pub backfill_generated: Option<String>,
 }
 
 impl Digest {
@@ -80,6 +90,7 @@ pub(crate) async fn fetch(
         body,
         signature: metadata.get(SIGNATURE_METADATA).cloned(),
         signature_algorithm: metadata.get(SIGNATURE_ALGORITHM_METADATA).cloned(),
+        backfill_generated: metadata.get(BACKFILL_GENERATED_METADATA).cloned(),
     })))
 }
 
@@ -124,12 +135,34 @@ pub(crate) struct ChainPlace<'a> {
     pub organization_id: Option<&'a str>,
     pub chain: &'a ChainId,
     pub home_region: &'a str,
+    /// The chain of backfill digests rather than the regular one.
+    pub backfill: bool,
+    /// The files are a copy that may have lost its S3 metadata (`aws s3 sync`), rather than
+    /// S3 or the embedded store, which keep it.
+    pub copy_without_metadata: bool,
 }
 
-/// Every check of one digest on its own. `signature_from_next` is the `previousDigestSignature`
-/// a later digest gives for this one: it stands in for missing S3 metadata (a synced copy),
-/// which is sound wherever it was read, as only the key holder can make a signature that
-/// verifies.
+impl ChainPlace<'_> {
+    /// The key of this chain's digest ending at `end`.
+    pub(super) fn digest_key(&self, end: EventTime) -> String {
+        let key = digest_key(
+            self.prefix,
+            self.organization_id,
+            self.chain,
+            end.to_offset_date_time(),
+        );
+        match key.strip_suffix(".json.gz") {
+            Some(stem) if self.backfill => format!("{stem}{BACKFILL_SUFFIX}"),
+            _ => key,
+        }
+    }
+}
+
+/// Every check of one digest on its own, in aws-cli's order (`validation.py` lines 409-425,
+/// 766-800). `signature_from_next` is the `previousDigestSignature` a later digest gives for
+/// this one: it stands in for missing S3 metadata (a synced copy), which is sound wherever it
+/// was read, as only the key holder can make a signature that verifies. Without either, the
+/// digest of a copy is unverifiable, and one in S3 fails as in aws-cli (line 413).
 pub(crate) fn check(
     digest: &Digest,
     keys: &KeyRing<'_>,
@@ -144,8 +177,17 @@ pub(crate) fn check(
                 "signature-algorithm metadata is {algorithm:?}, not {SIGNATURE_ALGORITHM}"
             )));
         }
-        _ => signature_from_next.ok_or(ValidationProblem::NoSignature)?,
+        _ => signature_from_next.ok_or(if place.copy_without_metadata {
+            ValidationProblem::NoSignature
+        } else {
+            ValidationProblem::SignatureFailed
+        })?,
     };
+    if place.backfill && digest.backfill_generated.is_none() && !place.copy_without_metadata {
+        return Err(ValidationProblem::InvalidFormat(format!(
+            "a backfill digest without {BACKFILL_GENERATED_METADATA} S3 metadata"
+        )));
+    }
 
     if body.digest_s3_bucket != digest.location.bucket
         || body.digest_s3_object != digest.location.key
@@ -177,10 +219,9 @@ pub(crate) fn check(
         message.as_bytes(),
         &signature_bytes,
     )
-    .map_err(|error| {
-        ValidationProblem::InvalidFormat(format!(
-            "unable to load PKCS #1 key with fingerprint {fingerprint}: {error}"
-        ))
+    .map_err(|error| ValidationProblem::KeyUnloadable {
+        fingerprint: fingerprint.clone(),
+        detail: error.to_string(),
     })?;
     if !verified {
         return Err(ValidationProblem::SignatureFailed);
@@ -188,23 +229,34 @@ pub(crate) fn check(
 
     check_signed_content(digest, place)?;
 
+    // A backfill digest is signed when CloudTrail makes it, long after its period.
     let (_, end) = digest.period().expect("checked with the signed content");
-    let at = end.to_offset_date_time();
+    let signed_at = match digest.backfill_generated.as_deref() {
+        Some(generated) if place.backfill => EventTime::parse(generated).map_err(|_| {
+            ValidationProblem::Inconsistent(format!(
+                "{BACKFILL_GENERATED_METADATA} {generated:?} is not a UTC time"
+            ))
+        })?,
+        _ => end,
+    };
+    let at = signed_at.to_offset_date_time();
     if !windows.iter().any(|window| {
         window.validity_start <= at && window.validity_end.is_none_or(|until| until >= at)
     }) {
         return Err(ValidationProblem::KeyNotValid {
             fingerprint: fingerprint.clone(),
-            digest_end: end,
+            digest_end: signed_at,
         });
     }
     Ok(())
 }
 
-/// What the writer guarantees of a digest's own content.
+/// What every writer guarantees of a digest's own content. Periods may start and end at any
+/// second (AWS's are offset from the hour) and the last one of a chain may be short (a trail
+/// that stops), so only their order is checked here, and their contiguity along the chain.
 fn check_signed_content(digest: &Digest, place: &ChainPlace<'_>) -> Result<(), ValidationProblem> {
     let body = &digest.body;
-    let invalid = |detail: String| Err(ValidationProblem::InvalidFormat(detail));
+    let invalid = |detail: String| Err(ValidationProblem::Inconsistent(detail));
     let (Ok(start), Ok(end)) = (
         EventTime::parse(&body.digest_start_time),
         EventTime::parse(&body.digest_end_time),
@@ -214,20 +266,12 @@ fn check_signed_content(digest: &Digest, place: &ChainPlace<'_>) -> Result<(), V
             body.digest_start_time, body.digest_end_time
         ));
     };
-    if end.unix_seconds() % 3600 != 0 {
-        return invalid(format!("digestEndTime {end} is not on a whole hour"));
-    }
     if start >= end {
         return invalid(format!(
             "digestStartTime {start} is not before digestEndTime {end}"
         ));
     }
-    let expected_key = digest_key(
-        place.prefix,
-        place.organization_id,
-        place.chain,
-        end.to_offset_date_time(),
-    );
+    let expected_key = place.digest_key(end);
     if digest.location.key != expected_key {
         return invalid(format!(
             "a digest of this chain ending at {end} is named {expected_key}"
@@ -259,19 +303,11 @@ fn check_signed_content(digest: &Digest, place: &ChainPlace<'_>) -> Result<(), V
             "the five previousDigest* fields are neither all set nor all null".to_owned(),
         );
     }
-    if set != 0 {
-        if body.previous_digest_hash_algorithm.as_deref() != Some(HASH_ALGORITHM) {
-            return invalid(format!(
-                "previousDigestHashAlgorithm is {:?}, not {HASH_ALGORITHM}",
-                body.previous_digest_hash_algorithm
-            ));
-        }
-        // Periods are contiguous hours: only a chain's first digest may start elsewhere.
-        if end.unix_seconds() - start.unix_seconds() != 3600 {
-            return invalid(format!(
-                "it has a previous digest but covers {start} to {end}, not one hour"
-            ));
-        }
+    if set != 0 && body.previous_digest_hash_algorithm.as_deref() != Some(HASH_ALGORITHM) {
+        return invalid(format!(
+            "previousDigestHashAlgorithm is {:?}, not {HASH_ALGORITHM}",
+            body.previous_digest_hash_algorithm
+        ));
     }
 
     let event_times = [&body.newest_event_time, &body.oldest_event_time];

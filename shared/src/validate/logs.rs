@@ -22,7 +22,7 @@ pub(crate) const READ_CONCURRENCY: usize = 32;
 
 /// Where a chain delivers its log files.
 impl ChainPlace<'_> {
-    fn folder(&self, day: EventTime) -> String {
+    pub(super) fn folder(&self, day: EventTime) -> String {
         day_folder(
             self.prefix,
             self.organization_id,
@@ -177,6 +177,8 @@ mod tests {
             organization_id: None,
             chain: &chain,
             home_region: "us-east-1",
+            backfill: false,
+            copy_without_metadata: false,
         };
         let end = EventTime::parse("2026-11-22T10:00:00Z").expect("time");
         let key = |region: &str, stamp: &str| {

@@ -4,11 +4,14 @@
 //! Like aws-cli it lists the trail's digest keys dated in `[start, end + 1 hour]`, walks each
 //! chain from the newest digest to the oldest along the previous-digest pointers, verifies
 //! every digest (format, location, key, signature) and hashes every log file a valid digest
-//! lists; it prints the same lines and summary. Beyond aws-cli it
+//! lists, then does the same for the chain of backfill digests (aws-cli 1.45+); it prints the
+//! same lines and summary. It reads chains as CloudTrail writes them: periods at any offset
+//! from the hour, backfill digests, fields it does not know, organization trails. Beyond
+//! aws-cli, on lines of their own marked as Cairn's, it
 //! - validates every Region's chain of the trail (aws-cli only the CLI's Region), or those asked;
 //! - checks each link both ways: `previousDigestHashValue`, `previousDigestSignature` and the
-//!   contiguity of the hourly periods, not only the pointer;
-//! - reports every missing hour's digest, so two or more consecutive deleted digests are all
+//!   contiguity of the periods, not only the pointer;
+//! - reports every missing period's digest, so two or more consecutive deleted digests are all
 //!   reported (aws-cli reports one: aws/aws-cli#7054);
 //! - reports digests in the range that the chain does not link, log files of the period that
 //!   no digest lists, log files found under another key than the one listed, and log files
@@ -21,6 +24,7 @@
 //! so the search for unlisted log files stops an hour before the newest digest's end.
 
 mod arn;
+mod bundle;
 mod chain;
 mod digests;
 mod logs;
@@ -36,8 +40,10 @@ use crate::public_keys::PublishedKey;
 use crate::record::EventTime;
 
 pub use arn::{InvalidTrailArn, TrailArn};
+pub use bundle::{Bundled, copy_evidence};
 pub use report::{
-    FileKind, Line, Location, Report, ValidationProblem, write_report, write_startup,
+    CAIRN_MARK, Counts, FileKind, Line, Location, Report, ValidationProblem, write_report,
+    write_startup, write_summary,
 };
 
 use chain::{ChainStep, ChainWalk, ChainWalker, HOUR, Listing};
@@ -57,6 +63,9 @@ pub struct Request {
     pub account: String,
     /// The Regions whose chains to validate; `None` for every Region the trail has digests in.
     pub regions: Option<Vec<String>>,
+    /// The files are a copy that may lack S3 metadata (an `aws s3 sync` folder): a digest
+    /// whose signature is nowhere is then unverifiable rather than invalid.
+    pub copy_without_metadata: bool,
     pub start: EventTime,
     pub end: EventTime,
 }
@@ -78,7 +87,8 @@ pub enum ValidateError {
     /// error): listing or reading cannot go on.
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("invalid time range specified: start-time {start} must occur before end-time {end}")]
+    /// aws-cli's words (`validation.py` line 1026).
+    #[error("Invalid time range specified: start-time must occur before end-time")]
     InvertedRange { start: EventTime, end: EventTime },
 }
 
@@ -98,30 +108,25 @@ pub async fn validate(
         });
     }
     let keys = KeyRing::new(keys);
-    let trail = ChainId {
-        trail: request.trail.name.clone(),
-        home_region: request.trail.home_region.clone(),
-        account: request.account.clone(),
-        region: String::new(),
-    };
+    let trail = trail_chain(request);
 
     let mut chains = Vec::new();
     let listed = list_digest_keys(store, request).await?;
-    let mut by_region: Vec<_> = chain::chains(listed, &trail, request.regions.as_deref())
+    let mut by_chain: Vec<_> = chain::chains(listed, &trail, request.regions.as_deref())
         .into_iter()
         .collect();
-    by_region.sort();
-    for (region, keys) in by_region {
+    by_chain.sort();
+    for (key, keys) in by_chain {
         let chain = ChainId {
-            region,
+            region: key.region,
             ..trail.clone()
         };
-        chains.push((chain, listing(keys, request)));
+        chains.push((chain, key.backfill, listing(keys, request)));
     }
 
     let to_read: Vec<Location> = chains
         .iter()
-        .flat_map(|(_, listing)| listing.in_range.iter().map(|(_, l)| l.clone()))
+        .flat_map(|(_, _, listing)| listing.in_range.iter().map(|(_, l)| l.clone()))
         .collect();
     progress.add_work(to_read.len() as u64);
     let mut prefetched: HashMap<Location, Fetched> = stream::iter(to_read)
@@ -136,17 +141,19 @@ pub async fn validate(
 
     let places: Vec<ChainPlace<'_>> = chains
         .iter()
-        .map(|(chain, _)| ChainPlace {
+        .map(|(chain, backfill, _)| ChainPlace {
             bucket: &request.bucket,
             prefix: request.prefix.as_deref(),
             organization_id: request.organization_id.as_deref(),
             chain,
             home_region: &request.trail.home_region,
+            backfill: *backfill,
+            copy_without_metadata: request.copy_without_metadata,
         })
         .collect();
     let mut report = Report::default();
     let mut walks = Vec::new();
-    for ((_, listing), place) in chains.iter().zip(&places) {
+    for ((_, _, listing), place) in chains.iter().zip(&places) {
         let mine: HashMap<Location, Fetched> = listing
             .in_range
             .iter()
@@ -164,6 +171,16 @@ pub async fn validate(
 
     check_logs(store, request, &places, walks, &mut report, progress).await?;
     Ok(report)
+}
+
+/// The request's chains, but for the Region.
+fn trail_chain(request: &Request) -> ChainId {
+    ChainId {
+        trail: request.trail.name.clone(),
+        home_region: request.trail.home_region.clone(),
+        account: request.account.clone(),
+        region: String::new(),
+    }
 }
 
 /// Every digest key of the trail's account, or of the requested Regions.
@@ -261,10 +278,12 @@ async fn check_logs(
     }
     let hashes = logs::hash_all(store, to_hash.into_iter().collect(), progress).await?;
 
-    // Log files in each chain's checked span that no digest lists.
+    // Log files in each regular chain's checked span that no digest lists, backfill digests
+    // included (they list what the regular chain missed).
     let mut unlisted: Vec<Vec<Location>> = Vec::new();
+    let listed_anywhere = |file: &Location| walks.iter().any(|walk| walk.listed.contains_key(file));
     for (walk, place) in walks.iter().zip(places) {
-        let Some((from, to)) = unlisted_span(walk, request) else {
+        let Some((from, to)) = unlisted_span(walk, request).filter(|_| !place.backfill) else {
             unlisted.push(Vec::new());
             continue;
         };
@@ -273,7 +292,7 @@ async fn check_logs(
             .await?
             .into_iter()
             .filter(|(stamp, file)| {
-                !walk.listed.contains_key(file)
+                !listed_anywhere(file)
                     && !walk
                         .explained_gaps
                         .iter()

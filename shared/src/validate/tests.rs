@@ -197,6 +197,8 @@ impl Fixture {
             organization_id: None,
             account: ACCOUNT.into(),
             regions: None,
+            // A local folder, which may be a copy without S3 metadata.
+            copy_without_metadata: true,
             start,
             end,
         }
@@ -503,6 +505,7 @@ async fn a_chain_that_starts_again_reports_the_gap_as_aws_cli_does() {
     let report = fixture.validate().await;
     assert!(report.is_valid(), "{:?}", invalid(&report));
     assert!(report.lines.contains(&Line::Gap {
+        backfill: false,
         from: hour(1),
         to: hour(3),
     }));

@@ -13,11 +13,13 @@ macro_rules! mock_client {
     };
 }
 
+mod cloudtrail;
 mod cloudwatch_logs;
 mod kms;
 mod s3;
 mod sns;
 
+pub use cloudtrail::CloudTrailKeys;
 pub use cloudwatch_logs::CloudWatchLogsSink;
 pub use kms::KmsSigner;
 pub use s3::S3ObjectStore;
