@@ -37,6 +37,10 @@ impl InputFile {
         })
     }
 
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The ingest bodies the file holds: the whole file when it is one JSON value (a
     /// `{"Records":[…]}` batch, an EventBridge event or a PutAuditEvents body); otherwise JSON
     /// lines, each a body of its own or a bare record, the bare records gathered into one

@@ -223,3 +223,81 @@ fn the_sample_pipeline_on_localstack_through_aws() {
     check_run_output(&first.replace(&format!("-{suffix}"), ""), &second);
     check_lookup(&["--config", config, "--aws"], &envs);
 }
+
+/// The default arguments of `scripts/run-local.sh`, the main job.
+fn main_job_arguments() -> Vec<String> {
+    let script = std::fs::read_to_string(repo().join("scripts/run-local.sh")).expect("script");
+    let line = script
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("set -- "))
+        .expect("run-local.sh sets its default arguments with `set -- …`");
+    let mut arguments = Vec::new();
+    for word in line.split_whitespace() {
+        if word == "events/ingest-*.json" {
+            arguments.extend(samples());
+        } else {
+            arguments.push(word.to_owned());
+        }
+    }
+    assert_eq!(
+        arguments.len(),
+        2 + samples().len(),
+        "the glob must name the samples: {line}"
+    );
+    arguments
+}
+
+/// The main job on the clock `now`: every sample forwarded, the sample alert fired.
+fn check_the_main_job_at(now: time::OffsetDateTime) {
+    let now = now
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().to_str().expect("utf-8 path");
+    let mut args = vec!["--store", store, "--now", &now];
+    let job = main_job_arguments();
+    args.extend(job.iter().map(String::as_str));
+    let first = cairn(&args, &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let (first, warnings) = (text(&first.stdout), text(&first.stderr));
+    assert!(!warnings.contains("not forwarded"), "{warnings}");
+    assert!(
+        first.contains("delivered 14 events in 3 log files"),
+        "{first}"
+    );
+    assert!(
+        first.contains(
+            "forwarded 11 events to CloudWatch Logs (0 refused); 1 metric-filter matches"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudTrailChanges: StopLogging by alice in us-east-1"),
+        "{first}"
+    );
+    // Run twice on the same day, the same records: the second run delivers nothing.
+    let second = cairn(&args, &[]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let second = text(&second.stdout);
+    assert!(
+        second.contains("delivered 0 events in 0 log files"),
+        "{second}"
+    );
+    assert!(
+        second.contains("14 copies of delivered events skipped"),
+        "{second}"
+    );
+}
+
+#[test]
+fn the_main_job_forwards_every_sample_today() {
+    check_the_main_job_at(time::OffsetDateTime::now_utc());
+}
+
+#[test]
+fn the_main_job_forwards_every_sample_a_year_from_now() {
+    check_the_main_job_at(time::OffsetDateTime::now_utc() + time::Duration::days(366));
+}
