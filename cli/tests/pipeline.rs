@@ -84,12 +84,13 @@ fn check_run_output(first: &str, second: &str) {
 }
 
 /// On the embedded store, where the sample's log group and topics are folders: forward puts the
-/// main trail's records and writes one alert (the StopLogging match), and notify sends that
-/// alert and the delivery notice; the second run, with nothing delivered, sends nothing.
+/// main trail's records and writes one alert object (the StopLogging and the console sign-in
+/// without MFA matches of the CIS pack), and notify sends an alert for each and the delivery
+/// notice; the second run, with nothing delivered, sends nothing.
 fn check_forward_and_notify(first: &str, second: &str, store: &str) {
     assert!(
         first.contains(
-            "forwarded 11 events to CloudWatch Logs (0 refused); 1 metric-filter matches"
+            "forwarded 11 events to CloudWatch Logs (0 refused); 2 metric-filter matches"
         ),
         "{first}"
     );
@@ -104,12 +105,16 @@ fn check_forward_and_notify(first: &str, second: &str, store: &str) {
         "{first}"
     );
     assert!(
-        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudTrailChanges: StopLogging by alice in us-east-1"),
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.5-CloudTrailChanges: StopLogging by alice in us-east-1"),
+        "{first}"
+    );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.3-ConsoleSignInWithoutMFA: ConsoleLogin by bob in us-east-1"),
         "{first}"
     );
     assert!(
         first.contains(&format!(
-            "sent 1 delivery notices and 1 alerts through SNS (JSON lines in {store}/.cairn-sns); 0 objects not notified"
+            "sent 1 delivery notices and 2 alerts through SNS (JSON lines in {store}/.cairn-sns); 0 objects not notified"
         )),
         "{first}"
     );
@@ -119,7 +124,7 @@ fn check_forward_and_notify(first: &str, second: &str, store: &str) {
     );
     let alerts = std::fs::read_to_string(Path::new(store).join(".cairn-sns/cairn-alerts.jsonl"))
         .expect("the alerts topic");
-    assert_eq!(alerts.lines().count(), 1, "{alerts}");
+    assert_eq!(alerts.lines().count(), 2, "{alerts}");
 }
 
 fn check_lookup(backend: &[&str], envs: &[(&str, &str)]) {
@@ -248,7 +253,7 @@ fn main_job_arguments() -> Vec<String> {
     arguments
 }
 
-/// The main job on the clock `now`: every sample forwarded, the sample alert fired.
+/// The main job on the clock `now`: every sample forwarded, the sample alerts fired.
 fn check_the_main_job_at(now: time::OffsetDateTime) {
     let now = now
         .replace_nanosecond(0)
@@ -270,12 +275,16 @@ fn check_the_main_job_at(now: time::OffsetDateTime) {
     );
     assert!(
         first.contains(
-            "forwarded 11 events to CloudWatch Logs (0 refused); 1 metric-filter matches"
+            "forwarded 11 events to CloudWatch Logs (0 refused); 2 metric-filter matches"
         ),
         "{first}"
     );
     assert!(
-        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudTrailChanges: StopLogging by alice in us-east-1"),
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.5-CloudTrailChanges: StopLogging by alice in us-east-1"),
+        "{first}"
+    );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.3-ConsoleSignInWithoutMFA: ConsoleLogin by bob in us-east-1"),
         "{first}"
     );
     // Run twice on the same day, the same records: the second run delivers nothing.
