@@ -9,6 +9,7 @@ mod input;
 mod list_public_keys;
 mod lookup_events;
 mod output;
+mod put_events;
 mod replay;
 mod run;
 mod test_metric_filter;
@@ -26,6 +27,7 @@ use args::{parse_now, region};
 use backend::BackendArgs;
 use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
+use put_events::PutEventsArgs;
 use validate_logs::ValidateLogsArgs;
 
 #[derive(Parser)]
@@ -118,6 +120,7 @@ enum Command {
         replay: bool,
     },
     LookupEvents(LookupEventsArgs),
+    PutEvents(PutEventsArgs),
     ListPublicKeys(ListPublicKeysArgs),
     ValidateLogs(ValidateLogsArgs),
     /// Tests a filter pattern against log event messages, as `aws logs test-metric-filter`.
@@ -227,6 +230,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             let region = region(flag.as_deref());
             run::run(&config, &cli.backend, &files, &region, replay, now).await
         }
+        Command::PutEvents(args) => put_events::run(&args).await,
         Command::LookupEvents(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
