@@ -2,8 +2,8 @@
 //! (`function_url`'s answers around `Ingestor`): signed and unsigned, throttled first, and with
 //! an event the answer asks to be sent again.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::ingest::{Ingestor, function_url_response};
 use cairn_shared::service::Service;
+use cairn_test_support::cloudtrail_stub::read_request;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -30,32 +31,6 @@ struct Seen {
 struct Endpoint {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<(Option<String>, String)> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut length = 0;
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().ok()?,
-                "authorization" => authorization = Some(value.trim().to_owned()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((authorization, String::from_utf8(body).ok()?))
 }
 
 fn start(throttle: usize, fail_first_event_once: bool) -> (Endpoint, tempfile::TempDir) {
@@ -81,9 +56,11 @@ fn start(throttle: usize, fail_first_event_once: bool) -> (Endpoint, tempfile::T
         let mut failed_once = !fail_first_event_once;
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let Some((authorization, body)) = read_request(&mut stream) else {
+            let Some((authorization, body)) = read_request(&stream, "authorization") else {
                 continue;
             };
+            let authorization = (!authorization.is_empty()).then_some(authorization);
+            let body = String::from_utf8(body).expect("a UTF-8 body");
             let count = log.lock().expect("log").len();
             let (status, answer) = if count < throttle {
                 (429, r#"{"Message":"Rate Exceeded."}"#.to_owned())
