@@ -7,13 +7,21 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "Tools: install (cargo-lambda, zig, cfn-lint, aws-cli into .venv-tools/)"
+step "Tools: install (cargo-lambda, zig, cfn-lint, aws-cli, aws-sam-cli into .venv-tools/)"
 # tests/localstack_lambda_loop.rs runs .venv-tools/bin/cargo-lambda.
 bash scripts/tools.sh install
 
 step "cfn-lint template.yaml"
 # Fails on errors and on warnings.
 .venv-tools/bin/cfn-lint template.yaml
+
+step "sam validate --lint; the template as AWS's SAM translator expands it, through cfn-lint"
+SAM_CLI_TELEMETRY=0 .venv-tools/bin/sam validate --lint --template template.yaml --region us-east-1
+mkdir -p target/sam
+.venv-tools/bin/python scripts/sam-transform.py template.yaml >target/sam/template.json
+.venv-tools/bin/cfn-lint target/sam/template.json
+# tests/template_transformed.rs checks the transformed resources; this makes it required.
+export CAIRN_SAM_TRANSLATOR=1
 
 step "LocalStack: install"
 bash scripts/localstack.sh install

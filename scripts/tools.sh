@@ -4,6 +4,8 @@
 #   ziglang        the linker cargo-lambda cross-compiles for arm64 with (`python3 -m ziglang`)
 #   cfn-lint       checks template.yaml
 #   awscli (v1)    `aws cloudtrail validate-logs`, the reference Cairn's validator is checked against
+#   aws-sam-cli    `sam validate --lint`, `sam build` and `sam package` (scripts/sam-package.sh),
+#                  with aws-sam-translator, which scripts/sam-transform.py runs
 #
 #   scripts/tools.sh install   create .venv-tools/ and install the pinned set (skipped when current)
 #
@@ -52,7 +54,7 @@ cmd_install() {
   stamp_of "$VENV/bin/python" >"$STAMP"
   say "installed into .venv-tools/: $("$VENV/bin/cargo-lambda" lambda --version)," \
     "zig $("$VENV/bin/python" -m ziglang version), $("$VENV/bin/cfn-lint" --version)," \
-    "$("$VENV/bin/aws" --version 2>&1)"
+    "$("$VENV/bin/aws" --version 2>&1)," "$("$VENV/bin/sam" --version)"
 }
 
 case ${1:-} in

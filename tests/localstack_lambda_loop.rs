@@ -518,7 +518,7 @@ async fn the_four_functions_run_under_cargo_lambda_against_localstack() {
     assert_eq!(arrived, expected, "CloudWatch Logs holds every record once");
     assert!(
         !alerts.is_empty(),
-        "the sample's StopLogging matches CloudTrailChanges"
+        "the sample's StopLogging matches CloudWatch.5-CloudTrailChanges"
     );
 
     // deliver again, two hours ahead: the hours gone by get their digest files, which list

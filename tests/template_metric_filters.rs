@@ -80,9 +80,18 @@ fn the_templates_metric_filters_are_cairn_yamls() {
         assert!(
             alarms.iter().any(|alarm| alarm["MetricName"].as_str()
                 == Some(expected.metric_name.as_str())
-                && alarm["Namespace"].as_str() == Some(expected.metric_namespace.as_str())),
-            "{name}: no alarm on {}",
+                && alarm["Namespace"].as_str() == Some(expected.metric_namespace.as_str())
+                && alarm_name(alarm) == Some(format!("${{AWS::StackName}}-{name}"))),
+            "{name}: no alarm named {name} after the stack on {}",
             expected.metric_name
         );
+    }
+}
+
+/// An alarm's `AlarmName: !Sub …` text: the filter's name (its control) after the stack's.
+fn alarm_name(alarm: &Value) -> Option<String> {
+    match &alarm["AlarmName"] {
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => tagged.value.as_str().map(str::to_owned),
+        _ => None,
     }
 }

@@ -469,3 +469,69 @@ fn the_templates_names_are_cairn_yamls() {
         "cairn.yaml's alertTopicArn"
     );
 }
+
+/// With ProducerOrganizationId, the organization's principals may call ingest's Function URL,
+/// signed, and nobody else: each statement is for any principal of that organization only, the
+/// URL one for IAM auth alone, and the invoke one only through the URL.
+#[test]
+fn only_the_producer_organization_may_call_the_function_url() {
+    let template = template();
+    let statements = [
+        (
+            "IngestUrlOrganizationPermission",
+            "lambda:InvokeFunctionUrl",
+            ("FunctionUrlAuthType", "AWS_IAM"),
+        ),
+        (
+            "IngestInvokeOrganizationPermission",
+            "lambda:InvokeFunction",
+            ("InvokedViaFunctionUrl", "true"),
+        ),
+    ];
+    for (name, action, (scope, value)) in statements {
+        let permission = resource(&template, name);
+        assert_eq!(
+            permission["Condition"].as_str(),
+            Some("HasProducerOrganization"),
+            "{name}"
+        );
+        let properties = permission["Properties"].as_mapping().expect("properties");
+        let pinned: BTreeMap<String, Vec<String>> = properties
+            .iter()
+            .map(|(key, value)| (key.as_str().expect("a key").to_owned(), texts(value)))
+            .collect();
+        assert_eq!(
+            pinned,
+            expected(&[
+                ("FunctionName", &["IngestFunction.Arn"]),
+                ("Action", &[action]),
+                ("Principal", &["*"]),
+                ("PrincipalOrgID", &["ProducerOrganizationId"]),
+                (scope, &[value]),
+            ]),
+            "{name}"
+        );
+    }
+    let others: Vec<&str> = template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Lambda::Permission"))
+        .filter(|(_, resource)| texts(&resource["Properties"]["Principal"]) == ["*"])
+        .map(|(name, _)| name.as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        others,
+        [
+            "IngestUrlOrganizationPermission",
+            "IngestInvokeOrganizationPermission"
+        ],
+        "no other permission is open to any principal"
+    );
+    let parameter = &template["Parameters"]["ProducerOrganizationId"];
+    assert_eq!(parameter["Default"].as_str(), Some(""));
+    assert_eq!(
+        parameter["AllowedPattern"].as_str(),
+        Some("^$|^o-[a-z0-9]{10,32}$")
+    );
+}

@@ -1,5 +1,6 @@
 //! `cairn ingest`: event files into the staging area, as the ingest function takes bodies.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -10,6 +11,7 @@ use cairn_shared::service::Service;
 use time::OffsetDateTime;
 
 use crate::input::InputFile;
+use crate::replay::Replay;
 
 /// What ingesting some files came to.
 #[derive(Debug, Default)]
@@ -20,12 +22,14 @@ pub(crate) struct Totals {
 }
 
 /// Ingests every body of every file, printing a line per file and each refusal on stderr. A
-/// body that cannot be read at all counts as refused and the other bodies go on.
+/// body that cannot be read at all counts as refused and the other bodies go on. With
+/// `replay`, the files' timestamps are moved to the day before `now` first.
 pub(crate) async fn ingest_files(
     config: &Config,
     store: &dyn ObjectStore,
     files: &[PathBuf],
     region: &str,
+    replay: bool,
     now: OffsetDateTime,
 ) -> Result<Totals> {
     let channel_arn = format!(
@@ -33,11 +37,20 @@ pub(crate) async fn ingest_files(
         config.account_id
     );
     let ingestor = Ingestor::new(config, store, region, &channel_arn);
+    let replay = if replay {
+        Replay::at(now, files)?
+    } else {
+        None
+    };
     let mut totals = Totals::default();
     for path in files {
         let input = InputFile::read(path)?;
         let mut file = Totals::default();
         for body in input.bodies()? {
+            let body = match &replay {
+                Some(replay) => Cow::Owned(replay.apply(&body)),
+                None => body,
+            };
             match ingestor.handle(&body, now).await {
                 Ok(done) => {
                     file.accepted += done.answer.successful.len();

@@ -37,6 +37,10 @@ impl InputFile {
         })
     }
 
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The ingest bodies the file holds: the whole file when it is one JSON value (a
     /// `{"Records":[…]}` batch, an EventBridge event or a PutAuditEvents body); otherwise JSON
     /// lines, each a body of its own or a bare record, the bare records gathered into one
@@ -84,15 +88,22 @@ impl InputFile {
     }
 }
 
-/// The top-level keys that make a JSON line a body rather than a bare record.
+/// The top-level keys that make a JSON line a body rather than a bare record, and tell the
+/// three bodies apart.
 #[derive(serde::Deserialize)]
-struct Shape<'a> {
+pub(crate) struct Shape<'a> {
     #[serde(rename = "Records", borrow, default)]
-    records: Option<&'a RawValue>,
+    pub(crate) records: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    detail: Option<&'a RawValue>,
+    pub(crate) detail: Option<&'a RawValue>,
     #[serde(rename = "auditEvents", borrow, default)]
-    audit_events: Option<&'a RawValue>,
+    pub(crate) audit_events: Option<&'a RawValue>,
+}
+
+impl<'a> Shape<'a> {
+    pub(crate) fn of(body: &'a str) -> serde_json::Result<Self> {
+        serde_json::from_str(body)
+    }
 }
 
 impl Shape<'_> {

@@ -9,6 +9,8 @@ mod input;
 mod list_public_keys;
 mod lookup_events;
 mod output;
+mod put_events;
+mod replay;
 mod run;
 mod sync;
 mod test_metric_filter;
@@ -26,6 +28,7 @@ use args::{parse_now, region};
 use backend::BackendArgs;
 use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
+use put_events::PutEventsArgs;
 use sync::SyncArgs;
 use validate_logs::ValidateLogsArgs;
 
@@ -81,6 +84,12 @@ enum Command {
         /// else AWS_DEFAULT_REGION, else us-east-1.
         #[arg(long, value_name = "REGION")]
         region: Option<String>,
+        /// Moves every timestamp in the files (eventTime, EventBridge's time) by the same
+        /// whole number of days, the one that brings the newest into the day before the clock:
+        /// recorded events replayed as if they had just happened, within the 14 days
+        /// CloudWatch Logs accepts. Replays on the same day give the same records.
+        #[arg(long)]
+        replay: bool,
     },
     /// Delivers everything staged as CloudTrail log files, as the scheduled deliver function
     /// does, and prints each log file's location.
@@ -108,8 +117,12 @@ enum Command {
         /// As for `cairn ingest`.
         #[arg(long, value_name = "REGION")]
         region: Option<String>,
+        /// As for `cairn ingest`.
+        #[arg(long)]
+        replay: bool,
     },
     LookupEvents(LookupEventsArgs),
+    PutEvents(PutEventsArgs),
     ListPublicKeys(ListPublicKeysArgs),
     ValidateLogs(ValidateLogsArgs),
     Sync(SyncArgs),
@@ -190,6 +203,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Ingest {
             files,
             region: flag,
+            replay,
         } => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
@@ -198,6 +212,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 store.as_ref(),
                 &files,
                 &region(flag.as_deref()),
+                replay,
                 now,
             )
             .await?;
@@ -212,10 +227,13 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Run {
             files,
             region: flag,
+            replay,
         } => {
             let config = load(&cli.config)?;
-            run::run(&config, &cli.backend, &files, &region(flag.as_deref()), now).await
+            let region = region(flag.as_deref());
+            run::run(&config, &cli.backend, &files, &region, replay, now).await
         }
+        Command::PutEvents(args) => put_events::run(&args).await,
         Command::LookupEvents(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;

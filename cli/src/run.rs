@@ -24,10 +24,11 @@ pub(crate) async fn run(
     backend: &BackendArgs,
     files: &[PathBuf],
     region: &str,
+    replay: bool,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
     let store = backend.object_store(config).await?;
-    let totals = ingest_files(config, store.as_ref(), files, region, now).await?;
+    let totals = ingest_files(config, store.as_ref(), files, region, replay, now).await?;
     let delivered = deliver(config, store.as_ref(), backend, now).await?;
     let sink = backend.log_sink().await;
     let forwarded = forward_delivered(

@@ -73,6 +73,11 @@ fn check_run_output(first: &str, second: &str) {
         first.contains("s3://cairn-eu-123456789012/AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/22/123456789012_CloudTrail_eu-west-1_20261122T1000Z_"),
         "{first}"
     );
+    check_nothing_delivered_again(second);
+}
+
+/// A second run over the same samples: every event a copy of one delivered.
+fn check_nothing_delivered_again(second: &str) {
     assert!(
         second.contains("delivered 0 events in 0 log files"),
         "{second}"
@@ -83,16 +88,31 @@ fn check_run_output(first: &str, second: &str) {
     );
 }
 
-/// On the embedded store, where the sample's log group and topics are folders: forward puts the
-/// main trail's records and writes one alert (the StopLogging match), and notify sends that
-/// alert and the delivery notice; the second run, with nothing delivered, sends nothing.
-fn check_forward_and_notify(first: &str, second: &str, store: &str) {
+/// The sample records forwarded, and the CIS pack's two matches among them alerted: the
+/// StopLogging and the console sign-in without MFA.
+fn check_forwarded_and_alerted(first: &str) {
     assert!(
         first.contains(
-            "forwarded 11 events to CloudWatch Logs (0 refused); 1 metric-filter matches"
+            "forwarded 11 events to CloudWatch Logs (0 refused); 2 metric-filter matches"
         ),
         "{first}"
     );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.5-CloudTrailChanges: StopLogging by alice in us-east-1"),
+        "{first}"
+    );
+    assert!(
+        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudWatch.3-ConsoleSignInWithoutMFA: ConsoleLogin by bob in us-east-1"),
+        "{first}"
+    );
+}
+
+/// On the embedded store, where the sample's log group and topics are folders: forward puts the
+/// main trail's records and writes one alert object (the StopLogging and the console sign-in
+/// without MFA matches of the CIS pack), and notify sends an alert for each and the delivery
+/// notice; the second run, with nothing delivered, sends nothing.
+fn check_forward_and_notify(first: &str, second: &str, store: &str) {
+    check_forwarded_and_alerted(first);
     assert!(
         first.contains(": alert at s3://cairn-state-123456789012/alerts/cairn-trail-123456789012/audit/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/22/"),
         "{first}"
@@ -104,12 +124,8 @@ fn check_forward_and_notify(first: &str, second: &str, store: &str) {
         "{first}"
     );
     assert!(
-        first.contains("  alert to arn:aws:sns:us-east-1:123456789012:cairn-alerts: Cairn alert: CloudTrailChanges: StopLogging by alice in us-east-1"),
-        "{first}"
-    );
-    assert!(
         first.contains(&format!(
-            "sent 1 delivery notices and 1 alerts through SNS (JSON lines in {store}/.cairn-sns); 0 objects not notified"
+            "sent 1 delivery notices and 2 alerts through SNS (JSON lines in {store}/.cairn-sns); 0 objects not notified"
         )),
         "{first}"
     );
@@ -119,7 +135,7 @@ fn check_forward_and_notify(first: &str, second: &str, store: &str) {
     );
     let alerts = std::fs::read_to_string(Path::new(store).join(".cairn-sns/cairn-alerts.jsonl"))
         .expect("the alerts topic");
-    assert_eq!(alerts.lines().count(), 1, "{alerts}");
+    assert_eq!(alerts.lines().count(), 2, "{alerts}");
 }
 
 fn check_lookup(backend: &[&str], envs: &[(&str, &str)]) {
@@ -222,4 +238,66 @@ fn the_sample_pipeline_on_localstack_through_aws() {
     let (first, second) = run_twice(&["--config", config, "--aws", "--store", store], &envs);
     check_run_output(&first.replace(&format!("-{suffix}"), ""), &second);
     check_lookup(&["--config", config, "--aws"], &envs);
+}
+
+/// The default arguments of `scripts/run-local.sh`, the main job.
+fn main_job_arguments() -> Vec<String> {
+    let script = std::fs::read_to_string(repo().join("scripts/run-local.sh")).expect("script");
+    let line = script
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("set -- "))
+        .expect("run-local.sh sets its default arguments with `set -- …`");
+    let mut arguments = Vec::new();
+    for word in line.split_whitespace() {
+        if word == "events/ingest-*.json" {
+            arguments.extend(samples());
+        } else {
+            arguments.push(word.to_owned());
+        }
+    }
+    assert_eq!(
+        arguments.len(),
+        2 + samples().len(),
+        "the glob must name the samples: {line}"
+    );
+    arguments
+}
+
+/// The main job on the clock `now`: every sample forwarded, the sample alerts fired.
+fn check_the_main_job_at(now: time::OffsetDateTime) {
+    let now = now
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().to_str().expect("utf-8 path");
+    let mut args = vec!["--store", store, "--now", &now];
+    let job = main_job_arguments();
+    args.extend(job.iter().map(String::as_str));
+    let first = cairn(&args, &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let (first, warnings) = (text(&first.stdout), text(&first.stderr));
+    assert!(!warnings.contains("not forwarded"), "{warnings}");
+    assert!(
+        first.contains("delivered 14 events in 3 log files"),
+        "{first}"
+    );
+    check_forwarded_and_alerted(&first);
+    // Run twice on the same day, the same records: the second run delivers nothing.
+    let second = cairn(&args, &[]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let second = text(&second.stdout);
+    check_nothing_delivered_again(&second);
+}
+
+#[test]
+fn the_main_job_forwards_every_sample_today() {
+    check_the_main_job_at(time::OffsetDateTime::now_utc());
+}
+
+#[test]
+fn the_main_job_forwards_every_sample_a_year_from_now() {
+    check_the_main_job_at(time::OffsetDateTime::now_utc() + time::Duration::days(366));
 }

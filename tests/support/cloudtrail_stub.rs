@@ -102,7 +102,7 @@ async fn answer(
     state_bucket: &str,
     trail: Option<&DescribedTrail>,
 ) -> (u16, String) {
-    let Some((target, body)) = read_request(connection) else {
+    let Some((target, body)) = read_request(connection, "x-amz-target") else {
         return (400, error("SerializationException", "unreadable request"));
     };
     let operation = target.rsplit('.').next().unwrap_or_default();
@@ -159,8 +159,9 @@ fn error(kind: &str, message: &str) -> String {
     serde_json::json!({"__type": kind, "message": message}).to_string()
 }
 
-/// The `X-Amz-Target` header and the body of one HTTP/1.1 request.
-fn read_request(connection: &TcpStream) -> Option<(String, Vec<u8>)> {
+/// One HTTP/1.1 request to a loopback stub: the value of its header `header` (lowercase; empty
+/// when absent) and its body.
+pub fn read_request(connection: &TcpStream, header: &str) -> Option<(String, Vec<u8>)> {
     let mut reader = BufReader::new(connection);
     let mut target = String::new();
     let mut length = 0usize;
@@ -175,8 +176,8 @@ fn read_request(connection: &TcpStream) -> Option<(String, Vec<u8>)> {
         }
         if let Some((name, value)) = line.split_once(':') {
             match name.trim().to_ascii_lowercase().as_str() {
-                "x-amz-target" => target = value.trim().to_owned(),
                 "content-length" => length = value.trim().parse().ok()?,
+                name if name == header => target = value.trim().to_owned(),
                 _ => {}
             }
         }

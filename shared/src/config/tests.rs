@@ -900,10 +900,11 @@ fn the_sample_configuration_loads() {
         config.alert_topic_arn.as_deref(),
         Some("arn:aws:sns:us-east-1:123456789012:cairn-alerts")
     );
-    assert_eq!(config.metric_filters.len(), 3);
-    assert_eq!(config.metric_filters[1].metric.unit(), StandardUnit::Count);
-    assert_eq!(config.metric_filters[1].metric.default_value(), Some(0.0));
-    assert_eq!(config.metric_filters[0].metric.unit(), StandardUnit::None);
+    // The CIS pack: CloudWatch.1 (root usage) first, with its unit and default value.
+    assert_eq!(config.metric_filters.len(), 15);
+    assert_eq!(config.metric_filters[0].metric.unit(), StandardUnit::Count);
+    assert_eq!(config.metric_filters[0].metric.default_value(), Some(0.0));
+    assert_eq!(config.metric_filters[1].metric.unit(), StandardUnit::None);
 }
 
 #[test]

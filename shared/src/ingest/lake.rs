@@ -367,6 +367,17 @@ pub fn lake_event_id(channel_arn: &str, uid: &str) -> String {
     crate::ids::uuid_text(bytes, 8)
 }
 
+/// The `eventDataChecksum` AWS documents for `eventData`: the SHA-256 of its UTF-8 bytes, in
+/// base64.
+pub fn event_data_checksum(event_data: &str) -> String {
+    STANDARD.encode(Sha256::digest(event_data.as_bytes()))
+}
+
+/// Whether `given` is an `eventDataChecksum` ingest takes for `event_data`.
+pub fn is_event_data_checksum(given: &str, event_data: &str) -> bool {
+    check_checksum(given, event_data).is_ok()
+}
+
 /// `eventDataChecksum` must be the SHA-256 of the eventData string's UTF-8 bytes. AWS documents
 /// it in base64; lowercase or uppercase hex (64 digits, which base64 of 32 bytes never is) is
 /// taken as well.
@@ -384,7 +395,7 @@ fn check_checksum(given: &str, event_data: &str) -> Result<(), Refusal> {
             format!(
                 "eventDataChecksum {} does not match eventData, whose SHA-256 is {} in base64",
                 quoted(given),
-                STANDARD.encode(digest)
+                event_data_checksum(event_data)
             ),
         )),
         _ => Err(refusal(

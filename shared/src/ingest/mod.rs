@@ -33,7 +33,10 @@ pub use accept::{Accepted, Failed, IngestAnswer, IngestError, IngestReport};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};
 pub use function_url::{function_url_body, function_url_error_response, function_url_response};
 pub use ingestor::Ingestor;
-pub use lake::{LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, lake_event_id};
+pub use lake::{
+    LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, event_data_checksum,
+    is_event_data_checksum, lake_event_id,
+};
 
 /// One event submitted in a body, before CloudTrail-record validation.
 #[derive(Debug)]
