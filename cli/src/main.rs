@@ -1,6 +1,7 @@
 //! `cairn`: Cairn's pipeline on one machine, with no AWS account.
 
 mod args;
+mod aws_table;
 mod backend;
 mod deliver;
 mod forward;
