@@ -370,12 +370,21 @@ impl Criteria {
     /// Whether `record`, whose JSON is `line`, is one to find. The filter pattern, the costliest
     /// test, runs last.
     pub fn matches(&self, record: &Record<'_>, line: &str) -> bool {
+        self.record_matches(record) && self.pattern_matches(line)
+    }
+
+    /// The event category and the lookup attributes, on a parsed record.
+    pub fn record_matches(&self, record: &Record<'_>) -> bool {
         (record.category() == EventCategory::Insight) == self.insight
             && self.filters.iter().all(|filter| filter.matches(record))
-            && self
-                .pattern
-                .as_ref()
-                .is_none_or(|pattern| pattern.matches(line).is_some())
+    }
+
+    /// The filter pattern (true without one), on the record's JSON alone: a search can run it
+    /// before parsing the record, which most records then need not be.
+    pub fn pattern_matches(&self, line: &str) -> bool {
+        self.pattern
+            .as_ref()
+            .is_none_or(|pattern| pattern.matches(line).is_some())
     }
 }
 

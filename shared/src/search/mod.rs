@@ -9,6 +9,10 @@
 //! delivered after midnight can hold events of the day before), and no other; each record is
 //! then checked against the range itself.
 
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+
 use crate::gzip::{GunzipError, read_one_member_text};
 use crate::history::Criteria;
 use crate::layout::{LOG_FILE_KIND, trail_root};
@@ -18,6 +22,10 @@ use crate::record::{BatchError, Record, split_batch};
 /// The folder of Insights files under an account, beside `CloudTrail/` (CloudTrail's layout:
 /// `…/{account}/CloudTrail-Insight/{region}/YYYY/MM/DD/`).
 pub const INSIGHT_KIND: &str = "CloudTrail-Insight";
+
+/// How many log files a search has in flight: fetched, or being decompressed and matched on
+/// the blocking pool (which spreads them over the cores).
+pub const READ_CONCURRENCY: usize = 16;
 
 /// The largest log file body a search decompresses (CloudTrail's files hold at most a few MB).
 const MAX_LOG_FILE_BYTES: usize = 1 << 30;
@@ -35,6 +43,43 @@ pub struct TrailFiles {
     pub kind: &'static str,
 }
 
+/// The day folders a search reads, as `YYYY/MM/DD` (which order as the days do).
+struct DayRange {
+    first: String,
+    last: String,
+}
+
+impl DayRange {
+    /// From `start`'s day (the earliest folder when `None`) to the day after `end`'s: a file
+    /// delivered after midnight can hold events of the day before.
+    fn new(start: Option<i64>, end: i64) -> Self {
+        let folder = |seconds: i64| {
+            time::OffsetDateTime::from_unix_timestamp(seconds)
+                .map(|time| {
+                    let date = time.date();
+                    format!(
+                        "{:04}/{:02}/{:02}",
+                        date.year(),
+                        u8::from(date.month()),
+                        date.day()
+                    )
+                })
+                .unwrap_or_else(|_| "9999/99/99".to_owned())
+        };
+        DayRange {
+            first: start.map_or_else(|| "0000/00/00".to_owned(), folder),
+            last: folder(end.saturating_add(SECONDS_PER_DAY)),
+        }
+    }
+
+    /// Whether a folder below the Region, `YYYY`, `YYYY/MM` or `YYYY/MM/DD`, can hold days of
+    /// the range: compared with the range's ends cut to the same length.
+    fn holds(&self, date: &str) -> bool {
+        let length = date.len();
+        length <= self.first.len() && date >= &self.first[..length] && date <= &self.last[..length]
+    }
+}
+
 impl TrailFiles {
     pub fn new(
         bucket: &str,
@@ -49,52 +94,92 @@ impl TrailFiles {
         }
     }
 
-    /// Every log file key of the day folders a search of `[start, end]` (epoch seconds) reads,
-    /// for every account and Region under the trail's root, in key order.
+    /// Every log file key of the day folders a search of `[start, end]` (epoch seconds; no
+    /// lower bound when `start` is `None`) reads, for every account and Region under the
+    /// trail's root, in key order. Walks the year, month and day folders that exist, so an
+    /// open or long range costs a listing per existing folder, never one per calendar day.
     pub async fn keys(
         &self,
         store: &dyn ObjectStore,
-        start: i64,
+        start: Option<i64>,
         end: i64,
     ) -> Result<Vec<String>, ObjectStoreError> {
+        let range = DayRange::new(start, end);
         let mut keys = Vec::new();
         for account in store.list_folders(&self.bucket, &self.root).await? {
             let kind_folder = format!("{account}{}/", self.kind);
             for region in store.list_folders(&self.bucket, &kind_folder).await? {
-                let mut day = start.div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY;
-                while day <= end + SECONDS_PER_DAY {
-                    let date = time::OffsetDateTime::from_unix_timestamp(day)
-                        .map_err(|error| ObjectStoreError::InvalidRequest {
-                            bucket: self.bucket.clone(),
-                            key: region.clone(),
-                            reason: error.to_string(),
-                        })?
-                        .date();
-                    let folder = format!(
-                        "{region}{:04}/{:02}/{:02}/",
-                        date.year(),
-                        u8::from(date.month()),
-                        date.day()
-                    );
+                let mut folders = vec![region.clone()];
+                for _depth in 0..3 {
+                    let mut inner = Vec::new();
+                    for folder in &folders {
+                        for child in store.list_folders(&self.bucket, folder).await? {
+                            let date = child[region.len()..].trim_end_matches('/');
+                            if range.holds(date) {
+                                inner.push(child);
+                            }
+                        }
+                    }
+                    folders = inner;
+                }
+                for day in folders {
                     keys.extend(
                         store
-                            .list_all(&self.bucket, &folder)
+                            .list_all(&self.bucket, &day)
                             .await?
                             .into_iter()
                             .map(|entry| entry.key)
                             .filter(|key| key.ends_with(".json.gz")),
                     );
-                    day += SECONDS_PER_DAY;
                 }
             }
         }
         Ok(keys)
     }
+
+    /// Reads the log files `keys` names, [`READ_CONCURRENCY`] at a time, and yields what each
+    /// holds of `[start, end]` (epoch seconds) that meets `criteria`, file by file in the order
+    /// of `keys`. A file that cannot be read is yielded with the reason, and the search goes on.
+    pub fn search<'s>(
+        &'s self,
+        store: &'s dyn ObjectStore,
+        keys: Vec<String>,
+        criteria: Arc<Criteria>,
+        start: i64,
+        end: i64,
+    ) -> impl Stream<Item = FileMatches> + 's {
+        futures::stream::iter(keys)
+            .map(move |key| {
+                let criteria = Arc::clone(&criteria);
+                async move {
+                    let records = match store.get(&self.bucket, &key).await {
+                        Ok(object) => tokio::task::spawn_blocking(move || {
+                            matching_records(&object.body, &criteria, start, end)
+                        })
+                        .await
+                        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic())),
+                        Err(error) => Err(error.into()),
+                    };
+                    FileMatches { key, records }
+                }
+            })
+            .buffered(READ_CONCURRENCY)
+    }
+}
+
+/// What a search found in one log file.
+#[derive(Debug)]
+pub struct FileMatches {
+    pub key: String,
+    /// The matching records' JSON, in the file's order, or why the file could not be read.
+    pub records: Result<Vec<String>, UnreadableLogFile>,
 }
 
 /// A log file a search could not read.
 #[derive(Debug, thiserror::Error)]
 pub enum UnreadableLogFile {
+    #[error(transparent)]
+    Store(#[from] ObjectStoreError),
     #[error(transparent)]
     Gunzip(#[from] GunzipError),
     #[error("not a CloudTrail log file: {0}")]
@@ -103,7 +188,8 @@ pub enum UnreadableLogFile {
 
 /// The records of one log file's body (gzip of `{"Records":[…]}`) that are in `[start, end]`
 /// (epoch seconds) and meet `criteria`, each as its JSON text, in the file's order. A record
-/// Cairn cannot read as CloudTrail's is not one to find.
+/// Cairn cannot read as CloudTrail's is not one to find. The filter pattern runs on the
+/// record's JSON first, so a record it refuses is never parsed.
 pub fn matching_records(
     body: &[u8],
     criteria: &Criteria,
@@ -113,11 +199,14 @@ pub fn matching_records(
     let text = read_one_member_text(body, MAX_LOG_FILE_BYTES)?;
     let mut found = Vec::new();
     for raw in split_batch(&text)? {
+        if !criteria.pattern_matches(raw.get()) {
+            continue;
+        }
         let Ok(record) = Record::parse(raw, None) else {
             continue;
         };
         let time = record.event_time().unix_seconds();
-        if time >= start && time <= end && criteria.matches(&record, raw.get()) {
+        if time >= start && time <= end && criteria.record_matches(&record) {
             found.push(raw.get().to_owned());
         }
     }

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use std::io::Write;
 
@@ -100,7 +101,7 @@ async fn only_the_day_folders_in_range_and_only_matching_records() {
     let start = EventTimeSeconds::of("2024-05-02T11:00:00Z");
     let end = EventTimeSeconds::of("2024-05-03T13:00:00Z");
     let files = TrailFiles::new(BUCKET, Some("logs"), None, false);
-    let keys = files.keys(&store, start, end).await.expect("keys");
+    let keys = files.keys(&store, Some(start), end).await.expect("keys");
     // 05/02 and 05/03 (and 05/04, empty) in both accounts; never 05/01 or 05/07.
     assert_eq!(keys.len(), 4, "{keys:?}");
     assert!(
@@ -149,7 +150,7 @@ async fn only_the_day_folders_in_range_and_only_matching_records() {
     // Insights: only under CloudTrail-Insight/, and only when asked for.
     let insights = TrailFiles::new(BUCKET, Some("logs"), None, true);
     let keys = insights
-        .keys(&store, start - 86_400, end)
+        .keys(&store, Some(start - 86_400), end)
         .await
         .expect("keys");
     assert_eq!(keys.len(), 1);
@@ -164,6 +165,44 @@ async fn only_the_day_folders_in_range_and_only_matching_records() {
 
     // A damaged file is named as unreadable.
     assert!(matching_records(b"not gzip", &criteria, start, end).is_err());
+
+    // No lower bound: every day folder up to the day after the end, and no other.
+    let open = files.keys(&store, None, end).await.expect("keys");
+    assert_eq!(open.len(), 6, "{open:?}");
+    assert!(open.iter().all(|k| !k.contains("/2024/05/07/")));
+
+    // The search reads them all, in key order, and a damaged file is reported with its key
+    // while the others are still searched.
+    let damaged = "logs/AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/02/111122223333_CloudTrail_us-east-1_20240502T0000Z_damageddamagedda.json.gz";
+    store
+        .put(BUCKET, damaged, Bytes::from_static(b"not gzip"), &options)
+        .await
+        .expect("put");
+    let keys = files.keys(&store, None, end).await.expect("keys");
+    let criteria = std::sync::Arc::new(Criteria::new(&LookupQuery::default()).expect("criteria"));
+    let results: Vec<FileMatches> = files
+        .search(&store, keys.clone(), criteria, i64::MIN, i64::MAX)
+        .collect()
+        .await;
+    assert_eq!(
+        results
+            .iter()
+            .map(|file| file.key.clone())
+            .collect::<Vec<_>>(),
+        keys
+    );
+    let unreadable: Vec<&str> = results
+        .iter()
+        .filter(|file| file.records.is_err())
+        .map(|file| file.key.as_str())
+        .collect();
+    assert_eq!(unreadable, [damaged]);
+    let found: usize = results
+        .iter()
+        .filter_map(|file| file.records.as_ref().ok())
+        .map(Vec::len)
+        .sum();
+    assert_eq!(found, 6 * 6);
 }
 
 /// Epoch seconds of an eventTime, computed apart from the code under test.
