@@ -3,23 +3,31 @@
 //! other, and Cairn's extensions, each marked as such in `--help`.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use cairn_shared::config::Config;
 use cairn_shared::history::{
-    self, Extensions, LookupAttribute, LookupError, LookupEvent, LookupQuery,
+    self, Criteria, Extensions, LookupAttribute, LookupError, LookupEvent, LookupQuery,
 };
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::record::Record;
+use cairn_shared::search::TrailFiles;
+use cairn_shared::trail::Trail;
 use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use indicatif::ProgressBar;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::args::{parse_timestamp, region};
 use crate::aws_table;
-use crate::output::{AwsCliError, to_aws_cli_json};
+use crate::output::{AwsCliError, files_progress_bar, to_aws_cli_json};
 
 /// Looks up management events in Cairn's event history, as `aws cloudtrail lookup-events` does.
 ///
@@ -33,7 +41,8 @@ use crate::output::{AwsCliError, to_aws_cli_json};
 /// EventTime is printed as AWS CLI v1 prints it: epoch seconds (1424476529.0).
 ///
 /// Cairn's extensions (not in the AWS CLI): several --lookup-attributes, all of which must
-/// match; --filter-pattern; --output records.
+/// match; --filter-pattern; --output records; --trail, which searches a trail's delivered log
+/// files instead of the history.
 ///
 /// Examples:
 ///
@@ -45,6 +54,9 @@ use crate::output::{AwsCliError, to_aws_cli_json};
 ///
 ///   cairn lookup-events --max-results 5
 ///   cairn lookup-events --max-results 5 --next-token <NextToken from the previous page>
+///
+///   cairn lookup-events --trail main --start-time 2023-01-01 \
+///     --filter-pattern '{ $.errorCode = "AccessDenied" }' --output records | head
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct LookupEventsArgs {
@@ -114,6 +126,25 @@ pub(crate) struct LookupEventsArgs {
     /// us-east-1. Global service events (IAM, STS's global endpoint, …) are in us-east-1.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Cairn's extension: search the log files this trail (its name or ARN in cairn.yaml)
+    /// delivered instead of the 90-day history: any time range (--start-time defaults to
+    /// the beginning), data, network-activity and Insights events (--event-category insight:
+    /// its CloudTrail-Insight/ files), every account and Region it delivers to. Reads only the
+    /// day folders in range, 16 files at a time, on the embedded store, an `aws s3 sync` copy
+    /// (--store DIR holding a folder per bucket) or S3 (--aws). Events come file by file in
+    /// key order (the delivery time's, per account and Region), each file's in eventTime order,
+    /// with no paging. A log file that cannot be read is named on stderr; the search goes on
+    /// and exits 1 at the end.
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = [
+            "region", "page_size", "max_items", "starting_token", "max_results", "next_token",
+            "no_paginate",
+        ]
+    )]
+    pub trail: Option<String>,
 }
 
 /// The lookup attributes one `--lookup-attributes` value holds (JSON can hold several).
@@ -204,16 +235,117 @@ fn decode_starting_token(text: &str) -> String {
 /// (InvalidTimeRangeException) when calling the LookupEvents operation: …".
 pub(crate) async fn run(
     args: &LookupEventsArgs,
+    config: &Config,
     store: &dyn ObjectStore,
-    bucket: &str,
-    account: &str,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
+    if let Some(name) = &args.trail {
+        let mut out = BufWriter::new(std::io::stdout());
+        let bar = files_progress_bar();
+        let unreadable = search_trail(args, trail(config, name)?, store, now, &mut out, &bar).await;
+        bar.finish_and_clear();
+        out.flush()?;
+        return Ok(match unreadable? {
+            0 => ExitCode::SUCCESS,
+            count => {
+                eprintln!("cairn: {count} log files could not be read");
+                ExitCode::FAILURE
+            }
+        });
+    }
     let region = region(args.region.as_deref());
     let mut out = std::io::stdout();
-    print(args, store, bucket, account, &region, now, &mut out).await?;
+    print(
+        args,
+        store,
+        &config.state_bucket,
+        &config.account_id,
+        &region,
+        now,
+        &mut out,
+    )
+    .await?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trail `--trail` names, by name or ARN.
+fn trail<'c>(config: &'c Config, name: &str) -> Result<&'c Trail> {
+    config
+        .trails
+        .iter()
+        .find(|trail| trail.name() == name || trail.arn() == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = config.trails.iter().map(Trail::name).collect();
+            anyhow!(
+                "unknown trail {name:?}: the configuration's trails are {}",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+/// Searches `trail`'s log files and writes what matches to `out` as each file is read (flushed
+/// file by file, so `| head` sees events early). Returns how many files could not be read,
+/// each named on stderr.
+async fn search_trail<W: Write + Send>(
+    args: &LookupEventsArgs,
+    trail: &Trail,
+    store: &dyn ObjectStore,
+    now: OffsetDateTime,
+    out: &mut W,
+    bar: &ProgressBar,
+) -> Result<usize> {
+    let query = args.query();
+    let criteria = Criteria::new(&query).map_err(aws_error)?;
+    let (start, end) = history::time_range(
+        args.start_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        args.end_time.unwrap_or(now),
+    )
+    .map_err(aws_error)?;
+    let files = TrailFiles::new(
+        trail.bucket(),
+        trail.prefix(),
+        trail.organization_id(),
+        query.event_category.is_some(),
+    );
+    let keys = files.keys(store, start, end).await.with_context(|| {
+        format!(
+            "cannot list the log files of trail {} in s3://{}/{}",
+            trail.name(),
+            files.bucket,
+            files.root
+        )
+    })?;
+    bar.set_length(u64::try_from(keys.len()).unwrap_or(u64::MAX));
+    let mut printer = Printer::new(args.output);
+    let mut unreadable = 0;
+    let mut found = std::pin::pin!(files.search(store, keys, Arc::new(criteria), start, end));
+    while let Some(file) = found.next().await {
+        match file.records {
+            Ok(records) => {
+                for line in &records {
+                    printer.record(line, out)?;
+                }
+                out.flush()?;
+            }
+            Err(error) => {
+                unreadable += 1;
+                bar.suspend(|| {
+                    eprintln!(
+                        "cairn: cannot read log file s3://{}/{}: {error:#}",
+                        files.bucket, file.key
+                    );
+                });
+            }
+        }
+        bar.inc(1);
+    }
+    printer.finish(None, out)?;
+    Ok(unreadable)
 }
 
 fn aws_error(error: LookupError) -> anyhow::Error {
@@ -296,6 +428,18 @@ impl Printer {
             OutputFormat::Table => Printer::Table { events: Vec::new() },
             OutputFormat::Records => Printer::Records,
         }
+    }
+
+    /// A record a trail search found, as its event (the records format prints it as it is).
+    fn record(&mut self, line: &str, out: &mut impl Write) -> Result<()> {
+        if let Printer::Records = self {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+            return Ok(());
+        }
+        let raw: &RawValue = serde_json::from_str(line)?;
+        let record = Record::parse(raw, None)?;
+        self.event(&LookupEvent::from_record(&record, line), out)
     }
 
     fn event(&mut self, event: &LookupEvent, out: &mut impl Write) -> Result<()> {
@@ -1008,9 +1152,317 @@ mod tests {
     async fn run_prints_and_succeeds() {
         let (_dir, store) = store().await;
         let parsed = args(&["--region", "us-east-1", "--max-results", "1"]);
-        let code = run(&parsed, &store, BUCKET, ACCOUNT, now())
-            .await
-            .expect("run");
+        let config = Config::from_yaml(
+            &format!("accountId: \"{ACCOUNT}\"\nstateBucket: {BUCKET}\n"),
+            "test",
+        )
+        .expect("config");
+        let code = run(&parsed, &config, &store, now()).await.expect("run");
         assert_eq!(code, ExitCode::SUCCESS);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Searching a trail's log files (--trail)
+
+    const TRAIL_BUCKET: &str = "trail-bucket";
+
+    fn trail_config() -> Config {
+        Config::from_yaml(
+            &format!(
+                "accountId: \"{ACCOUNT}\"\nstateBucket: {BUCKET}\ntrails:\n\
+                 \x20 - Name: search\n\
+                 \x20   S3BucketName: {TRAIL_BUCKET}\n\
+                 \x20   S3KeyPrefix: logs\n\
+                 \x20   HomeRegion: us-east-1\n\
+                 \x20   IsMultiRegionTrail: true\n\
+                 \x20   AdvancedEventSelectors:\n\
+                 \x20     - Name: objects\n\
+                 \x20       FieldSelectors:\n\
+                 \x20         - Field: eventCategory\n\
+                 \x20           Equals: [Data]\n\
+                 \x20         - Field: resources.type\n\
+                 \x20           Equals: [\"AWS::S3::Object\"]\n\
+                 \x20     - Name: management\n\
+                 \x20       FieldSelectors:\n\
+                 \x20         - Field: eventCategory\n\
+                 \x20           Equals: [Management]\n"
+            ),
+            "test",
+        )
+        .expect("config")
+    }
+
+    /// An S3 object event (data) or a ConsoleLogin (management), some refused with
+    /// AccessDenied, in two Regions.
+    fn generated_record(i: usize, time: &str) -> Value {
+        let data = !i.is_multiple_of(5);
+        let name = match (data, i % 2) {
+            (false, _) => "ConsoleLogin",
+            (true, 0) => "GetObject",
+            (true, _) => "PutObject",
+        };
+        let mut record = serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": "AIDAEXAMPLE",
+                "arn": format!("arn:aws:iam::{ACCOUNT}:user/user{}", i % 4),
+                "accountId": ACCOUNT,
+                "userName": format!("user{}", i % 4)
+            },
+            "eventTime": time,
+            "eventSource": if data { "s3.amazonaws.com" } else { "signin.amazonaws.com" },
+            "eventName": name,
+            "awsRegion": if i.is_multiple_of(3) { "eu-west-1" } else { "us-east-1" },
+            "sourceIPAddress": "192.0.2.10",
+            "userAgent": "test",
+            "requestParameters": {"bucketName": "data", "key": format!("k{i}")},
+            "responseElements": null,
+            "requestID": format!("REQUEST{i:08}"),
+            "eventID": format!("00000000-0000-4000-8000-{i:012}"),
+            "readOnly": name == "GetObject",
+            "eventType": if data { "AwsApiCall" } else { "AwsConsoleSignIn" },
+            "managementEvent": !data,
+            "recipientAccountId": ACCOUNT,
+            "eventCategory": if data { "Data" } else { "Management" }
+        });
+        if data {
+            record["resources"] = serde_json::json!([
+                {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::data/k{i}")}
+            ]);
+        }
+        if i % 7 < 3 {
+            record["errorCode"] = Value::from("AccessDenied");
+        }
+        record
+    }
+
+    /// The generated records, delivered by a run at the end of each of three days, so the
+    /// trail's files are in three day folders per Region.
+    async fn trail_store() -> (tempfile::TempDir, LocalObjectStore, Config) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        let config = trail_config();
+        for bucket in [BUCKET, TRAIL_BUCKET] {
+            store.create_bucket(bucket).await.expect("bucket");
+        }
+        for day in 1..=3 {
+            let records: Vec<Value> = (0..150)
+                .map(|n| {
+                    let i = day * 1000 + n;
+                    let time = format!("2024-05-0{day}T{:02}:{:02}:00Z", n / 10, n % 60);
+                    generated_record(i, &time)
+                })
+                .collect();
+            let body = serde_json::json!({ "Records": records }).to_string();
+            let delivered_at = utc(&format!("2024-05-0{day}T23:30:00Z"));
+            Ingestor::new(
+                &config,
+                &store,
+                "us-east-1",
+                "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+            )
+            .handle(&body, delivered_at)
+            .await
+            .expect("ingest");
+            Deliverer::new(&config, &store, None)
+                .handle(&time::Duration::minutes(1), delivered_at)
+                .await
+                .expect("deliver");
+        }
+        (dir, store, config)
+    }
+
+    /// Every record in the trail bucket's log files, read apart from the code under test.
+    fn delivered_records(root: &std::path::Path) -> Vec<Value> {
+        let mut records = Vec::new();
+        let mut folders = vec![root.join(TRAIL_BUCKET)];
+        while let Some(folder) = folders.pop() {
+            for entry in fs::read_dir(&folder).expect("folder") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.to_string_lossy().ends_with(".json.gz")
+                    && path.to_string_lossy().contains("/CloudTrail/")
+                {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(
+                        &mut flate2::read::GzDecoder::new(fs::File::open(&path).expect("file")),
+                        &mut text,
+                    )
+                    .expect("gunzip");
+                    let body: Value = serde_json::from_str(&text).expect("json");
+                    records.extend(body["Records"].as_array().expect("records").clone());
+                }
+            }
+        }
+        records
+    }
+
+    async fn search_output(
+        argv: &[&str],
+        store: &LocalObjectStore,
+        config: &Config,
+    ) -> Result<(String, usize)> {
+        let parsed = args(argv);
+        let trail = trail(config, parsed.trail.as_deref().expect("--trail"))?;
+        let mut out = Vec::new();
+        let bar = ProgressBar::hidden();
+        let unreadable = search_trail(&parsed, trail, store, now(), &mut out, &bar).await?;
+        Ok((String::from_utf8(out)?, unreadable))
+    }
+
+    fn event_ids(records: &[Value]) -> Vec<String> {
+        let mut ids: Vec<String> = records
+            .iter()
+            .map(|record| record["eventID"].as_str().expect("eventID").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Several attributes, a filter pattern and a time range over a trail's files, data events
+    /// included, against an evaluation of every delivered record by hand.
+    #[tokio::test]
+    async fn a_trail_search_finds_what_an_independent_evaluation_finds() {
+        let (dir, store, config) = trail_store().await;
+        let all = delivered_records(dir.path());
+        assert_eq!(all.len(), 450, "every generated record was delivered");
+
+        let argv = [
+            "--trail",
+            "search",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=GetObject",
+            "AttributeKey=Username,AttributeValue=user2",
+            "--filter-pattern",
+            "{ $.errorCode = \"AccessDenied\" }",
+            "--start-time",
+            "2024-05-01T12:00:00Z",
+            "--end-time",
+            "2024-05-03T06:00:00Z",
+        ];
+        let expected: Vec<Value> = all
+            .iter()
+            .filter(|record| {
+                let time = record["eventTime"].as_str().expect("time");
+                ("2024-05-01T12:00:00Z"..="2024-05-03T06:00:00Z").contains(&time)
+                    && record["eventName"] == "GetObject"
+                    && record["userIdentity"]["userName"] == "user2"
+                    && record["errorCode"] == "AccessDenied"
+            })
+            .cloned()
+            .collect();
+        assert!(expected.len() > 3, "{}", expected.len());
+
+        let mut records_argv = argv.to_vec();
+        records_argv.extend(["--output", "records"]);
+        let (text, unreadable) = search_output(&records_argv, &store, &config)
+            .await
+            .expect("search");
+        assert_eq!(unreadable, 0);
+        let found: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert_eq!(event_ids(&found), event_ids(&expected));
+
+        // The same events as aws-cli's JSON, and in its table.
+        let (json, _) = search_output(&argv, &store, &config).await.expect("json");
+        let json: Value = serde_json::from_str(&json).expect("json");
+        let events = json["Events"].as_array().expect("events");
+        let records: Vec<Value> = events
+            .iter()
+            .map(|event| {
+                assert_eq!(event["EventName"], "GetObject");
+                assert_eq!(event["Username"], "user2");
+                assert_eq!(event["Resources"][0]["ResourceType"], "AWS::S3::Object");
+                serde_json::from_str(event["CloudTrailEvent"].as_str().expect("record"))
+                    .expect("record json")
+            })
+            .collect();
+        assert_eq!(event_ids(&records), event_ids(&expected));
+        let mut table_argv = argv.to_vec();
+        table_argv.extend(["--output", "table"]);
+        let (table, _) = search_output(&table_argv, &store, &config)
+            .await
+            .expect("table");
+        assert!(table.contains(" LookupEvents "), "{table}");
+        assert_eq!(
+            table.matches("|  GetObject ").count(),
+            expected.len(),
+            "{table}"
+        );
+
+        // From the beginning: every matching event the trail delivered, management events
+        // included.
+        let (text, _) = search_output(
+            &[
+                "--trail",
+                "search",
+                "--lookup-attributes",
+                "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+                "--end-time",
+                "2024-06-01",
+                "--output",
+                "records",
+            ],
+            &store,
+            &config,
+        )
+        .await
+        .expect("search");
+        let logins: Vec<Value> = all
+            .iter()
+            .filter(|record| record["eventName"] == "ConsoleLogin")
+            .cloned()
+            .collect();
+        assert_eq!(text.lines().count(), logins.len());
+        assert!(!logins.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_damaged_log_file_is_named_and_the_search_goes_on() {
+        let (dir, store, config) = trail_store().await;
+        let all = delivered_records(dir.path());
+        store
+            .put(
+                TRAIL_BUCKET,
+                "logs/AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/02/111122223333_CloudTrail_us-east-1_20240502T0000Z_damageddamagedda.json.gz",
+                bytes::Bytes::from_static(b"not gzip"),
+                &cairn_shared::ports::object_store::PutOptions::new("application/json"),
+            )
+            .await
+            .expect("put");
+        let argv = [
+            "--trail",
+            "search",
+            "--end-time",
+            "2024-06-01",
+            "--output",
+            "records",
+        ];
+        let (text, unreadable) = search_output(&argv, &store, &config).await.expect("search");
+        assert_eq!(unreadable, 1);
+        assert_eq!(text.lines().count(), all.len());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_trail_and_trail_with_paging_are_refused() {
+        let config = trail_config();
+        let error = trail(&config, "nosuch").expect_err("unknown").to_string();
+        assert_eq!(
+            error,
+            "unknown trail \"nosuch\": the configuration's trails are search"
+        );
+        assert!(
+            trail(
+                &config,
+                "arn:aws:cloudtrail:us-east-1:111122223333:trail/search"
+            )
+            .is_ok()
+        );
+        let refused = refused(&["--trail", "search", "--max-items", "2"]);
+        assert!(refused.contains("cannot be used with"), "{refused}");
     }
 }

@@ -1,6 +1,8 @@
 //! Printers several commands share: JSON and errors as the AWS CLI prints them.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use serde::Serialize;
 use serde_json::ser::PrettyFormatter;
@@ -42,6 +44,22 @@ pub(crate) fn write_aws_cli_json(
 ) -> Result<(), OutputError> {
     writeln!(out, "{}", to_aws_cli_json(value)?)?;
     Ok(())
+}
+
+/// A bar of files read so far, drawn on stderr while it is a terminal (hidden otherwise, so
+/// pipes and logs get none of it); its length is set once the files are listed.
+pub(crate) fn files_progress_bar() -> ProgressBar {
+    let target = if io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(0), target);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files read ({per_sec}, {eta})")
+            .expect("a valid template"),
+    );
+    bar
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! `cairn validate-logs`: `aws cloudtrail validate-logs` over Cairn's digest chains, stricter.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
@@ -10,10 +9,11 @@ use cairn_shared::public_keys;
 use cairn_shared::record::EventTime;
 use cairn_shared::validate::{self, Progress, Request, TrailArn, write_report, write_startup};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use time::OffsetDateTime;
 
 use crate::args::parse_timestamp;
+use crate::output::files_progress_bar;
 
 /// Validates a trail's log files with its signed digest files, as `aws cloudtrail
 /// validate-logs` does, and more strictly.
@@ -155,17 +155,7 @@ struct Bar(ProgressBar);
 
 impl Bar {
     fn new() -> Self {
-        let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} files read ({per_sec}, {eta})")
-                .expect("a valid template"),
-        );
-        Self(bar)
+        Self(files_progress_bar())
     }
 }
 

@@ -565,6 +565,19 @@ fn ceil_seconds(time: OffsetDateTime) -> i64 {
     }
 }
 
+/// StartTime and EndTime as the inclusive bounds, in whole seconds, of an eventTime (which has
+/// whole seconds); a range backwards is refused as LookupEvents refuses it.
+pub fn time_range(start: OffsetDateTime, end: OffsetDateTime) -> Result<(i64, i64), LookupError> {
+    if start > end {
+        return Err(LookupError::InvalidTimeRange(format!(
+            "The StartTime ({}) is after the EndTime ({}).",
+            EventTime::from_unix_seconds(start.unix_timestamp()),
+            EventTime::from_unix_seconds(end.unix_timestamp())
+        )));
+    }
+    Ok((ceil_seconds(start), end.unix_timestamp()))
+}
+
 /// Looks up one page of `account`'s management events in `region`, as `LookupEvents` does.
 ///
 /// `now` is the time of the request: it sets the default EndTime and StartTime and the 90-day
@@ -582,22 +595,13 @@ pub async fn lookup(
     let criteria = Criteria::new(query)?;
     let max_results = validate_max_results(query.max_results)?;
     let horizon = retention_floor(now);
-    let start = query.start_time.unwrap_or(horizon);
-    let end = query.end_time.unwrap_or(now);
-    if start > end {
-        return Err(LookupError::InvalidTimeRange(format!(
-            "The StartTime ({}) is after the EndTime ({}).",
-            EventTime::from_unix_seconds(start.unix_timestamp()),
-            EventTime::from_unix_seconds(end.unix_timestamp())
-        )));
-    }
+    let (first, last) = time_range(
+        query.start_time.unwrap_or(horizon),
+        query.end_time.unwrap_or(now),
+    )?;
     let fingerprint = fingerprint(account, region, query);
     let (low, high, cursor) = match &query.next_token {
-        None => (
-            ceil_seconds(start).max(ceil_seconds(horizon)),
-            end.unix_timestamp(),
-            None,
-        ),
+        None => (first.max(ceil_seconds(horizon)), last, None),
         Some(text) => {
             let token = Token::decode(text).ok_or_else(|| {
                 LookupError::InvalidNextToken(

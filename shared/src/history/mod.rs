@@ -51,7 +51,8 @@ use crate::record;
 
 pub use lookup::{
     AttributeKey, Criteria, Extensions, LookupAttribute, LookupError, LookupEvent, LookupPage,
-    LookupQuery, LookupResource, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_RESULTS, lookup, username,
+    LookupQuery, LookupResource, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_RESULTS, lookup, time_range,
+    username,
 };
 
 /// How long the history keeps an event, as CloudTrail's event history does.

@@ -39,8 +39,9 @@ pub struct TrailFiles {
     pub bucket: String,
     /// `[prefix/]AWSLogs/[o-org/]`.
     pub root: String,
-    /// `CloudTrail` for log files, [`INSIGHT_KIND`] for Insights files.
-    pub kind: &'static str,
+    /// The folders under each account to read: `CloudTrail`, and for Insights events also
+    /// [`INSIGHT_KIND`] (CloudTrail files them there; Cairn's deliver, with the others).
+    pub kinds: &'static [&'static str],
 }
 
 /// The day folders a search reads, as `YYYY/MM/DD` (which order as the days do).
@@ -50,9 +51,9 @@ struct DayRange {
 }
 
 impl DayRange {
-    /// From `start`'s day (the earliest folder when `None`) to the day after `end`'s: a file
-    /// delivered after midnight can hold events of the day before.
-    fn new(start: Option<i64>, end: i64) -> Self {
+    /// From `start`'s day to the day after `end`'s: a file delivered after midnight can hold
+    /// events of the day before.
+    fn new(start: i64, end: i64) -> Self {
         let folder = |seconds: i64| {
             time::OffsetDateTime::from_unix_timestamp(seconds)
                 .map(|time| {
@@ -67,7 +68,7 @@ impl DayRange {
                 .unwrap_or_else(|_| "9999/99/99".to_owned())
         };
         DayRange {
-            first: start.map_or_else(|| "0000/00/00".to_owned(), folder),
+            first: folder(start),
             last: folder(end.saturating_add(SECONDS_PER_DAY)),
         }
     }
@@ -90,24 +91,32 @@ impl TrailFiles {
         TrailFiles {
             bucket: bucket.to_owned(),
             root: trail_root(prefix, organization_id),
-            kind: if insight { INSIGHT_KIND } else { LOG_FILE_KIND },
+            kinds: if insight {
+                &[LOG_FILE_KIND, INSIGHT_KIND]
+            } else {
+                &[LOG_FILE_KIND]
+            },
         }
     }
 
-    /// Every log file key of the day folders a search of `[start, end]` (epoch seconds; no
-    /// lower bound when `start` is `None`) reads, for every account and Region under the
+    /// Every log file key of the day folders a search of `[start, end]` (epoch seconds) reads, for every account and Region under the
     /// trail's root, in key order. Walks the year, month and day folders that exist, so an
     /// open or long range costs a listing per existing folder, never one per calendar day.
     pub async fn keys(
         &self,
         store: &dyn ObjectStore,
-        start: Option<i64>,
+        start: i64,
         end: i64,
     ) -> Result<Vec<String>, ObjectStoreError> {
         let range = DayRange::new(start, end);
         let mut keys = Vec::new();
-        for account in store.list_folders(&self.bucket, &self.root).await? {
-            let kind_folder = format!("{account}{}/", self.kind);
+        let accounts = store.list_folders(&self.bucket, &self.root).await?;
+        let kind_folders = accounts.iter().flat_map(|account| {
+            self.kinds
+                .iter()
+                .map(move |kind| format!("{account}{kind}/"))
+        });
+        for kind_folder in kind_folders {
             for region in store.list_folders(&self.bucket, &kind_folder).await? {
                 let mut folders = vec![region.clone()];
                 for _depth in 0..3 {
