@@ -303,14 +303,19 @@ pub trait ObjectStore: Send + Sync {
             match page.next_token {
                 None => return Ok(entries),
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
-                    return Err(ObjectStoreError::Backend {
-                        context: format!("listing s3://{bucket}/{prefix}"),
-                        source: format!("the store repeated continuation token {next:?}").into(),
-                    });
+                    return Err(repeated_token(bucket, prefix, &next));
                 }
                 Some(next) => token = Some(next),
             }
         }
+    }
+}
+
+/// A listing the store would page forever: it handed back the continuation token it was given.
+pub fn repeated_token(bucket: &str, prefix: &str, token: &str) -> ObjectStoreError {
+    ObjectStoreError::Backend {
+        context: format!("listing s3://{bucket}/{prefix}"),
+        source: format!("the store repeated continuation token {token:?}").into(),
     }
 }
 
