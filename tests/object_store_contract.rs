@@ -163,6 +163,7 @@ contract_tests!(
     concurrent_compare_and_swaps_have_one_winner,
     listing_pages_through_every_key_in_order,
     keys_list_in_utf8_byte_order,
+    folders_list_one_level_in_utf8_byte_order,
     delete_is_idempotent,
     requests_s3_would_refuse_are_invalid,
 );

@@ -1,27 +1,48 @@
 //! `cairn lookup-events`: `aws cloudtrail lookup-events` over Cairn's 90-day event history, with
-//! the AWS CLI's options and output, so commands and scripts written for one work on the other.
+//! the AWS CLI's (v1) options and output, so commands and scripts written for one work on the
+//! other, and Cairn's extensions, each marked as such in `--help`.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::Result;
-use cairn_shared::history::{self, LookupAttribute, LookupError, LookupEvent, LookupQuery};
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cairn_shared::config::Config;
+use cairn_shared::history::{
+    self, Criteria, Extensions, LookupAttribute, LookupError, LookupEvent, LookupQuery,
+};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::record::Record;
+use cairn_shared::search::TrailFiles;
+use cairn_shared::trail::Trail;
 use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::args::{parse_timestamp, region};
-use crate::output::{AwsCliError, to_aws_cli_json, write_table};
+use crate::aws_table;
+use crate::output::{AwsCliError, files_progress_bar, to_aws_cli_json};
 
 /// Looks up management events in Cairn's event history, as `aws cloudtrail lookup-events` does.
 ///
 /// The history keeps the last 90 days of management events per account and Region. Events come
 /// newest first, with LookupEvents' fields; CloudTrailEvent is the whole record as a JSON string.
 ///
-/// Like the AWS CLI, the command follows NextToken and prints every matching event, unless
-/// --max-results, --next-token or --no-paginate asks for one page (which then ends with the
-/// NextToken for the next one).
+/// Like the AWS CLI, the command follows NextToken and prints every matching event: --page-size
+/// sets how many events each lookup reads, --max-items stops after that many (printing a
+/// NextToken that --starting-token continues from); --max-results, --next-token or
+/// --no-paginate ask for one page (which then ends with the NextToken for the next one).
+/// EventTime is printed as AWS CLI v1 prints it: epoch seconds (1424476529.0).
+///
+/// Cairn's extensions (not in the AWS CLI): several --lookup-attributes, all of which must
+/// match; --filter-pattern; --output records; --trail, which searches a trail's delivered log
+/// files instead of the history.
 ///
 /// Examples:
 ///
@@ -33,14 +54,19 @@ use crate::output::{AwsCliError, to_aws_cli_json, write_table};
 ///
 ///   cairn lookup-events --max-results 5
 ///   cairn lookup-events --max-results 5 --next-token <NextToken from the previous page>
+///
+///   cairn lookup-events --trail main --start-time 2023-01-01 \
+///     --filter-pattern '{ $.errorCode = "AccessDenied" }' --output records | head
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct LookupEventsArgs {
-    /// The one attribute to filter on, in the AWS CLI's shorthand
+    /// The attribute to filter on, in the AWS CLI's shorthand
     /// (AttributeKey=EventName,AttributeValue=RunInstances) or as JSON
     /// ('[{"AttributeKey":"EventName","AttributeValue":"RunInstances"}]'), or file://PATH holding
     /// either. Keys: EventId, EventName, ReadOnly (true or false), Username, ResourceType,
-    /// ResourceName, EventSource, AccessKeyId. Values match exactly, case included.
+    /// ResourceName (the resource's name or ID, e.g. an IAM role's name), EventSource,
+    /// AccessKeyId. Values match exactly, case included, and may not be empty.
+    /// Cairn's extension: several attributes (AWS takes one), all of which must match.
     #[arg(long, value_name = "ATTRIBUTE", num_args = 1.., value_parser = parse_lookup_attributes)]
     pub lookup_attributes: Vec<AttributeList>,
 
@@ -53,6 +79,24 @@ pub(crate) struct LookupEventsArgs {
     /// Only events at or before this time, in the forms --start-time takes. Default: now.
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp, allow_hyphen_values = true)]
     pub end_time: Option<OffsetDateTime>,
+
+    /// insight: Insights events (eventCategory Insight) instead of the others; they are looked
+    /// up by EventId, EventName and EventSource only.
+    #[arg(long, value_name = "CATEGORY")]
+    pub event_category: Option<String>,
+
+    /// How many events each lookup reads, 1 to 50 (default 50); the output is the same.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub page_size: Option<i64>,
+
+    /// The most events to print. When more match, the output ends with a NextToken to pass
+    /// to --starting-token.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_items: Option<i64>,
+
+    /// Where to start: the NextToken a previous --max-items output ended with.
+    #[arg(long, value_name = "TOKEN")]
+    pub starting_token: Option<String>,
 
     /// Events per page, 1 to 50 (default 50). Prints that one page and its NextToken.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -67,8 +111,14 @@ pub(crate) struct LookupEventsArgs {
     #[arg(long)]
     pub no_paginate: bool,
 
-    /// json: LookupEvents' response as the AWS CLI prints it. table: one aligned line per
-    /// event (EventTime, EventName, Username, EventSource, ReadOnly, EventId, Resources).
+    /// Cairn's extension: only events whose record matches this CloudWatch Logs filter
+    /// pattern, e.g. '{ $.errorCode = "AccessDenied*" }' (the syntax of metric filters).
+    #[arg(long, value_name = "PATTERN", allow_hyphen_values = true)]
+    pub filter_pattern: Option<String>,
+
+    /// json: LookupEvents' response as the AWS CLI prints it. table: the AWS CLI's table.
+    /// records (Cairn's extension): each event's CloudTrail record, one JSON line each, as
+    /// they are found.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Json)]
     pub output: OutputFormat,
 
@@ -76,6 +126,25 @@ pub(crate) struct LookupEventsArgs {
     /// us-east-1. Global service events (IAM, STS's global endpoint, …) are in us-east-1.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Cairn's extension: search the log files this trail (its name or ARN in cairn.yaml)
+    /// delivered instead of the 90-day history: any time range (--start-time defaults to
+    /// the beginning), data, network-activity and Insights events (--event-category insight:
+    /// its CloudTrail-Insight/ files), every account and Region it delivers to. Reads only the
+    /// day folders in range, 16 files at a time, on the embedded store, an `aws s3 sync` copy
+    /// (--store DIR holding a folder per bucket) or S3 (--aws). Events come file by file in
+    /// key order (the delivery time's, per account and Region), each file's in eventTime order,
+    /// with no paging. A log file that cannot be read is named on stderr; the search goes on
+    /// and exits 1 at the end.
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = [
+            "region", "page_size", "max_items", "starting_token", "max_results", "next_token",
+            "no_paginate",
+        ]
+    )]
+    pub trail: Option<String>,
 }
 
 /// The lookup attributes one `--lookup-attributes` value holds (JSON can hold several).
@@ -86,6 +155,7 @@ pub(crate) struct AttributeList(pub Vec<LookupAttribute>);
 pub(crate) enum OutputFormat {
     Json,
     Table,
+    Records,
 }
 
 impl LookupEventsArgs {
@@ -97,17 +167,67 @@ impl LookupEventsArgs {
                 .iter()
                 .flat_map(|list| list.0.iter().cloned())
                 .collect(),
+            event_category: self.event_category.clone(),
             start_time: self.start_time,
             end_time: self.end_time,
             max_results: self.max_results,
             next_token: self.next_token.clone(),
+            extensions: Some(Extensions {
+                filter_pattern: self.filter_pattern.clone(),
+            }),
         }
     }
 
-    /// Whether to follow NextToken to the end, as the AWS CLI does unless told otherwise.
-    fn paginates(&self) -> bool {
-        !self.no_paginate && self.max_results.is_none() && self.next_token.is_none()
+    /// Whether to follow NextToken to the end, as the AWS CLI does unless told otherwise: the
+    /// API's own paging options (--max-results, --next-token) turn it off
+    /// (awscli/customizations/paginate.py, `check_should_enable_pagination`).
+    fn paginates(&self) -> Result<bool> {
+        let paginates =
+            !self.no_paginate && self.max_results.is_none() && self.next_token.is_none();
+        if !paginates {
+            let used: Vec<&str> = [
+                ("--starting-token", self.starting_token.is_some()),
+                ("--page-size", self.page_size.is_some()),
+                ("--max-items", self.max_items.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect();
+            if !used.is_empty() {
+                // aws-cli's PaginationError (`ensure_paging_params_not_set`).
+                bail!(
+                    "Cannot specify --no-paginate along with pagination arguments: {}",
+                    used.join(", ")
+                );
+            }
+        }
+        Ok(paginates)
     }
+}
+
+/// The NextToken the AWS CLI prints when --max-items stops it, as botocore's `TokenEncoder`
+/// makes it: base64 of the JSON `{"NextToken": "<the service's token>"}`.
+fn encode_starting_token(service_token: &str) -> String {
+    let json = format!(
+        "{{\"NextToken\": {}}}",
+        serde_json::to_string(service_token).expect("a string serializes")
+    );
+    STANDARD.encode(json)
+}
+
+/// The service's NextToken in a --starting-token: botocore's encoding, or (as botocore also
+/// takes) the service's token itself.
+fn decode_starting_token(text: &str) -> String {
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|json| {
+            json.get("NextToken")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| text.to_owned())
 }
 
 /// Runs the lookup against the history in `bucket` for `account` and prints the result to
@@ -115,16 +235,117 @@ impl LookupEventsArgs {
 /// (InvalidTimeRangeException) when calling the LookupEvents operation: …".
 pub(crate) async fn run(
     args: &LookupEventsArgs,
+    config: &Config,
     store: &dyn ObjectStore,
-    bucket: &str,
-    account: &str,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
+    if let Some(name) = &args.trail {
+        let mut out = BufWriter::new(std::io::stdout());
+        let bar = files_progress_bar("files read");
+        let unreadable = search_trail(args, trail(config, name)?, store, now, &mut out, &bar).await;
+        bar.finish_and_clear();
+        out.flush()?;
+        return Ok(match unreadable? {
+            0 => ExitCode::SUCCESS,
+            count => {
+                eprintln!("cairn: {count} log files could not be read");
+                ExitCode::FAILURE
+            }
+        });
+    }
     let region = region(args.region.as_deref());
     let mut out = std::io::stdout();
-    print(args, store, bucket, account, &region, now, &mut out).await?;
+    print(
+        args,
+        store,
+        &config.state_bucket,
+        &config.account_id,
+        &region,
+        now,
+        &mut out,
+    )
+    .await?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trail `--trail` names, by name or ARN.
+fn trail<'c>(config: &'c Config, name: &str) -> Result<&'c Trail> {
+    config
+        .trails
+        .iter()
+        .find(|trail| trail.name() == name || trail.arn() == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = config.trails.iter().map(Trail::name).collect();
+            anyhow!(
+                "unknown trail {name:?}: the configuration's trails are {}",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+/// Searches `trail`'s log files and writes what matches to `out` as each file is read (flushed
+/// file by file, so `| head` sees events early). Returns how many files could not be read,
+/// each named on stderr.
+async fn search_trail<W: Write + Send>(
+    args: &LookupEventsArgs,
+    trail: &Trail,
+    store: &dyn ObjectStore,
+    now: OffsetDateTime,
+    out: &mut W,
+    bar: &ProgressBar,
+) -> Result<usize> {
+    let query = args.query();
+    let criteria = Criteria::new(&query).map_err(aws_error)?;
+    let (start, end) = history::time_range(
+        args.start_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        args.end_time.unwrap_or(now),
+    )
+    .map_err(aws_error)?;
+    let files = TrailFiles::new(
+        trail.bucket(),
+        trail.prefix(),
+        trail.organization_id(),
+        query.event_category.is_some(),
+    );
+    let keys = files.keys(store, start, end).await.with_context(|| {
+        format!(
+            "cannot list the log files of trail {} in s3://{}/{}",
+            trail.name(),
+            files.bucket,
+            files.root
+        )
+    })?;
+    bar.set_length(u64::try_from(keys.len()).unwrap_or(u64::MAX));
+    let mut printer = Printer::new(args.output);
+    let mut unreadable = 0;
+    let mut found = std::pin::pin!(files.search(store, keys, Arc::new(criteria), start, end));
+    while let Some(file) = found.next().await {
+        match file.records {
+            Ok(records) => {
+                for line in &records {
+                    printer.record(line, out)?;
+                }
+                out.flush()?;
+            }
+            Err(error) => {
+                unreadable += 1;
+                bar.suspend(|| {
+                    eprintln!(
+                        "cairn: cannot read log file s3://{}/{}: {error:#}",
+                        files.bucket, file.key
+                    );
+                });
+            }
+        }
+        bar.inc(1);
+    }
+    printer.finish(None, out)?;
+    Ok(unreadable)
 }
 
 fn aws_error(error: LookupError) -> anyhow::Error {
@@ -135,12 +356,20 @@ fn aws_error(error: LookupError) -> anyhow::Error {
             message: error.to_string(),
         }
         .into(),
+        None if matches!(
+            error,
+            LookupError::ParameterValidation(_) | LookupError::InvalidFilterPattern(_)
+        ) =>
+        {
+            anyhow::Error::new(error)
+        }
         None => anyhow::Error::new(error).context("cannot read the event history"),
     }
 }
 
 /// Looks up page after page (or the one page asked for) and writes them to `out` as they come,
-/// so memory holds one page whatever the history's size (the table holds its short columns).
+/// so memory holds one page whatever the history's size (the table, like aws-cli's, is laid out
+/// once every event is in).
 async fn print<W: Write + Send>(
     args: &LookupEventsArgs,
     store: &dyn ObjectStore,
@@ -150,20 +379,34 @@ async fn print<W: Write + Send>(
     now: OffsetDateTime,
     out: &mut W,
 ) -> Result<()> {
+    let paginates = args.paginates()?;
     let mut query = args.query();
-    let mut printer = match args.output {
-        OutputFormat::Json => Printer::Json { events: 0 },
-        OutputFormat::Table => Printer::Table { rows: Vec::new() },
+    let page_size = if paginates {
+        query.next_token = args.starting_token.as_deref().map(decode_starting_token);
+        args.page_size.unwrap_or(history::MAX_RESULTS)
+    } else {
+        args.max_results.unwrap_or(history::MAX_RESULTS)
     };
+    let mut remaining = args.max_items.filter(|_| paginates);
+    let mut printer = Printer::new(args.output);
     loop {
+        // A page never reads past --max-items, so where it stops the service's own NextToken
+        // continues exactly after the last event printed.
+        query.max_results = Some(remaining.map_or(page_size, |left| left.min(page_size)));
         let page = history::lookup(store, bucket, account, region, &query, now)
             .await
             .map_err(aws_error)?;
         for event in &page.events {
             printer.event(event, out)?;
         }
+        if let Some(left) = remaining.as_mut() {
+            *left -= i64::try_from(page.events.len()).unwrap_or(i64::MAX);
+        }
         match page.next_token {
-            Some(token) if args.paginates() => query.next_token = Some(token),
+            Some(token) if paginates && remaining != Some(0) => query.next_token = Some(token),
+            Some(token) if paginates => {
+                return printer.finish(Some(&encode_starting_token(&token)), out);
+            }
             last => return printer.finish(last.as_deref(), out),
         }
     }
@@ -171,15 +414,34 @@ async fn print<W: Write + Send>(
 
 enum Printer {
     /// JSON indented by four spaces, as the AWS CLI prints it; events are written as they come.
-    Json {
-        events: usize,
-    },
-    Table {
-        rows: Vec<[String; 7]>,
-    },
+    Json { events: usize },
+    /// The events, laid out by aws-cli's table rules at the end.
+    Table { events: Vec<Value> },
+    /// Each event's record on a line of its own.
+    Records,
 }
 
 impl Printer {
+    fn new(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Json => Printer::Json { events: 0 },
+            OutputFormat::Table => Printer::Table { events: Vec::new() },
+            OutputFormat::Records => Printer::Records,
+        }
+    }
+
+    /// A record a trail search found, as its event (the records format prints it as it is).
+    fn record(&mut self, line: &str, out: &mut impl Write) -> Result<()> {
+        if let Printer::Records = self {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+            return Ok(());
+        }
+        let raw: &RawValue = serde_json::from_str(line)?;
+        let record = Record::parse(raw, None)?;
+        self.event(&LookupEvent::from_record(&record, line), out)
+    }
+
     fn event(&mut self, event: &LookupEvent, out: &mut impl Write) -> Result<()> {
         match self {
             Printer::Json { events } => {
@@ -198,7 +460,11 @@ impl Printer {
                 }
                 *events += 1;
             }
-            Printer::Table { rows } => rows.push(table_row(event)),
+            Printer::Table { events } => events.push(serde_json::to_value(event)?),
+            Printer::Records => {
+                out.write_all(event.cloud_trail_event.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
         }
         Ok(())
     }
@@ -220,60 +486,28 @@ impl Printer {
                 }
                 out.write_all(b"\n}\n")?;
             }
-            Printer::Table { rows } => {
-                write_table(TABLE_HEADER, &rows, out)?;
-                if rows.is_empty() {
-                    writeln!(out, "(no events)")?;
-                }
+            Printer::Table { events } => {
+                let mut answer = serde_json::Map::new();
+                answer.insert("Events".to_owned(), Value::Array(events));
                 if let Some(token) = next_token {
-                    writeln!(out, "\nNextToken: {token}")?;
+                    answer.insert("NextToken".to_owned(), Value::String(token.to_owned()));
+                }
+                aws_table::write_table(
+                    "LookupEvents",
+                    &Value::Object(answer),
+                    aws_table::terminal_width(),
+                    out,
+                )?;
+            }
+            // The records are the output; where to go on is for the person at the terminal.
+            Printer::Records => {
+                if let Some(token) = next_token {
+                    eprintln!("NextToken: {token}");
                 }
             }
         }
         Ok(())
     }
-}
-
-const TABLE_HEADER: [&str; 7] = [
-    "EventTime",
-    "EventName",
-    "Username",
-    "EventSource",
-    "ReadOnly",
-    "EventId",
-    "Resources",
-];
-
-fn table_row(event: &LookupEvent) -> [String; 7] {
-    let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
-    let time = serde_json::to_value(event)
-        .ok()
-        .and_then(|json| json["EventTime"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let resources: Vec<String> = event
-        .resources
-        .iter()
-        .map(
-            |resource| match (&resource.resource_type, &resource.resource_name) {
-                (Some(kind), Some(name)) => format!("{kind} {name}"),
-                (Some(only), None) | (None, Some(only)) => only.clone(),
-                (None, None) => String::new(),
-            },
-        )
-        .collect();
-    [
-        time,
-        text(&event.event_name),
-        text(&event.username),
-        text(&event.event_source),
-        text(&event.read_only),
-        text(&event.event_id),
-        if resources.is_empty() {
-            "-".to_owned()
-        } else {
-            resources.join(", ")
-        },
-    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,7 +843,8 @@ mod tests {
         assert!(json.get("NextToken").is_none());
         for event in events {
             assert_eq!(event["EventName"], "ConsoleLogin");
-            assert_eq!(event["EventTime"], "2022-11-10T16:24:34+00:00");
+            // AWS CLI v1 prints the wire's epoch seconds.
+            assert_eq!(event["EventTime"], 1_668_097_474.0);
             assert_eq!(event["EventSource"], "signin.amazonaws.com");
             assert_eq!(event["ReadOnly"], "false");
             assert_eq!(event["Resources"], serde_json::json!([]));
@@ -695,32 +930,40 @@ mod tests {
         )
         .await
         .expect("table");
+        // aws-cli's table (aws_table.rs checks the layout against aws-cli's own output): the
+        // operation's title, the NextToken, then the event on its side, its record being wider
+        // than the 80 columns of a pipe.
         let lines: Vec<&str> = table.lines().collect();
+        let width = lines[0].len();
+        assert!(lines[0].bytes().all(|b| b == b'-'), "{table}");
         assert!(
-            lines[0].starts_with("EventTime                  EventName     Username  EventSource"),
+            lines.iter().all(|line| line.chars().count() == width),
             "{table}"
         );
         assert!(
-            lines[1].starts_with("-------------------------  "),
+            lines[1].starts_with("|") && lines[1].contains(" LookupEvents "),
             "{table}"
         );
+        assert!(lines[3].starts_with("|  NextToken "), "{table}");
         assert!(
-            lines[2].starts_with("2022-11-10T16:24:34+00:00  "),
+            lines[5].starts_with("||") && lines[5].contains(" Events "),
             "{table}"
         );
-        assert!(lines[2].contains("anaya"));
-        assert!(lines[2].contains("signin.amazonaws.com"));
-        assert_eq!(lines[3], "");
-        assert!(lines[4].starts_with("NextToken: "), "{table}");
-        // Columns line up.
-        let column = lines[0].find("Username").expect("column");
-        assert_eq!(&lines[2][column..column + 5], "anaya");
-        assert!(lines.iter().all(|line| line.trim_end() == *line));
+        for needle in [
+            "||  EventName ",
+            "|  ConsoleLogin ",
+            "||  EventTime ",
+            "|  1668097474.0 ",
+            "||  Username ",
+            "|  anaya ",
+        ] {
+            assert!(table.contains(needle), "{needle} missing from\n{table}");
+        }
 
         let empty = output(&["--region", "eu-west-3", "--output", "table"], &store)
             .await
             .expect("empty table");
-        assert!(empty.ends_with("(no events)\n"), "{empty}");
+        assert_eq!(empty, "--------------\n|LookupEvents|\n+------------+\n");
     }
 
     #[tokio::test]
@@ -751,27 +994,475 @@ mod tests {
                 "{error}"
             );
         }
-        let two = output(
+        // The API's model refuses an empty value before anything is sent, as the AWS CLI does.
+        let empty = output(
             &[
                 "--lookup-attributes",
-                "AttributeKey=Username,AttributeValue=root",
-                "AttributeKey=ReadOnly,AttributeValue=false",
+                "AttributeKey=ResourceName,AttributeValue=",
             ],
             &store,
         )
         .await
-        .expect_err("two attributes")
+        .expect_err("empty value")
         .to_string();
-        assert!(two.contains("(InvalidLookupAttributesException)"), "{two}");
+        assert_eq!(
+            empty,
+            "Parameter validation failed:\nInvalid length for parameter \
+             LookupAttributes[0].AttributeValue, value: 0, valid min length: 1"
+        );
+        let category = output(&["--event-category", "management"], &store)
+            .await
+            .expect_err("category")
+            .to_string();
+        assert!(
+            category.contains("(InvalidEventCategoryException)"),
+            "{category}"
+        );
+        let paging = output(&["--no-paginate", "--max-items", "2"], &store)
+            .await
+            .expect_err("no-paginate and max-items")
+            .to_string();
+        assert_eq!(
+            paging,
+            "Cannot specify --no-paginate along with pagination arguments: --max-items"
+        );
+        let pattern = output(&["--filter-pattern", "{ $.eventName = "], &store)
+            .await
+            .expect_err("pattern")
+            .to_string();
+        assert!(pattern.contains("invalid filter pattern"), "{pattern}");
+    }
+
+    /// Cairn's extensions: several attributes are ANDed (AWS refuses more than one), and a
+    /// filter pattern narrows further; checked against the events found one attribute at a time.
+    #[tokio::test]
+    async fn several_attributes_and_a_filter_pattern_narrow_together() {
+        let (_dir, store) = store().await;
+        let events = |text: String| -> Vec<Value> {
+            let json: Value = serde_json::from_str(&text).expect("json");
+            json["Events"].as_array().expect("events").clone()
+        };
+        let root = events(
+            output(
+                &[
+                    "--lookup-attributes",
+                    "AttributeKey=Username,AttributeValue=root",
+                ],
+                &store,
+            )
+            .await
+            .expect("root"),
+        );
+        let both = events(
+            output(
+                &[
+                    "--lookup-attributes",
+                    "AttributeKey=Username,AttributeValue=root",
+                    "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+                ],
+                &store,
+            )
+            .await
+            .expect("two attributes"),
+        );
+        let expected: Vec<Value> = root
+            .iter()
+            .filter(|event| event["EventName"] == "ConsoleLogin")
+            .cloned()
+            .collect();
+        assert_eq!(both, expected);
+        assert!(!both.is_empty() && both.len() < root.len(), "{root:?}");
+
+        let failed = events(
+            output(
+                &[
+                    "--lookup-attributes",
+                    "AttributeKey=Username,AttributeValue=root",
+                    "--filter-pattern",
+                    "{ $.responseElements.ConsoleLogin = \"Failure\" }",
+                ],
+                &store,
+            )
+            .await
+            .expect("pattern"),
+        );
+        let expected: Vec<Value> = root
+            .iter()
+            .filter(|event| {
+                let record: Value =
+                    serde_json::from_str(event["CloudTrailEvent"].as_str().expect("record"))
+                        .expect("record json");
+                record["responseElements"]["ConsoleLogin"] == "Failure"
+            })
+            .cloned()
+            .collect();
+        assert_eq!(failed, expected);
+        assert!(!failed.is_empty());
+    }
+
+    /// --max-items stops with a NextToken that --starting-token continues from exactly;
+    /// --page-size changes nothing printed; --output records prints the records themselves.
+    #[tokio::test]
+    async fn max_items_starting_token_page_size_and_records() {
+        let (_dir, store) = store().await;
+        let all = output(&[], &store).await.expect("all");
+        let all: Value = serde_json::from_str(&all).expect("json");
+        let all = all["Events"].as_array().expect("events").clone();
+        assert!(all.len() > 3);
+
+        let small_pages = output(&["--page-size", "2"], &store).await.expect("pages");
+        let small_pages: Value = serde_json::from_str(&small_pages).expect("json");
+        assert_eq!(small_pages["Events"].as_array().expect("events"), &all);
+
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut argv = vec!["--max-items", "3", "--page-size", "2"];
+            if let Some(token) = &token {
+                argv.extend(["--starting-token", token.as_str()]);
+            }
+            let page: Value =
+                serde_json::from_str(&output(&argv, &store).await.expect("page")).expect("json");
+            let events = page["Events"].as_array().expect("events");
+            assert!(events.len() <= 3);
+            seen.extend(events.iter().cloned());
+            match page.get("NextToken").and_then(Value::as_str) {
+                Some(next) => {
+                    // botocore's encoding: base64 of {"NextToken": …}.
+                    let decoded = STANDARD.decode(next).expect("base64");
+                    assert!(decoded.starts_with(b"{\"NextToken\": \""), "{next}");
+                    token = Some(next.to_owned());
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
+
+        let records = output(&["--output", "records"], &store)
+            .await
+            .expect("records");
+        let lines: Vec<&str> = records.lines().collect();
+        assert_eq!(lines.len(), all.len());
+        for (line, event) in lines.iter().zip(&all) {
+            assert_eq!(Some(*line), event["CloudTrailEvent"].as_str());
+        }
     }
 
     #[tokio::test]
     async fn run_prints_and_succeeds() {
         let (_dir, store) = store().await;
         let parsed = args(&["--region", "us-east-1", "--max-results", "1"]);
-        let code = run(&parsed, &store, BUCKET, ACCOUNT, now())
-            .await
-            .expect("run");
+        let config = Config::from_yaml(
+            &format!("accountId: \"{ACCOUNT}\"\nstateBucket: {BUCKET}\n"),
+            "test",
+        )
+        .expect("config");
+        let code = run(&parsed, &config, &store, now()).await.expect("run");
         assert_eq!(code, ExitCode::SUCCESS);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Searching a trail's log files (--trail)
+
+    const TRAIL_BUCKET: &str = "trail-bucket";
+
+    fn trail_config() -> Config {
+        Config::from_yaml(
+            &format!(
+                "accountId: \"{ACCOUNT}\"\nstateBucket: {BUCKET}\ntrails:\n\
+                 \x20 - Name: search\n\
+                 \x20   S3BucketName: {TRAIL_BUCKET}\n\
+                 \x20   S3KeyPrefix: logs\n\
+                 \x20   HomeRegion: us-east-1\n\
+                 \x20   IsMultiRegionTrail: true\n\
+                 \x20   AdvancedEventSelectors:\n\
+                 \x20     - Name: objects\n\
+                 \x20       FieldSelectors:\n\
+                 \x20         - Field: eventCategory\n\
+                 \x20           Equals: [Data]\n\
+                 \x20         - Field: resources.type\n\
+                 \x20           Equals: [\"AWS::S3::Object\"]\n\
+                 \x20     - Name: management\n\
+                 \x20       FieldSelectors:\n\
+                 \x20         - Field: eventCategory\n\
+                 \x20           Equals: [Management]\n"
+            ),
+            "test",
+        )
+        .expect("config")
+    }
+
+    /// An S3 object event (data) or a ConsoleLogin (management), some refused with
+    /// AccessDenied, in two Regions.
+    fn generated_record(i: usize, time: &str) -> Value {
+        let data = !i.is_multiple_of(5);
+        let name = match (data, i % 2) {
+            (false, _) => "ConsoleLogin",
+            (true, 0) => "GetObject",
+            (true, _) => "PutObject",
+        };
+        let mut record = serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": "AIDAEXAMPLE",
+                "arn": format!("arn:aws:iam::{ACCOUNT}:user/user{}", i % 4),
+                "accountId": ACCOUNT,
+                "userName": format!("user{}", i % 4)
+            },
+            "eventTime": time,
+            "eventSource": if data { "s3.amazonaws.com" } else { "signin.amazonaws.com" },
+            "eventName": name,
+            "awsRegion": if i.is_multiple_of(3) { "eu-west-1" } else { "us-east-1" },
+            "sourceIPAddress": "192.0.2.10",
+            "userAgent": "test",
+            "requestParameters": {"bucketName": "data", "key": format!("k{i}")},
+            "responseElements": null,
+            "requestID": format!("REQUEST{i:08}"),
+            "eventID": format!("00000000-0000-4000-8000-{i:012}"),
+            "readOnly": name == "GetObject",
+            "eventType": if data { "AwsApiCall" } else { "AwsConsoleSignIn" },
+            "managementEvent": !data,
+            "recipientAccountId": ACCOUNT,
+            "eventCategory": if data { "Data" } else { "Management" }
+        });
+        if data {
+            record["resources"] = serde_json::json!([
+                {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::data/k{i}")}
+            ]);
+        }
+        if i % 7 < 3 {
+            record["errorCode"] = Value::from("AccessDenied");
+        }
+        record
+    }
+
+    /// The generated records, delivered by a run at the end of each of three days, so the
+    /// trail's files are in three day folders per Region.
+    async fn trail_store() -> (tempfile::TempDir, LocalObjectStore, Config) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        let config = trail_config();
+        for bucket in [BUCKET, TRAIL_BUCKET] {
+            store.create_bucket(bucket).await.expect("bucket");
+        }
+        for day in 1..=3 {
+            let records: Vec<Value> = (0..150)
+                .map(|n| {
+                    let i = day * 1000 + n;
+                    let time = format!("2024-05-0{day}T{:02}:{:02}:00Z", n / 10, n % 60);
+                    generated_record(i, &time)
+                })
+                .collect();
+            let body = serde_json::json!({ "Records": records }).to_string();
+            let delivered_at = utc(&format!("2024-05-0{day}T23:30:00Z"));
+            Ingestor::new(
+                &config,
+                &store,
+                "us-east-1",
+                "arn:aws:cloudtrail:us-east-1:111122223333:channel/test",
+            )
+            .handle(&body, delivered_at)
+            .await
+            .expect("ingest");
+            Deliverer::new(&config, &store, None)
+                .handle(&time::Duration::minutes(1), delivered_at)
+                .await
+                .expect("deliver");
+        }
+        (dir, store, config)
+    }
+
+    /// Every record in the trail bucket's log files, read apart from the code under test.
+    fn delivered_records(root: &std::path::Path) -> Vec<Value> {
+        let mut records = Vec::new();
+        let mut folders = vec![root.join(TRAIL_BUCKET)];
+        while let Some(folder) = folders.pop() {
+            for entry in fs::read_dir(&folder).expect("folder") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.to_string_lossy().ends_with(".json.gz")
+                    && path.to_string_lossy().contains("/CloudTrail/")
+                {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(
+                        &mut flate2::read::GzDecoder::new(fs::File::open(&path).expect("file")),
+                        &mut text,
+                    )
+                    .expect("gunzip");
+                    let body: Value = serde_json::from_str(&text).expect("json");
+                    records.extend(body["Records"].as_array().expect("records").clone());
+                }
+            }
+        }
+        records
+    }
+
+    async fn search_output(
+        argv: &[&str],
+        store: &LocalObjectStore,
+        config: &Config,
+    ) -> Result<(String, usize)> {
+        let parsed = args(argv);
+        let trail = trail(config, parsed.trail.as_deref().expect("--trail"))?;
+        let mut out = Vec::new();
+        let bar = ProgressBar::hidden();
+        let unreadable = search_trail(&parsed, trail, store, now(), &mut out, &bar).await?;
+        Ok((String::from_utf8(out)?, unreadable))
+    }
+
+    fn event_ids(records: &[Value]) -> Vec<String> {
+        let mut ids: Vec<String> = records
+            .iter()
+            .map(|record| record["eventID"].as_str().expect("eventID").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Several attributes, a filter pattern and a time range over a trail's files, data events
+    /// included, against an evaluation of every delivered record by hand.
+    #[tokio::test]
+    async fn a_trail_search_finds_what_an_independent_evaluation_finds() {
+        let (dir, store, config) = trail_store().await;
+        let all = delivered_records(dir.path());
+        assert_eq!(all.len(), 450, "every generated record was delivered");
+
+        let argv = [
+            "--trail",
+            "search",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=GetObject",
+            "AttributeKey=Username,AttributeValue=user2",
+            "--filter-pattern",
+            "{ $.errorCode = \"AccessDenied\" }",
+            "--start-time",
+            "2024-05-01T12:00:00Z",
+            "--end-time",
+            "2024-05-03T06:00:00Z",
+        ];
+        let expected: Vec<Value> = all
+            .iter()
+            .filter(|record| {
+                let time = record["eventTime"].as_str().expect("time");
+                ("2024-05-01T12:00:00Z"..="2024-05-03T06:00:00Z").contains(&time)
+                    && record["eventName"] == "GetObject"
+                    && record["userIdentity"]["userName"] == "user2"
+                    && record["errorCode"] == "AccessDenied"
+            })
+            .cloned()
+            .collect();
+        assert!(expected.len() > 3, "{}", expected.len());
+
+        let mut records_argv = argv.to_vec();
+        records_argv.extend(["--output", "records"]);
+        let (text, unreadable) = search_output(&records_argv, &store, &config)
+            .await
+            .expect("search");
+        assert_eq!(unreadable, 0);
+        let found: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert_eq!(event_ids(&found), event_ids(&expected));
+
+        // The same events as aws-cli's JSON, and in its table.
+        let (json, _) = search_output(&argv, &store, &config).await.expect("json");
+        let json: Value = serde_json::from_str(&json).expect("json");
+        let events = json["Events"].as_array().expect("events");
+        let records: Vec<Value> = events
+            .iter()
+            .map(|event| {
+                assert_eq!(event["EventName"], "GetObject");
+                assert_eq!(event["Username"], "user2");
+                assert_eq!(event["Resources"][0]["ResourceType"], "AWS::S3::Object");
+                serde_json::from_str(event["CloudTrailEvent"].as_str().expect("record"))
+                    .expect("record json")
+            })
+            .collect();
+        assert_eq!(event_ids(&records), event_ids(&expected));
+        let mut table_argv = argv.to_vec();
+        table_argv.extend(["--output", "table"]);
+        let (table, _) = search_output(&table_argv, &store, &config)
+            .await
+            .expect("table");
+        assert!(table.contains(" LookupEvents "), "{table}");
+        assert_eq!(
+            table.matches("|  GetObject ").count(),
+            expected.len(),
+            "{table}"
+        );
+
+        // From the beginning: every matching event the trail delivered, management events
+        // included.
+        let (text, _) = search_output(
+            &[
+                "--trail",
+                "search",
+                "--lookup-attributes",
+                "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+                "--end-time",
+                "2024-06-01",
+                "--output",
+                "records",
+            ],
+            &store,
+            &config,
+        )
+        .await
+        .expect("search");
+        let logins: Vec<Value> = all
+            .iter()
+            .filter(|record| record["eventName"] == "ConsoleLogin")
+            .cloned()
+            .collect();
+        assert_eq!(text.lines().count(), logins.len());
+        assert!(!logins.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_damaged_log_file_is_named_and_the_search_goes_on() {
+        let (dir, store, config) = trail_store().await;
+        let all = delivered_records(dir.path());
+        store
+            .put(
+                TRAIL_BUCKET,
+                "logs/AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/02/111122223333_CloudTrail_us-east-1_20240502T0000Z_damageddamagedda.json.gz",
+                bytes::Bytes::from_static(b"not gzip"),
+                &cairn_shared::ports::object_store::PutOptions::new("application/json"),
+            )
+            .await
+            .expect("put");
+        let argv = [
+            "--trail",
+            "search",
+            "--end-time",
+            "2024-06-01",
+            "--output",
+            "records",
+        ];
+        let (text, unreadable) = search_output(&argv, &store, &config).await.expect("search");
+        assert_eq!(unreadable, 1);
+        assert_eq!(text.lines().count(), all.len());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_trail_and_trail_with_paging_are_refused() {
+        let config = trail_config();
+        let error = trail(&config, "nosuch").expect_err("unknown").to_string();
+        assert_eq!(
+            error,
+            "unknown trail \"nosuch\": the configuration's trails are search"
+        );
+        assert!(
+            trail(
+                &config,
+                "arn:aws:cloudtrail:us-east-1:111122223333:trail/search"
+            )
+            .is_ok()
+        );
+        let refused = refused(&["--trail", "search", "--max-items", "2"]);
+        assert!(refused.contains("cannot be used with"), "{refused}");
     }
 }

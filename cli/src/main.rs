@@ -1,6 +1,7 @@
 //! `cairn`: Cairn's pipeline on one machine, with no AWS account.
 
 mod args;
+mod aws_table;
 mod backend;
 mod deliver;
 mod forward;
@@ -237,14 +238,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::LookupEvents(args) => {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
-            lookup_events::run(
-                &args,
-                store.as_ref(),
-                &config.state_bucket,
-                &config.account_id,
-                now,
-            )
-            .await
+            lookup_events::run(&args, &config, store.as_ref(), now).await
         }
         Command::ListPublicKeys(args) => {
             let config = load(&cli.config)?;

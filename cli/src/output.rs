@@ -1,7 +1,8 @@
-//! Printers several commands share: JSON and errors as the AWS CLI prints them, and aligned
-//! tables.
+//! Printers several commands share: JSON and errors as the AWS CLI prints them.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use serde::Serialize;
 use serde_json::ser::PrettyFormatter;
@@ -45,40 +46,23 @@ pub(crate) fn write_aws_cli_json(
     Ok(())
 }
 
-/// `rows` under `header` in columns two spaces apart, each as wide as its widest cell, with a
-/// rule of dashes under the header and no spaces at the ends of lines.
-pub(crate) fn write_table<const N: usize>(
-    header: [&str; N],
-    rows: &[[String; N]],
-    out: &mut impl Write,
-) -> io::Result<()> {
-    let mut widths = header.map(|title| title.chars().count());
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut line = |cells: [&str; N]| -> io::Result<()> {
-        let mut text = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            text.push_str(cell);
-            if i + 1 < cells.len() {
-                text.push_str(&" ".repeat(width - cell.chars().count() + 2));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
+/// A bar of files read so far, drawn on stderr while it is a terminal (hidden otherwise, so
+/// pipes and logs get none of it); its length is set once the files are listed.
+/// `what` names the count, e.g. "files read".
+pub(crate) fn files_progress_bar(what: &str) -> ProgressBar {
+    let target = if io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
     };
-    line(header)?;
-    line(
-        widths
-            .map(|width| "-".repeat(width))
-            .each_ref()
-            .map(String::as_str),
-    )?;
-    for row in rows {
-        line(row.each_ref().map(String::as_str))?;
-    }
-    Ok(())
+    let bar = ProgressBar::with_draw_target(Some(0), target);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}})"
+        ))
+        .expect("a valid template"),
+    );
+    bar
 }
 
 #[cfg(test)]
@@ -108,27 +92,6 @@ mod tests {
             error.to_string(),
             "An error occurred (InvalidMaxResultsException) when calling the LookupEvents \
              operation: MaxResults must be between 1 and 50."
-        );
-    }
-
-    #[test]
-    fn table_columns_line_up_without_trailing_spaces() {
-        let rows = [
-            [
-                "alice".to_owned(),
-                "ConsoleLogin".to_owned(),
-                "-".to_owned(),
-            ],
-            ["bob".to_owned(), "é".to_owned(), String::new()],
-        ];
-        let mut out = Vec::new();
-        write_table(["User", "Event", "Resources"], &rows, &mut out).expect("write");
-        assert_eq!(
-            String::from_utf8(out).expect("utf-8"),
-            "User   Event         Resources\n\
-             -----  ------------  ---------\n\
-             alice  ConsoleLogin  -\n\
-             bob    é\n"
         );
     }
 }

@@ -1,6 +1,5 @@
 //! `cairn validate-logs`: `aws cloudtrail validate-logs` over Cairn's digest chains, stricter.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use std::path::PathBuf;
@@ -16,10 +15,11 @@ use cairn_shared::validate::{
     write_startup, write_summary,
 };
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use time::OffsetDateTime;
 
 use crate::args::parse_timestamp;
+use crate::output::files_progress_bar;
 
 /// Validates a trail's log files with its signed digest files, as `aws cloudtrail
 /// validate-logs` does, and more strictly.
@@ -382,19 +382,7 @@ pub(crate) struct Bar(pub ProgressBar);
 
 impl Bar {
     pub(crate) fn new(what: &str) -> Self {
-        let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
-        bar.set_style(
-            ProgressStyle::with_template(&format!(
-                "{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}})"
-            ))
-            .expect("a valid template"),
-        );
-        Self(bar)
+        Self(files_progress_bar(what))
     }
 }
 

@@ -154,6 +154,44 @@ fn check_lookup(backend: &[&str], envs: &[(&str, &str)]) {
     assert_eq!(events.len(), 1, "{answer}");
     assert_eq!(events[0]["EventId"], "7d2e9a41-0000-4000-9000-000000000101");
     assert_eq!(events[0]["Username"], "bob");
+    check_trail_search(backend, envs);
+}
+
+/// `--trail main`: the same event found in the trail's log files.
+fn check_trail_search(backend: &[&str], envs: &[(&str, &str)]) {
+    let mut args = backend.to_vec();
+    args.extend([
+        "--now",
+        NOW,
+        "lookup-events",
+        "--trail",
+        "main",
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=CreateAccessKey",
+        "--output",
+        "records",
+    ]);
+    let output = cairn(&args, envs);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let record: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON line");
+    assert_eq!(record["eventID"], "7d2e9a41-0000-4000-9000-000000000101");
+}
+
+/// Copies the files of `from` under `to`, as `aws s3 sync` copies a bucket: the objects only.
+fn sync_copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("folder");
+    for entry in std::fs::read_dir(from).expect("folder") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        if path.is_dir() {
+            sync_copy(&path, &to.join(entry.file_name()));
+        } else if path.to_string_lossy().ends_with(".json.gz") {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy");
+        }
+    }
 }
 
 #[test]
@@ -168,6 +206,52 @@ fn the_sample_pipeline_on_the_embedded_store() {
     let logs =
         Path::new(store).join("cairn-trail-123456789012/audit/AWSLogs/123456789012/CloudTrail");
     assert!(logs.join("us-east-1/2026/11/22").is_dir());
+
+    // An `aws s3 sync` copy of the trail bucket is searched as the store is.
+    let copy = tempfile::tempdir().expect("tempdir");
+    let copy_store = copy.path().to_str().expect("utf-8 path");
+    sync_copy(
+        &Path::new(store).join("cairn-trail-123456789012"),
+        &copy.path().join("cairn-trail-123456789012"),
+    );
+    check_trail_search(&["--store", copy_store], &[]);
+
+    // A damaged log file is named on stderr, the others are still searched, and the exit code
+    // says the search was incomplete.
+    let damaged = logs.join("us-east-1/2026/11/22/123456789012_CloudTrail_us-east-1_20261122T0000Z_damageddamagedda.json.gz");
+    std::fs::write(&damaged, b"not gzip").expect("write");
+    let output = cairn(
+        &[
+            "--store",
+            store,
+            "--now",
+            NOW,
+            "lookup-events",
+            "--trail",
+            "main",
+            "--output",
+            "records",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("damageddamagedda.json.gz")
+            && stderr.contains("1 log files could not be read"),
+        "{stderr}"
+    );
+    assert!(text(&output.stdout).lines().count() > 1);
+    let unknown = cairn(
+        &["--store", store, "lookup-events", "--trail", "nosuch"],
+        &[],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("unknown trail \"nosuch\""),
+        "{}",
+        text(&unknown.stderr)
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod ports;
 pub mod public_keys;
 pub mod record;
 pub mod retry;
+pub mod search;
 pub mod selectors;
 pub mod service;
 pub mod staging;

@@ -490,6 +490,50 @@ pub async fn keys_list_in_utf8_byte_order(store: &dyn ObjectStore, bucket: &str)
     );
 }
 
+/// The folders directly under a prefix are S3's CommonPrefixes with delimiter `/`: one level,
+/// each once, in UTF-8 byte order; a folder whose keys are all deleted is gone, and a key
+/// directly under the prefix is no folder.
+pub async fn folders_list_one_level_in_utf8_byte_order(store: &dyn ObjectStore, bucket: &str) {
+    let keys: Vec<String> = [
+        "folders/b/x",
+        "folders/a/1/2",
+        "folders/a/3",
+        "folders/file",
+        "folders/\u{e9}/k",
+        "folders/A/k",
+        "folders/gone/k",
+        "other/z/k",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    put_keys(store, bucket, &keys).await;
+    store
+        .delete(bucket, "folders/gone/k")
+        .await
+        .expect("delete");
+    assert_eq!(
+        store
+            .list_folders(bucket, "folders/")
+            .await
+            .expect("folders"),
+        ["folders/A/", "folders/a/", "folders/b/", "folders/\u{e9}/"]
+    );
+    assert_eq!(
+        store
+            .list_folders(bucket, "folders/a/")
+            .await
+            .expect("folders"),
+        ["folders/a/1/"]
+    );
+    assert!(
+        store
+            .list_folders(bucket, "nothing/")
+            .await
+            .expect("folders")
+            .is_empty()
+    );
+}
+
 /// Delete removes the object from reads and listings; deleting again, or deleting a key that
 /// never existed, succeeds.
 pub async fn delete_is_idempotent(store: &dyn ObjectStore, bucket: &str) {

@@ -1,7 +1,13 @@
 //! `LookupEvents` over the history: AWS's request, response, validation and errors.
 //!
 //! Semantics, as CloudTrail documents them:
-//! - At most one lookup attribute; the value must equal the event's exactly (case included).
+//! - At most one lookup attribute; the value must equal the event's exactly (case included),
+//!   and may not be empty (the API model's `LookupAttributeValue` has `min: 1`, which the AWS CLI
+//!   checks before sending). Insights events are looked up by EventId, EventName and EventSource
+//!   only (LookupEvents, API reference).
+//! - EventCategory `insight` selects Insights events (eventCategory `Insight`); without it, only
+//!   other events are shown ("If you do not specify an event category, events of the category
+//!   are not returned", LookupEvents' EventCategory).
 //! - StartTime and EndTime bound eventTime inclusively; EndTime defaults to now, StartTime to
 //!   [`RETENTION_DAYS`](super::RETENTION_DAYS) before now, and nothing older than that is shown.
 //! - Newest first; events of the same second by eventID, descending. An event stored twice
@@ -10,6 +16,9 @@
 //!   must come back with the same lookup attribute, StartTime and EndTime (and account and
 //!   Region), and continues exactly after the last event returned, over the time range of the
 //!   first call, so events delivered meanwhile neither repeat nor shift the pages.
+//!
+//! Cairn's extensions ([`Extensions`], when a query carries them): several lookup attributes,
+//! all of which must match, and a CloudWatch Logs filter pattern each record must match.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -21,10 +30,12 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use super::resource_name::resource_name;
 use super::{hour_start, retention_floor};
+use crate::filter::{FilterPattern, PatternError};
 use crate::layout::{history_day_prefix, hour_of_history_key};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
-use crate::record::{EventTime, Record};
+use crate::record::{EventCategory, EventTime, Record};
 
 /// The most events one call returns, and the default.
 pub const MAX_RESULTS: i64 = 50;
@@ -89,11 +100,13 @@ pub struct LookupAttribute {
     pub attribute_value: String,
 }
 
-/// A `LookupEvents` request (less EventCategory: the history holds management events only).
+/// A `LookupEvents` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LookupQuery {
-    /// At most one.
+    /// At most one, unless [`LookupQuery::extensions`] allows several.
     pub lookup_attributes: Vec<LookupAttribute>,
+    /// `insight` (the API's one value) for Insights events; `None` for the others.
+    pub event_category: Option<String>,
     /// Inclusive; default [`RETENTION_DAYS`](super::RETENTION_DAYS) before now.
     pub start_time: Option<OffsetDateTime>,
     /// Inclusive; default now.
@@ -101,6 +114,16 @@ pub struct LookupQuery {
     /// 1 to 50; default 50. Wide so that any number a caller passes gets AWS's error.
     pub max_results: Option<i64>,
     pub next_token: Option<String>,
+    /// Cairn's extensions to the API; `None` is LookupEvents exactly.
+    pub extensions: Option<Extensions>,
+}
+
+/// What Cairn's lookups add to LookupEvents: with these, several lookup attributes are allowed
+/// and all of them must match, and a CloudWatch Logs filter pattern, when given, must match the
+/// record's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extensions {
+    pub filter_pattern: Option<String>,
 }
 
 /// A `LookupEvents` response. Serializes as the AWS CLI prints it.
@@ -113,8 +136,9 @@ pub struct LookupPage {
 }
 
 /// `Event`: one event as LookupEvents returns it. Serializes with AWS's member names and order,
-/// absent members left out, and EventTime as the AWS CLI prints a timestamp
-/// (`2024-01-02T03:04:05+00:00`; the wire carries epoch seconds).
+/// absent members left out, and EventTime as AWS CLI v1 prints it: the wire's epoch seconds
+/// as a number (`1424476529.0`, the User Guide's example in "Viewing CloudTrail events with the
+/// AWS CLI"), as `list-public-keys` prints its times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupEvent {
@@ -127,7 +151,7 @@ pub struct LookupEvent {
     pub read_only: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
-    #[serde(serialize_with = "cli_timestamp")]
+    #[serde(serialize_with = "epoch_seconds")]
     pub event_time: EventTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_source: Option<String>,
@@ -140,7 +164,8 @@ pub struct LookupEvent {
 }
 
 /// `Resource`: one entry of the record's `resources`. ResourceType is the entry's `type`
-/// (`AWS::IAM::Role`); ResourceName its `ARN` (or `ARNPrefix`).
+/// (`AWS::IAM::Role`); ResourceName the name or ID its `ARN` (or `ARNPrefix`) names, by the
+/// rules of [`resource_name`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupResource {
@@ -150,18 +175,13 @@ pub struct LookupResource {
     pub resource_name: Option<String>,
 }
 
-/// `2024-01-02T03:04:05+00:00`: how the AWS CLI prints a timestamp (ISO 8601 with the offset,
-/// here always UTC).
-pub(crate) fn cli_time(time: EventTime) -> String {
-    let text = time.to_string();
-    format!("{}+00:00", text.trim_end_matches('Z'))
+/// A timestamp as CloudTrail's JSON 1.1 wire carries it and AWS CLI v1 prints it: epoch
+/// seconds as a floating-point number.
+fn epoch_seconds<S: Serializer>(time: &EventTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(time.unix_seconds() as f64)
 }
 
-fn cli_timestamp<S: Serializer>(time: &EventTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&cli_time(*time))
-}
-
-/// Why a lookup failed. The first four are CloudTrail's own errors; [`LookupError::code`] names
+/// Why a lookup failed. The first five are CloudTrail's own errors; [`LookupError::code`] names
 /// them as AWS does.
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -173,6 +193,15 @@ pub enum LookupError {
     InvalidTimeRange(String),
     #[error("{0}")]
     InvalidNextToken(String),
+    #[error("{0}")]
+    InvalidEventCategory(String),
+    /// What the AWS CLI refuses before sending, checking the request against the API model
+    /// (botocore's parameter validation), worded as it prints it.
+    #[error("Parameter validation failed:\n{0}")]
+    ParameterValidation(String),
+    /// Cairn's extension: a filter pattern CloudWatch Logs would refuse.
+    #[error("invalid filter pattern: {0}")]
+    InvalidFilterPattern(#[source] PatternError),
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
     /// A history object that cannot be read back: Cairn wrote something else there, or the
@@ -194,7 +223,11 @@ impl LookupError {
             LookupError::InvalidMaxResults(_) => Some("InvalidMaxResultsException"),
             LookupError::InvalidTimeRange(_) => Some("InvalidTimeRangeException"),
             LookupError::InvalidNextToken(_) => Some("InvalidNextTokenException"),
-            LookupError::Store(_) | LookupError::Corrupt { .. } => None,
+            LookupError::InvalidEventCategory(_) => Some("InvalidEventCategoryException"),
+            LookupError::ParameterValidation(_)
+            | LookupError::InvalidFilterPattern(_)
+            | LookupError::Store(_)
+            | LookupError::Corrupt { .. } => None,
         }
     }
 }
@@ -247,7 +280,7 @@ impl LookupEvent {
                         .arn
                         .as_deref()
                         .or(resource.arn_prefix.as_deref())
-                        .map(str::to_owned);
+                        .map(|arn| resource_name(arn).to_owned());
                     (resource_type.is_some() || resource_name.is_some()).then_some(LookupResource {
                         resource_type,
                         resource_name,
@@ -293,9 +326,65 @@ impl Filter {
                 .iter()
                 .any(|resource| resource.resource_type.as_deref() == Some(value)),
             AttributeKey::ResourceName => record.resources().iter().any(|resource| {
-                resource.arn.as_deref().or(resource.arn_prefix.as_deref()) == Some(value)
+                resource
+                    .arn
+                    .as_deref()
+                    .or(resource.arn_prefix.as_deref())
+                    .map(resource_name)
+                    == Some(value)
             }),
         }
+    }
+}
+
+/// What a record must be to be found: a validated query's lookup attributes (all of them),
+/// event category and, with Cairn's extensions, filter pattern. Also what a search of a trail's
+/// log files selects records by.
+pub struct Criteria {
+    filters: Vec<Filter>,
+    insight: bool,
+    pattern: Option<FilterPattern>,
+}
+
+impl Criteria {
+    /// Checks the query's lookup attributes, EventCategory and extensions as LookupEvents
+    /// (and, for the extensions, CloudWatch Logs) does.
+    pub fn new(query: &LookupQuery) -> Result<Self, LookupError> {
+        let several = query.extensions.is_some();
+        let insight = validate_event_category(query.event_category.as_deref())?;
+        let filters = validate_attributes(&query.lookup_attributes, several, insight)?;
+        let pattern = query
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.filter_pattern.as_deref())
+            .map(FilterPattern::parse)
+            .transpose()
+            .map_err(LookupError::InvalidFilterPattern)?;
+        Ok(Criteria {
+            filters,
+            insight,
+            pattern,
+        })
+    }
+
+    /// Whether `record`, whose JSON is `line`, is one to find. The filter pattern, the costliest
+    /// test, runs last.
+    pub fn matches(&self, record: &Record<'_>, line: &str) -> bool {
+        self.record_matches(record) && self.pattern_matches(line)
+    }
+
+    /// The event category and the lookup attributes, on a parsed record.
+    pub fn record_matches(&self, record: &Record<'_>) -> bool {
+        (record.category() == EventCategory::Insight) == self.insight
+            && self.filters.iter().all(|filter| filter.matches(record))
+    }
+
+    /// The filter pattern (true without one), on the record's JSON alone: a search can run it
+    /// before parsing the record, which most records then need not be.
+    pub fn pattern_matches(&self, line: &str) -> bool {
+        self.pattern
+            .as_ref()
+            .is_none_or(|pattern| pattern.matches(line).is_some())
     }
 }
 
@@ -313,38 +402,77 @@ fn attribute_value_length(value: &str) -> usize {
         .sum()
 }
 
-fn validate_attributes(attributes: &[LookupAttribute]) -> Result<Option<Filter>, LookupError> {
+/// The attribute keys LookupEvents takes for Insights events (its API reference: "Lookup
+/// supports the following attributes for Insights events: Event ID, Event name, Event source").
+const INSIGHT_KEYS: [AttributeKey; 3] = [
+    AttributeKey::EventId,
+    AttributeKey::EventName,
+    AttributeKey::EventSource,
+];
+
+fn validate_attributes(
+    attributes: &[LookupAttribute],
+    several: bool,
+    insight: bool,
+) -> Result<Vec<Filter>, LookupError> {
     let invalid = |message: String| Err(LookupError::InvalidLookupAttributes(message));
-    let attribute = match attributes {
-        [] => return Ok(None),
-        [attribute] => attribute,
-        _ => {
-            return invalid(format!(
-                "LookupAttributes can contain only one item; {} were given.",
-                attributes.len()
-            ));
-        }
-    };
-    let Some(key) = AttributeKey::parse(&attribute.attribute_key) else {
-        let keys: Vec<&str> = AttributeKey::ALL.iter().map(|k| k.as_str()).collect();
+    if attributes.len() > 1 && !several {
         return invalid(format!(
-            "Value '{}' at 'lookupAttributes.1.member.attributeKey' failed to satisfy \
-             constraint: Member must satisfy enum value set: [{}]",
-            attribute.attribute_key,
-            keys.join(", ")
-        ));
-    };
-    let length = attribute_value_length(&attribute.attribute_value);
-    if length > MAX_ATTRIBUTE_VALUE_LENGTH {
-        return invalid(format!(
-            "The AttributeValue is {length} characters long (_, space, comma and newline count \
-             as two); the maximum is {MAX_ATTRIBUTE_VALUE_LENGTH}."
+            "LookupAttributes can contain only one item; {} were given.",
+            attributes.len()
         ));
     }
-    Ok(Some(Filter {
-        key,
-        value: attribute.attribute_value.clone(),
-    }))
+    let mut filters = Vec::with_capacity(attributes.len());
+    for (index, attribute) in attributes.iter().enumerate() {
+        if attribute.attribute_value.is_empty() {
+            // botocore's wording (ParamValidator, "Invalid length for parameter …").
+            return Err(LookupError::ParameterValidation(format!(
+                "Invalid length for parameter LookupAttributes[{index}].AttributeValue, value: \
+                 0, valid min length: 1"
+            )));
+        }
+        let Some(key) = AttributeKey::parse(&attribute.attribute_key) else {
+            let keys: Vec<&str> = AttributeKey::ALL.iter().map(|k| k.as_str()).collect();
+            return invalid(format!(
+                "Value '{}' at 'lookupAttributes.{}.member.attributeKey' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [{}]",
+                attribute.attribute_key,
+                index + 1,
+                keys.join(", ")
+            ));
+        };
+        if insight && !INSIGHT_KEYS.contains(&key) {
+            return invalid(format!(
+                "Insights events cannot be looked up by {}: use EventId, EventName or \
+                 EventSource.",
+                key.as_str()
+            ));
+        }
+        let length = attribute_value_length(&attribute.attribute_value);
+        if length > MAX_ATTRIBUTE_VALUE_LENGTH {
+            return invalid(format!(
+                "The AttributeValue is {length} characters long (_, space, comma and newline \
+                 count as two); the maximum is {MAX_ATTRIBUTE_VALUE_LENGTH}."
+            ));
+        }
+        filters.push(Filter {
+            key,
+            value: attribute.attribute_value.clone(),
+        });
+    }
+    Ok(filters)
+}
+
+/// Whether the EventCategory asks for Insights events; the API's enum has `insight` only.
+fn validate_event_category(category: Option<&str>) -> Result<bool, LookupError> {
+    match category {
+        None => Ok(false),
+        Some("insight") => Ok(true),
+        Some(other) => Err(LookupError::InvalidEventCategory(format!(
+            "Value '{other}' at 'eventCategory' failed to satisfy constraint: Member must \
+             satisfy enum value set: [insight]"
+        ))),
+    }
 }
 
 fn validate_max_results(max_results: Option<i64>) -> Result<usize, LookupError> {
@@ -399,12 +527,18 @@ fn fingerprint(account: &str, region: &str, query: &LookupQuery) -> String {
         .iter()
         .map(|a| (a.attribute_key.as_str(), a.attribute_value.as_str()))
         .collect();
+    let pattern = query
+        .extensions
+        .as_ref()
+        .map(|extensions| extensions.filter_pattern.as_deref());
     let canonical = serde_json::to_vec(&(
         account,
         region,
         attributes,
         nanos(query.start_time),
         nanos(query.end_time),
+        query.event_category.as_deref(),
+        pattern,
     ))
     .expect("parameters serialize");
     hex::encode(&Sha256::digest(&canonical)[..16])
@@ -431,6 +565,19 @@ fn ceil_seconds(time: OffsetDateTime) -> i64 {
     }
 }
 
+/// StartTime and EndTime as the inclusive bounds, in whole seconds, of an eventTime (which has
+/// whole seconds); a range backwards is refused as LookupEvents refuses it.
+pub fn time_range(start: OffsetDateTime, end: OffsetDateTime) -> Result<(i64, i64), LookupError> {
+    if start > end {
+        return Err(LookupError::InvalidTimeRange(format!(
+            "The StartTime ({}) is after the EndTime ({}).",
+            EventTime::from_unix_seconds(start.unix_timestamp()),
+            EventTime::from_unix_seconds(end.unix_timestamp())
+        )));
+    }
+    Ok((ceil_seconds(start), end.unix_timestamp()))
+}
+
 /// Looks up one page of `account`'s management events in `region`, as `LookupEvents` does.
 ///
 /// `now` is the time of the request: it sets the default EndTime and StartTime and the 90-day
@@ -445,25 +592,16 @@ pub async fn lookup(
     query: &LookupQuery,
     now: OffsetDateTime,
 ) -> Result<LookupPage, LookupError> {
-    let filter = validate_attributes(&query.lookup_attributes)?;
+    let criteria = Criteria::new(query)?;
     let max_results = validate_max_results(query.max_results)?;
     let horizon = retention_floor(now);
-    let start = query.start_time.unwrap_or(horizon);
-    let end = query.end_time.unwrap_or(now);
-    if start > end {
-        return Err(LookupError::InvalidTimeRange(format!(
-            "The StartTime ({}) is after the EndTime ({}).",
-            cli_time(EventTime::from_unix_seconds(start.unix_timestamp())),
-            cli_time(EventTime::from_unix_seconds(end.unix_timestamp()))
-        )));
-    }
+    let (first, last) = time_range(
+        query.start_time.unwrap_or(horizon),
+        query.end_time.unwrap_or(now),
+    )?;
     let fingerprint = fingerprint(account, region, query);
     let (low, high, cursor) = match &query.next_token {
-        None => (
-            ceil_seconds(start).max(ceil_seconds(horizon)),
-            end.unix_timestamp(),
-            None,
-        ),
+        None => (first.max(ceil_seconds(horizon)), last, None),
         Some(text) => {
             let token = Token::decode(text).ok_or_else(|| {
                 LookupError::InvalidNextToken(
@@ -487,7 +625,7 @@ pub async fn lookup(
         bucket,
         account,
         region,
-        filter: filter.as_ref(),
+        criteria: &criteria,
         low,
         high,
         cursor: cursor.as_ref(),
@@ -521,7 +659,7 @@ struct HistoryWalk<'q> {
     bucket: &'q str,
     account: &'q str,
     region: &'q str,
-    filter: Option<&'q Filter>,
+    criteria: &'q Criteria,
     /// Inclusive bounds on eventTime, in seconds.
     low: i64,
     high: i64,
@@ -598,7 +736,7 @@ impl HistoryWalk<'_> {
                 if time < self.low || time > self.high {
                     continue;
                 }
-                if self.filter.is_some_and(|filter| !filter.matches(&record)) {
+                if !self.criteria.matches(&record, line) {
                     continue;
                 }
                 let position = (time, sort_id(&record, line));

@@ -34,6 +34,7 @@
 //! reads an hour's objects only when it still needs events from that hour.
 
 mod lookup;
+mod resource_name;
 
 #[cfg(test)]
 mod tests;
@@ -51,8 +52,9 @@ use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
 use crate::record;
 
 pub use lookup::{
-    AttributeKey, LookupAttribute, LookupError, LookupEvent, LookupPage, LookupQuery,
-    LookupResource, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_RESULTS, lookup, username,
+    AttributeKey, Criteria, Extensions, LookupAttribute, LookupError, LookupEvent, LookupPage,
+    LookupQuery, LookupResource, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_RESULTS, lookup, time_range,
+    username,
 };
 
 /// How long the history keeps an event, as CloudTrail's event history does.

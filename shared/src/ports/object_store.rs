@@ -264,6 +264,29 @@ pub trait ObjectStore: Send + Sync {
     /// delete (e.g. a cleanup re-run after a crash) is harmless.
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError>;
 
+    /// The folders directly under `prefix` (which ends with `/`), each as `prefix` and one more
+    /// segment ending with `/`, in UTF-8 byte order: S3's CommonPrefixes of a listing with
+    /// delimiter `/`. This default derives them from every key under `prefix`; a store that can
+    /// list one level only does so.
+    async fn list_folders(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ObjectStoreError> {
+        let mut folders: Vec<String> = self
+            .list_all(bucket, prefix)
+            .await?
+            .into_iter()
+            .filter_map(|entry| {
+                let rest = entry.key.strip_prefix(prefix)?;
+                let (segment, _) = rest.split_once('/')?;
+                Some(format!("{prefix}{segment}/"))
+            })
+            .collect();
+        folders.dedup();
+        Ok(folders)
+    }
+
     /// Every key under `prefix`, following continuation tokens to the end, in UTF-8 byte order.
     ///
     /// Fails rather than loop forever if the store hands back the token it was given.
@@ -280,14 +303,19 @@ pub trait ObjectStore: Send + Sync {
             match page.next_token {
                 None => return Ok(entries),
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
-                    return Err(ObjectStoreError::Backend {
-                        context: format!("listing s3://{bucket}/{prefix}"),
-                        source: format!("the store repeated continuation token {next:?}").into(),
-                    });
+                    return Err(repeated_token(bucket, prefix, &next));
                 }
                 Some(next) => token = Some(next),
             }
         }
+    }
+}
+
+/// A listing the store would page forever: it handed back the continuation token it was given.
+pub fn repeated_token(bucket: &str, prefix: &str, token: &str) -> ObjectStoreError {
+    ObjectStoreError::Backend {
+        context: format!("listing s3://{bucket}/{prefix}"),
+        source: format!("the store repeated continuation token {token:?}").into(),
     }
 }
 

@@ -19,7 +19,8 @@ use time::OffsetDateTime;
 
 use crate::ports::object_store::{
     Condition, ETag, Encryption, ListEntry, ListPage, MAX_LIST_PAGE, ObjectInfo, ObjectStore,
-    ObjectStoreError, PutOptions, PutReceipt, StoredObject, validate_key, validate_put,
+    ObjectStoreError, PutOptions, PutReceipt, StoredObject, repeated_token, validate_key,
+    validate_put,
 };
 
 /// [`ObjectStore`] over an S3 client.
@@ -203,6 +204,52 @@ impl ObjectStore for S3ObjectStore {
         })
     }
 
+    async fn list_folders(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ObjectStoreError> {
+        const OPERATION: &str = "ListObjectsV2";
+        let mut folders = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_prefix((!prefix.is_empty()).then(|| prefix.to_owned()))
+                .delimiter("/")
+                .set_continuation_token(token.clone())
+                .max_keys(MAX_LIST_PAGE as i32)
+                .send()
+                .await
+                .map_err(|error| map_error(error, OPERATION, bucket, prefix))?;
+            for common in output.common_prefixes() {
+                folders.push(required(
+                    common.prefix(),
+                    "CommonPrefixes.Prefix",
+                    OPERATION,
+                    bucket,
+                    prefix,
+                )?);
+            }
+            if output.is_truncated() != Some(true) {
+                return Ok(folders);
+            }
+            let next = required(
+                output.next_continuation_token(),
+                "NextContinuationToken",
+                OPERATION,
+                bucket,
+                prefix,
+            )?;
+            if token.as_deref() == Some(next.as_str()) {
+                return Err(repeated_token(bucket, prefix, &next));
+            }
+            token = Some(next);
+        }
+    }
+
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
         validate_key(bucket, key)?;
         // S3 itself answers 204 for a missing key, which is the idempotence the port promises.
@@ -382,7 +429,7 @@ mod tests {
     use aws_sdk_s3::error::BoxError;
     use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
     use aws_sdk_s3::operation::put_object::PutObjectOutput;
-    use aws_sdk_s3::types::Object;
+    use aws_sdk_s3::types::{CommonPrefix, Object};
     use aws_smithy_mocks::{Rule, RuleMode, create_mock_http_client, mock};
     use aws_types::service_config::LoadServiceConfig;
 
@@ -671,6 +718,39 @@ mod tests {
         let all = store.list_all(BUCKET, "AWSLogs/").await.expect("all");
         let keys: Vec<_> = all.iter().map(|entry| entry.key.as_str()).collect();
         assert_eq!(keys, ["AWSLogs/a", "AWSLogs/b"]);
+    }
+
+    #[tokio::test]
+    async fn folders_are_the_common_prefixes_of_a_listing_by_delimiter() {
+        let folder = |prefix: &str| CommonPrefix::builder().prefix(prefix).build();
+        let first = mock!(Client::list_objects_v2)
+            .match_requests(|request| {
+                request.prefix() == Some("AWSLogs/")
+                    && request.delimiter() == Some("/")
+                    && request.continuation_token().is_none()
+            })
+            .then_output(move || {
+                ListObjectsV2Output::builder()
+                    .common_prefixes(folder("AWSLogs/111122223333/"))
+                    .is_truncated(true)
+                    .next_continuation_token("token-1")
+                    .build()
+            });
+        let last = mock!(Client::list_objects_v2)
+            .match_requests(|request| {
+                request.delimiter() == Some("/") && request.continuation_token() == Some("token-1")
+            })
+            .then_output(move || {
+                ListObjectsV2Output::builder()
+                    .common_prefixes(folder("AWSLogs/444455556666/"))
+                    .is_truncated(false)
+                    .build()
+            });
+        let folders = store(&[&first, &last])
+            .list_folders(BUCKET, "AWSLogs/")
+            .await
+            .expect("folders");
+        assert_eq!(folders, ["AWSLogs/111122223333/", "AWSLogs/444455556666/"]);
     }
 
     #[tokio::test]

@@ -280,6 +280,48 @@ impl LocalObjectStore {
         })
     }
 
+    fn list_folders_blocking(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ObjectStoreError> {
+        let dirs = self.bucket(bucket)?;
+        let failed = |error| backend("listing", bucket, prefix, error);
+        let start = match prefix.strip_suffix('/') {
+            None | Some("") => dirs.data.clone(),
+            Some(folder) => match key_path(bucket, folder) {
+                Ok(relative) => dirs.data.join(relative),
+                // No object can live under a folder the store could not create.
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
+        let entries = match fs::read_dir(&start) {
+            Ok(entries) => entries,
+            Err(error) if is_absent(&error) => return Ok(Vec::new()),
+            Err(error) => return Err(failed(error)),
+        };
+        let mut folders = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(failed)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|name| !name.starts_with(TEMP_PREFIX)) else {
+                continue;
+            };
+            // S3 has a folder only while a key is under it.
+            if entry.file_type().map_err(failed)?.is_dir() {
+                let mut keys = Vec::new();
+                collect_keys(&entry.path(), "", &mut keys).map_err(failed)?;
+                if !keys.is_empty() {
+                    folders.push(format!("{prefix}{name}/"));
+                }
+            }
+        }
+        // `str` orders by UTF-8 bytes, which is S3's order.
+        folders.sort_unstable();
+        Ok(folders)
+    }
+
     fn delete_blocking(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
         validate_key(bucket, key)?;
         let dirs = self.bucket(bucket)?;
@@ -348,6 +390,15 @@ impl ObjectStore for LocalObjectStore {
         let (store, bucket, prefix) = (self.clone(), bucket.to_owned(), prefix.to_owned());
         let token = continuation_token.map(str::to_owned);
         run_blocking(move || store.list_blocking(&bucket, &prefix, token.as_deref())).await
+    }
+
+    async fn list_folders(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ObjectStoreError> {
+        let (store, bucket, prefix) = (self.clone(), bucket.to_owned(), prefix.to_owned());
+        run_blocking(move || store.list_folders_blocking(&bucket, &prefix)).await
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
