@@ -82,3 +82,6 @@ pub async fn observe(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
