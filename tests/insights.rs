@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::Deliverer;
+use cairn_shared::delivery::{self, Deliverer};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
+use cairn_test_support::faulty_store::{Fault, FaultyStore};
 use cairn_test_support::pipeline::stage_batch;
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -70,7 +71,7 @@ const STEADY: &[Api] = &[
         source: "ec2.amazonaws.com",
         name: "RunInstances",
         read_only: false,
-        rate: 0.5,
+        rate: 0.2,
         error: None,
     },
     Api {
@@ -84,7 +85,7 @@ const STEADY: &[Api] = &[
         source: "ec2.amazonaws.com",
         name: "DescribeInstances",
         read_only: true,
-        rate: 1.0,
+        rate: 0.3,
         error: None,
     },
     Api {
@@ -188,10 +189,27 @@ async fn ingest(store: &dyn ObjectStore, config: &Config, records: &[Value], now
 }
 
 async fn deliver(store: &dyn ObjectStore, config: &Config, now: OffsetDateTime) {
+    try_deliver(store, config, now).await.expect("deliver");
+}
+
+async fn try_deliver(
+    store: &dyn ObjectStore,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<(), delivery::DeliveryError> {
     Deliverer::new(config, store, None)
         .handle(&Duration::minutes(10), now)
         .await
-        .expect("deliver");
+        .map(drop)
+}
+
+async fn fresh_store() -> (tempfile::TempDir, Arc<LocalObjectStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalObjectStore::new(dir.path().to_path_buf()));
+    for bucket in ["insights-state", "insights-trail"] {
+        store.create_bucket(bucket).await.unwrap();
+    }
+    (dir, store)
 }
 
 /// Every record of the files under `kind` folders of the trail bucket.
@@ -212,11 +230,7 @@ async fn records_under(store: &dyn ObjectStore, kind: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
     let config = Config::from_yaml(CONFIG, "insights test").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalObjectStore::new(dir.path().to_path_buf()));
-    for bucket in ["insights-state", "insights-trail"] {
-        store.create_bucket(bucket).await.unwrap();
-    }
+    let (_dir, store) = fresh_store().await;
     let mut random = Lcg(7);
     let mut seq = 0;
 
@@ -336,4 +350,85 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
             .count();
     }
     assert_eq!(in_history, 4);
+}
+
+/// A crash at storage call N of the run that finds an anomaly, for every N, in both ways a call
+/// can fail, followed by the next run once the crashed run's claim has lapsed: the anomaly's
+/// Start and End are delivered once each, with the statistics of a run without a crash (so no
+/// minute was counted twice).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_at_any_storage_call_gives_one_start_and_one_end() {
+    let config = Config::from_yaml(CONFIG, "insights test").unwrap();
+    let day7 = DAY0 + Duration::days(7);
+    let burst_at = 7 * 1440 + 12 * 60;
+    let finding_run = DAY0 + Duration::minutes(burst_at + 30) + Duration::seconds(30);
+    let quiet = Api {
+        rate: 0.02,
+        ..STEADY[1]
+    };
+    let mut random = Lcg(3);
+    let mut week = Vec::new();
+    for minute in 0..7 * 1440 {
+        for _ in 0..random.poisson(quiet.rate) {
+            let seq = week.len() as u64 + 1;
+            week.push(record(
+                &quiet,
+                DAY0 + Duration::minutes(minute),
+                seq,
+                "arn:aws:iam::123456789012:role/app",
+            ));
+        }
+    }
+    let burst: Vec<Value> = (0..20 * 20)
+        .map(|i| {
+            let at = DAY0 + Duration::minutes(burst_at + i / 20) + Duration::seconds(i % 20);
+            record(&quiet, at, 1_000_000 + i as u64, MALLORY)
+        })
+        .collect();
+    let prepared = |store: Arc<LocalObjectStore>| {
+        let (config, week, burst) = (&config, &week, &burst);
+        async move {
+            ingest(store.as_ref(), config, week, day7).await;
+            deliver(store.as_ref(), config, day7).await;
+            ingest(store.as_ref(), config, burst, finding_run).await;
+        }
+    };
+    let insight_records = |store: Arc<LocalObjectStore>| async move {
+        let mut texts: Vec<String> = records_under(store.as_ref(), "CloudTrail-Insight")
+            .await
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        texts.sort();
+        texts
+    };
+
+    let (_dir, store) = fresh_store().await;
+    prepared(store.clone()).await;
+    let counting = FaultyStore::counting(store.clone());
+    try_deliver(&counting, &config, finding_run)
+        .await
+        .expect("a clean run");
+    let total = counting.calls();
+    let expected = insight_records(store.clone()).await;
+    assert_eq!(expected.len(), 2, "{expected:#?}");
+
+    let later = finding_run + delivery::LEASE + Duration::minutes(1);
+    for fault in [Fault::Before, Fault::After] {
+        for fail_at in 1..=total {
+            let (_dir, store) = fresh_store().await;
+            prepared(store.clone()).await;
+            let faulty = FaultyStore::new(store.clone(), fail_at, fault);
+            assert!(
+                try_deliver(&faulty, &config, finding_run).await.is_err(),
+                "call {fail_at} ({fault:?}) did not fail the run"
+            );
+            deliver(store.as_ref(), &config, later).await;
+            let found = insight_records(store.clone()).await;
+            assert_eq!(
+                found, expected,
+                "crash at call {fail_at} of {total} ({fault:?})"
+            );
+        }
+    }
 }
