@@ -13,7 +13,6 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::delivered::LogFileFacts;
 use crate::history;
 use crate::insights;
 use crate::layout;
@@ -98,14 +97,7 @@ pub(super) async fn plan_writes(
             format!("{batch}/{trail_name}/{account}/{region}/insights").as_bytes(),
         );
         let body = log_file::encode(&timed);
-        let facts = LogFileFacts {
-            trail: trail_name.to_owned(),
-            account: account.to_owned(),
-            region: region.to_owned(),
-            records: body.records,
-            oldest_event_time: body.oldest_event_time,
-            newest_event_time: body.newest_event_time,
-        };
+        let facts = body.facts(trail_name, account, region);
         let key = layout::insight_file_key(
             trail.prefix(),
             trail.organization_id(),

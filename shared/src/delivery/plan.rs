@@ -192,14 +192,7 @@ pub(super) fn build<'c>(
                     layout::log_file_key
                 };
                 let body = log_file::encode(chunk);
-                let facts = LogFileFacts {
-                    trail: (*trail_name).to_owned(),
-                    account: (*account).to_owned(),
-                    region: (*region).to_owned(),
-                    records: body.records,
-                    oldest_event_time: body.oldest_event_time,
-                    newest_event_time: body.newest_event_time,
-                };
+                let facts = body.facts(trail_name, account, region);
                 PlannedLogFile {
                     trail,
                     insight: *insight,
