@@ -160,12 +160,14 @@ fn deliver_may_take_staged_events_and_write_log_files() {
         "${StateBucket.Arn}/public-keys.json",
         "${StateBucket.Arn}/history/*",
         "${StateBucket.Arn}/quarantine/*",
+        "${StateBucket.Arn}/insights/*",
     ];
     put.extend(TRAIL_ROOT);
     let mut get: Vec<&str> = vec![
         "${StateBucket.Arn}/staging/*",
         "${StateBucket.Arn}/deliver/*",
         "${StateBucket.Arn}/public-keys.json",
+        "${StateBucket.Arn}/insights/*",
     ];
     get.extend(TRAIL_ROOT);
     assert_eq!(

@@ -62,6 +62,25 @@ fn print_report(config: &Config, report: &DeliveryReport) {
                 file.bucket, file.key, file.records
             );
         }
+        let insight_files: Vec<_> = report
+            .insight_files
+            .iter()
+            .filter(|f| f.trail == trail.name())
+            .collect();
+        if !insight_files.is_empty() {
+            let events: usize = insight_files.iter().map(|f| f.records).sum();
+            println!(
+                "trail {}: {events} Insights events in {} Insights files",
+                trail.name(),
+                insight_files.len()
+            );
+            for file in insight_files {
+                println!(
+                    "  s3://{}/{} ({} events)",
+                    file.bucket, file.key, file.records
+                );
+            }
+        }
     }
     for digest in &report.digests {
         println!(

@@ -15,6 +15,7 @@ pub mod gzip;
 pub mod history;
 mod ids;
 pub mod ingest;
+pub mod insights;
 mod invalid;
 mod json_key;
 pub mod layout;

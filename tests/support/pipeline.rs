@@ -7,8 +7,9 @@ use std::io::Read;
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
 use cairn_shared::ingest::Ingestor;
+use cairn_shared::layout::{INSIGHT_KIND, LOG_FILE_KIND};
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::record::{EventTime, Record, compact, split_batch};
+use cairn_shared::record::{EventTime, EventType, Record, compact, split_batch};
 use cairn_shared::service::Service;
 use flate2::read::GzDecoder;
 use serde_json::value::RawValue;
@@ -87,6 +88,17 @@ pub struct Placement {
     pub trail: String,
     pub account: String,
     pub region: String,
+    /// The folder: `CloudTrail` for log files, `CloudTrail-Insight` for Insights events.
+    pub kind: &'static str,
+}
+
+/// The folder a record is delivered to.
+fn kind_of(record: &Record<'_>) -> &'static str {
+    if record.event_type() == EventType::AwsCloudTrailInsight {
+        INSIGHT_KIND
+    } else {
+        LOG_FILE_KIND
+    }
 }
 
 /// What the fixtures should become: per record text, compact as ingest stores it (the
@@ -116,6 +128,7 @@ pub fn expected_deliveries(
                             trail: trail.name().to_owned(),
                             account: to.account_id.to_owned(),
                             region: to.region.to_owned(),
+                            kind: kind_of(&record),
                         });
                 }
             }
@@ -148,8 +161,8 @@ pub async fn delivered(
             if key.contains("/CloudTrail-Digest/") {
                 continue;
             }
-            let (account, region) = parse_log_file_key(&key, &root)
-                .unwrap_or_else(|| panic!("{key} is not a CloudTrail log file key"));
+            let (kind, account, region) = parse_log_file_key(&key, &root)
+                .unwrap_or_else(|| panic!("{key} is not a CloudTrail log or Insights file key"));
             let object = store.get(trail.bucket(), &key).await.expect("get");
             assert_eq!(
                 object.info.content_encoding.as_deref(),
@@ -192,6 +205,7 @@ pub async fn delivered(
                         trail: trail.name().to_owned(),
                         account: account.clone(),
                         region: region.clone(),
+                        kind,
                     });
             }
         }
@@ -213,16 +227,19 @@ fn event_time(raw: &RawValue) -> String {
         .event_time
 }
 
-/// (account, region) of `{root}{account}/CloudTrail/{region}/{YYYY}/{MM}/{DD}/{account}_CloudTrail_{region}_{YYYYMMDDTHHmmZ}_{16 alphanumerics}.json.gz`.
-fn parse_log_file_key(key: &str, root: &str) -> Option<(String, String)> {
+/// (kind, account, region) of
+/// `{root}{account}/{kind}/{region}/{YYYY}/{MM}/{DD}/{account}_{kind}_{region}_{YYYYMMDDTHHmmZ}_{16 alphanumerics}.json.gz`,
+/// kind `CloudTrail` or `CloudTrail-Insight`.
+fn parse_log_file_key(key: &str, root: &str) -> Option<(&'static str, String, String)> {
     let parts: Vec<&str> = key.strip_prefix(root)?.split('/').collect();
-    let [account, "CloudTrail", region, year, month, day, name] = parts[..] else {
+    let [account, folder, region, year, month, day, name] = parts[..] else {
         return None;
     };
+    let kind = [LOG_FILE_KIND, INSIGHT_KIND]
+        .into_iter()
+        .find(|kind| *kind == folder)?;
     let rest = name
-        .strip_prefix(&format!(
-            "{account}_CloudTrail_{region}_{year}{month}{day}T"
-        ))?
+        .strip_prefix(&format!("{account}_{kind}_{region}_{year}{month}{day}T"))?
         .strip_suffix(".json.gz")?;
     let (time, unique) = rest.split_once("Z_")?;
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
@@ -233,7 +250,7 @@ fn parse_log_file_key(key: &str, root: &str) -> Option<(String, String)> {
         && digits(time, 4)
         && unique.len() == 16
         && unique.bytes().all(|b| b.is_ascii_alphanumeric()))
-    .then(|| (account.to_owned(), region.to_owned()))
+    .then(|| (kind, account.to_owned(), region.to_owned()))
 }
 
 /// Ingests one body through the ingest path, and checks that every event was accepted.

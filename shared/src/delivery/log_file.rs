@@ -8,6 +8,7 @@ use flate2::write::GzEncoder;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::delivered::LogFileFacts;
 use crate::digest::format::GZIP_LEVEL;
 use crate::record::EventTime;
 
@@ -38,6 +39,20 @@ pub struct LogFileBody {
     pub oldest_event_time: EventTime,
     pub newest_event_time: EventTime,
     pub records: usize,
+}
+
+impl LogFileBody {
+    /// What the file's S3 metadata carries to forward and notify.
+    pub(super) fn facts(&self, trail: &str, account: &str, region: &str) -> LogFileFacts {
+        LogFileFacts {
+            trail: trail.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            records: self.records,
+            oldest_event_time: self.oldest_event_time,
+            newest_event_time: self.newest_event_time,
+        }
+    }
 }
 
 /// Writes `{"Records":[…]}` with each record exactly as it arrived, in the order given,

@@ -20,6 +20,7 @@
 //!
 //! Before and after its batches, a run writes the digest files of every hour that has ended.
 
+mod insights;
 mod journal;
 mod log_file;
 mod plan;
@@ -113,6 +114,10 @@ pub struct DeliveryReport {
     /// delivered keeps the eventID, and the later ones are left out and named here.
     pub conflicts: Vec<String>,
     pub log_files: Vec<DeliveredFile>,
+    /// Insights files written (`CloudTrail-Insight`): the Insights events Cairn found, and
+    /// those producers sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub insight_files: Vec<DeliveredFile>,
     /// Digest files written: every chain's hours that had ended by the end of the run.
     pub digests: Vec<WrittenDigest>,
     pub history_objects: usize,
@@ -443,6 +448,26 @@ impl<'a> Deliverer<'a> {
             },
         )
         .await?;
+        let found = insights::plan_writes(
+            self.config,
+            self.store,
+            &plan,
+            &held.batch.id,
+            held.batch.delivered_at,
+        )
+        .await?;
+        self.in_waves(
+            &mut held,
+            clock,
+            &found.puts,
+            |(bucket, key, body, options)| async move {
+                self.store
+                    .put(bucket, key, body.clone(), options)
+                    .await
+                    .map(drop)
+            },
+        )
+        .await?;
         self.keep_lease(&mut held, clock).await?;
         self.digests
             .record(
@@ -469,14 +494,20 @@ impl<'a> Deliverer<'a> {
         for (trail, count) in plan.removed_trails {
             *report.removed_trails.entry(trail).or_default() += count;
         }
-        report
-            .log_files
-            .extend(plan.log_files.iter().map(|file| DeliveredFile {
+        for file in &plan.log_files {
+            let delivered = DeliveredFile {
                 trail: file.trail.name().to_owned(),
                 bucket: file.bucket.clone(),
                 key: file.key.clone(),
                 records: file.body.records,
-            }));
+            };
+            if file.insight {
+                report.insight_files.push(delivered);
+            } else {
+                report.log_files.push(delivered);
+            }
+        }
+        report.insight_files.extend(found.files);
         self.clean(held, clock, report).await
     }
 
@@ -581,7 +612,9 @@ fn adopt_recorded_files(plan: &mut Plan<'_>, batch: &Batch) -> Result<(), Delive
 fn delivered_log_files<'p>(plan: &'p Plan<'_>) -> Vec<DeliveredLogFile<'p>> {
     plan.log_files
         .iter()
-        .filter(|file| file.trail.log_file_validation())
+        // Digest files list the CloudTrail log files of their hour; the User Guide's digest
+        // pages describe no Insights files in them, so Cairn keeps them out.
+        .filter(|file| file.trail.log_file_validation() && !file.insight)
         .map(|file| DeliveredLogFile {
             trail: file.trail.name(),
             account: &file.facts.account,

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::delivered::LogFileFacts;
 use crate::history;
+use crate::insights;
 use crate::layout;
 use crate::record::EventTime;
 use crate::staging::{self, StagingError};
@@ -32,6 +33,8 @@ pub(super) struct StagedObject {
 /// A log file ready to write.
 pub(super) struct PlannedLogFile<'c> {
     pub trail: &'c Trail,
+    /// An Insights file (`CloudTrail-Insight`), which no digest lists.
+    pub insight: bool,
     pub bucket: String,
     pub key: String,
     pub body: LogFileBody,
@@ -54,6 +57,8 @@ pub(super) struct Plan<'c> {
     /// Events routed to trails cairn.yaml no longer has, per trail name: a deleted trail takes
     /// no more deliveries, as in CloudTrail.
     pub removed_trails: BTreeMap<String, usize>,
+    /// The calls Insights counts, per (account, Region) of the event history.
+    pub insight_calls: BTreeMap<(String, String), Vec<insights::Call>>,
 }
 
 /// A staged event with the hashes the dedup records compare.
@@ -63,7 +68,8 @@ struct Hashed<'a> {
     content: seen::ContentHash,
 }
 
-type LogFileGroup<'a> = (&'a str, &'a str, &'a str);
+/// Trail, account, Region, and whether the files are Insights files.
+type LogFileGroup<'a> = (&'a str, &'a str, &'a str, bool);
 
 /// Records with their times, in the order they are to be written.
 type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
@@ -100,6 +106,7 @@ pub(super) fn build<'c>(
     let mut conflicts = Vec::new();
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
+    let mut insight_calls: BTreeMap<(String, String), Vec<insights::Call>> = BTreeMap::new();
     for (object, events) in staged.iter().zip(&parsed) {
         for Hashed {
             event,
@@ -126,9 +133,28 @@ pub(super) fn build<'c>(
                     key: object.key.clone(),
                     source: serde::de::Error::custom(why),
                 })?;
+            if let (Some((account, region)), Some(counted)) = (&event.history, &event.counted) {
+                insight_calls
+                    .entry((account.to_string(), region.to_string()))
+                    .or_default()
+                    .push(insights::Call {
+                        time,
+                        source: counted.0.to_string(),
+                        name: counted.1.to_string(),
+                        write: counted.2,
+                        error: counted.3.as_deref().map(str::to_owned),
+                        arn: counted.4.as_deref().map(str::to_owned),
+                        agent: counted.5.as_deref().map(str::to_owned),
+                    });
+            }
             for route in &event.routes {
                 per_destination
-                    .entry((route.trail(), route.account(), route.region()))
+                    .entry((
+                        route.trail(),
+                        route.account(),
+                        route.region(),
+                        event.insight,
+                    ))
                     .or_default()
                     .push((time, event.record));
             }
@@ -144,7 +170,7 @@ pub(super) fn build<'c>(
 
     let mut removed_trails = BTreeMap::new();
     let mut jobs: Vec<Job<'_, 'c>> = Vec::new();
-    for ((trail_name, account, region), mut records) in per_destination {
+    for ((trail_name, account, region, insight), mut records) in per_destination {
         let Some(trail) = config.trails.iter().find(|t| t.name() == trail_name) else {
             *removed_trails.entry(trail_name.to_owned()).or_default() += records.len();
             continue;
@@ -152,7 +178,7 @@ pub(super) fn build<'c>(
         // Stable: events of the same second keep their staging order.
         records.sort_by_key(|(time, _)| *time);
         for (part, chunk) in chunks(records).into_iter().enumerate() {
-            jobs.push((trail, (trail_name, account, region), part, chunk));
+            jobs.push((trail, (trail_name, account, region, insight), part, chunk));
         }
     }
     // The history objects compress the management events a second time: both sets of files are
@@ -174,23 +200,25 @@ pub(super) fn build<'c>(
         });
         let log_files = parallel_map(
             &jobs,
-            |(trail, (trail_name, account, region), part, chunk)| {
-                let unique = log_file::unique_part(
-                    format!("{batch}/{trail_name}/{account}/{region}/{part}").as_bytes(),
-                );
-                let body = log_file::encode(chunk);
-                let facts = LogFileFacts {
-                    trail: (*trail_name).to_owned(),
-                    account: (*account).to_owned(),
-                    region: (*region).to_owned(),
-                    records: body.records,
-                    oldest_event_time: body.oldest_event_time,
-                    newest_event_time: body.newest_event_time,
+            |(trail, (trail_name, account, region, insight), part, chunk)| {
+                let seed = if *insight {
+                    format!("{batch}/{trail_name}/{account}/{region}/insight/{part}")
+                } else {
+                    format!("{batch}/{trail_name}/{account}/{region}/{part}")
                 };
+                let unique = log_file::unique_part(seed.as_bytes());
+                let key_of = if *insight {
+                    layout::insight_file_key
+                } else {
+                    layout::log_file_key
+                };
+                let body = log_file::encode(chunk);
+                let facts = body.facts(trail_name, account, region);
                 PlannedLogFile {
                     trail,
+                    insight: *insight,
                     bucket: trail.bucket().to_owned(),
-                    key: layout::log_file_key(
+                    key: key_of(
                         trail.prefix(),
                         trail.organization_id(),
                         account,
@@ -217,6 +245,7 @@ pub(super) fn build<'c>(
         duplicates,
         conflicts,
         removed_trails,
+        insight_calls,
     })
 }
 

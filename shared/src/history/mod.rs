@@ -19,8 +19,10 @@
 //!   record arrived as. A record that arrived pretty-printed (and so spans several lines) is
 //!   written with the whitespace between its tokens removed, which changes no value, no key order
 //!   and no escape; every other record is written byte for byte.
-//! - Only management events are kept, as in CloudTrail's event history: data, network activity
-//!   and Insights events are left out.
+//! - Only management events are kept, as in CloudTrail's event history: data and network
+//!   activity events are left out. The Insights events Cairn finds are kept too
+//!   (`eventCategory` `Insight`), in objects of their own (`{batch}-insights`), as CloudTrail's
+//!   event history keeps Insights events for LookupEvents' `EventCategory` `insight`.
 //! - Writing the same batch again writes the same keys with the same bytes (the frame carries
 //!   no timestamp), so a retried delivery is harmless.
 //! - Objects written while the history was gzip (`.jsonl.gz`, one gzip member) are read as well,

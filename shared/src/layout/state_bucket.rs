@@ -42,6 +42,7 @@ pub const FORWARD_PROGRESS_PREFIX: &str = "forward/progress/";
 pub const ALERTS_PREFIX: &str = "alerts/";
 pub const NOTIFY_SENT_PREFIX: &str = "notify/sent/";
 pub const QUARANTINE_PREFIX: &str = "quarantine/";
+pub const INSIGHTS_PREFIX: &str = "insights/";
 
 /// How a history object's name ends: JSON lines in an LZ4 frame.
 const HISTORY_SUFFIX: &str = ".jsonl.lz4";
@@ -103,6 +104,11 @@ pub const STATE_OBJECTS: &[StateObject] = &[
         retention: FORWARDING_RETENTION,
     },
     StateObject {
+        path: INSIGHTS_PREFIX,
+        holds: "Insights' per-minute counters and open anomalies, one document per account and Region (deliver prunes them past the baseline window)",
+        retention: Retention::Kept,
+    },
+    StateObject {
         path: QUARANTINE_PREFIX,
         holds: "staging objects deliver could not read, for a person to look at",
         retention: Retention::Kept,
@@ -160,6 +166,16 @@ pub fn notify_sent_key(alert_key: &str) -> String {
 /// Where deliver moves the staging object at `staging_key` that it could not read.
 pub fn quarantine_key(staging_key: &str) -> String {
     format!("{QUARANTINE_PREFIX}{staging_key}")
+}
+
+/// `insights/{account}/{region}/counters.json`: the Insights counters of one account and
+/// Region, a document changed by compare-and-swap.
+pub fn insights_counters_key(account: &str, region: &str) -> String {
+    format!(
+        "{INSIGHTS_PREFIX}{}/{}/counters.json",
+        segment(account),
+        segment(region)
+    )
 }
 
 /// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.lz4`,

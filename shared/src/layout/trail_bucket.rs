@@ -11,6 +11,9 @@ pub const LOG_FILE_KIND: &str = "CloudTrail";
 /// The folder name of digest files under an account, as log files have `CloudTrail`.
 pub const DIGEST_KIND: &str = "CloudTrail-Digest";
 
+/// The folder name of Insights files under an account.
+pub const INSIGHT_KIND: &str = "CloudTrail-Insight";
+
 /// Where all of a trail's files are in its bucket: `[prefix/]AWSLogs/[o-org/]`.
 pub fn trail_root(prefix: Option<&str>, organization_id: Option<&str>) -> String {
     let mut root = String::with_capacity(64);
@@ -58,10 +61,52 @@ pub fn log_file_key(
     delivered_at: OffsetDateTime,
     unique: &str,
 ) -> String {
+    delivered_file_key(
+        LOG_FILE_KIND,
+        prefix,
+        organization_id,
+        account,
+        region,
+        delivered_at,
+        unique,
+    )
+}
+
+/// An Insights file's key: the log file's shape with `CloudTrail-Insight` for `CloudTrail`,
+/// in folder and name, as CloudTrail delivers Insights events "to the /CloudTrail-Insight
+/// folder" of the trail's bucket (User Guide, "Working with CloudTrail Insights").
+pub fn insight_file_key(
+    prefix: Option<&str>,
+    organization_id: Option<&str>,
+    account: &str,
+    region: &str,
+    delivered_at: OffsetDateTime,
+    unique: &str,
+) -> String {
+    delivered_file_key(
+        INSIGHT_KIND,
+        prefix,
+        organization_id,
+        account,
+        region,
+        delivered_at,
+        unique,
+    )
+}
+
+fn delivered_file_key(
+    kind: &str,
+    prefix: Option<&str>,
+    organization_id: Option<&str>,
+    account: &str,
+    region: &str,
+    delivered_at: OffsetDateTime,
+    unique: &str,
+) -> String {
     let t = delivered_at;
     format!(
-        "{}{account}_CloudTrail_{region}_{:04}{:02}{:02}T{:02}{:02}Z_{unique}.json.gz",
-        day_folder(prefix, organization_id, account, LOG_FILE_KIND, region, t),
+        "{}{account}_{kind}_{region}_{:04}{:02}{:02}T{:02}{:02}Z_{unique}.json.gz",
+        day_folder(prefix, organization_id, account, kind, region, t),
         t.year(),
         u8::from(t.month()),
         t.day(),

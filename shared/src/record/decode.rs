@@ -140,6 +140,8 @@ pub(super) struct RecordFields<'a> {
     error_code: Slot<'a>,
     #[serde(borrow, rename = "vpcEndpointId")]
     vpc_endpoint_id: Slot<'a>,
+    #[serde(borrow, rename = "userAgent")]
+    user_agent: Slot<'a>,
     #[serde(borrow, rename = "insightDetails")]
     insight_details: Slot<'a>,
     #[serde(borrow, rename = "eventData")]
@@ -399,6 +401,9 @@ impl<'a> RecordFields<'a> {
         let vpc_endpoint_id = problems
             .take(self.vpc_endpoint_id.optional_string("vpcEndpointId"))
             .flatten();
+        // Read for Insights' attributions only, so a userAgent that is not a string is left
+        // unread rather than refused: records were accepted without looking at it before.
+        let user_agent = self.user_agent.optional_string("userAgent").ok().flatten();
 
         match (version, event_time, event_type, aws_region) {
             (Some(version), Some(event_time), Some(event_type), Some(aws_region))
@@ -422,6 +427,7 @@ impl<'a> RecordFields<'a> {
                     session_credential_from_console,
                     error_code,
                     vpc_endpoint_id,
+                    user_agent,
                     insight_type,
                 })
             }
@@ -560,6 +566,7 @@ impl<'a> RecordFields<'a> {
                     session_credential_from_console: None,
                     error_code: None,
                     vpc_endpoint_id: None,
+                    user_agent: None,
                     insight_type: None,
                 })
             }

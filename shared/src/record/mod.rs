@@ -73,6 +73,7 @@ pub struct Record<'a> {
     session_credential_from_console: Option<bool>,
     error_code: Option<Cow<'a, str>>,
     vpc_endpoint_id: Option<Cow<'a, str>>,
+    user_agent: Option<Cow<'a, str>>,
     insight_type: Option<Cow<'a, str>>,
 }
 
@@ -153,6 +154,11 @@ impl<'a> Record<'a> {
 
     pub fn vpc_endpoint_id(&self) -> Option<&str> {
         self.vpc_endpoint_id.as_deref()
+    }
+
+    /// The tool that made the call; Insights attributes unusual rates to it.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
     }
 
     /// `insightDetails.insightType` of an Insights event: ApiCallRateInsight or

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::ids::random_id;
 use crate::layout;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
-use crate::record::{EventCategory, Record};
+use crate::record::{EventCategory, EventType, Record};
 use crate::trail::Destination;
 
 /// One staged event: the raw record and what deliver needs to file it without re-validating it.
@@ -37,8 +37,48 @@ pub struct StagedEvent<'a> {
     /// The (account, region) of the event history that keeps it, for management events.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub history: Option<(Cow<'a, str>, Cow<'a, str>)>,
+    /// An Insights event (eventType AwsCloudTrailInsight): its trails get it in
+    /// `CloudTrail-Insight` files, never in `CloudTrail` ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insight: bool,
+    /// What Insights counts of a management event that a trail with InsightSelectors takes.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<Counted<'a>>,
     #[serde(borrow)]
     pub record: &'a RawValue,
+}
+
+/// A management call as Insights counts it (`[eventSource, eventName, write, errorCode,
+/// userIdentity.arn, userAgent]`), read once at ingest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted<'a>(
+    #[serde(borrow)] pub Cow<'a, str>,
+    #[serde(borrow)] pub Cow<'a, str>,
+    pub bool,
+    #[serde(borrow)] pub Option<Cow<'a, str>>,
+    #[serde(borrow)] pub Option<Cow<'a, str>>,
+    #[serde(borrow)] pub Option<Cow<'a, str>>,
+);
+
+impl<'a> Counted<'a> {
+    /// The call's facts when either Insights type counts it: a write call, or one with an
+    /// errorCode ("Working with CloudTrail Insights").
+    fn of(record: &Record<'a>) -> Option<Self> {
+        let write = !record.is_read_only();
+        let error = record.error_code();
+        if !write && error.is_none() {
+            return None;
+        }
+        let owned = |text: Option<&str>| text.map(|text| Cow::Owned(text.to_owned()));
+        Some(Counted(
+            Cow::Owned(record.event_source()?.to_owned()),
+            Cow::Owned(record.event_name()?.to_owned()),
+            write,
+            owned(error),
+            owned(record.user_identity().and_then(|who| who.arn.as_deref())),
+            owned(record.user_agent()),
+        ))
+    }
 }
 
 /// A trail's choice of an event, as `[trail, account, region]`.
@@ -76,11 +116,13 @@ impl<'a> StagedEvent<'a> {
     /// a management event (CloudTrail keeps those with no trail at all). `None` when nothing
     /// takes it, so there is nothing to stage.
     pub fn route(config: &Config, record: &Record<'a>) -> Option<Self> {
+        let mut watched = false;
         let routes: Vec<Route<'a>> = config
             .trails
             .iter()
             .filter_map(|trail| {
                 let destination = trail.selects(record, &config.account_id)?;
+                watched |= !trail.insight_selection().is_empty();
                 Some(Route::new(trail.name(), destination))
             })
             .collect();
@@ -98,11 +140,17 @@ impl<'a> StagedEvent<'a> {
         if routes.is_empty() && history.is_none() {
             return None;
         }
+        let counted = match history {
+            Some(_) if watched => Counted::of(record),
+            _ => None,
+        };
         Some(StagedEvent {
             dedup_key: dedup_key(record),
             event_time: Cow::Owned(record.event_time().to_string()),
             routes,
             history,
+            insight: record.event_type() == EventType::AwsCloudTrailInsight,
+            counted,
             record: record.raw(),
         })
     }

@@ -1,0 +1,135 @@
+//! The Insights step of a batch, after its log files are written and before it counts as
+//! delivered: count the batch's calls, judge the minutes that closed ([`insights::observe`]),
+//! and write the Insights events found to the `CloudTrail-Insight` files of every trail whose
+//! InsightSelectors take them, and to the event history.
+//!
+//! Redoing the step is harmless: `observe` hands a batch it counted already the same records,
+//! whose files and history objects have keys and bytes fixed by the batch.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::history;
+use crate::insights;
+use crate::layout;
+use crate::ports::object_store::{ObjectStore, PutOptions};
+use crate::record::{EventTime, Record};
+
+use super::log_file;
+use super::plan::Plan;
+use super::{DeliveredFile, DeliveryError, encryption};
+
+/// Records with their times, to be written in eventTime order.
+type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
+
+/// What the step writes: each object's bucket, key, body and options.
+pub(super) struct InsightWrites {
+    pub puts: Vec<(String, String, Bytes, PutOptions)>,
+    pub files: Vec<DeliveredFile>,
+}
+
+/// Counts and judges the batch's calls, and plans the writes of what was found.
+pub(super) async fn plan_writes(
+    config: &Config,
+    store: &dyn ObjectStore,
+    plan: &Plan<'_>,
+    batch: &str,
+    delivered_at: OffsetDateTime,
+) -> Result<InsightWrites, DeliveryError> {
+    let mut texts = Vec::new();
+    for ((account, region), calls) in &plan.insight_calls {
+        texts.extend(
+            insights::observe(
+                store,
+                &config.state_bucket,
+                (account, region),
+                batch,
+                EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
+                calls,
+            )
+            .await?,
+        );
+    }
+    let raws: Vec<Box<RawValue>> = texts
+        .into_iter()
+        .map(|text| RawValue::from_string(text).expect("an Insights record is JSON"))
+        .collect();
+    let records: Vec<Record<'_>> = raws
+        .iter()
+        .map(|raw| Record::parse(raw, None).expect("an Insights record Cairn wrote is valid"))
+        .collect();
+
+    let mut per_file: BTreeMap<(&str, &str, &str), Timed<'_>> = BTreeMap::new();
+    let mut per_history_hour: BTreeMap<(&str, &str, i64), Vec<&RawValue>> = BTreeMap::new();
+    for record in &records {
+        for trail in &config.trails {
+            if let Some(to) = trail.selects(record, &config.account_id) {
+                per_file
+                    .entry((trail.name(), to.account_id, to.region))
+                    .or_default()
+                    .push((record.event_time(), record.raw()));
+            }
+        }
+        let account = record.recipient_account_id().unwrap_or(&config.account_id);
+        let hour = record.event_time().unix_seconds().div_euclid(3600);
+        per_history_hour
+            .entry((account, record.aws_region(), hour))
+            .or_default()
+            .push(record.raw());
+    }
+
+    let mut writes = InsightWrites {
+        puts: Vec::new(),
+        files: Vec::new(),
+    };
+    for ((trail_name, account, region), mut timed) in per_file {
+        let trail = config
+            .trails
+            .iter()
+            .find(|trail| trail.name() == trail_name)
+            .expect("a trail of the configuration");
+        timed.sort_by_key(|(time, _)| *time);
+        let unique = log_file::unique_part(
+            format!("{batch}/{trail_name}/{account}/{region}/insights").as_bytes(),
+        );
+        let body = log_file::encode(&timed);
+        let facts = body.facts(trail_name, account, region);
+        let key = layout::insight_file_key(
+            trail.prefix(),
+            trail.organization_id(),
+            account,
+            region,
+            delivered_at,
+            &unique,
+        );
+        writes.files.push(DeliveredFile {
+            trail: trail_name.to_owned(),
+            bucket: trail.bucket().to_owned(),
+            key: key.clone(),
+            records: body.records,
+        });
+        writes.puts.push((
+            trail.bucket().to_owned(),
+            key,
+            body.gzip,
+            facts.put_options().encryption(encryption(trail)),
+        ));
+    }
+    // The history objects of a batch's Insights events have a name of their own, apart from
+    // the management events' objects of the same hour.
+    let history_batch = format!("{batch}-insights");
+    for ((account, region, hour), records) in per_history_hour {
+        let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
+        writes.puts.push((
+            config.state_bucket.clone(),
+            layout::history_key(account, region, hour_start, &history_batch),
+            Bytes::from(history::encode(&records)),
+            history::put_options(),
+        ));
+    }
+    Ok(writes)
+}

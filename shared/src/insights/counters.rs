@@ -1,0 +1,407 @@
+//! The counters of one account and Region, and the detection rule run on them.
+//!
+//! One document per account and Region ([`crate::layout::insights_counters_key`]), changed by
+//! compare-and-swap. Per API (eventSource and eventName) it keeps two series, write calls
+//! (ApiCallRateInsight) and calls with an errorCode (ApiErrorRateInsight), each with
+//! - calls per hour of eventTime, for the baseline window and a little more;
+//! - calls per minute of eventTime with their attributions, for the last
+//!   [`MINUTE_HORIZON`] minutes;
+//! - attributions per day, at most [`KEPT_VALUES`] values per attribute and day;
+//! - the open anomaly, if any, with its baseline frozen at its Start.
+//!
+//! So the document's size per API is bounded whatever the traffic: see the README.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Call;
+use super::record::{self, InsightKind, Ranked, State, Statistics, Subject, TOP_ATTRIBUTIONS};
+use crate::clock::EventTime;
+
+/// The baseline: the 7 days before the anomaly's window, in minutes, as AWS reports
+/// `baselineDuration` (at least 10,080).
+pub const BASELINE_MINUTES: i64 = 7 * 24 * 60;
+const BASELINE_HOURS: i64 = BASELINE_MINUTES / 60;
+/// The rule compares sums over this many consecutive minutes.
+pub const WINDOW_MINUTES: i64 = 5;
+/// A minute is judged once the batch's delivery time is this many minutes past its end, so
+/// the usual delivery delay of its events has passed.
+pub const SETTLE_MINUTES: i64 = 5;
+/// Per-minute counts are kept this long (and an open anomaly's older minutes are folded into it).
+pub const MINUTE_HORIZON: i64 = 60;
+/// A Start needs the window to hold at least this many times the expected calls…
+pub const START_FACTOR: f64 = 2.0;
+/// …and this many Poisson standard deviations above them…
+pub const START_DEVIATIONS: f64 = 6.0;
+/// …and at least this many calls.
+pub const START_MIN_CALLS: u64 = 25;
+/// An End comes with the first window back within this many standard deviations of expected.
+pub const END_DEVIATIONS: f64 = 3.0;
+/// Values kept per attribute, per minute and per day.
+const KEPT_VALUES: usize = 10;
+/// Batches whose counting is remembered, so no batch is counted twice.
+const APPLIED_KEPT: usize = 16;
+
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Counters {
+    /// The first minute ever counted: the rule judges a minute only with a full baseline
+    /// behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_minute: Option<i64>,
+    /// The last minute judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    judged_through: Option<i64>,
+    /// The last batches counted, with the Insights records each produced.
+    #[serde(default)]
+    pub applied: Vec<Applied>,
+    /// Per API, `{eventSource} {eventName}`.
+    #[serde(default)]
+    apis: BTreeMap<String, Api>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct Applied {
+    pub batch: String,
+    pub records: Vec<String>,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Api {
+    #[serde(default, skip_serializing_if = "Series::is_empty")]
+    calls: Series,
+    #[serde(default, skip_serializing_if = "Series::is_empty")]
+    errors: Series,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Series {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    hours: BTreeMap<i64, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    minutes: BTreeMap<i64, Tally>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    days: BTreeMap<i64, Attributions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    active: Option<Active>,
+}
+
+/// Calls of one minute (or of an anomaly's folded minutes), with who made them.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Tally {
+    count: u64,
+    by: Attributions,
+}
+
+/// Counts per value of userIdentityArn, userAgent and errorCode ([`record::ATTRIBUTES`]).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Attributions([BTreeMap<String, u64>; 3]);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Active {
+    shared_event_id: String,
+    start: i64,
+    baseline_average: f64,
+    /// Calls expected per window: the busiest baseline hour's rate, times the window.
+    expected: f64,
+    baseline: [Ranked; 3],
+    /// The anomaly's minutes already past [`MINUTE_HORIZON`].
+    folded: Tally,
+}
+
+impl Counters {
+    pub(super) fn applied(&self, batch: &str) -> Option<&Applied> {
+        self.applied.iter().find(|applied| applied.batch == batch)
+    }
+
+    /// Counts `calls` (their minutes past the horizon only per hour and day).
+    pub(super) fn count(&mut self, calls: &[Call], last_closed: i64) {
+        let horizon_start = last_closed - MINUTE_HORIZON + 1;
+        for call in calls {
+            let minute = call.time.unix_seconds().div_euclid(60);
+            self.first_minute = Some(self.first_minute.map_or(minute, |m| m.min(minute)));
+            let values = [
+                call.arn.as_deref().unwrap_or("null"),
+                call.agent.as_deref().unwrap_or("null"),
+                call.error.as_deref().unwrap_or("null"),
+            ];
+            let api = self
+                .apis
+                .entry(format!("{} {}", call.source, call.name))
+                .or_default();
+            if call.write {
+                api.calls.add(minute, values, horizon_start);
+            }
+            if call.error.is_some() {
+                api.errors.add(minute, values, horizon_start);
+            }
+        }
+    }
+
+    /// Judges every minute up to `last_closed` not judged yet (within the horizon), returning
+    /// the Insights records of the anomalies that started or ended, in eventTime order.
+    pub(super) fn judge(&mut self, account: &str, region: &str, last_closed: i64) -> Vec<String> {
+        let earliest = last_closed - MINUTE_HORIZON + WINDOW_MINUTES;
+        let from = self
+            .judged_through
+            .map_or(earliest, |m| (m + 1).max(earliest));
+        self.judged_through = Some(last_closed);
+        let Some(first_minute) = self.first_minute else {
+            return Vec::new();
+        };
+        let mut found: Vec<(i64, String)> = Vec::new();
+        for (key, api) in &mut self.apis {
+            let (source, name) = key.split_once(' ').unwrap_or((key, ""));
+            for (kind, series) in [
+                (InsightKind::ApiCallRateInsight, &mut api.calls),
+                (InsightKind::ApiErrorRateInsight, &mut api.errors),
+            ] {
+                let subject = Subject {
+                    account,
+                    region,
+                    source,
+                    name,
+                    kind,
+                };
+                for minute in from..=last_closed {
+                    if let Some(found_one) = series.judge(&subject, minute, first_minute) {
+                        found.push(found_one);
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|(minute, _)| *minute);
+        found.into_iter().map(|(_, record)| record).collect()
+    }
+
+    /// Drops what the rule no longer needs, and remembers `batch` as counted.
+    pub(super) fn prune(&mut self, last_closed: i64, batch: &str, records: Vec<String>) {
+        let horizon_start = last_closed - MINUTE_HORIZON + 1;
+        let first_hour = last_closed.div_euclid(60) - BASELINE_HOURS - 1;
+        let first_day = last_closed.div_euclid(1440) - BASELINE_HOURS / 24 - 1;
+        self.apis.retain(|_, api| {
+            for series in [&mut api.calls, &mut api.errors] {
+                series.prune(horizon_start, first_hour, first_day);
+            }
+            !(api.calls.is_empty() && api.errors.is_empty())
+        });
+        self.applied.push(Applied {
+            batch: batch.to_owned(),
+            records,
+        });
+        let extra = self.applied.len().saturating_sub(APPLIED_KEPT);
+        self.applied.drain(..extra);
+    }
+}
+
+impl Series {
+    fn is_empty(&self) -> bool {
+        self.hours.is_empty()
+            && self.minutes.is_empty()
+            && self.days.is_empty()
+            && self.active.is_none()
+    }
+
+    fn add(&mut self, minute: i64, values: [&str; 3], horizon_start: i64) {
+        *self.hours.entry(minute.div_euclid(60)).or_default() += 1;
+        self.days
+            .entry(minute.div_euclid(1440))
+            .or_default()
+            .add(values, 1);
+        if minute >= horizon_start {
+            let tally = self.minutes.entry(minute).or_default();
+            tally.count += 1;
+            tally.by.add(values, 1);
+        }
+    }
+
+    fn count_at(&self, minute: i64) -> u64 {
+        self.minutes.get(&minute).map_or(0, |tally| tally.count)
+    }
+
+    fn window(&self, last: i64) -> u64 {
+        self.minutes
+            .range(last - WINDOW_MINUTES + 1..=last)
+            .map(|(_, tally)| tally.count)
+            .sum()
+    }
+
+    /// The rule, for the window ending at `minute`: see the README ("Insights").
+    fn judge(
+        &mut self,
+        subject: &Subject<'_>,
+        minute: i64,
+        first_minute: i64,
+    ) -> Option<(i64, String)> {
+        let window_start = minute - WINDOW_MINUTES + 1;
+        let calls = self.window(minute);
+        if let Some(active) = &self.active {
+            let quiet = active.expected + END_DEVIATIONS * active.expected.sqrt();
+            if (calls as f64) > quiet || window_start <= active.start {
+                return None;
+            }
+            let active = self.active.take().expect("an open anomaly");
+            let end = window_start;
+            let duration = end - active.start;
+            let mut total = active.folded.clone();
+            for (_, tally) in self.minutes.range(active.start..end) {
+                total.merge(tally);
+            }
+            let statistics = Statistics {
+                baseline_average: active.baseline_average,
+                insight_average: total.count as f64 / duration as f64,
+                insight_duration: duration,
+                baseline_duration: BASELINE_MINUTES,
+                attributions: total.by.ranked(duration as f64, active.baseline),
+            };
+            let at = EventTime::from_unix_seconds(end * 60);
+            let text = record::encode(
+                subject,
+                &active.shared_event_id,
+                State::End,
+                at,
+                &statistics,
+            );
+            return Some((end, text));
+        }
+        if calls < START_MIN_CALLS || window_start - BASELINE_MINUTES < first_minute {
+            return None;
+        }
+        let first_hour = window_start.div_euclid(60) - BASELINE_HOURS;
+        let baseline_hours = self
+            .hours
+            .range(first_hour..window_start.div_euclid(60))
+            .map(|(_, count)| *count);
+        let (sum, busiest) = baseline_hours.fold((0u64, 0u64), |(sum, max), count| {
+            (sum + count, max.max(count))
+        });
+        let expected = busiest as f64 / 60.0 * WINDOW_MINUTES as f64;
+        let threshold =
+            (START_FACTOR * expected).max(expected + START_DEVIATIONS * expected.sqrt());
+        if (calls as f64) < threshold {
+            return None;
+        }
+        let per_minute = expected / WINDOW_MINUTES as f64;
+        let start = (window_start..=minute)
+            .find(|m| self.count_at(*m) as f64 > per_minute)
+            .expect("a window above twice its expectation has a minute above it");
+        let baseline_average = sum as f64 / BASELINE_MINUTES as f64;
+        let mut baseline = Attributions::default();
+        for (_, day) in self
+            .days
+            .range(first_hour.div_euclid(24)..=window_start.div_euclid(1440))
+        {
+            baseline.merge(day);
+        }
+        let baseline = baseline.top(BASELINE_MINUTES as f64);
+        let mut seen = Tally::default();
+        for (_, tally) in self.minutes.range(start..=minute) {
+            seen.merge(tally);
+        }
+        let observed = minute - start + 1;
+        let at = EventTime::from_unix_seconds(start * 60);
+        let shared_event_id = record::shared_event_id(subject, at);
+        let statistics = Statistics {
+            baseline_average,
+            // The User Guide: a Start's insight average is the rate of the anomaly's first
+            // minute ("CloudTrail insightDetails element", statistics.insight).
+            insight_average: self.count_at(start) as f64,
+            insight_duration: observed,
+            baseline_duration: BASELINE_MINUTES,
+            attributions: seen.by.ranked(observed as f64, baseline.clone()),
+        };
+        let text = record::encode(subject, &shared_event_id, State::Start, at, &statistics);
+        self.active = Some(Active {
+            shared_event_id,
+            start,
+            baseline_average,
+            expected,
+            baseline,
+            folded: Tally::default(),
+        });
+        Some((start, text))
+    }
+
+    fn prune(&mut self, horizon_start: i64, first_hour: i64, first_day: i64) {
+        let kept = self.minutes.split_off(&horizon_start);
+        let gone = std::mem::replace(&mut self.minutes, kept);
+        if let Some(active) = &mut self.active {
+            for (_, tally) in gone.range(active.start..) {
+                active.folded.merge(tally);
+            }
+            active.folded.by.cap();
+        }
+        self.hours = self.hours.split_off(&first_hour);
+        self.days = self.days.split_off(&first_day);
+        for day in self.days.values_mut() {
+            day.cap();
+        }
+        for tally in self.minutes.values_mut() {
+            tally.by.cap();
+        }
+    }
+}
+
+impl Tally {
+    fn merge(&mut self, other: &Tally) {
+        self.count += other.count;
+        self.by.merge(&other.by);
+    }
+}
+
+impl Attributions {
+    fn add(&mut self, values: [&str; 3], count: u64) {
+        for (counts, value) in self.0.iter_mut().zip(values) {
+            match counts.get_mut(value) {
+                Some(n) => *n += count,
+                None => {
+                    counts.insert(value.to_owned(), count);
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Attributions) {
+        for (counts, more) in self.0.iter_mut().zip(&other.0) {
+            for (value, count) in more {
+                *counts.entry(value.clone()).or_default() += count;
+            }
+        }
+    }
+
+    /// Keeps the [`KEPT_VALUES`] most frequent values of each attribute.
+    fn cap(&mut self) {
+        for counts in &mut self.0 {
+            if counts.len() > KEPT_VALUES {
+                let kept = ranked_counts(counts, KEPT_VALUES);
+                *counts = kept.into_iter().collect();
+            }
+        }
+    }
+
+    /// The top values of each attribute as averages over `minutes`.
+    fn top(&self, minutes: f64) -> [Ranked; 3] {
+        self.0.clone().map(|counts| {
+            ranked_counts(&counts, TOP_ATTRIBUTIONS)
+                .into_iter()
+                .map(|(value, count)| (value, count as f64 / minutes))
+                .collect()
+        })
+    }
+
+    fn ranked(&self, minutes: f64, baseline: [Ranked; 3]) -> [(Ranked, Ranked); 3] {
+        let [a, b, c] = self.top(minutes);
+        let [x, y, z] = baseline;
+        [(a, x), (b, y), (c, z)]
+    }
+}
+
+/// The `n` highest counts, highest first; equal counts by value, so the order is deterministic.
+fn ranked_counts(counts: &BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut all: Vec<(String, u64)> = counts.iter().map(|(v, c)| (v.clone(), *c)).collect();
+    all.sort_by(|(va, ca), (vb, cb)| cb.cmp(ca).then_with(|| va.cmp(vb)));
+    all.truncate(n);
+    all
+}

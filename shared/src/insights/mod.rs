@@ -1,0 +1,87 @@
+//! CloudTrail Insights: unusual rates of management API calls (ApiCallRateInsight, write calls)
+//! and of management calls returning an error (ApiErrorRateInsight, read or write), found by
+//! counting calls per minute of eventTime, per account, Region, eventSource and eventName.
+//!
+//! The User Guide ("Working with CloudTrail Insights") defines the two types and that Insights
+//! events go to the trail bucket's `CloudTrail-Insight` folder; "CloudTrail record contents for
+//! Insights events for trails" defines the record ([`record`]). The baseline is the average per
+//! minute over the 7 days before the anomaly, as AWS reports it. The detection rule is
+//! Cairn's own (AWS publishes none), written down in the README ("Insights") with its
+//! parameters, the constants of [`counters`].
+//!
+//! deliver counts each batch's calls once: [`observe`] keeps, in the counters document, the
+//! batches it counted with the records they produced, so a batch redone after a crash, or by
+//! a second run, gets the same records back and counts nothing twice.
+
+mod counters;
+mod record;
+
+use crate::clock::EventTime;
+use crate::document::{self, DocumentError, Style};
+use crate::layout;
+use crate::ports::object_store::ObjectStore;
+
+pub use counters::{
+    BASELINE_MINUTES, END_DEVIATIONS, MINUTE_HORIZON, SETTLE_MINUTES, START_DEVIATIONS,
+    START_FACTOR, START_MIN_CALLS, WINDOW_MINUTES,
+};
+pub use record::InsightKind;
+
+use counters::Counters;
+
+/// A management call as Insights counts it: the facts ingest read from the record.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub time: EventTime,
+    pub source: String,
+    pub name: String,
+    /// Not read-only: ApiCallRateInsight counts it.
+    pub write: bool,
+    /// Its errorCode: ApiErrorRateInsight counts it.
+    pub error: Option<String>,
+    pub arn: Option<String>,
+    pub agent: Option<String>,
+}
+
+/// The last minute a batch delivered at `delivered_at` (unix seconds) judges.
+fn last_closed_minute(delivered_at: i64) -> i64 {
+    delivered_at.div_euclid(60) - 1 - SETTLE_MINUTES
+}
+
+/// Counts one batch's calls of one account and Region and judges the minutes that closed,
+/// returning the Insights records found (compact JSON, eventTime order). Idempotent per
+/// `batch`: a batch counted already gets the records it produced then.
+pub async fn observe(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+    (account, region): (&str, &str),
+    batch: &str,
+    delivered_at: EventTime,
+    calls: &[Call],
+) -> Result<Vec<String>, DocumentError> {
+    let key = layout::insights_counters_key(account, region);
+    let last_closed = last_closed_minute(delivered_at.unix_seconds());
+    loop {
+        let (mut counters, etag) = document::read::<Counters>(store, state_bucket, &key).await?;
+        if let Some(applied) = counters.applied(batch) {
+            return Ok(applied.records.clone());
+        }
+        counters.count(calls, last_closed);
+        let records = counters.judge(account, region, last_closed);
+        counters.prune(last_closed, batch, records.clone());
+        let swapped = document::swap(
+            store,
+            state_bucket,
+            &key,
+            (&counters, Style::Compact),
+            etag.as_ref(),
+        )
+        .await?;
+        if swapped.is_some() {
+            return Ok(records);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

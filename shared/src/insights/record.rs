@@ -1,0 +1,224 @@
+//! Insights event records, in CloudTrail's format for trails.
+//!
+//! The members and their order follow the User Guide's examples ("CloudTrail record contents
+//! for Insights events for trails", and the Insights examples of "CloudTrail log file
+//! examples"): `eventVersion`, `eventTime`, `awsRegion`, `eventID`, `eventType`,
+//! `recipientAccountId`, `sharedEventID`, `insightDetails`, `eventCategory`. `insightDetails`
+//! holds `state`, `eventSource`, `eventName`, `insightType` and `insightContext`, whose
+//! `statistics` has `baseline.average`, `insight.average`, `insightDuration` and
+//! `baselineDuration`, and whose `attributions` list `userIdentityArn`, `userAgent` and
+//! `errorCode`, each with its top values for the insight and the baseline, highest average
+//! first ("null" standing for an absent value, as AWS writes a call without error).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::EventTime;
+use crate::ids::uuid_text;
+
+/// The eventVersion of the User Guide's Insights examples, the version the fields date from.
+const EVENT_VERSION: &str = "1.07";
+
+/// How many values of each attribute a record lists, for the insight and for the baseline.
+pub(super) const TOP_ATTRIBUTIONS: usize = 5;
+
+/// Averages are written rounded to this many decimals (AWS's examples show up to 10).
+const DECIMALS: i32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InsightKind {
+    ApiCallRateInsight,
+    ApiErrorRateInsight,
+}
+
+impl InsightKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InsightKind::ApiCallRateInsight => "ApiCallRateInsight",
+            InsightKind::ApiErrorRateInsight => "ApiErrorRateInsight",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum State {
+    Start,
+    End,
+}
+
+/// Which API an Insights event is about, and where.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Subject<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub source: &'a str,
+    pub name: &'a str,
+    pub kind: InsightKind,
+}
+
+/// One attribute's values with their averages per minute, highest first.
+pub(super) type Ranked = Vec<(String, f64)>;
+
+/// The three attributions, in AWS's order.
+pub(super) const ATTRIBUTES: [&str; 3] = ["userIdentityArn", "userAgent", "errorCode"];
+
+pub(super) struct Statistics {
+    pub baseline_average: f64,
+    pub insight_average: f64,
+    pub insight_duration: i64,
+    pub baseline_duration: i64,
+    /// Per attribute of [`ATTRIBUTES`]: (insight, baseline).
+    pub attributions: [(Ranked, Ranked); 3],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InsightRecord<'a> {
+    event_version: &'static str,
+    event_time: String,
+    aws_region: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    event_type: &'static str,
+    recipient_account_id: &'a str,
+    #[serde(rename = "sharedEventID")]
+    shared_event_id: &'a str,
+    insight_details: Details<'a>,
+    event_category: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Details<'a> {
+    state: State,
+    event_source: &'a str,
+    event_name: &'a str,
+    insight_type: &'static str,
+    insight_context: Context<'a>,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    statistics: StatisticsOut,
+    attributions: Vec<Attribution<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatisticsOut {
+    baseline: Average,
+    insight: Average,
+    insight_duration: i64,
+    baseline_duration: i64,
+}
+
+#[derive(Serialize)]
+struct Average {
+    average: f64,
+}
+
+#[derive(Serialize)]
+struct Attribution<'a> {
+    attribute: &'static str,
+    insight: Vec<Valued<'a>>,
+    baseline: Vec<Valued<'a>>,
+}
+
+#[derive(Serialize)]
+struct Valued<'a> {
+    value: &'a str,
+    average: f64,
+}
+
+/// The sharedEventID of the anomaly of `subject` that started at `start`: the same for its
+/// Start and End, and for every rerun of the batch that found it.
+pub(super) fn shared_event_id(subject: &Subject<'_>, start: EventTime) -> String {
+    id_of(&[
+        subject.account,
+        subject.region,
+        subject.source,
+        subject.name,
+        subject.kind.as_str(),
+        &start.unix_seconds().to_string(),
+    ])
+}
+
+fn id_of(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid_text(bytes, 8)
+}
+
+fn rounded(value: f64) -> f64 {
+    let scale = 10f64.powi(DECIMALS);
+    (value * scale).round() / scale
+}
+
+/// The record's compact JSON.
+pub(super) fn encode(
+    subject: &Subject<'_>,
+    shared_event_id: &str,
+    state: State,
+    at: EventTime,
+    statistics: &Statistics,
+) -> String {
+    let state_name = match state {
+        State::Start => "Start",
+        State::End => "End",
+    };
+    let attributions = ATTRIBUTES
+        .iter()
+        .zip(&statistics.attributions)
+        .map(|(attribute, (insight, baseline))| Attribution {
+            attribute,
+            insight: listed(insight),
+            baseline: listed(baseline),
+        })
+        .collect();
+    let record = InsightRecord {
+        event_version: EVENT_VERSION,
+        event_time: at.to_string(),
+        aws_region: subject.region,
+        event_id: id_of(&[shared_event_id, state_name]),
+        event_type: "AwsCloudTrailInsight",
+        recipient_account_id: subject.account,
+        shared_event_id,
+        insight_details: Details {
+            state,
+            event_source: subject.source,
+            event_name: subject.name,
+            insight_type: subject.kind.as_str(),
+            insight_context: Context {
+                statistics: StatisticsOut {
+                    baseline: Average {
+                        average: rounded(statistics.baseline_average),
+                    },
+                    insight: Average {
+                        average: rounded(statistics.insight_average),
+                    },
+                    insight_duration: statistics.insight_duration,
+                    baseline_duration: statistics.baseline_duration,
+                },
+                attributions,
+            },
+        },
+        event_category: "Insight",
+    };
+    serde_json::to_string(&record).expect("an Insights record serializes")
+}
+
+fn listed(ranked: &Ranked) -> Vec<Valued<'_>> {
+    ranked
+        .iter()
+        .map(|(value, average)| Valued {
+            value,
+            average: rounded(*average),
+        })
+        .collect()
+}
