@@ -38,6 +38,14 @@ pub(crate) async fn ingest_files(
         let input = InputFile::read(path)?;
         let mut file = Totals::default();
         for body in input.bodies()? {
+            let body = match body {
+                Ok(body) => body,
+                Err(line) => {
+                    eprintln!("refused {line:#}");
+                    file.refused += 1;
+                    continue;
+                }
+            };
             match ingestor.handle(&body, now).await {
                 Ok(done) => {
                     file.accepted += done.answer.successful.len();
