@@ -225,8 +225,8 @@ fn deliver_runs_killed_at_random_lose_and_duplicate_nothing() {
 
     let mut delivered: HashMap<String, usize> = HashMap::new();
     for file in files_under(&store.join(TRAIL_LOGS)) {
-        let log: serde_json::Value = serde_json::from_str(&gunzip(&file)).expect("log file JSON");
         let text = gunzip(&file);
+        let log: serde_json::Value = serde_json::from_str(&text).expect("log file JSON");
         for record in log["Records"].as_array().expect("Records") {
             let id = record["eventID"].as_str().expect("eventID").to_owned();
             assert!(!id.starts_with("bad-"), "a refused event was delivered");
