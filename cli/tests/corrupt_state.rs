@@ -178,7 +178,7 @@ async fn a_corrupt_progress_marker_stops_forward_for_its_file_and_stays() {
         .await
         .expect_err("a corrupt marker");
     let message = error.to_string();
-    assert!(message.contains(&format!("forward/progress/")), "{message}");
+    assert!(message.contains("forward/progress/"), "{message}");
     assert!(message.contains(&key), "{message}");
     assert!(
         message.contains("Delete the marker to forward the file again"),
