@@ -3,6 +3,7 @@
 #   cargo-lambda   `cargo lambda watch|invoke|build` (the local loop and the Lambda builds)
 #   ziglang        the linker cargo-lambda cross-compiles for arm64 with (`python3 -m ziglang`)
 #   cfn-lint       checks template.yaml
+#   checkov        scans template.yaml's security settings
 #   awscli (v1)    `aws cloudtrail validate-logs`, the reference Cairn's validator is checked against
 #   aws-sam-cli    `sam validate --lint`, `sam build` and `sam package` (scripts/sam-package.sh),
 #                  with aws-sam-translator, which scripts/sam-transform.py runs

@@ -221,6 +221,7 @@ fn forward_may_read_log_files_and_put_to_the_trails_log_streams() {
                     "${StateBucket.Arn}/alerts/*",
                 ],
             ),
+            ("sqs:SendMessage", &["ForwardDeadLetterQueue.Arn"]),
             ("kms:Decrypt", &["TrailKmsKeyArn"]),
         ])
     );
@@ -343,6 +344,33 @@ fn only_deliver_may_sign_with_the_signing_key() {
         ["SigningKey.Arn"]
     );
     assert_eq!(deliver["ReservedConcurrentExecutions"].as_u64(), Some(1));
+}
+
+/// A flood of ingest requests is throttled at a bound the deployer sets, not scaled out.
+#[test]
+fn ingest_runs_at_most_its_reserved_concurrency() {
+    let template = template();
+    let properties = &resource(&template, "IngestFunction")["Properties"];
+    assert_eq!(
+        texts(&properties["ReservedConcurrentExecutions"]),
+        ["IngestReservedConcurrency"]
+    );
+    let parameter = &template["Parameters"]["IngestReservedConcurrency"];
+    assert_eq!(parameter["Type"].as_str(), Some("Number"));
+    assert_eq!(parameter["MinValue"].as_u64(), Some(1));
+    assert!(parameter["Default"].as_u64().is_some_and(|n| n >= 1));
+}
+
+/// An Object Created event forward still fails on after Lambda's retries is kept for replay.
+#[test]
+fn forward_keeps_what_it_failed_on() {
+    let template = template();
+    let dead_letters = &resource(&template, "ForwardFunction")["Properties"]["DeadLetterQueue"];
+    assert_eq!(dead_letters["Type"].as_str(), Some("SQS"));
+    assert_eq!(
+        texts(&dead_letters["TargetArn"]),
+        ["ForwardDeadLetterQueue.Arn"]
+    );
 }
 
 /// notify's trigger: the rule sends both kinds of object to the queue, only the rule may send

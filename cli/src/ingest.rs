@@ -47,6 +47,14 @@ pub(crate) async fn ingest_files(
         let input = InputFile::read(path)?;
         let mut file = Totals::default();
         for body in input.bodies()? {
+            let body = match body {
+                Ok(body) => body,
+                Err(line) => {
+                    eprintln!("refused {line:#}");
+                    file.refused += 1;
+                    continue;
+                }
+            };
             let body = match &replay {
                 Some(replay) => Cow::Owned(replay.apply(&body)),
                 None => body,

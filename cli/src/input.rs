@@ -6,83 +6,104 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use flate2::read::MultiGzDecoder;
 use serde_json::value::RawValue;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const UTF8_BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// One input file's text, decompressed when it is gzip (recognised by its bytes, not its name).
+/// One input file's bytes, decompressed when it is gzip (recognised by its bytes, not its name).
 pub(crate) struct InputFile {
     pub path: PathBuf,
-    text: String,
+    bytes: Vec<u8>,
 }
+
+/// One body of a file, or why one line of a JSON-lines file is not one (the other lines go on).
+pub(crate) type FileBody<'a> = Result<Cow<'a, str>, anyhow::Error>;
 
 impl InputFile {
     pub(crate) fn read(path: &Path) -> Result<Self> {
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let text = if bytes.starts_with(&GZIP_MAGIC) {
-            let mut text = String::new();
+        let mut bytes = if bytes.starts_with(&GZIP_MAGIC) {
+            let mut text = Vec::new();
             MultiGzDecoder::new(bytes.as_slice())
-                .read_to_string(&mut text)
+                .read_to_end(&mut text)
                 .with_context(|| format!("decompressing {}", path.display()))?;
             text
         } else {
-            String::from_utf8(bytes)
-                .with_context(|| format!("{} is not UTF-8 text", path.display()))?
+            bytes
         };
+        // RFC 8259 section 8.1 lets a reader ignore a byte-order mark, which some editors add.
+        if bytes.starts_with(UTF8_BOM) {
+            bytes.drain(..UTF8_BOM.len());
+        }
         Ok(Self {
             path: path.to_owned(),
-            text,
+            bytes,
         })
     }
 
-    pub(crate) fn text(&self) -> &str {
-        &self.text
+    /// The whole file as text, bytes that are not UTF-8 replaced (for scanning, not ingesting).
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
     }
 
     /// The ingest bodies the file holds: the whole file when it is one JSON value (a
     /// `{"Records":[…]}` batch, an EventBridge event or a PutAuditEvents body); otherwise JSON
     /// lines, each a body of its own or a bare record, the bare records gathered into one
-    /// `{"Records":[…]}` batch (their ids in the answer are their positions among them).
-    pub(crate) fn bodies(&self) -> Result<Vec<Cow<'_, str>>> {
-        let whole_error = match serde_json::from_str::<&RawValue>(&self.text) {
-            Ok(_) => return Ok(vec![Cow::Borrowed(self.text.as_str())]),
-            Err(error) => error,
+    /// `{"Records":[…]}` batch (their ids in the answer are their positions among them). A line
+    /// that is not UTF-8 or not a JSON object is an `Err` of its own, naming its line, and
+    /// sinks no other line.
+    pub(crate) fn bodies(&self) -> Result<Vec<FileBody<'_>>> {
+        let whole_error = match std::str::from_utf8(&self.bytes) {
+            Ok(text) => match serde_json::from_str::<&RawValue>(text) {
+                Ok(_) => return Ok(vec![Ok(Cow::Borrowed(text))]),
+                Err(error) => anyhow::Error::new(error).context(self.path.display().to_string()),
+            },
+            Err(error) => anyhow::Error::new(error)
+                .context(format!("{} is not UTF-8 text", self.path.display())),
         };
         let mut lines = self
-            .text
-            .lines()
+            .bytes
+            .split(|&byte| byte == b'\n')
             .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| (index + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+            .filter(|(_, line)| !line.trim_ascii().is_empty())
             .peekable();
         let is_json_lines = lines
             .peek()
-            .is_some_and(|(_, first)| serde_json::from_str::<&RawValue>(first).is_ok());
+            .is_some_and(|(_, first)| serde_json::from_slice::<&RawValue>(first).is_ok());
         if !is_json_lines {
-            return Err(whole_error).with_context(|| self.path.display().to_string());
+            return Err(whole_error);
         }
         let mut bodies = Vec::new();
         let mut bare_records = Vec::new();
         for (number, line) in lines {
-            let shape: Shape = serde_json::from_str(line).with_context(|| {
-                format!(
-                    "{} line {}: not a JSON object",
-                    self.path.display(),
-                    number + 1
-                )
-            })?;
-            if shape.is_body() {
-                bodies.push(Cow::Borrowed(line));
-            } else {
-                bare_records.push(line.trim());
+            let at = || format!("{} line {number}", self.path.display());
+            let line = match std::str::from_utf8(line) {
+                Ok(line) => line,
+                Err(error) => {
+                    bodies.push(Err(anyhow!("{}: not UTF-8 text: {error}", at())));
+                    continue;
+                }
+            };
+            // A struct deserializes from an array too, so the brace is checked first.
+            let shape = match line.trim_start().starts_with('{') {
+                true => serde_json::from_str::<Shape>(line).map_err(|e| e.to_string()),
+                false => Err("it does not start with {".to_owned()),
+            };
+            match shape {
+                Ok(shape) if shape.is_body() => bodies.push(Ok(Cow::Borrowed(line))),
+                Ok(_) => bare_records.push(line.trim()),
+                Err(why) => bodies.push(Err(anyhow!("{}: not a JSON object: {why}", at()))),
             }
         }
         if !bare_records.is_empty() {
-            bodies.push(Cow::Owned(format!(
+            bodies.push(Ok(Cow::Owned(format!(
                 "{{\"Records\":[{}]}}",
                 bare_records.join(",")
-            )));
+            ))));
         }
         Ok(bodies)
     }
@@ -132,7 +153,7 @@ mod tests {
         file.bodies()
             .expect("bodies")
             .into_iter()
-            .map(Cow::into_owned)
+            .map(|body| body.expect("a good line").into_owned())
             .collect()
     }
 
@@ -172,11 +193,50 @@ mod tests {
     #[test]
     fn a_bad_line_is_named() {
         let (_dir, file) = input("lines.jsonl", b"{\"a\":1}\n{\"b\":\n");
-        let error = file.expect("read").bodies().expect_err("bad line");
+        let file = file.expect("read");
+        let bodies = file.bodies().expect("JSON lines");
+        let error = bodies[0].as_ref().expect_err("bad line");
         assert!(
             format!("{error:#}").contains("lines.jsonl line 2: not a JSON object"),
             "{error:#}"
         );
+    }
+
+    #[test]
+    fn a_bad_line_sinks_no_other_line() {
+        let (_dir, file) = input(
+            "lines.jsonl",
+            b"{\"a\":1}\n{\"b\":\xff\xfe}\n[1]\n{\"detail\":{\"c\":3}}\r\n{\"d\":4}\n",
+        );
+        let file = file.expect("read");
+        let bodies = file.bodies().expect("JSON lines");
+        let errors: Vec<String> = bodies
+            .iter()
+            .filter_map(|body| body.as_ref().err().map(|e| format!("{e:#}")))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].contains("lines.jsonl line 2: not UTF-8 text"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("lines.jsonl line 3: not a JSON object"),
+            "{errors:?}"
+        );
+        let good: Vec<&str> = bodies
+            .iter()
+            .filter_map(|body| body.as_deref().ok())
+            .collect();
+        assert_eq!(
+            good,
+            [r#"{"detail":{"c":3}}"#, r#"{"Records":[{"a":1},{"d":4}]}"#]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let (_dir, file) = input("batch.json", "\u{feff}{\"Records\":[]}".as_bytes());
+        assert_eq!(bodies(&file.expect("read")), [r#"{"Records":[]}"#]);
     }
 
     #[test]
@@ -191,7 +251,9 @@ mod tests {
     #[test]
     fn binary_that_is_not_gzip_is_refused() {
         let (_dir, file) = input("blob", &[0xff, 0xfe, 0x00]);
-        let error = file.err().expect("not UTF-8");
+        let error = file
+            .and_then(|file| file.bodies().map(|_| ()))
+            .expect_err("not UTF-8");
         assert!(
             format!("{error:#}").contains("is not UTF-8 text"),
             "{error:#}"

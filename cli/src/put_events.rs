@@ -74,6 +74,8 @@ pub(crate) async fn run(args: &PutEventsArgs) -> Result<ExitCode> {
     for path in &args.files {
         let input = InputFile::read(path)?;
         for body in input.bodies()? {
+            // Nothing is sent before every file reads: a bad line stops the run, named.
+            let body = body?;
             requests
                 .extend(batches(&body).with_context(|| format!("{}: not a body", path.display()))?);
         }

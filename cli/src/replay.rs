@@ -39,7 +39,7 @@ impl Replay {
         let mut newest = None;
         for path in paths {
             let file = InputFile::read(path)?;
-            newest = newest.max(timestamps(file.text()).max());
+            newest = newest.max(timestamps(&file.text()).max());
         }
         Ok(newest.map(|newest| Self {
             shift: days_to_bring_within_a_day(newest, now),

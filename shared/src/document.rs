@@ -11,17 +11,26 @@ use crate::ports::object_store::{Condition, ETag, ObjectStore, ObjectStoreError,
 pub enum DocumentError {
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("s3://{bucket}/{key} is unreadable: {source}")]
+    #[error("s3://{bucket}/{key} is unreadable ({source}). Cairn does not reset it: {remedy}")]
     Corrupt {
         bucket: String,
         key: String,
         #[source]
         source: serde_json::Error,
+        /// What a person should do: [`Recovery::IF_UNREADABLE`] of the document's kind.
+        remedy: &'static str,
     },
 }
 
+/// A kind of document, and what a person should do about one that does not read. Cairn never
+/// replaces an unreadable document with an empty one: the journal, the ledger and the registry
+/// are what keep delivery exactly-once and the digest chains whole.
+pub trait Recovery {
+    const IF_UNREADABLE: &'static str;
+}
+
 /// The document and its ETag; an absent document is the default one with no ETag.
-pub async fn read<T: DeserializeOwned + Default>(
+pub async fn read<T: DeserializeOwned + Default + Recovery>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
@@ -33,7 +42,7 @@ pub async fn read<T: DeserializeOwned + Default>(
 }
 
 /// The document and its ETag, `None` when there is none.
-pub async fn read_present<T: DeserializeOwned>(
+pub async fn read_present<T: DeserializeOwned + Recovery>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
@@ -45,6 +54,7 @@ pub async fn read_present<T: DeserializeOwned>(
                     bucket: bucket.to_owned(),
                     key: key.to_owned(),
                     source,
+                    remedy: T::IF_UNREADABLE,
                 })?;
             Ok(Some((document, object.info.etag)))
         }
@@ -67,7 +77,7 @@ pub enum Style {
 /// Safe to repeat: when the store reports a lost race, the document is read back, and if it
 /// already holds exactly this content (our own earlier attempt whose answer was lost), that is
 /// a success.
-pub async fn swap<T: Serialize + DeserializeOwned + PartialEq>(
+pub async fn swap<T: Serialize + DeserializeOwned + PartialEq + Recovery>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,

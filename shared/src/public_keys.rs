@@ -32,7 +32,7 @@ const MAX_PUBLISH_ATTEMPTS: usize = 16;
 pub enum PublicKeysError {
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("the public key registry s3://{bucket}/{key} is unreadable: {reason}", key = PUBLIC_KEYS_KEY)]
+    #[error("the public key registry s3://{bucket}/{key} is unreadable ({reason}). Cairn does not reset it: {remedy}", key = PUBLIC_KEYS_KEY, remedy = REGISTRY_REMEDY)]
     Corrupt {
         bucket: String,
         #[source]
@@ -114,6 +114,16 @@ struct Registry {
     #[serde(rename = "PublicKeyList")]
     keys: Vec<StoredKey>,
 }
+
+impl document::Recovery for Registry {
+    const IF_UNREADABLE: &'static str = REGISTRY_REMEDY;
+}
+
+/// What to do about an unreadable registry, whether its JSON or one of its keys.
+const REGISTRY_REMEDY: &str = "deliver and validate-logs stop until it reads. Every signing key \
+    ever used must stay in it, or the digests it signed no longer validate: restore it from a \
+    backup or a previous version, or fix it by hand (each entry's Value is the base64 DER public \
+    key its Fingerprint names)";
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct StoredKey {

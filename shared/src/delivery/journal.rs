@@ -24,6 +24,12 @@ pub struct Journal {
     pub finished: Option<String>,
 }
 
+impl document::Recovery for Journal {
+    const IF_UNREADABLE: &'static str = "deliver stops until it reads. It names the batch in hand \
+        and its log files: restore it from a backup or a previous version, or, once no deliver \
+        run is running, fix its JSON by hand. Emptying it could deliver that batch twice";
+}
+
 impl Journal {
     /// The journal naming `batch` as in hand.
     pub fn holding(batch: Batch) -> Self {

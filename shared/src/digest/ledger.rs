@@ -33,6 +33,13 @@ pub struct Ledger {
     pub chains: Vec<Chain>,
 }
 
+impl crate::document::Recovery for Ledger {
+    const IF_UNREADABLE: &'static str = "deliver stops until it reads. It holds each digest \
+        chain's last digest and the log files of the next one: restore it from a backup or a \
+        previous version, or fix its JSON by hand. Emptying it would fork every chain and leave \
+        log files out of every digest";
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Chain {

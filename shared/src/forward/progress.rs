@@ -33,6 +33,12 @@ pub(super) struct Progress {
     pub writer: String,
 }
 
+impl document::Recovery for Progress {
+    const IF_UNREADABLE: &'static str = "forward leaves this log file until it reads. Delete \
+        the marker to forward the file again from its first record (CloudWatch Logs then gets \
+        the records sent before twice, and the alert is written again), or fix its JSON by hand";
+}
+
 impl Progress {
     pub(super) fn start(sha256: String, records: usize, writer: &str) -> Self {
         Self {
@@ -54,12 +60,15 @@ impl Progress {
 pub enum ProgressError {
     #[error(transparent)]
     Store(#[from] ObjectStoreError),
-    #[error("the progress marker s3://{bucket}/{key} is unreadable: {source}")]
+    #[error(
+        "the progress marker s3://{bucket}/{key} is unreadable ({source}). Cairn does not reset it: {remedy}"
+    )]
     Corrupt {
         bucket: String,
         key: String,
         #[source]
         source: serde_json::Error,
+        remedy: &'static str,
     },
 }
 
@@ -71,10 +80,12 @@ impl From<DocumentError> for ProgressError {
                 bucket,
                 key,
                 source,
+                remedy,
             } => Self::Corrupt {
                 bucket,
                 key,
                 source,
+                remedy,
             },
         }
     }

@@ -88,6 +88,17 @@ pub(crate) async fn ingest(
             BodyKind::Records => id.parse().ok(),
             BodyKind::EventBridge | BodyKind::AuditEvents => None,
         };
+        let depth = nesting_depth(raw.get());
+        if depth > MAX_NESTING {
+            answer.failed.push(Failed {
+                id,
+                error_code: error_codes::INVALID_DATA,
+                error_message: format!(
+                    "the record nests arrays and objects {depth} levels deep, over the limit of {MAX_NESTING}"
+                ),
+            });
+            continue;
+        }
         match Record::parse(raw, index) {
             Ok(record) => records.push((id, record)),
             Err(error) => answer.failed.push(Failed {
@@ -114,6 +125,39 @@ pub(crate) async fn ingest(
         staged,
         staged_events: staged_events.len(),
     })
+}
+
+/// The deepest nesting of arrays and objects a record may have: serde_json's limit when a
+/// record is read into a value (forward's alerts, the history's readers), which the body's raw
+/// split does not apply. A deeper record would be stored, then fail every such reader.
+const MAX_NESTING: usize = 128;
+
+/// The deepest nesting of arrays and objects in `json`, valid JSON text, counted without
+/// recursion so no input can exhaust the stack.
+fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in json.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 7] = [
 /// Reads a body into the events it submits. `lake` supplies what CloudTrail Lake adds to
 /// PutAuditEvents events; the other kinds don't use it.
 pub fn read_body<'a>(text: &'a str, lake: &LakeContext) -> Result<Body<'a>, BodyError> {
+    // RFC 8259 section 8.1: a reader may ignore a byte-order mark, which some clients send.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let top: TopLevel<'a> = serde_json::from_str(text).map_err(BodyError::Json)?;
     match top.kind()? {
         BodyKind::Records => Ok(Body {
@@ -40,6 +42,7 @@ pub fn read_body<'a>(text: &'a str, lake: &LakeContext) -> Result<Body<'a>, Body
                 return Err(BodyError::TooLarge {
                     bytes: text.len(),
                     limit: lake::MAX_AUDIT_EVENTS_BODY_BYTES,
+                    limit_of: "PutAuditEvents'",
                 });
             }
             Ok(Body {

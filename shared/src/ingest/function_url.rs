@@ -16,6 +16,12 @@ use serde_json::value::RawValue;
 use super::{BodyError, json_kind, json_text, quoted};
 use crate::record::Slot;
 
+/// The most a Function URL request's body may hold, as the JSON string Lambda passes it (base64
+/// or not): Lambda's 6 MB limit on a synchronous invocation's payload ("Lambda quotas",
+/// Function configuration, deployment, and execution), which the body can only be under.
+/// Checked before the body is unescaped or decoded, so nothing bigger is copied.
+pub const MAX_FUNCTION_URL_BODY_BYTES: usize = 6 * 1024 * 1024;
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RequestFields<'a> {
@@ -90,6 +96,13 @@ fn request_body<'a>(
         _ => return invalid("the request has no method (requestContext.http.method)".into()),
     }
     let body = match request.body.raw() {
+        Some(raw) if raw.get().len() > MAX_FUNCTION_URL_BODY_BYTES => {
+            return Err(BodyError::TooLarge {
+                bytes: raw.get().len(),
+                limit: MAX_FUNCTION_URL_BODY_BYTES,
+                limit_of: "a Function URL request's",
+            });
+        }
         Some(raw) if raw.get() != "null" => match json_text(raw) {
             Some(body) => body,
             None => {

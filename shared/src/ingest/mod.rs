@@ -31,7 +31,10 @@ use crate::record::{BatchError, EventTime};
 pub(crate) use accept::ingest;
 pub use accept::{Accepted, Failed, IngestAnswer, IngestError, IngestReport};
 pub use body::{CLOUDTRAIL_DETAIL_TYPES, read_body};
-pub use function_url::{function_url_body, function_url_error_response, function_url_response};
+pub use function_url::{
+    MAX_FUNCTION_URL_BODY_BYTES, function_url_body, function_url_error_response,
+    function_url_response,
+};
 pub use ingestor::Ingestor;
 pub use lake::{
     LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, event_data_checksum,
@@ -149,9 +152,14 @@ pub enum BodyError {
     /// JSON that is not a body ingest takes, or breaks a rule of its kind.
     #[error("{0}")]
     Invalid(String),
-    /// A PutAuditEvents body over the API's 1 MB.
-    #[error("the body is {bytes} bytes, over PutAuditEvents' limit of {limit} bytes per request")]
-    TooLarge { bytes: usize, limit: usize },
+    /// A body over the limit of how it came: PutAuditEvents' 1 MB, a Function URL's 6 MB.
+    #[error("the body is {bytes} bytes, over {limit_of} limit of {limit} bytes per request")]
+    TooLarge {
+        bytes: usize,
+        limit: usize,
+        /// Whose limit, with the possessive: "PutAuditEvents'".
+        limit_of: &'static str,
+    },
     /// A Function URL request of another method than POST.
     #[error("{method} is not allowed here: send the body with POST")]
     MethodNotAllowed { method: String },

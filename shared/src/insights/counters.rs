@@ -61,6 +61,13 @@ pub(super) struct Counters {
     apis: BTreeMap<String, Api>,
 }
 
+impl crate::document::Recovery for Counters {
+    const IF_UNREADABLE: &'static str = "deliver stops until it reads. It remembers the batches \
+        already counted and the anomalies open: restore it from a backup or a previous version, \
+        or fix its JSON by hand. Emptying it would count batches twice and start every open \
+        anomaly again";
+}
+
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct Applied {
     pub batch: String,

@@ -158,6 +158,7 @@ fn deliver_failures_keep_the_kind_of_their_cause() {
         bucket: "cairn-state".to_owned(),
         key: "deliver/journal.json".to_owned(),
         source: not_json(),
+        remedy: "restore it",
     };
     assert_eq!(
         error_type(DeliveryError::Document(corrupt_journal)),
@@ -253,6 +254,7 @@ fn forward_tells_throttling_from_a_refused_put() {
         bucket: "cairn-state".to_owned(),
         key: "forward/progress/x".to_owned(),
         source: not_json(),
+        remedy: "delete it",
     };
     assert_eq!(error_type(ForwardError::Progress(marker)), "CorruptObject");
     assert_eq!(

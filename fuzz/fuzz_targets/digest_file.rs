@@ -1,0 +1,5 @@
+//! libFuzzer's entry to [`cairn_fuzz::digest_file`], where the target and its input layout are described.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| cairn_fuzz::digest_file::run(data));
