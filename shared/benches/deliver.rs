@@ -4,6 +4,8 @@
 //! alone at the same level on the same records, chunked as the log files are: the ratio of the
 //! two is what everything but compression costs.
 
+#[path = "support/staged.rs"]
+mod staged;
 mod support;
 #[path = "support/synthetic.rs"]
 mod synthetic;
@@ -13,69 +15,13 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
-use cairn_shared::delivery::Deliverer;
 use cairn_shared::delivery::MAX_RECORDS;
 use cairn_shared::digest::GZIP_LEVEL;
-use cairn_shared::ingest::Ingestor;
-use cairn_shared::service::Service;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use time::macros::datetime;
-
-const RECORDS: usize = 100_000;
-const PER_REQUEST: usize = 1_000;
-const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
-
-const CONFIG: &str = r#"
-accountId: "111122223333"
-stateBucket: bench-state
-trails:
-  - Name: everything
-    S3BucketName: bench-trail
-    HomeRegion: us-east-1
-    IsMultiRegionTrail: true
-"#;
-
-/// The records, compact, one string each.
-fn records() -> Vec<String> {
-    let start = datetime!(2026-11-22 09:00:00 UTC).unix_timestamp();
-    synthetic::records(
-        RECORDS,
-        |i| start + (i as i64) / 30,
-        |i| REGIONS[i % REGIONS.len()],
-    )
-}
-
-/// A fresh store holding the records, staged by ingest.
-fn staged_store(
-    config: &Config,
-    records: &[String],
-    runtime: &tokio::runtime::Runtime,
-) -> (tempfile::TempDir, LocalObjectStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalObjectStore::new(dir.path().to_path_buf());
-    let now = datetime!(2026-11-22 10:00:00 UTC);
-    let ingestor = Ingestor::new(
-        config,
-        &store,
-        "us-east-1",
-        "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
-    );
-    runtime.block_on(async {
-        for bucket in ["bench-state", "bench-trail"] {
-            store.create_bucket(bucket).await.expect("bucket");
-        }
-        for chunk in records.chunks(PER_REQUEST) {
-            let body = format!("{{\"Records\":[{}]}}", chunk.join(","));
-            let done = ingestor.handle(&body, now).await.expect("ingest");
-            assert!(done.answer.failed.is_empty());
-        }
-    });
-    (dir, store)
-}
+use staged::{CONFIG, RECORDS, records, staged_store, timed_delivery};
 
 fn deliver(c: &mut Criterion) {
     let config = Config::from_yaml(CONFIG, "bench").expect("config");
@@ -92,14 +38,8 @@ fn deliver(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 let (_dir, store) = staged_store(&config, &records, &runtime);
-                let started = Instant::now();
-                let report = runtime
-                    .block_on(Deliverer::new(&config, &store, None).handle(
-                        &time::Duration::hours(1),
-                        datetime!(2026-11-22 10:05:00 UTC),
-                    ))
-                    .expect("deliver");
-                total += started.elapsed();
+                let (elapsed, report) = timed_delivery(&config, &store, &runtime);
+                total += elapsed;
                 assert_eq!(report.events, RECORDS);
             }
             let mut t = timings.lock().unwrap();
