@@ -9,7 +9,7 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::digest::{DigestFile, SIGNATURE_METADATA, sha256_hex, signing_string};
 use cairn_shared::layout::{ChainId, day_folder, digest_key, log_file_stamp};
-use cairn_shared::ports::object_store::{ObjectStore, PutOptions, StoredObject};
+use cairn_shared::ports::object_store::{ObjectStore, StoredObject};
 use cairn_shared::ports::signer::Signer;
 use cairn_shared::public_keys;
 use cairn_shared::record::EventTime;
@@ -222,7 +222,7 @@ impl<'a> Tamper<'a> {
     pub async fn put(&mut self, file: &Location, body: Bytes, like: &StoredObject) {
         self.save(file).await;
         self.store
-            .put(&file.bucket, &file.key, body, &options_of(like))
+            .put(&file.bucket, &file.key, body, &like.info.copy_options())
             .await
             .expect("put");
     }
@@ -244,7 +244,7 @@ impl<'a> Tamper<'a> {
                         &file.bucket,
                         &file.key,
                         object.body.clone(),
-                        &options_of(&object),
+                        &object.info.copy_options(),
                     )
                     .await
                     .expect("restore"),
@@ -258,20 +258,6 @@ impl<'a> Tamper<'a> {
             };
         }
     }
-}
-
-fn options_of(object: &StoredObject) -> PutOptions {
-    let info = &object.info;
-    let mut options = PutOptions::new(
-        info.content_type
-            .clone()
-            .unwrap_or_else(|| "application/octet-stream".to_owned()),
-    );
-    if let Some(encoding) = &info.content_encoding {
-        options = options.content_encoding(encoding.clone());
-    }
-    options.metadata = info.metadata.clone();
-    options
 }
 
 pub fn gunzip(body: &[u8]) -> Vec<u8> {

@@ -163,6 +163,23 @@ pub struct ObjectInfo {
     pub encryption: Option<Encryption>,
 }
 
+impl ObjectInfo {
+    /// The options that put a copy of this object with its type, encoding and metadata (what an
+    /// evidence bundle must keep, the signatures being metadata). A type the store never
+    /// recorded is S3's default for unlabelled bytes.
+    pub fn copy_options(&self) -> PutOptions {
+        PutOptions {
+            content_encoding: self.content_encoding.clone(),
+            metadata: self.metadata.clone(),
+            ..PutOptions::new(
+                self.content_type
+                    .as_deref()
+                    .unwrap_or("application/octet-stream"),
+            )
+        }
+    }
+}
+
 /// An object read in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -390,6 +407,31 @@ mod tests {
             Err(ObjectStoreError::InvalidRequest { reason, .. }) => reason,
             other => panic!("expected InvalidRequest, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_copy_keeps_type_encoding_and_metadata_and_labels_untyped_bytes_as_s3_does() {
+        let mut info = ObjectInfo {
+            etag: ETag::new("\"e\""),
+            size: 1,
+            content_type: Some("application/json".to_owned()),
+            content_encoding: Some("gzip".to_owned()),
+            metadata: BTreeMap::from([("signature".into(), "ab".into())]),
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            encryption: None,
+        };
+        assert_eq!(
+            info.copy_options(),
+            PutOptions::new("application/json")
+                .content_encoding("gzip")
+                .metadata("signature", "ab")
+        );
+        info.content_type = None;
+        info.content_encoding = None;
+        assert_eq!(
+            info.copy_options(),
+            PutOptions::new("application/octet-stream").metadata("signature", "ab")
+        );
     }
 
     #[test]

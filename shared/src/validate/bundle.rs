@@ -5,7 +5,7 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 
 use super::chain::{self, HOUR};
 use super::digests::{self, ChainPlace, Fetched};
@@ -119,16 +119,7 @@ async fn copy_all(
                 }
                 Err(error) => return Err(error),
             };
-            let info = &object.info;
-            let mut options = PutOptions::new(
-                info.content_type
-                    .clone()
-                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
-            );
-            if let Some(encoding) = &info.content_encoding {
-                options = options.content_encoding(encoding.clone());
-            }
-            options.metadata = info.metadata.clone();
+            let options = object.info.copy_options();
             to.put(&file.bucket, &file.key, object.body, &options)
                 .await?;
             progress.done(1);
