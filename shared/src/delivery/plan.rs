@@ -106,7 +106,9 @@ pub(super) fn build<'c>(
     let mut conflicts = Vec::new();
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
-    let mut insight_calls: BTreeMap<(String, String), Vec<insights::Call>> = BTreeMap::new();
+    // Keyed by borrowed names while counting (one entry per account and Region, not one key
+    // allocation per call); owned once, for the plan, at the end.
+    let mut insight_calls: BTreeMap<(&str, &str), Vec<insights::Call>> = BTreeMap::new();
     for (object, events) in staged.iter().zip(&parsed) {
         for Hashed {
             event,
@@ -135,7 +137,7 @@ pub(super) fn build<'c>(
                 })?;
             if let (Some((account, region)), Some(counted)) = (&event.history, &event.counted) {
                 insight_calls
-                    .entry((account.to_string(), region.to_string()))
+                    .entry((account.as_ref(), region.as_ref()))
                     .or_default()
                     .push(insights::Call {
                         time,
@@ -245,7 +247,10 @@ pub(super) fn build<'c>(
         duplicates,
         conflicts,
         removed_trails,
-        insight_calls,
+        insight_calls: insight_calls
+            .into_iter()
+            .map(|((account, region), calls)| ((account.to_owned(), region.to_owned()), calls))
+            .collect(),
     })
 }
 
