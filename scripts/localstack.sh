@@ -2,12 +2,13 @@
 # LocalStack for Cairn's real-API tests, run in host mode (no Docker) from a project-local venv.
 #
 #   scripts/localstack.sh install   create .venv/ and install the pinned set (skipped when current)
-#   scripts/localstack.sh start     start on http://127.0.0.1:4566 and wait until healthy
+#   scripts/localstack.sh start     start on http://127.0.0.1:$LOCALSTACK_PORT (default 4566), wait until healthy
 #   scripts/localstack.sh stop      stop the instance this script started
 #   scripts/localstack.sh status    exit 0 when the instance this script started is healthy
 #
 # State, pid file and log live in .localstack/ (git-ignored); nothing is persisted across runs.
-# Overridable: PYTHON (interpreter for the venv, default python3), LOCALSTACK_START_TIMEOUT (s).
+# Overridable: PYTHON (interpreter for the venv, default python3), LOCALSTACK_START_TIMEOUT (s),
+# LOCALSTACK_PORT (so two checkouts on one machine can each run their own instance).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +19,7 @@ STAMP=$VENV/.localstack-requirements.stamp
 STATE=$ROOT/.localstack
 PIDFILE=$STATE/pid
 LOG=$STATE/localstack.log
-HOST_PORT=127.0.0.1:4566
+HOST_PORT=127.0.0.1:${LOCALSTACK_PORT:-4566}
 ENDPOINT=http://$HOST_PORT
 SERVICES=s3,logs,sns,sqs,events,kms
 START_TIMEOUT=${LOCALSTACK_START_TIMEOUT:-120}

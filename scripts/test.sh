@@ -43,11 +43,11 @@ else
 fi
 bash scripts/localstack.sh start
 
-export AWS_ENDPOINT_URL=http://127.0.0.1:4566
+export AWS_ENDPOINT_URL=http://127.0.0.1:${LOCALSTACK_PORT:-4566}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 # Tells the Rust tests LocalStack is required: they fail (rather than skip) if it is unreachable.
-export CAIRN_LOCALSTACK=http://127.0.0.1:4566
+export CAIRN_LOCALSTACK=$AWS_ENDPOINT_URL
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
