@@ -484,6 +484,8 @@ fn the_templates_names_are_cairn_yamls() {
         default("TrailOrganizationId"),
         trail.organization_id().unwrap_or("")
     );
+    // The accounts the Athena table projects: the trail's own, as it is not an organization's.
+    assert_eq!(default("TrailAccountIds"), config.account_id);
     assert_eq!(
         trail.cloud_watch_logs_log_group_name(),
         Some(default("TrailLogGroupName").as_str())

@@ -6,6 +6,7 @@ pub mod cloudtrail_stub;
 pub mod digests;
 pub mod faulty_store;
 pub mod forward;
+pub mod glue_table;
 pub mod notify;
 pub mod object_store_contract;
 pub mod pipeline;
