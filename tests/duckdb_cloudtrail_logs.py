@@ -3,7 +3,8 @@
 
 Reads a JSON request on stdin:
   {"glob": files as the table's storage.location.template finds them, a path glob,
-   "pattern": the same template as a regular expression with a named group per partition key,
+   "template": the template itself, its ${key} placeholders in place, over the same paths,
+   "partition_keys": the table's partition keys, read from each file's path by the template,
    "columns": [[name, Hive type], ...] as the table declares them,
    "queries": {"name": "SQL over cloudtrail_logs", ...}}
 and prints {"name": [row, ...], ...} as JSON, each row a list of its values.
@@ -15,6 +16,7 @@ column is read under it and renamed to the table's name.
 """
 
 import json
+import re
 import sys
 
 import duckdb
@@ -120,7 +122,7 @@ def renamed(hive, source, path, spellings):
         return f"CASE WHEN {source} IS NULL THEN NULL ELSE struct_pack({fields}) END"
     if kind == "array":
         element = renamed(inner[0], "element", path, spellings)
-        return f"list_transform({source}, element -> {element})"
+        return f"list_transform({source}, lambda element: {element})"
     return source
 
 
@@ -143,9 +145,13 @@ def main():
         for name, hive in columns
     ]
     # The partition keys, from each file's path as partition projection places them.
-    pattern = request["pattern"].replace("'", "''")
-    for key in request["partition_keys"]:
-        selected.append(f"regexp_extract(filename, '{pattern}', '{key}') AS {quoted(key)}")
+    pattern = "^" + re.escape(request["template"]) + "/[^/]+$"
+    keys = request["partition_keys"]
+    for key in keys:
+        pattern = pattern.replace(re.escape("${" + key + "}"), "(.+?)")
+    pattern = pattern.replace("'", "''")
+    for group, key in enumerate(keys, start=1):
+        selected.append(f"regexp_extract(filename, '{pattern}', {group}) AS {quoted(key)}")
     connection.sql(
         "CREATE VIEW cloudtrail_logs AS SELECT "
         + ", ".join(selected)
