@@ -1447,6 +1447,41 @@ mod tests {
         assert_eq!(text.lines().count(), all.len());
     }
 
+    /// A search of a trail's files refuses what the history refuses, in the same words, before
+    /// it reads anything.
+    #[tokio::test]
+    async fn a_trail_search_refuses_bad_input_as_the_history_does() {
+        let (_dir, store, config) = trail_store().await;
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--start-time", "2024-05-03", "--end-time", "2024-05-01"],
+                "An error occurred (InvalidTimeRangeException) when calling the LookupEvents \
+                 operation: ",
+            ),
+            (
+                &[
+                    "--lookup-attributes",
+                    "AttributeKey=Region,AttributeValue=us-east-1",
+                ],
+                "An error occurred (InvalidLookupAttributesException) when calling the \
+                 LookupEvents operation: ",
+            ),
+            (
+                &["--filter-pattern", "{ $.eventName = "],
+                "invalid filter pattern: ",
+            ),
+        ];
+        for (bad, expected) in cases {
+            let mut argv = vec!["--trail", "search", "--output", "records"];
+            argv.extend(bad);
+            let error = search_output(&argv, &store, &config)
+                .await
+                .expect_err(expected)
+                .to_string();
+            assert!(error.starts_with(expected), "{bad:?}: {error}");
+        }
+    }
+
     #[tokio::test]
     async fn an_unknown_trail_and_trail_with_paging_are_refused() {
         let config = trail_config();
