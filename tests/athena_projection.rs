@@ -9,13 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
-use cairn_shared::delivery::Deliverer;
 use cairn_shared::ports::object_store::ObjectStore;
-use cairn_shared::service::Service;
 use cairn_test_support::glue_table::Stack;
-use cairn_test_support::pipeline::{fixture_batches, stage_batch};
+use cairn_test_support::pipeline::{embedded_store, fixture_batches, stage_and_deliver};
+use time::OffsetDateTime;
 use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 
 /// The account most of the fixture records are for.
 const ACCOUNT: &str = "056392974792";
@@ -57,19 +55,7 @@ async fn delivered_keys(
     ];
     let mut keys: BTreeMap<String, Vec<(String, OffsetDateTime)>> = BTreeMap::new();
     for (now, batches) in days {
-        for (i, (_, body)) in batches.iter().enumerate() {
-            stage_batch(
-                store,
-                config,
-                body,
-                now - Duration::milliseconds(i as i64 + 1),
-            )
-            .await;
-        }
-        Deliverer::new(config, store, None)
-            .handle(&Duration::minutes(10), now)
-            .await
-            .expect("deliver");
+        stage_and_deliver(store, config, batches, None, now).await;
         for trail in &config.trails {
             let known = keys.entry(trail.bucket().to_owned()).or_default();
             let seen: BTreeSet<String> = known.iter().map(|(key, _)| key.clone()).collect();
@@ -86,15 +72,7 @@ async fn delivered_keys(
 #[tokio::test]
 async fn the_projection_expands_to_the_folders_deliver_writes() {
     let config = Config::from_yaml(CONFIG, "athena projection test").expect("config");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalObjectStore::new(dir.path().to_path_buf());
-    store
-        .create_bucket(&config.state_bucket)
-        .await
-        .expect("bucket");
-    for trail in &config.trails {
-        store.create_bucket(trail.bucket()).await.expect("bucket");
-    }
+    let (_dir, store) = embedded_store(&config).await;
     let keys = delivered_keys(&store, &config).await;
     // The fixtures' Regions are made up (Stratus Red Team's logs mask them), so the deployment
     // lists them as it would list its real ones.

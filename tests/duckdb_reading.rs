@@ -11,17 +11,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use cairn_shared::adapters::local::LocalObjectStore;
-use cairn_shared::delivery::Deliverer;
 use cairn_shared::layout::LOG_FILE_KIND;
-use cairn_shared::service::Service;
 use cairn_test_support::digests::signer;
 use cairn_test_support::glue_table::Stack;
-use cairn_test_support::pipeline::{config, delivered, fixture_batches, stage_batch};
+use cairn_test_support::pipeline::{
+    config, delivered, embedded_store, fixture_batches, stage_and_deliver,
+};
 use cairn_test_support::repo_file;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 
 /// The pipeline configuration's organization trail (tests/support/pipeline.rs).
 const TRAIL: &str = "everything";
@@ -92,23 +91,16 @@ async fn duckdb_reads_the_delivered_logs_through_the_glue_tables_columns() {
         .iter()
         .find(|trail| trail.name() == TRAIL)
         .expect("the organization trail");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalObjectStore::new(dir.path().to_path_buf());
-    store
-        .create_bucket(&config.state_bucket)
-        .await
-        .expect("bucket");
-    for trail in &config.trails {
-        store.create_bucket(trail.bucket()).await.expect("bucket");
-    }
-    for (i, (_, body)) in fixture_batches().iter().enumerate() {
-        let at = DELIVERED_AT - Duration::milliseconds(i as i64 + 1);
-        stage_batch(&store, &config, body, at).await;
-    }
-    Deliverer::new(&config, &store, Some(signer().await))
-        .handle(&Duration::minutes(10), DELIVERED_AT)
-        .await
-        .expect("deliver");
+    let (dir, store) = embedded_store(&config).await;
+    let batches = fixture_batches();
+    stage_and_deliver(
+        &store,
+        &config,
+        &batches,
+        Some(signer().await),
+        DELIVERED_AT,
+    )
+    .await;
 
     // The log files' records (Insights files are not the table's), read back apart from SQL.
     let mut records: Vec<(Value, String, String)> = Vec::new();

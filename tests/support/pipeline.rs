@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivered::LogFileFacts;
+use cairn_shared::delivery::Deliverer;
 use cairn_shared::ingest::Ingestor;
 use cairn_shared::layout::{INSIGHT_KIND, LOG_FILE_KIND};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::ports::signer::Signer;
 use cairn_shared::record::{EventTime, EventType, Record, compact, split_batch};
 use cairn_shared::service::Service;
 use flate2::read::GzDecoder;
@@ -326,4 +329,35 @@ pub async fn create_buckets(sdk: &aws_config::SdkConfig, config: &Config) {
             .await
             .expect("create bucket");
     }
+}
+
+/// A fresh embedded store in a temporary folder, with `config`'s state bucket and every trail
+/// bucket.
+pub async fn embedded_store(config: &Config) -> (tempfile::TempDir, LocalObjectStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalObjectStore::new(dir.path().to_path_buf());
+    let trail_buckets = config.trails.iter().map(|trail| trail.bucket());
+    for bucket in std::iter::once(config.state_bucket.as_str()).chain(trail_buckets) {
+        store.create_bucket(bucket).await.expect("bucket");
+    }
+    (dir, store)
+}
+
+/// Stages each body as one ingest request, a millisecond apart and all before `now`, then
+/// delivers them in one run at `now`.
+pub async fn stage_and_deliver(
+    store: &dyn ObjectStore,
+    config: &Config,
+    batches: &[(String, String)],
+    signer: Option<&dyn Signer>,
+    now: time::OffsetDateTime,
+) {
+    for (i, (_, body)) in batches.iter().enumerate() {
+        let at = now - time::Duration::milliseconds(i as i64 + 1);
+        stage_batch(store, config, body, at).await;
+    }
+    Deliverer::new(config, store, signer)
+        .handle(&time::Duration::minutes(10), now)
+        .await
+        .expect("deliver");
 }
