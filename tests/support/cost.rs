@@ -29,8 +29,10 @@ use cairn_shared::trigger::ObjectCreated;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use crate::digests::create_kms_signing_key;
 use crate::notify::item;
 use crate::pipeline::{create_buckets, unique_suffix};
+use crate::sns_queue::create_topic;
 use crate::{repo_file, synthetic};
 
 /// How producers hand events to ingest.
@@ -207,32 +209,12 @@ pub async fn measure(
 ) -> String {
     let suffix = unique_suffix();
     let sns = aws_sdk_sns::Client::new(sdk);
-    let topic = |name: String| {
-        let sns = sns.clone();
-        async move {
-            sns.create_topic()
-                .name(name)
-                .send()
-                .await
-                .expect("CreateTopic")
-                .topic_arn()
-                .expect("topic ARN")
-                .to_owned()
-        }
-    };
-    let notices = topic(format!("cairn-cost-notices-{suffix}")).await;
-    let alerts = topic(format!("cairn-cost-alerts-{suffix}")).await;
+    let notices = create_topic(&sns, &format!("cairn-cost-notices-{suffix}")).await;
+    let alerts = create_topic(&sns, &format!("cairn-cost-alerts-{suffix}")).await;
     let config = config(&suffix, &notices, &alerts);
     create_buckets(sdk, &config).await;
-    let kms = aws_sdk_kms::Client::new(sdk);
-    let key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .expect("CreateKey");
-    let key_id = key.key_metadata().expect("metadata").key_id().to_owned();
+    let key = create_kms_signing_key(&aws_sdk_kms::Client::new(sdk)).await;
+    let key_id = key.key_id().to_owned();
 
     let s3 = S3ObjectStore::from_sdk_config(sdk);
     let sink = CloudWatchLogsSink::new(sdk);
