@@ -31,7 +31,7 @@ use cairn_shared::trail::Trail;
 use cairn_test_support::forward::{Stream, expected_streams};
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
 use cairn_test_support::repo_file;
-use cairn_test_support::sns_queue::{receive, subscribed_queue};
+use cairn_test_support::sns_queue::{create_topic, receive, subscribed_queue};
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -190,21 +190,8 @@ async fn create_resources(sdk: &SdkConfig, suffix: &str) -> Resources {
     let kms = aws_sdk_kms::Client::new(sdk);
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
 
-    let topic = |name: String| {
-        let sns = sns.clone();
-        async move {
-            sns.create_topic()
-                .name(name)
-                .send()
-                .await
-                .expect("CreateTopic")
-                .topic_arn()
-                .expect("topic ARN")
-                .to_owned()
-        }
-    };
-    let notice_topic = topic(format!("cairn-notices-{suffix}")).await;
-    let alert_topic = topic(format!("cairn-alerts-{suffix}")).await;
+    let notice_topic = create_topic(&sns, &format!("cairn-notices-{suffix}")).await;
+    let alert_topic = create_topic(&sns, &format!("cairn-alerts-{suffix}")).await;
 
     let original = std::fs::read_to_string(workspace().join("cairn.yaml")).expect("cairn.yaml");
     let mut yaml = original.clone();

@@ -10,7 +10,7 @@ use cairn_shared::delivery::Deliverer;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::Signer;
 use cairn_shared::service::Service;
-use cairn_test_support::digests::{assert_digest_chains, signer};
+use cairn_test_support::digests::{assert_digest_chains, create_kms_signing_key, signer};
 use cairn_test_support::pipeline::{
     assert_settled, config_with_suffix, create_buckets, delivered, expected_deliveries,
     fixture_batches, stage_batch, unique_suffix,
@@ -100,14 +100,7 @@ async fn digests_are_signed_with_kms_and_survive_a_key_rotation() {
     let kms = aws_sdk_kms::Client::new(&sdk);
     let mut signers = Vec::new();
     for _ in 0..2 {
-        let key = kms
-            .create_key()
-            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
-            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-            .send()
-            .await
-            .expect("CreateKey");
-        let key_id = key.key_metadata().expect("metadata").key_id().to_owned();
+        let key_id = create_kms_signing_key(&kms).await.key_id().to_owned();
         signers.push(KmsSigner::new(&sdk, key_id));
     }
 

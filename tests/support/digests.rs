@@ -20,6 +20,18 @@ use cairn_shared::record::EventTime;
 use flate2::read::GzDecoder;
 use time::OffsetDateTime;
 
+/// A new KMS key of the kind deliver signs digests with (RSA_2048, SIGN_VERIFY); its metadata.
+pub async fn create_kms_signing_key(kms: &aws_sdk_kms::Client) -> aws_sdk_kms::types::KeyMetadata {
+    kms.create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata
+        .expect("metadata")
+}
+
 /// What the checked chains hold, for further assertions.
 #[derive(Debug, Default)]
 pub struct Chains {

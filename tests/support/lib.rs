@@ -3,6 +3,7 @@
 
 pub mod aws_chains;
 pub mod cloudtrail_stub;
+pub mod cost;
 pub mod digests;
 pub mod faulty_store;
 pub mod forward;

@@ -5,6 +5,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Creates topic `name` and returns its ARN.
+pub async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> String {
+    sns.create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn()
+        .expect("topic ARN")
+        .to_owned()
+}
+
 /// Creates queue `name`, subscribes it to each topic (raw message delivery off, so the queue
 /// receives SNS's JSON envelope) and returns its URL.
 pub async fn subscribed_queue(
