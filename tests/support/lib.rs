@@ -4,6 +4,7 @@
 pub mod aws_chains;
 pub mod cloudtrail_stub;
 pub mod digests;
+pub mod fault_proxy;
 pub mod faulty_store;
 pub mod forward;
 pub mod notify;
