@@ -42,7 +42,7 @@ use cairn_test_support::notify::{alert_records, config, created_objects, expecte
 use cairn_test_support::pipeline::{
     assert_settled, create_buckets, delivered, expected_deliveries, unique_suffix,
 };
-use cairn_test_support::sns_queue::{receive_at_least, subscribed_queue};
+use cairn_test_support::sns_queue::{receive_at_least, subscribed_topic};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -206,23 +206,7 @@ async fn the_pipeline_loses_nothing_through_a_failing_network() {
     let sqs = aws_sdk_sqs::Client::new(&direct);
     let mut topics = Vec::new();
     for name in ["notices", "alerts"] {
-        let topic = sns
-            .create_topic()
-            .name(format!("cairn-faults-{name}-{suffix}"))
-            .send()
-            .await
-            .expect("CreateTopic")
-            .topic_arn()
-            .expect("topic ARN")
-            .to_owned();
-        let queue = subscribed_queue(
-            &sns,
-            &sqs,
-            &format!("cairn-faults-{name}-{suffix}"),
-            &[&topic],
-        )
-        .await;
-        topics.push((topic, queue));
+        topics.push(subscribed_topic(&sns, &sqs, &format!("cairn-faults-{name}-{suffix}")).await);
     }
     let config = config(&suffix, &topics[0].0, &topics[1].0);
     create_buckets(&direct, &config).await;

@@ -45,6 +45,25 @@ pub async fn subscribed_queue(
     queue_url
 }
 
+/// A topic with an SQS queue subscribed to it; returns (topic ARN, queue URL).
+pub async fn subscribed_topic(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> (String, String) {
+    let topic_arn = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn()
+        .expect("topic ARN")
+        .to_owned();
+    let queue_url = subscribed_queue(sns, sqs, &format!("{name}-subscriber"), &[&topic_arn]).await;
+    (topic_arn, queue_url)
+}
+
 /// Receives (and deletes) `count` SNS envelopes from the queue within a minute, then checks
 /// that no more come.
 pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Vec<Value> {

@@ -1,6 +1,9 @@
 //! What the tests running `cairn` processes on an embedded store share: the command, the
 //! records they ingest, and the checks of what deliver made of them.
 
+// Each test binary that includes this uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,12 +17,12 @@ pub(crate) const TRAIL_LOGS: &str =
 /// Where ingest stages events, below the store.
 pub(crate) const STAGING: &str = "cairn-state-123456789012/staging";
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `cairn` with the sample configuration on the store at `store`, its clock at `now`, output
-/// captured.
+/// `cairn` with the sample configuration on the store at `store`, its clock at `now`, in the
+/// repository (where the sample events are), output captured.
 pub(crate) fn cairn(store: &Path, now: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
     command
@@ -29,6 +32,7 @@ pub(crate) fn cairn(store: &Path, now: &str, args: &[&str]) -> Command {
         .arg(store)
         .args(["--now", now])
         .args(args)
+        .current_dir(repo())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
