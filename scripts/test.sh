@@ -50,6 +50,8 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 # Tells the Rust tests LocalStack is required: they fail (rather than skip) if it is unreachable.
 export CAIRN_LOCALSTACK=$AWS_ENDPOINT_URL
+# cli/tests/full_disk.rs mounts a small tmpfs in a namespace of its own; this makes it required.
+export CAIRN_REQUIRE_TMPFS=1
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

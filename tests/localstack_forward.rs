@@ -17,48 +17,12 @@ use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
 use cairn_test_support::digests::signer;
 use cairn_test_support::forward::{
-    Stream, config, expected_matches, expected_streams, recent_fixture_batches,
+    Stream, config, expected_matches, expected_streams, read_stream, recent_fixture_batches,
 };
 use cairn_test_support::localstack_sdk_config;
 use cairn_test_support::pipeline::{create_buckets, stage_batch, unique_suffix};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
-
-/// Every event of a stream, oldest first, following GetLogEvents' forward tokens.
-async fn read_stream(
-    logs: &aws_sdk_cloudwatchlogs::Client,
-    group: &str,
-    stream: &str,
-) -> Vec<(i64, String)> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..1000 {
-        let page = logs
-            .get_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .start_from_head(true)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GetLogEvents {group} {stream}: {e:?}"));
-        if page.events().is_empty() {
-            break;
-        }
-        events.extend(page.events().iter().map(|event| {
-            (
-                event.timestamp().expect("timestamp"),
-                event.message().expect("message").to_owned(),
-            )
-        }));
-        let next = page.next_forward_token().map(str::to_owned);
-        if next.is_none() || next == token {
-            break;
-        }
-        token = next;
-    }
-    events
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {

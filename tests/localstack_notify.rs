@@ -26,28 +26,9 @@ use cairn_test_support::notify::{
     record_field_values,
 };
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
-use cairn_test_support::sns_queue::{receive, subscribed_queue};
+use cairn_test_support::sns_queue::{receive, subscribed_topic};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-/// A topic with an SQS queue subscribed to it; returns (topic ARN, queue URL).
-async fn subscribed_topic(
-    sns: &aws_sdk_sns::Client,
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-) -> (String, String) {
-    let topic_arn = sns
-        .create_topic()
-        .name(name)
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn()
-        .expect("topic ARN")
-        .to_owned();
-    let queue_url = subscribed_queue(sns, sqs, &format!("{name}-subscriber"), &[&topic_arn]).await;
-    (topic_arn, queue_url)
-}
 
 /// Decides, per publish, whether it fails and how.
 type Rule = Box<dyn FnMut(&Notification) -> Option<NotifierError> + Send>;

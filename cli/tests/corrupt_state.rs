@@ -4,40 +4,28 @@
 //! chain). Also: two deliver runs with clocks minutes apart keep the lease rules and a valid
 //! chain.
 
+mod support;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use cairn_shared::adapters::local::{LocalLogSink, LocalObjectStore};
 use cairn_shared::config::Config;
 use cairn_shared::forward::Forwarder;
 use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
+use support::{repo, text};
 use time::macros::datetime;
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 const NEXT_HOUR: &str = "2026-11-22T11:05:00Z";
 const STATE: &str = "cairn-state-123456789012";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn cairn(store: &Path, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--config")
-        .arg(repo().join("cairn.yaml"))
-        .arg("--store")
-        .arg(store)
-        .args(["--now", now])
-        .args(args)
-        .current_dir(repo())
+    support::cairn(store, now, args)
         .output()
         .expect("cairn runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A store after `cairn run` over the samples, and its folder.
@@ -216,15 +204,7 @@ fn deliver_runs_with_clocks_minutes_apart_keep_the_lease_and_the_chain() {
         ("2026-11-22T10:20:00Z", "2026-11-22T10:27:00Z"),
     ] {
         ingest_more(&store, now);
-        let ahead = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .arg("--config")
-            .arg(repo().join("cairn.yaml"))
-            .arg("--store")
-            .arg(&store)
-            .args(["--now", now, "deliver"])
-            .current_dir(repo())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let ahead = support::cairn(&store, now, &["deliver"])
             .spawn()
             .expect("deliver");
         let other = cairn(&store, behind, &["deliver"]);

@@ -3,13 +3,16 @@
 //! after the leases expire. Every good event is delivered exactly once and byte-equal, every
 //! bad one refused with its reason, nothing stays staged, and the digest chain validates.
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use flate2::read::GzDecoder;
+use support::{
+    assert_delivered_once, assert_validates, cairn, deliver_everything, finish, good_event_id,
+    good_record, text,
+};
 
 /// The runs' clock: every concurrent run in one hour, the final deliver after the leases
 /// (two minutes) and the hour are over, so it also writes the hour's digest.
@@ -19,25 +22,6 @@ const ROUNDS: usize = 6;
 const FILES_PER_ROUND: usize = 3;
 const GOOD_PER_FILE: usize = 40;
 const DELIVERS_PER_ROUND: usize = 3;
-const TRAIL_LOGS: &str = "cairn-trail-123456789012/audit/AWSLogs/123456789012/CloudTrail";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn cairn(store: &Path, now: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
-    command
-        .arg("--config")
-        .arg(repo().join("cairn.yaml"))
-        .arg("--store")
-        .arg(store)
-        .args(["--now", now])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
 
 /// A small deterministic generator, so a failing run can be repeated from its seed.
 struct Lcg(u64);
@@ -52,55 +36,11 @@ impl Lcg {
     }
 }
 
-/// A compact management record the sample main trail takes.
-fn good_record(id: usize) -> String {
-    format!(
-        r#"{{"eventVersion":"1.11","userIdentity":{{"type":"IAMUser","principalId":"AIDAKILLTEST","arn":"arn:aws:iam::123456789012:user/k","accountId":"123456789012","userName":"k"}},"eventTime":"2026-11-22T09:{:02}:{:02}Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"kill-test","requestParameters":{{"n":{id}}},"responseElements":null,"requestID":"r-{id}","eventID":"6d1f0000-0000-4000-8000-{id:012}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}}"#,
-        id / 60 % 60,
-        id % 60
-    )
-}
-
 /// A record without an eventTime: refused by ingest, naming the field.
 fn bad_record(id: usize) -> String {
     format!(
         r#"{{"eventVersion":"1.11","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","eventID":"bad-{id}","eventType":"AwsApiCall"}}"#
     )
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn gunzip(path: &Path) -> String {
-    let mut text = String::new();
-    GzDecoder::new(std::fs::File::open(path).expect("log file"))
-        .read_to_string(&mut text)
-        .expect("gzip");
-    text
-}
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-fn finish(child: Child) -> Output {
-    child.wait_with_output().expect("wait")
 }
 
 #[test]
@@ -126,10 +66,7 @@ fn deliver_runs_killed_at_random_lose_and_duplicate_nothing() {
             let mut records = Vec::new();
             for _ in 0..GOOD_PER_FILE {
                 let record = good_record(next_id);
-                good.insert(
-                    format!("6d1f0000-0000-4000-8000-{next_id:012}"),
-                    record.clone(),
-                );
+                good.insert(good_event_id(next_id), record.clone());
                 records.push(record);
                 next_id += 1;
             }
@@ -206,67 +143,10 @@ fn deliver_runs_killed_at_random_lose_and_duplicate_nothing() {
     eprintln!("{killed} deliver runs killed");
     assert!(killed > 0, "the seed killed no run");
 
-    // After the leases: deliver until nothing is left (a run takes one batch at a time).
-    for _ in 0..20 {
-        let output = finish(cairn(&store, FINAL, &["deliver"]).spawn().expect("deliver"));
-        assert!(
-            output.status.success(),
-            "final deliver: {}",
-            text(&output.stderr)
-        );
-        if files_under(&store.join("cairn-state-123456789012/staging")).is_empty() {
-            break;
-        }
-    }
-    assert!(
-        files_under(&store.join("cairn-state-123456789012/staging")).is_empty(),
-        "events are still staged"
-    );
-
-    let mut delivered: HashMap<String, usize> = HashMap::new();
-    for file in files_under(&store.join(TRAIL_LOGS)) {
-        let text = gunzip(&file);
-        let log: serde_json::Value = serde_json::from_str(&text).expect("log file JSON");
-        for record in log["Records"].as_array().expect("Records") {
-            let id = record["eventID"].as_str().expect("eventID").to_owned();
-            assert!(!id.starts_with("bad-"), "a refused event was delivered");
-            let expected = good
-                .get(&id)
-                .unwrap_or_else(|| panic!("unknown event {id}"));
-            assert!(text.contains(expected.as_str()), "{id} is not byte-equal");
-            *delivered.entry(id).or_default() += 1;
-        }
-    }
-    let missing: Vec<_> = good
-        .keys()
-        .filter(|id| !delivered.contains_key(*id))
-        .collect();
-    assert!(missing.is_empty(), "never delivered: {missing:?}");
-    let twice: Vec<_> = delivered.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    assert_eq!(delivered.len(), ROUNDS * FILES_PER_ROUND * GOOD_PER_FILE);
+    // After the leases: deliver until nothing is left.
+    deliver_everything(&store, FINAL);
+    assert_delivered_once(&store, &good);
+    assert_eq!(good.len(), ROUNDS * FILES_PER_ROUND * GOOD_PER_FILE);
     assert_eq!(bad_expected, ROUNDS * FILES_PER_ROUND);
-
-    let validate = finish(
-        cairn(
-            &store,
-            FINAL,
-            &[
-                "validate-logs",
-                "--trail-arn",
-                "arn:aws:cloudtrail:us-east-1:123456789012:trail/main",
-                "--start-time",
-                "2026-11-22T09:00:00Z",
-            ],
-        )
-        .spawn()
-        .expect("validate-logs"),
-    );
-    let report = text(&validate.stdout);
-    assert!(
-        validate.status.success(),
-        "{report}{}",
-        text(&validate.stderr)
-    );
-    assert!(report.contains("digest files valid"), "{report}");
+    assert_validates(&store, FINAL);
 }

@@ -227,3 +227,39 @@ pub fn expected_matches(config: &Config, streams: &BTreeMap<Stream, Vec<(i64, St
         })
         .sum()
 }
+
+/// Every event of a stream, oldest first, following GetLogEvents' forward tokens.
+pub async fn read_stream(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+) -> Vec<(i64, String)> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..1000 {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetLogEvents {group} {stream}: {e:?}"));
+        if page.events().is_empty() {
+            break;
+        }
+        events.extend(page.events().iter().map(|event| {
+            (
+                event.timestamp().expect("timestamp"),
+                event.message().expect("message").to_owned(),
+            )
+        }));
+        let next = page.next_forward_token().map(str::to_owned);
+        if next.is_none() || next == token {
+            break;
+        }
+        token = next;
+    }
+    events
+}

@@ -5,6 +5,7 @@ pub mod aws_chains;
 pub mod cloudtrail_stub;
 pub mod cost;
 pub mod digests;
+pub mod fault_proxy;
 pub mod faulty_store;
 pub mod forward;
 pub mod glue_table;

@@ -57,9 +57,40 @@ pub async fn subscribed_queue(
     queue_url
 }
 
+/// A topic with an SQS queue subscribed to it; returns (topic ARN, queue URL).
+pub async fn subscribed_topic(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> (String, String) {
+    let topic_arn = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn()
+        .expect("topic ARN")
+        .to_owned();
+    let queue_url = subscribed_queue(sns, sqs, &format!("{name}-subscriber"), &[&topic_arn]).await;
+    (topic_arn, queue_url)
+}
+
 /// Receives (and deletes) `count` SNS envelopes from the queue within a minute, then checks
 /// that no more come.
 pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Vec<Value> {
+    let envelopes = receive_at_least(sqs, queue_url, count).await;
+    assert_eq!(envelopes.len(), count, "{envelopes:#?}");
+    envelopes
+}
+
+/// Receives (and deletes) SNS envelopes from the queue until at least `count` came and then no
+/// more for a while, or a minute passed: with SNS's at-least-once delivery, some may be copies.
+pub async fn receive_at_least(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    count: usize,
+) -> Vec<Value> {
     let mut envelopes = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -86,6 +117,5 @@ pub async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -
             break;
         }
     }
-    assert_eq!(envelopes.len(), count, "{envelopes:#?}");
     envelopes
 }

@@ -18,7 +18,9 @@ pub struct CloudTrailKeys {
 
 impl CloudTrailKeys {
     pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(Client::new(config))
+        Self::from_client(Client::from_conf(logging_retries!(
+            aws_sdk_cloudtrail::config::Builder::from(config)
+        )))
     }
 
     /// The directory over an already configured client.

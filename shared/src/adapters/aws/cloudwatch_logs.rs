@@ -25,7 +25,9 @@ pub struct CloudWatchLogsSink {
 impl CloudWatchLogsSink {
     /// A sink using the shared SDK configuration (see [`super::load_sdk_config`]).
     pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(Client::new(config))
+        Self::from_client(Client::from_conf(logging_retries!(
+            aws_sdk_cloudwatchlogs::config::Builder::from(config)
+        )))
     }
 
     /// A sink over an already configured client.

@@ -32,7 +32,10 @@ impl KmsSigner {
     /// A signer for `key_id` (key id, key ARN or alias) using the shared SDK configuration (see
     /// [`super::load_sdk_config`]).
     pub fn new(config: &SdkConfig, key_id: impl Into<String>) -> Self {
-        Self::from_client(Client::new(config), key_id)
+        Self::from_client(
+            Client::from_conf(logging_retries!(aws_sdk_kms::config::Builder::from(config))),
+            key_id,
+        )
     }
 
     /// A signer for `key_id` over an already configured client.

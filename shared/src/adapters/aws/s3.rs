@@ -42,7 +42,7 @@ impl S3ObjectStore {
     /// means LocalStack or another S3-compatible server, which cannot resolve the virtual-hosted
     /// `{bucket}.{host}` names the SDK uses by default, so those get path-style addressing.
     pub fn from_sdk_config(config: &SdkConfig) -> Self {
-        Self::new(Client::from_conf(s3_config(config).build()))
+        Self::new(Client::from_conf(logging_retries!(s3_config(config))))
     }
 }
 

@@ -20,7 +20,9 @@ pub struct SnsNotifier {
 impl SnsNotifier {
     /// A notifier using the shared SDK configuration (see [`super::load_sdk_config`]).
     pub fn new(config: &SdkConfig) -> Self {
-        Self::from_client(Client::new(config))
+        Self::from_client(Client::from_conf(logging_retries!(
+            aws_sdk_sns::config::Builder::from(config)
+        )))
     }
 
     /// A notifier over an already configured client.

@@ -518,12 +518,22 @@ fn backend(operation: &str, bucket: &str, key: &str, error: io::Error) -> Object
 }
 
 /// A put fails on the tree's shape when the key collides with a folder or a folder with a file.
+/// On a full disk the error says so itself, with what to do, since the cause (the source) is
+/// not shown everywhere the error is: a put is atomic, so nothing of the object was kept.
 fn put_error(bucket: &str, key: &str, error: io::Error) -> ObjectStoreError {
     match error.kind() {
         io::ErrorKind::NotADirectory
         | io::ErrorKind::IsADirectory
         | io::ErrorKind::AlreadyExists
         | io::ErrorKind::DirectoryNotEmpty => folder_conflict(bucket, key),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => ObjectStoreError::Backend {
+            context: format!(
+                "local object store: writing s3://{bucket}/{key} failed: the disk holding the \
+                 store is full ({error}); nothing of the object was kept. Free space on it, or \
+                 move the store to a bigger disk, and repeat"
+            ),
+            source: Box::new(error),
+        },
         _ => backend("writing", bucket, key, error),
     }
 }
