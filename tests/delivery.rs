@@ -337,3 +337,69 @@ async fn two_runs_cutting_digests_at_once_keep_one_chain() {
     // change), but the bucket holds it once: checked above.
     assert!(written >= 3 * chains.digests.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_reports_each_trails_events_and_delivery_lag_as_emf_lines() {
+    use cairn_shared::emf::cairn::{CairnMetric, NAMESPACE, TRAIL_DIMENSION};
+
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    // Staged from T0 on (a millisecond apart), delivered a minute and a half later: the lag is
+    // in whole seconds, rounded down, so 90 s for a trail the first body reached, 89 s for one
+    // whose oldest event came a millisecond or more later.
+    let delivered_at = T0 + Duration::seconds(90);
+    let lags = 89..=90;
+    let report = deliver(store.as_ref(), &config, delivered_at).await;
+
+    let mut expected: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for file in &report.log_files {
+        expected.entry(&file.trail).or_default().0 += file.records;
+    }
+    for file in &report.insight_files {
+        expected.entry(&file.trail).or_default().1 += file.records;
+    }
+    assert!(expected.len() > 1, "{expected:?}");
+    for trail in expected.keys() {
+        let lag = report.delivery_lag_seconds.get(*trail);
+        assert!(
+            lag.is_some_and(|lag| lags.contains(lag)),
+            "{trail}: {lag:?}"
+        );
+    }
+
+    let lines = report.metric_lines(delivered_at);
+    assert_eq!(lines.len(), expected.len(), "{lines:?}");
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        let directive = &value["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE, "{line}");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([[TRAIL_DIMENSION]]),
+            "{line}"
+        );
+        assert_eq!(
+            value["_aws"]["Timestamp"],
+            delivered_at.unix_timestamp() * 1000,
+            "{line}"
+        );
+        let trail = value[TRAIL_DIMENSION].as_str().expect("the trail");
+        let (events, insights) = expected[trail];
+        assert_eq!(value[CairnMetric::EventsDelivered.name()], events, "{line}");
+        assert_eq!(
+            value[CairnMetric::InsightsEventsDelivered.name()],
+            insights,
+            "{line}"
+        );
+        assert_eq!(
+            value[CairnMetric::DeliveryLag.name()],
+            report.delivery_lag_seconds[trail],
+            "{line}"
+        );
+    }
+
+    // A run with nothing to deliver measures nothing.
+    let idle = deliver(store.as_ref(), &config, delivered_at + Duration::minutes(5)).await;
+    assert!(idle.metric_lines(delivered_at).is_empty());
+}

@@ -6,6 +6,9 @@
 //! record in CloudWatch Logs, and the delivery notices and match alerts SNS sent, received
 //! through an SQS subscription.
 //!
+//! A second test walks a producer's path under the same watch setup: `cairn put-events` to
+//! ingest's Function URL, then deliver, and the metrics deliver prints.
+//!
 //! Needs cargo-lambda (`scripts/tools.sh install` puts it in .venv-tools/bin; `CAIRN_CARGO_LAMBDA`
 //! names another) and LocalStack (`CAIRN_LOCALSTACK`, set by scripts/test.sh); without
 //! LocalStack it prints NOT RUN. The first invocation of each function builds it (a dev build
@@ -27,6 +30,7 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::DeliveredFile;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::record::EventTime;
+use cairn_shared::staging::read_staged;
 use cairn_shared::trail::Trail;
 use cairn_test_support::forward::{Stream, expected_streams};
 use cairn_test_support::pipeline::{create_buckets, unique_suffix};
@@ -260,6 +264,34 @@ async fn create_resources(sdk: &SdkConfig, suffix: &str) -> Resources {
     }
 }
 
+/// The SDK's configuration from the environment, pointed at LocalStack.
+async fn localstack_sdk(endpoint: &str) -> SdkConfig {
+    load_sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        .build()
+}
+
+/// `cargo lambda watch` running the functions against `resources`: their cairn.yaml written
+/// into `folder` (the watch's log goes there too), the AWS environment pointed at LocalStack.
+fn watch_over(resources: &Resources, endpoint: &str, folder: &Path) -> Watch {
+    let config_path = folder.join("cairn.yaml");
+    std::fs::write(&config_path, &resources.config_yaml).expect("write cairn.yaml");
+    let config_path = config_path.to_str().expect("UTF-8 path").to_owned();
+    Watch::start(
+        &[
+            ("CAIRN_CONFIG", &config_path),
+            ("CAIRN_SIGNING_KEY", &resources.signing_key),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+        folder.join("watch.log"),
+    )
+}
+
 /// events/ingest-records.json with its records moved to the past half hour, in the same order
 /// and spacing: CloudWatch Logs takes events of the past 14 days only.
 fn recent_sample_batch(now: OffsetDateTime) -> (String, usize) {
@@ -404,11 +436,7 @@ async fn the_four_functions_run_under_cargo_lambda_against_localstack() {
     let Some(endpoint) = cairn_test_support::localstack_endpoint(TEST) else {
         return;
     };
-    let sdk = load_sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(&endpoint)
-        .build();
+    let sdk = localstack_sdk(&endpoint).await;
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -417,20 +445,7 @@ async fn the_four_functions_run_under_cargo_lambda_against_localstack() {
     let config = &resources.config;
 
     let folder = tempfile::tempdir().expect("temp dir");
-    let config_path = folder.path().join("cairn.yaml");
-    std::fs::write(&config_path, &resources.config_yaml).expect("write cairn.yaml");
-    let config_path = config_path.to_str().expect("UTF-8 path").to_owned();
-    let watch = Watch::start(
-        &[
-            ("CAIRN_CONFIG", &config_path),
-            ("CAIRN_SIGNING_KEY", &resources.signing_key),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-        ],
-        folder.path().join("watch.log"),
-    );
+    let watch = watch_over(&resources, &endpoint, folder.path());
 
     // ingest: the sample batch, every event accepted.
     let now = OffsetDateTime::now_utc();
@@ -632,6 +647,197 @@ async fn the_four_functions_run_under_cargo_lambda_against_localstack() {
                 .iter()
                 .any(|text| text.contains(filter.as_str()) && text.contains(event_name.as_str())),
             "no alert message names {filter} and {event_name}: {alert_messages:#?}"
+        );
+    }
+    drop(watch);
+}
+
+const PUT_EVENTS_TEST: &str =
+    "cairn_put_events_feeds_ingest_under_cargo_lambda_and_deliver_delivers";
+
+/// The `cairn` command beside this test's binary (`target/debug/cairn`, which `cargo test
+/// --workspace` builds for the CLI's own tests; `cargo build -p cairn-cli` when this test runs
+/// alone), or the one `CAIRN_BIN` names.
+fn cairn_command() -> PathBuf {
+    let path = std::env::var_os("CAIRN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let test = std::env::current_exe().expect("the test binary");
+            let profile = test.parent().and_then(Path::parent).expect("target/debug");
+            profile.join("cairn")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: cargo build -p cairn-cli (or set CAIRN_BIN)",
+        path.display()
+    );
+    path
+}
+
+/// Every staged event of the state bucket's `staging/`, as (dedup key, record JSON) in order.
+async fn staged_events(store: &dyn ObjectStore, state_bucket: &str) -> Vec<(String, String)> {
+    let mut events = Vec::new();
+    for entry in store
+        .list_all(state_bucket, cairn_shared::layout::STAGING_PREFIX)
+        .await
+        .expect("list staging/")
+    {
+        let object = store.get(state_bucket, &entry.key).await.expect("staged");
+        for event in read_staged(&entry.key, &object.body).expect("a staging object") {
+            events.push((event.dedup_key.to_string(), event.record.get().to_owned()));
+        }
+    }
+    events.sort();
+    events
+}
+
+/// A staged record without what depends on the moment ingest took it: a CloudTrail Lake
+/// record's `metadata.ingestionTime`. Any other record is its bytes, as staged.
+fn timeless(record: &str) -> String {
+    let mut value: Value = serde_json::from_str(record).expect("a staged record");
+    let ingestion_time = value
+        .get_mut("metadata")
+        .and_then(|metadata| metadata.as_object_mut())
+        .and_then(|metadata| metadata.remove("ingestionTime"));
+    match ingestion_time {
+        Some(_) => value.to_string(),
+        None => record.to_owned(),
+    }
+}
+
+/// The producer's path: `cairn put-events --no-sign` sends the sample bodies (a Records batch,
+/// an EventBridge event, a PutAuditEvents body) to ingest's Function URL as `cargo lambda
+/// watch` serves it; ingest stages exactly what the same bodies stage in-process (byte for
+/// byte; a Lake record's ingestion time aside), and deliver delivers every staged event and
+/// prints its metrics, one EMF line per trail.
+#[tokio::test(flavor = "multi_thread")]
+async fn cairn_put_events_feeds_ingest_under_cargo_lambda_and_deliver_delivers() {
+    use cairn_shared::adapters::local::LocalObjectStore;
+    use cairn_shared::emf::cairn::{CairnMetric, NAMESPACE, TRAIL_DIMENSION};
+    use cairn_shared::ingest::Ingestor;
+    use cairn_shared::service::Service;
+
+    let Some(endpoint) = cairn_test_support::localstack_endpoint(PUT_EVENTS_TEST) else {
+        return;
+    };
+    let cairn = cairn_command();
+    let sdk = localstack_sdk(&endpoint).await;
+    let store = S3ObjectStore::from_sdk_config(&sdk);
+    let resources = create_resources(&sdk, &unique_suffix()).await;
+    let config = &resources.config;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let watch = watch_over(&resources, &endpoint, folder.path());
+
+    let samples = [
+        "events/ingest-records.json",
+        "events/ingest-eventbridge.json",
+        "events/ingest-audit-events.json",
+    ];
+    // The first invocation starts ingest (building it when the other test has not): through
+    // `cargo lambda invoke`, which waits for that, with a batch that stages nothing.
+    let empty = write_event(folder.path(), "empty.json", &json!({"Records": []}));
+    let answer = watch.invoke("ingest", &empty);
+    assert_eq!(answer, json!({"successful": [], "failed": []}));
+
+    let url = format!("http://127.0.0.1:{}/lambda-url/ingest/", watch.port);
+    let output = Command::new(&cairn)
+        .args(["put-events", "--no-sign", "--url", &url])
+        .args(samples.iter().map(|sample| workspace().join(sample)))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cairn put-events");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cairn put-events failed ({}):\n{stdout}\n{}\n--- watch:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        watch.log_tail()
+    );
+    assert!(
+        stdout.contains("in 3 requests") && stdout.contains(", 0 refused"),
+        "{stdout}"
+    );
+
+    // The same bodies, staged in-process by the same code with the same configuration.
+    let local_dir = tempfile::tempdir().expect("temp dir");
+    let local = LocalObjectStore::new(local_dir.path().to_path_buf());
+    local
+        .create_bucket(&config.state_bucket)
+        .await
+        .expect("the state bucket");
+    let channel = format!(
+        "arn:aws:cloudtrail:us-east-1:{}:channel/cairn",
+        config.account_id
+    );
+    let ingestor = Ingestor::new(config, &local, "us-east-1", &channel);
+    for sample in samples {
+        let body = std::fs::read_to_string(workspace().join(sample)).expect("sample");
+        let report = ingestor
+            .handle(&body, OffsetDateTime::now_utc())
+            .await
+            .expect("ingest in-process");
+        assert!(report.answer.failed.is_empty(), "{sample}");
+    }
+    let expected = staged_events(&local, &config.state_bucket).await;
+    let staged = staged_events(&store, &config.state_bucket).await;
+    assert!(expected.len() > 10, "{expected:?}");
+    let timeless_all = |events: &[(String, String)]| -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|(key, record)| (key.clone(), timeless(record)))
+            .collect()
+    };
+    assert_eq!(
+        timeless_all(&staged),
+        timeless_all(&expected),
+        "what ingest staged from cairn put-events"
+    );
+
+    // deliver: every staged event, and one EMF line per trail on the function's stdout.
+    let report = watch.invoke("deliver", &workspace().join("events/schedule.json"));
+    assert_eq!(
+        report["events"].as_u64(),
+        Some(staged.len() as u64),
+        "{report}"
+    );
+    assert!(staged_events(&store, &config.state_bucket).await.is_empty());
+    let mut per_trail: BTreeMap<String, u64> = BTreeMap::new();
+    for file in report["logFiles"].as_array().expect("logFiles") {
+        *per_trail
+            .entry(file["trail"].as_str().expect("trail").to_owned())
+            .or_default() += file["records"].as_u64().expect("records");
+    }
+    assert!(!per_trail.is_empty(), "{report}");
+    let log = std::fs::read_to_string(&watch.log).expect("the watch log");
+    let printed: BTreeMap<String, Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .filter(|line| line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE)
+        .filter(|line| line[CairnMetric::EventsDelivered.name()].is_number())
+        .map(|line| {
+            let trail = line[TRAIL_DIMENSION].as_str().expect("Trail").to_owned();
+            (trail, line)
+        })
+        .collect();
+    assert_eq!(
+        printed.keys().collect::<Vec<_>>(),
+        per_trail.keys().collect::<Vec<_>>(),
+        "deliver printed one EMF line per trail:\n{}",
+        watch.log_tail()
+    );
+    for (trail, records) in &per_trail {
+        let line = &printed[trail];
+        assert_eq!(
+            line[CairnMetric::EventsDelivered.name()].as_u64(),
+            Some(*records),
+            "{line}"
+        );
+        assert!(
+            line[CairnMetric::DeliveryLag.name()]
+                .as_u64()
+                .is_some_and(|lag| lag < 600),
+            "{line}"
         );
     }
     drop(watch);

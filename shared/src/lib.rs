@@ -9,6 +9,7 @@ pub mod delivered;
 pub mod delivery;
 pub mod digest;
 pub mod document;
+pub mod emf;
 pub mod filter;
 pub mod forward;
 pub mod gzip;

@@ -1,5 +1,6 @@
 //! deliver's invocations: a schedule tick, and the invocation's deadline, into the run's clock
-//! and claim window; the run's report is the answer.
+//! and claim window; the run's report is the answer, and its metrics (per trail: events and
+//! Insights events delivered, delivery lag) are printed as EMF lines.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
@@ -50,6 +51,9 @@ pub(crate) async fn handle(
     let now = run_clock(scheduled_time(&event.payload)?, real_now);
     let claim_for = claim_window(deadline(event.context.deadline)?, real_now);
     let report = deliverer.handle(&claim_for, now).await?;
+    for line in report.metric_lines(now) {
+        cairn_edge::print_metric(&line);
+    }
     tracing::info!(
         events = report.events,
         log_files = report.log_files.len(),

@@ -37,6 +37,12 @@ pub async fn start() -> Result<Config, FunctionError> {
     Err(error)
 }
 
+/// Prints an embedded-metric-format line ([`cairn_shared::emf`]) to stdout, alone on its line:
+/// Lambda sends stdout to the function's log group, and CloudWatch Logs extracts the metrics.
+pub fn print_metric(line: &str) {
+    println!("{line}");
+}
+
 /// An environment variable, or `default` when it is unset or not Unicode.
 pub fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())

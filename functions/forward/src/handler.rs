@@ -1,5 +1,7 @@
 //! forward's invocations: S3's Object Created event (via EventBridge) to the forwarding of
-//! that log file, and any other event to `{"outcome":"ignored","ignoredBecause":…}`.
+//! that log file, and any other event to `{"outcome":"ignored","ignoredBecause":…}`. A
+//! forwarded file's metrics (Cairn's: events stored, metric-filter matches) are printed as EMF
+//! lines.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
@@ -30,9 +32,13 @@ pub(crate) async fn handle(
         Trigger::Ignored(reason) => Ok(Answer::Ignored(Ignored {
             ignored_because: reason,
         })),
-        Trigger::ObjectCreated(object) => Ok(Answer::Forwarded(Box::new(
-            forwarder.handle(&object, now).await?,
-        ))),
+        Trigger::ObjectCreated(object) => {
+            let report = forwarder.handle(&object, now).await?;
+            for line in report.metric_lines(now) {
+                cairn_edge::print_metric(&line);
+            }
+            Ok(Answer::Forwarded(Box::new(report)))
+        }
     }
 }
 

@@ -16,18 +16,14 @@ use cairn_shared::forward::Forwarder;
 use lambda_runtime::{Error, run, service_fn};
 use time::OffsetDateTime;
 
-/// EMF records go to stdout, one per line, where Lambda's log group picks them up.
-fn print_metric(line: &str) {
-    println!("{line}");
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = cairn_edge::start().await?;
     let sdk = load_sdk_config().await;
     let store = S3ObjectStore::from_sdk_config(&sdk);
     let sink = CloudWatchLogsSink::new(&sdk);
-    let forwarder = &Forwarder::new(&config, &store, &sink).with_metric_output(&print_metric);
+    let forwarder =
+        &Forwarder::new(&config, &store, &sink).with_metric_output(&cairn_edge::print_metric);
     run(service_fn(move |event| {
         handler::handle(forwarder, event, OffsetDateTime::now_utc())
     }))

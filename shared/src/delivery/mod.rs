@@ -40,6 +40,7 @@ use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
 use crate::digest::ledger::DeliveredLogFile;
 use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
 use crate::document::DocumentError;
+use crate::emf::{self, cairn::CairnMetric};
 use crate::history;
 use crate::ids::random_id;
 use crate::layout;
@@ -118,6 +119,10 @@ pub struct DeliveryReport {
     /// those producers sent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub insight_files: Vec<DeliveredFile>,
+    /// Per trail that got events, the longest wait of the run, in whole seconds: from the
+    /// staging of the oldest event the trail got in a batch to that batch's delivery time.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub delivery_lag_seconds: BTreeMap<String, i64>,
     /// Digest files written: every chain's hours that had ended by the end of the run.
     pub digests: Vec<WrittenDigest>,
     pub history_objects: usize,
@@ -127,6 +132,33 @@ pub struct DeliveryReport {
     /// Set when another run holds the journal: this run left its batch alone.
     #[serde(with = "time::serde::rfc3339::option")]
     pub busy_until: Option<OffsetDateTime>,
+}
+
+impl DeliveryReport {
+    /// Cairn's metrics of this run ([`emf::cairn`]), one EMF line per trail that got events,
+    /// dated `at`: the events and Insights events delivered, and the delivery lag.
+    pub fn metric_lines(&self, at: OffsetDateTime) -> Vec<String> {
+        let mut per_trail: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for file in &self.log_files {
+            per_trail.entry(&file.trail).or_default().0 += file.records;
+        }
+        for file in &self.insight_files {
+            per_trail.entry(&file.trail).or_default().1 += file.records;
+        }
+        per_trail
+            .into_iter()
+            .map(|(trail, (events, insights))| {
+                let mut values = vec![
+                    (CairnMetric::EventsDelivered, events as f64),
+                    (CairnMetric::InsightsEventsDelivered, insights as f64),
+                ];
+                if let Some(&lag) = self.delivery_lag_seconds.get(trail) {
+                    values.push((CairnMetric::DeliveryLag, lag as f64));
+                }
+                emf::cairn::trail_line(trail, at, &values)
+            })
+            .collect()
+    }
 }
 
 /// deliver, built once per process (the dedup cache carries over between Lambda invocations).
@@ -495,6 +527,13 @@ impl<'a> Deliverer<'a> {
             *report.removed_trails.entry(trail).or_default() += count;
         }
         for file in &plan.log_files {
+            if let Some(lag) = file.delivery_lag {
+                let longest = report
+                    .delivery_lag_seconds
+                    .entry(file.trail.name().to_owned())
+                    .or_default();
+                *longest = (*longest).max(lag.whole_seconds());
+            }
             let delivered = DeliveredFile {
                 trail: file.trail.name().to_owned(),
                 bucket: file.bucket.clone(),

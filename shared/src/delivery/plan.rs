@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use serde_json::value::RawValue;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
 use crate::delivered::LogFileFacts;
@@ -40,6 +40,9 @@ pub(super) struct PlannedLogFile<'c> {
     pub body: LogFileBody,
     /// What the file's S3 metadata carries to forward and notify.
     pub facts: LogFileFacts,
+    /// From the staging of the oldest event of the file's trail, account and Region in the
+    /// batch to the delivery time; `None` when no staging key names a time.
+    pub delivery_lag: Option<Duration>,
 }
 
 pub(super) struct Plan<'c> {
@@ -105,11 +108,13 @@ pub(super) fn build<'c>(
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
+    let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
     // Keyed by borrowed names while counting (one entry per account and Region, not one key
     // allocation per call); owned once, for the plan, at the end.
     let mut insight_calls: BTreeMap<(&str, &str), Vec<insights::Call>> = BTreeMap::new();
     for (object, events) in staged.iter().zip(&parsed) {
+        let staged_at = layout::parse_staging_key(&object.key);
         for Hashed {
             event,
             key: hash,
@@ -150,15 +155,22 @@ pub(super) fn build<'c>(
                     });
             }
             for route in &event.routes {
+                let group = (
+                    route.trail(),
+                    route.account(),
+                    route.region(),
+                    event.insight,
+                );
                 per_destination
-                    .entry((
-                        route.trail(),
-                        route.account(),
-                        route.region(),
-                        event.insight,
-                    ))
+                    .entry(group)
                     .or_default()
                     .push((time, event.record));
+                if let Some(at) = staged_at {
+                    oldest_staged
+                        .entry(group)
+                        .and_modify(|oldest| *oldest = (*oldest).min(at))
+                        .or_insert(at);
+                }
             }
             if let Some((account, region)) = &event.history {
                 let hour = time.unix_seconds().div_euclid(3600);
@@ -230,6 +242,10 @@ pub(super) fn build<'c>(
                     ),
                     body,
                     facts,
+                    // A staging clock ahead of deliver's is no wait at all.
+                    delivery_lag: oldest_staged
+                        .get(&(*trail_name, *account, *region, *insight))
+                        .map(|&at| (delivered_at - at).max(Duration::ZERO)),
                 }
             },
         );

@@ -4,8 +4,7 @@
 //! [`GroupFilters::evaluate`] is the one place forward calls the filter engine, so a faster
 //! matching API can replace it there alone.
 //!
-//! One matched event with a data point becomes one EMF record (CloudWatch's "Embedded metric
-//! format" specification):
+//! One matched event with a data point becomes one EMF record, written by [`crate::emf`]:
 //!
 //! ```json
 //! {"_aws":{"Timestamp":1795169280000,"CloudWatchMetrics":[{"Namespace":"CloudTrailMetrics",
@@ -16,21 +15,17 @@
 //! - `Timestamp` is the event's time (eventTime) in milliseconds, as a metric filter dates the
 //!   data points it publishes by the log event's timestamp.
 //! - `Dimensions` holds one dimension set: the transformation's dimension names, sorted; `[[]]`
-//!   when it has none (the specification wants at least one set, and allows it empty).
+//!   when it has none.
 //! - `Unit` is the transformation's unit, `None` when it names none.
-//! - The metric's value is a JSON number, written without a fraction when it is a whole number.
 //!
 //! A transformation's `defaultValue` is what CloudWatch publishes for a period in which nothing
 //! matched; periods belong to whoever reads the metrics, so no EMF record is written for it.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
 use crate::alert::{AlertMatch, EventSummary, MetricOut};
-use crate::config::{Config, MetricFilter, StandardUnit};
+use crate::config::{Config, MetricFilter};
+use crate::emf::{EmfError, EmfRecord, number};
 use crate::filter::{Datum, Message};
 
 /// The metric filters that apply to one log group: those naming it, and those naming none (which
@@ -111,114 +106,27 @@ impl<'c> GroupFilters<'c> {
     }
 }
 
-/// A metric value as JSON: whole numbers (exactly representable ones) without a fraction.
-pub(crate) fn number(value: f64) -> serde_json::Number {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if value.fract() == 0.0 && value.abs() <= EXACT {
-        serde_json::Number::from(value as i64)
-    } else {
-        serde_json::Number::from_f64(value).unwrap_or_else(|| serde_json::Number::from(0))
-    }
-}
-
-/// Why a data point has no EMF form.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum EmfError {
-    #[error(
-        "dimension {name:?} of metric {metric:?} would take the place of another member of the \
-         EMF record (the metric itself or _aws)"
-    )]
-    DimensionClash { metric: String, name: String },
-}
-
 /// The EMF record (one JSON line) for `datum`, published by `filter` for an event at
-/// `timestamp_ms`.
+/// `timestamp_ms`: the transformation's dimensions, by name, then its metric.
 pub(super) fn emf_record(
     filter: &MetricFilter,
     datum: &Datum,
     timestamp_ms: i64,
 ) -> Result<String, EmfError> {
     let transformation = filter.metric.transformation();
-    let metric = transformation.metric_name.as_str();
-    if let Some(name) = datum
+    datum
         .dimensions
-        .keys()
-        .find(|name| name.as_str() == metric || name.as_str() == "_aws")
-    {
-        return Err(EmfError::DimensionClash {
-            metric: metric.to_owned(),
-            name: name.clone(),
-        });
-    }
-    let record = Emf {
-        timestamp_ms,
-        namespace: &transformation.metric_namespace,
-        metric,
-        unit: filter.metric.unit(),
-        dimensions: &datum.dimensions,
-        value: number(datum.value),
-    };
-    Ok(serde_json::to_string(&record).expect("an EMF record serializes"))
-}
-
-struct Emf<'a> {
-    timestamp_ms: i64,
-    namespace: &'a str,
-    metric: &'a str,
-    unit: StandardUnit,
-    dimensions: &'a BTreeMap<String, String>,
-    value: serde_json::Number,
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    #[serde(rename = "Timestamp")]
-    timestamp: i64,
-    #[serde(rename = "CloudWatchMetrics")]
-    cloud_watch_metrics: [Directive<'a>; 1],
-}
-
-#[derive(Serialize)]
-struct Directive<'a> {
-    #[serde(rename = "Namespace")]
-    namespace: &'a str,
-    #[serde(rename = "Dimensions")]
-    dimensions: [Vec<&'a str>; 1],
-    #[serde(rename = "Metrics")]
-    metrics: [Definition<'a>; 1],
-}
-
-#[derive(Serialize)]
-struct Definition<'a> {
-    #[serde(rename = "Name")]
-    name: &'a str,
-    #[serde(rename = "Unit")]
-    unit: StandardUnit,
-}
-
-impl Serialize for Emf<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2 + self.dimensions.len()))?;
-        map.serialize_entry(
-            "_aws",
-            &Metadata {
-                timestamp: self.timestamp_ms,
-                cloud_watch_metrics: [Directive {
-                    namespace: self.namespace,
-                    dimensions: [self.dimensions.keys().map(String::as_str).collect()],
-                    metrics: [Definition {
-                        name: self.metric,
-                        unit: self.unit,
-                    }],
-                }],
-            },
-        )?;
-        for (name, value) in self.dimensions {
-            map.serialize_entry(name, value)?;
-        }
-        map.serialize_entry(self.metric, &self.value)?;
-        map.end()
-    }
+        .iter()
+        .fold(
+            EmfRecord::new(&transformation.metric_namespace, timestamp_ms),
+            |record, (name, value)| record.dimension(name, value),
+        )
+        .metric(
+            &transformation.metric_name,
+            filter.metric.unit(),
+            datum.value,
+        )
+        .to_line()
 }
 
 #[cfg(test)]
@@ -337,15 +245,6 @@ metricFilters:
     }
 
     #[test]
-    fn values_are_json_numbers_whole_ones_without_a_fraction() {
-        assert_eq!(number(1.0).to_string(), "1");
-        assert_eq!(number(-3.0).to_string(), "-3");
-        assert_eq!(number(1500.0).to_string(), "1500");
-        assert_eq!(number(0.25).to_string(), "0.25");
-        assert_eq!(number(1e300).to_string(), "1e+300");
-    }
-
-    #[test]
     fn a_dimension_that_would_overwrite_a_member_is_refused() {
         let config = Config::from_yaml(
             r#"
@@ -367,6 +266,6 @@ metricFilters:
         let matches = filters.evaluate(r#"{"a":"x"}"#);
         let err = emf_record(matches[0].filter, matches[0].datum.as_ref().unwrap(), 0)
             .expect_err("clash");
-        assert!(matches!(err, EmfError::DimensionClash { .. }), "{err}");
+        assert!(matches!(err, EmfError::Clash { .. }), "{err}");
     }
 }

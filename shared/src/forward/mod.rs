@@ -59,6 +59,7 @@ use tracing::Instrument;
 use crate::alert::{ALERT_VERSION, Alert, LogFileRef};
 use crate::config::Config;
 use crate::delivered;
+use crate::emf::{self, cairn::CairnMetric};
 use crate::gzip;
 use crate::ids::random_id;
 use crate::layout;
@@ -133,6 +134,9 @@ pub struct ForwardReport {
     pub refused_events: Vec<RefusedEvent>,
     /// Metric-filter matches in the whole file.
     pub matches: usize,
+    /// Metric-filter matches of the records CloudWatch Logs stored in this run (those of
+    /// records an earlier run stored were counted by that run).
+    pub matches_stored: usize,
     /// The alert object this run wrote (state bucket key).
     pub alert: Option<String>,
     /// EMF records for the data points of matched events stored in this run, one JSON each.
@@ -156,6 +160,7 @@ impl ForwardReport {
             refused: BTreeMap::new(),
             refused_events: Vec::new(),
             matches: 0,
+            matches_stored: 0,
             alert: None,
             metrics: Vec::new(),
         }
@@ -164,6 +169,22 @@ impl ForwardReport {
     /// Records refused in this run, all reasons together.
     pub fn refused_total(&self) -> usize {
         self.refused.values().sum()
+    }
+
+    /// Cairn's metrics of this run ([`emf::cairn`]), as EMF lines dated `at`: for a log file
+    /// of a trail with a log group, the events stored and their metric-filter matches.
+    pub fn metric_lines(&self, at: OffsetDateTime) -> Vec<String> {
+        let (Some(trail), Some(_)) = (&self.trail, &self.log_group) else {
+            return Vec::new();
+        };
+        vec![emf::cairn::trail_line(
+            trail,
+            at,
+            &[
+                (CairnMetric::EventsForwarded, self.forwarded as f64),
+                (CairnMetric::MetricFilterMatches, self.matches_stored as f64),
+            ],
+        )]
     }
 }
 
@@ -500,6 +521,7 @@ impl<'a> Forwarder<'a> {
 
     /// The EMF records of a stored event's matches.
     fn publish(&self, report: &mut ForwardReport, entry: &Entry<'_>, found: &[FilterMatch<'_>]) {
+        report.matches_stored += found.len();
         for m in found {
             let Some(datum) = &m.datum else { continue };
             match metrics::emf_record(m.filter, datum, entry.timestamp_ms.unwrap_or_default()) {

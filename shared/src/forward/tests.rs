@@ -438,6 +438,56 @@ async fn a_failed_batch_is_resumed_and_every_event_goes_exactly_once() {
 }
 
 #[tokio::test]
+async fn each_run_measures_the_events_and_matches_it_stored() {
+    use crate::emf::cairn::{CairnMetric, TRAIL_DIMENSION};
+
+    let env = env().await;
+    let key = log_key("AbCdEfGh01234567");
+    env.put_file(BUCKET, &key, gzip(&records(10))).await;
+    // Batches of three: the first two go (record 4 matches), the third fails.
+    let first = ScriptedSink::with([Act::Store, Act::Store, Act::Fail { retryable: false }]);
+    env.forwarder(&first)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect_err("the sink fails");
+
+    let second = ScriptedSink::default();
+    let report = env
+        .forwarder(&second)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect("resume");
+    assert_eq!((report.forwarded, report.matches), (4, 2));
+    // Only record 7 matched among the records this run stored.
+    assert_eq!(report.matches_stored, 1);
+    let lines = report.metric_lines(NOW);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(line[TRAIL_DIMENSION], "main");
+    assert_eq!(line["_aws"]["Timestamp"], NOW.unix_timestamp() * 1000);
+    assert_eq!(line[CairnMetric::EventsForwarded.name()], 4);
+    assert_eq!(line[CairnMetric::MetricFilterMatches.name()], 1);
+
+    // A file done before stores nothing; anything that is not a trail's log file measures
+    // nothing.
+    let again = env
+        .forwarder(&ScriptedSink::default())
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect("finished");
+    let line: Value = serde_json::from_str(&again.metric_lines(NOW)[0]).unwrap();
+    assert_eq!(line[CairnMetric::EventsForwarded.name()], 0);
+    assert_eq!(line[CairnMetric::MetricFilterMatches.name()], 0);
+    let elsewhere = env
+        .forwarder(&ScriptedSink::default())
+        .handle(&ObjectCreated::new("elsewhere", "AWSLogs/x.json.gz"), NOW)
+        .await
+        .expect("ignored");
+    assert_eq!(elsewhere.outcome, Outcome::Ignored);
+    assert!(elsewhere.metric_lines(NOW).is_empty());
+}
+
+#[tokio::test]
 async fn only_the_batch_in_flight_at_a_crash_goes_twice() {
     // The put stores the batch but its answer is lost.
     let env = env().await;

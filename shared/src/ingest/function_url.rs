@@ -145,6 +145,10 @@ struct Response<'b> {
     status_code: u16,
     headers: Headers,
     body: &'b str,
+    /// Always empty. The Lambda Developer Guide's response format lists `cookies` among the
+    /// members; `cargo lambda watch` (aws_lambda_events' ApiGatewayV2httpResponse) refuses a
+    /// response without it, answering 500 though the events were staged.
+    cookies: [&'static str; 0],
     #[serde(rename = "isBase64Encoded")]
     is_base64_encoded: bool,
 }
@@ -157,7 +161,7 @@ struct Headers {
 
 /// The invocation result a Function URL turns into an HTTP response:
 /// `{"statusCode":…,"headers":{"content-type":"application/json"},"body":"<body as JSON
-/// text>","isBase64Encoded":false}`. A `RawValue` body goes in verbatim.
+/// text>","cookies":[],"isBase64Encoded":false}`. A `RawValue` body goes in verbatim.
 pub fn function_url_response<T: Serialize + ?Sized>(
     status_code: u16,
     body: &T,
@@ -169,6 +173,7 @@ pub fn function_url_response<T: Serialize + ?Sized>(
             content_type: "application/json",
         },
         body: &body,
+        cookies: [],
         is_base64_encoded: false,
     })
 }
@@ -285,7 +290,7 @@ mod tests {
         let response = function_url_response(200, &*answer).expect("serialises");
         assert_eq!(
             response.get(),
-            r#"{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"successful\":[{\"id\":\"1\",\"eventID\":\"e\"}],\"failed\":[]}","isBase64Encoded":false}"#
+            r#"{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"successful\":[{\"id\":\"1\",\"eventID\":\"e\"}],\"failed\":[]}","cookies":[],"isBase64Encoded":false}"#
         );
         let error = BodyError::MethodNotAllowed {
             method: "PUT".into(),
@@ -293,7 +298,7 @@ mod tests {
         let response = function_url_error_response(&error).expect("serialises");
         assert_eq!(
             response.get(),
-            r#"{"statusCode":405,"headers":{"content-type":"application/json"},"body":"{\"message\":\"PUT is not allowed here: send the body with POST\"}","isBase64Encoded":false}"#
+            r#"{"statusCode":405,"headers":{"content-type":"application/json"},"body":"{\"message\":\"PUT is not allowed here: send the body with POST\"}","cookies":[],"isBase64Encoded":false}"#
         );
     }
 }

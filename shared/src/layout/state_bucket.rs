@@ -127,6 +127,17 @@ pub fn staging_key(now: OffsetDateTime, suffix: &str) -> String {
     format!("{STAGING_PREFIX}{stamp}-{suffix}.jsonl")
 }
 
+/// When ingest staged the objects at `key`: the time [`staging_key`] names it by.
+pub fn parse_staging_key(key: &str) -> Option<OffsetDateTime> {
+    let (stamp, _) = key.strip_prefix(STAGING_PREFIX)?.split_once('-')?;
+    PrimitiveDateTime::parse(
+        stamp,
+        format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z"),
+    )
+    .ok()
+    .map(PrimitiveDateTime::assume_utc)
+}
+
 /// `deliver/seen/{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
 pub fn seen_key(delivered_at: OffsetDateTime, batch: &str) -> String {
     let stamp = delivered_at
@@ -284,6 +295,18 @@ mod tests {
         assert_eq!(
             alert_key("b", "AWSLogs/1/CloudTrail/x.json.gz"),
             "alerts/b/AWSLogs/1/CloudTrail/x.json.gz.json"
+        );
+    }
+
+    #[test]
+    fn staging_keys_parse_back_to_their_time() {
+        let at = time::macros::datetime!(2026-11-20 10:05:12.345 UTC);
+        let key = staging_key(at, "abcdefghijklmnop");
+        assert_eq!(parse_staging_key(&key), Some(at));
+        assert_eq!(parse_staging_key("staging/nonsense.jsonl"), None);
+        assert_eq!(
+            parse_staging_key("quarantine/20261120T100512345Z-a.jsonl"),
+            None
         );
     }
 }
