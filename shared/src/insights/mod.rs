@@ -16,6 +16,9 @@
 mod counters;
 mod record;
 
+use serde::{Deserialize, Serialize};
+
+use crate::alert::InsightStart;
 use crate::clock::EventTime;
 use crate::document::{self, DocumentError, Style};
 use crate::layout;
@@ -29,18 +32,28 @@ pub use record::InsightKind;
 
 use counters::Counters;
 
-/// A management call as Insights counts it: the facts ingest read from the record.
-#[derive(Debug, Clone)]
-pub struct Call {
+/// A management call as Insights counts it: the facts ingest read from the record, borrowed
+/// from the staging object deliver read (counting copies none of them).
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
     pub time: EventTime,
-    pub source: String,
-    pub name: String,
+    pub source: &'a str,
+    pub name: &'a str,
     /// Not read-only: ApiCallRateInsight counts it.
     pub write: bool,
     /// Its errorCode: ApiErrorRateInsight counts it.
-    pub error: Option<String>,
-    pub arn: Option<String>,
-    pub agent: Option<String>,
+    pub error: Option<&'a str>,
+    pub arn: Option<&'a str>,
+    pub agent: Option<&'a str>,
+}
+
+/// What counting a batch found: the Insights records (compact JSON, eventTime order) and, for
+/// each Start among them, the facts its alert explains.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    pub records: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<InsightStart>,
 }
 
 /// The last minute a batch delivered at `delivered_at` (unix seconds) judges.
@@ -49,26 +62,26 @@ fn last_closed_minute(delivered_at: i64) -> i64 {
 }
 
 /// Counts one batch's calls of one account and Region and judges the minutes that closed,
-/// returning the Insights records found (compact JSON, eventTime order). Idempotent per
-/// `batch`: a batch counted already gets the records it produced then.
+/// returning what it found. Idempotent per `batch`: a batch counted already gets what it
+/// found then.
 pub async fn observe(
     store: &dyn ObjectStore,
     state_bucket: &str,
     (account, region): (&str, &str),
     batch: &str,
     delivered_at: EventTime,
-    calls: &[Call],
-) -> Result<Vec<String>, DocumentError> {
+    calls: &[Call<'_>],
+) -> Result<Found, DocumentError> {
     let key = layout::insights_counters_key(account, region);
     let last_closed = last_closed_minute(delivered_at.unix_seconds());
     loop {
         let (mut counters, etag) = document::read::<Counters>(store, state_bucket, &key).await?;
         if let Some(applied) = counters.applied(batch) {
-            return Ok(applied.records.clone());
+            return Ok(applied.found.clone());
         }
         counters.count(calls, last_closed);
-        let records = counters.judge(account, region, last_closed);
-        counters.prune(last_closed, batch, records.clone());
+        let found = counters.judge(account, region, last_closed);
+        counters.prune(last_closed, batch, found.clone());
         let swapped = document::swap(
             store,
             state_bucket,
@@ -78,7 +91,7 @@ pub async fn observe(
         )
         .await?;
         if swapped.is_some() {
-            return Ok(records);
+            return Ok(found);
         }
     }
 }
