@@ -10,6 +10,7 @@ use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::alert::InsightAlert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer};
+use cairn_shared::insights::{self, InsightKind, MetricQuery};
 use cairn_shared::layout::INSIGHT_ALERTS_PREFIX;
 use cairn_shared::notify::{Item, ItemOutcome, MessageKind, Notify};
 use cairn_shared::ports::object_store::ObjectStore;
@@ -359,6 +360,33 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
             .count();
     }
     assert_eq!(in_history, 4);
+
+    // list-insights-metric-data's series, per hour: the burst's hour holds its 400 calls (and
+    // the few steady ones), the other hours the steady few.
+    let hourly = MetricQuery {
+        source: "iam.amazonaws.com",
+        name: "CreateAccessKey",
+        kind: InsightKind::ApiCallRateInsight,
+        error_code: None,
+        start: (DAY0 + Duration::days(7)).unix_timestamp(),
+        end: (DAY0 + Duration::days(8)).unix_timestamp(),
+        period: 3600,
+    };
+    let points = insights::metric_data(
+        store.as_ref(),
+        "insights-state",
+        (ACCOUNT, "us-east-1"),
+        &hourly,
+    )
+    .await
+    .unwrap();
+    let noon = (DAY0 + Duration::days(7) + Duration::hours(12)).unix_timestamp();
+    let at_noon = points.iter().find(|(at, _)| *at == noon).unwrap().1;
+    assert!((400..420).contains(&at_noon), "{points:?}");
+    assert!(
+        points.iter().all(|(at, count)| *at == noon || *count < 20),
+        "{points:?}"
+    );
 
     // Each Start has its alert object, with the facts deliver knew, and notify announces it
     // once: a second notify of the same objects sends nothing.

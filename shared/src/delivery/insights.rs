@@ -29,6 +29,9 @@ use super::{DeliveredFile, DeliveryError, encryption};
 /// Records with their times, to be written in eventTime order.
 type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 
+/// Records with their times and their positions among the records found.
+type Positioned<'a> = Vec<(EventTime, &'a RawValue, usize)>;
+
 /// What the step writes: each object's bucket, key, body and options.
 pub(super) struct InsightWrites {
     pub puts: Vec<(String, String, Bytes, PutOptions)>,
@@ -70,8 +73,7 @@ pub(super) async fn plan_writes(
         .collect();
 
     // Each file's records, with their positions in `records`.
-    let mut per_file: BTreeMap<(&str, &str, &str), Vec<(EventTime, &RawValue, usize)>> =
-        BTreeMap::new();
+    let mut per_file: BTreeMap<(&str, &str, &str), Positioned<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Vec<&RawValue>> = BTreeMap::new();
     for (position, record) in records.iter().enumerate() {
         for trail in &config.trails {

@@ -17,7 +17,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::record::{self, InsightKind, Ranked, State, Statistics, Subject, TOP_ATTRIBUTIONS};
-use super::{Call, Found};
+use super::{Call, Found, MetricQuery};
 use crate::alert::{InsightStart, PerMinute, RuleFired};
 use crate::clock::EventTime;
 
@@ -211,6 +211,40 @@ impl Counters {
             all.starts.extend(judged.start);
         }
         all
+    }
+
+    /// The non-zero data points of `query` (see [`super::metric_data`]).
+    pub(super) fn points(&self, query: &MetricQuery<'_>) -> Vec<(i64, u64)> {
+        let Some(api) = self.apis.get(&format!("{} {}", query.source, query.name)) else {
+            return Vec::new();
+        };
+        let series = match query.kind {
+            InsightKind::ApiCallRateInsight => &api.calls,
+            InsightKind::ApiErrorRateInsight => &api.errors,
+        };
+        let mut points: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut add = |at: i64, count: u64| {
+            if (query.start..query.end).contains(&at) && count > 0 {
+                *points.entry(at - at.rem_euclid(query.period)).or_default() += count;
+            }
+        };
+        match (query.period, query.error_code) {
+            (3600, None) => {
+                for (hour, count) in &series.hours {
+                    add(hour * 3600, *count);
+                }
+            }
+            (_, error_code) => {
+                for (minute, tally) in &series.minutes {
+                    let count = match error_code {
+                        Some(code) => tally.by.0[2].get(code).copied().unwrap_or(0),
+                        None => tally.count,
+                    };
+                    add(minute * 60, count);
+                }
+            }
+        }
+        points.into_iter().collect()
     }
 
     /// Drops what the rule no longer needs, and remembers `batch` as counted.

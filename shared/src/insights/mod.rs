@@ -96,5 +96,37 @@ pub async fn observe(
     }
 }
 
+/// A question of ListInsightsMetricData: one API's calls (or errors, of one errorCode) per
+/// period, as the counters of its account and Region hold them.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricQuery<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    pub kind: InsightKind,
+    /// ApiErrorRateInsight: only errors with this errorCode.
+    pub error_code: Option<&'a str>,
+    /// Unix seconds, from `start` (inclusive) to `end` (exclusive).
+    pub start: i64,
+    pub end: i64,
+    /// Seconds per data point: 60, 300 or 3600.
+    pub period: i64,
+}
+
+/// The non-zero data points of `query`, oldest first: each period's start (unix seconds, a
+/// multiple of the period) and its count. What the counters keep bounds what there is: per
+/// hour, the baseline window (7 days and an hour); per minute, with each minute's errorCodes,
+/// the last [`MINUTE_HORIZON`] minutes. A period of an hour without an errorCode reads the
+/// hours; anything else, the minutes.
+pub async fn metric_data(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+    (account, region): (&str, &str),
+    query: &MetricQuery<'_>,
+) -> Result<Vec<(i64, u64)>, DocumentError> {
+    let key = layout::insights_counters_key(account, region);
+    let (counters, _) = document::read::<Counters>(store, state_bucket, &key).await?;
+    Ok(counters.points(query))
+}
+
 #[cfg(test)]
 mod tests;

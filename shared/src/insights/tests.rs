@@ -190,6 +190,13 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
         counters.prune(last_closed, &format!("b{step}"), found.clone());
         records.extend(found.records);
     }
+    // What the counters keep per API after two weeks: the storage per API per week.
+    let bytes = serde_json::to_vec(&counters).unwrap().len();
+    println!(
+        "counters: {bytes} bytes for {} APIs after {days} days ({} bytes per API)",
+        RATES.len(),
+        bytes / RATES.len()
+    );
     let rate = records.len() as f64 / judged as f64;
     println!(
         "false positives: {} Insights records over {judged} API-minutes judged ({rate:.2e} per API-minute)",
