@@ -5,11 +5,18 @@
 
 use std::sync::Arc;
 
+use cairn_shared::adapters::local::LocalNotifier;
 use cairn_shared::adapters::local::LocalObjectStore;
+use cairn_shared::alert::InsightAlert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer};
+use cairn_shared::insights::{self, InsightKind, MetricQuery};
+use cairn_shared::layout::INSIGHT_ALERTS_PREFIX;
+use cairn_shared::notify::{Item, ItemOutcome, MessageKind, Notify};
 use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::record::EventTime;
 use cairn_shared::service::Service;
+use cairn_shared::trigger::ObjectCreated;
 use cairn_test_support::faulty_store::{Fault, FaultyStore};
 use cairn_test_support::pipeline::stage_batch;
 use serde_json::{Value, json};
@@ -20,9 +27,12 @@ const DAY0: OffsetDateTime = datetime!(2026-11-01 00:00:00 UTC);
 const ACCOUNT: &str = "123456789012";
 const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
 
+const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:insights-alerts";
+
 const CONFIG: &str = r#"
 accountId: "123456789012"
 stateBucket: insights-state
+alertTopicArn: arn:aws:sns:us-east-1:123456789012:insights-alerts
 trails:
   - Name: watched
     S3BucketName: insights-trail
@@ -350,6 +360,116 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
             .count();
     }
     assert_eq!(in_history, 4);
+
+    // list-insights-metric-data's series, per hour: the burst's hour holds its 400 calls (and
+    // the few steady ones), the other hours the steady few.
+    let hourly = MetricQuery {
+        source: "iam.amazonaws.com",
+        name: "CreateAccessKey",
+        kind: InsightKind::ApiCallRateInsight,
+        error_code: None,
+        start: (DAY0 + Duration::days(7)).unix_timestamp(),
+        end: (DAY0 + Duration::days(8)).unix_timestamp(),
+        period: 3600,
+    };
+    let points = insights::metric_data(
+        store.as_ref(),
+        "insights-state",
+        (ACCOUNT, "us-east-1"),
+        &hourly,
+    )
+    .await
+    .unwrap();
+    let noon = (DAY0 + Duration::days(7) + Duration::hours(12)).unix_timestamp();
+    let at_noon = points.iter().find(|(at, _)| *at == noon).unwrap().1;
+    assert!((400..420).contains(&at_noon), "{points:?}");
+    assert!(
+        points.iter().all(|(at, count)| *at == noon || *count < 20),
+        "{points:?}"
+    );
+
+    // Each Start has its alert object, with the facts deliver knew, and notify announces it
+    // once: a second notify of the same objects sends nothing.
+    let alert_keys: Vec<String> = store
+        .list_all("insights-state", INSIGHT_ALERTS_PREFIX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.key)
+        .collect();
+    assert_eq!(alert_keys.len(), 2, "{alert_keys:#?}");
+    let mut explained = Vec::new();
+    for key in &alert_keys {
+        let body = store.get("insights-state", key).await.unwrap().body;
+        explained.push(InsightAlert::parse(&body).unwrap());
+    }
+    let calls = explained
+        .iter()
+        .find(|alert| alert.insight.insight_type == "ApiCallRateInsight")
+        .unwrap();
+    let insight = &calls.insight;
+    assert_eq!(insight.event_name, "CreateAccessKey");
+    assert_eq!(insight.start, "2026-11-08T12:00:00Z");
+    assert_eq!(
+        insight.shared_event_id,
+        start["sharedEventID"].as_str().unwrap()
+    );
+    assert_eq!(insight.event_id, start["eventID"].as_str().unwrap());
+    let statistics = &start["insightDetails"]["insightContext"]["statistics"];
+    assert_eq!(
+        insight.baseline_average,
+        statistics["baseline"]["average"].as_f64().unwrap()
+    );
+    assert_eq!(
+        insight.insight_average,
+        statistics["insight"]["average"].as_f64().unwrap()
+    );
+    assert_eq!(insight.attributions[0].insight[0].value, MALLORY);
+    let record: Value = serde_json::from_str(calls.record.get()).unwrap();
+    assert_eq!(&record, start);
+    assert_eq!(calls.files.len(), 1);
+    assert!(
+        calls.files[0]
+            .s3_object_key
+            .contains("/CloudTrail-Insight/")
+    );
+    // The rule's window held at least the threshold, and the chart shows the burst from its
+    // Start on: 20 calls a minute.
+    assert!(insight.rule.window_calls as f64 >= insight.rule.threshold);
+    let per_minute = &insight.per_minute;
+    let before = (EventTime::parse(&insight.start).unwrap().unix_seconds()
+        - EventTime::parse(&per_minute.first).unwrap().unix_seconds())
+        / 60;
+    assert_eq!(before, 30);
+    assert_eq!(per_minute.counts[before as usize], 20);
+
+    let sns = tempfile::tempdir().unwrap();
+    let notifier = LocalNotifier::new(sns.path());
+    let items: Vec<Item> = alert_keys
+        .iter()
+        .map(|key| Item {
+            id: key.clone(),
+            object: ObjectCreated::new("insights-state", key),
+        })
+        .collect();
+    let notify = Notify::new(&config, store.as_ref(), &notifier);
+    let first = notify.handle(&items, DAY0).await.unwrap();
+    assert_eq!(first.sent.len(), 2, "{first:#?}");
+    assert!(
+        first
+            .sent
+            .iter()
+            .all(|m| m.kind == MessageKind::InsightAlert)
+    );
+    assert!(first.sent.iter().all(|m| m.topic_arn == ALERTS));
+    let again = notify.handle(&items, DAY0).await.unwrap();
+    assert!(again.sent.is_empty(), "{again:#?}");
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|item| item.outcome == ItemOutcome::AlreadyNotified)
+    );
 }
 
 /// A crash at storage call N of the run that finds an anomaly, for every N, in both ways a call
@@ -400,6 +520,19 @@ async fn a_crash_at_any_storage_call_gives_one_start_and_one_end() {
             .map(Value::to_string)
             .collect();
         texts.sort();
+        // The Start's alert object too: one, with the same facts, naming one file (whose key
+        // is dated by the run that delivered it).
+        for entry in store
+            .list_all("insights-state", INSIGHT_ALERTS_PREFIX)
+            .await
+            .unwrap()
+        {
+            let body = store.get("insights-state", &entry.key).await.unwrap().body;
+            let mut alert: Value = serde_json::from_slice(&body).unwrap();
+            let files = alert.as_object_mut().unwrap().remove("files").unwrap();
+            assert_eq!(files.as_array().unwrap().len(), 1);
+            texts.push(alert.to_string());
+        }
         texts
     };
 
@@ -411,7 +544,7 @@ async fn a_crash_at_any_storage_call_gives_one_start_and_one_end() {
         .expect("a clean run");
     let total = counting.calls();
     let expected = insight_records(store.clone()).await;
-    assert_eq!(expected.len(), 2, "{expected:#?}");
+    assert_eq!(expected.len(), 3, "{expected:#?}");
 
     let later = finding_run + delivery::LEASE + Duration::minutes(1);
     for fault in [Fault::Before, Fault::After] {

@@ -161,6 +161,7 @@ fn deliver_may_take_staged_events_and_write_log_files() {
         "${StateBucket.Arn}/history/*",
         "${StateBucket.Arn}/quarantine/*",
         "${StateBucket.Arn}/insights/*",
+        "${StateBucket.Arn}/alerts/CloudTrail-Insight/*",
     ];
     put.extend(TRAIL_ROOT);
     let mut get: Vec<&str> = vec![

@@ -7,6 +7,7 @@ mod deliver;
 mod forward;
 mod ingest;
 mod input;
+mod list_insights_metric_data;
 mod list_public_keys;
 mod lookup_events;
 mod output;
@@ -27,6 +28,7 @@ use time::OffsetDateTime;
 
 use args::{parse_now, region};
 use backend::BackendArgs;
+use list_insights_metric_data::ListInsightsMetricDataArgs;
 use list_public_keys::ListPublicKeysArgs;
 use lookup_events::LookupEventsArgs;
 use put_events::PutEventsArgs;
@@ -123,6 +125,7 @@ enum Command {
         replay: bool,
     },
     LookupEvents(LookupEventsArgs),
+    ListInsightsMetricData(ListInsightsMetricDataArgs),
     PutEvents(PutEventsArgs),
     ListPublicKeys(ListPublicKeysArgs),
     ValidateLogs(ValidateLogsArgs),
@@ -239,6 +242,11 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             let config = load(&cli.config)?;
             let store = cli.backend.object_store(&config).await?;
             lookup_events::run(&args, &config, store.as_ref(), now).await
+        }
+        Command::ListInsightsMetricData(args) => {
+            let config = load(&cli.config)?;
+            let store = cli.backend.object_store(&config).await?;
+            list_insights_metric_data::run(&args, &config, store.as_ref(), now).await
         }
         Command::ListPublicKeys(args) => {
             let config = load(&cli.config)?;

@@ -54,9 +54,10 @@ pub(crate) async fn run(
     Ok(crate::exit_code(totals.refused == 0))
 }
 
-/// The notify step: CloudTrail's delivery notices for the log files deliver reported, and alerts
-/// for the alert objects forward reported writing, as the notify function sends them when S3
-/// reports those objects created. Prints each message sent.
+/// The notify step: CloudTrail's delivery notices for the log files deliver reported, alerts
+/// for the alert objects forward reported writing, and Insights alerts for the Insights alert
+/// objects deliver reported writing, as the notify function sends them when S3 reports those
+/// objects created. Prints each message sent.
 ///
 /// A message that cannot be sent (a topic missing from the account, say) is a warning naming
 /// the objects, not a failed run: their log files are delivered and their alert objects kept
@@ -78,7 +79,11 @@ async fn notify_delivered(
         .iter()
         .filter_map(|report| report.alert.as_deref())
         .map(|alert| item(&config.state_bucket, alert));
-    let items: Vec<Item> = log_files.chain(alerts).collect();
+    let insights = delivered
+        .insight_alerts
+        .iter()
+        .map(|alert| item(&config.state_bucket, alert));
+    let items: Vec<Item> = log_files.chain(alerts).chain(insights).collect();
     let report = Notify::new(config, store, notifier)
         .handle(&items, now)
         .await
@@ -93,7 +98,7 @@ async fn notify_delivered(
                     message.topic_arn, message.log_files
                 );
             }
-            MessageKind::Alert => {
+            MessageKind::Alert | MessageKind::InsightAlert => {
                 alerts += 1;
                 println!(
                     "  alert to {}: {}",

@@ -38,6 +38,40 @@
 //!   or a dimension field is missing or not a number in it (a match without a data point).
 //! - `event` summarizes the record: each field is the record's string value, `null` when absent.
 //! - `record` is the record byte for byte.
+//!
+//! ## Insights alerts
+//!
+//! deliver writes one more kind of alert object, for each Insights Start it found that a trail
+//! takes ([`InsightAlert`]), at `alerts/CloudTrail-Insight/{account}/{region}/{sharedEventID}.json`
+//! (no bucket is named with capitals, so no log file's alert object is ever there). It carries
+//! the facts deliver knew when it judged the Start, so notify only words them:
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "insight": {
+//!     "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+//!     "insightType": "ApiCallRateInsight", "account": "123456789012", "region": "us-east-1",
+//!     "start": "2026-11-22T10:00:00Z", "sharedEventID": "…", "eventID": "…",
+//!     "baselineAverage": 0.42, "insightAverage": 30.0,
+//!     "attributions": [{"attribute": "userIdentityArn",
+//!                       "insight": [{"value": "arn:…:user/ci", "average": 28.6}],
+//!                       "baseline": [{"value": "arn:…:role/app", "average": 0.4}]}, …],
+//!     "rule": {"windowMinutes": 5, "windowFirst": "2026-11-22T09:56:00Z", "windowCalls": 140,
+//!              "expectedCalls": 2.1, "threshold": 10.8, "endBelow": 6.4, "startFactor": 2.0,
+//!              "startDeviations": 6.0, "startMinCalls": 25, "endDeviations": 3.0,
+//!              "baselineMinutes": 10080},
+//!     "perMinute": {"first": "2026-11-22T09:30:00Z", "counts": [0, 1, 0, …]}
+//!   },
+//!   "files": [{"trail": "main", "s3Bucket": "…", "s3ObjectKey": "…CloudTrail-Insight…json.gz"}],
+//!   "record": { …the Start record exactly as delivered… }
+//! }
+//! ```
+//!
+//! - `baselineAverage`, `insightAverage` and `attributions` are the record's statistics and
+//!   attributions (per minute); `rule` is the window that fired with the detection rule's
+//!   parameters (README, "Insights"); `perMinute` counts the API's calls (or errors) per minute
+//!   of eventTime around the Start, as the counters held them.
 
 use std::collections::BTreeMap;
 
@@ -161,16 +195,121 @@ impl Alert {
     /// Reads an alert object of [`ALERT_VERSION`]. The version is read first, so an object of
     /// another version is refused as such even when the rest of its shape changed too.
     pub fn parse(bytes: &[u8]) -> Result<Self, AlertError> {
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u32,
-        }
-        let Versioned { version } = serde_json::from_slice(bytes)?;
-        if version != ALERT_VERSION {
-            return Err(AlertError::Version { found: version });
-        }
+        check_version(bytes)?;
         Ok(serde_json::from_slice(bytes)?)
     }
+}
+
+/// An Insights Start, explained: written by deliver, announced by notify (see the module
+/// documentation).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InsightAlert {
+    pub version: u32,
+    pub insight: InsightStart,
+    /// The Insights files holding the Start record, one per trail whose InsightSelectors take it.
+    pub files: Vec<InsightFile>,
+    pub record: Box<RawValue>,
+}
+
+/// What deliver knew of an Insights Start when it judged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InsightStart {
+    pub event_source: String,
+    pub event_name: String,
+    pub insight_type: String,
+    pub account: String,
+    pub region: String,
+    /// The minute the anomaly started: the Start record's eventTime.
+    pub start: String,
+    #[serde(rename = "sharedEventID")]
+    pub shared_event_id: String,
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// Calls (or errors) per minute over the baseline.
+    pub baseline_average: f64,
+    /// Calls (or errors) in the anomaly's first minute.
+    pub insight_average: f64,
+    pub attributions: Vec<AttributionSummary>,
+    pub rule: RuleFired,
+    pub per_minute: PerMinute,
+}
+
+/// One attribute's top values, each with its average per minute, highest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributionSummary {
+    pub attribute: String,
+    pub insight: Vec<ValueAverage>,
+    pub baseline: Vec<ValueAverage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueAverage {
+    pub value: String,
+    pub average: f64,
+}
+
+/// The window that made the detection rule fire, and the rule's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleFired {
+    pub window_minutes: i64,
+    /// The window's first minute.
+    pub window_first: String,
+    pub window_calls: u64,
+    /// Calls expected in a window: the busiest baseline hour's rate times the window.
+    pub expected_calls: f64,
+    /// What the window had to reach: the larger of `startFactor` times expected and expected
+    /// plus `startDeviations` Poisson deviations (and at least `startMinCalls`).
+    pub threshold: f64,
+    /// The anomaly ends with the first window below this many calls.
+    pub end_below: f64,
+    pub start_factor: f64,
+    pub start_deviations: f64,
+    pub start_min_calls: u64,
+    pub end_deviations: f64,
+    pub baseline_minutes: i64,
+}
+
+/// Calls (or errors) per minute of eventTime, from minute `first` on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerMinute {
+    pub first: String,
+    pub counts: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsightFile {
+    pub trail: String,
+    #[serde(rename = "s3Bucket")]
+    pub s3_bucket: String,
+    #[serde(rename = "s3ObjectKey")]
+    pub s3_object_key: String,
+}
+
+impl InsightAlert {
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("an Insights alert serializes"))
+    }
+
+    /// Reads an Insights alert object of [`ALERT_VERSION`], the version first as for
+    /// [`Alert::parse`].
+    pub fn parse(bytes: &[u8]) -> Result<Self, AlertError> {
+        check_version(bytes)?;
+        Ok(serde_json::from_slice(bytes)?)
+    }
+}
+
+fn check_version(bytes: &[u8]) -> Result<(), AlertError> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    let Versioned { version } = serde_json::from_slice(bytes)?;
+    if version != ALERT_VERSION {
+        return Err(AlertError::Version { found: version });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The Insights step of a batch, after its log files are written and before it counts as
 //! delivered: count the batch's calls, judge the minutes that closed ([`insights::observe`]),
 //! and write the Insights events found to the `CloudTrail-Insight` files of every trail whose
-//! InsightSelectors take them, and to the event history.
+//! InsightSelectors take them, and to the event history; and for each Start a trail takes, the
+//! alert object notify announces it from ([`crate::alert::InsightAlert`]), with the facts
+//! counting knew.
 //!
-//! Redoing the step is harmless: `observe` hands a batch it counted already the same records,
-//! whose files and history objects have keys and bytes fixed by the batch.
+//! Redoing the step is harmless: `observe` hands a batch it counted already the same records
+//! and facts, whose files, history and alert objects have keys and bytes fixed by the batch.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +14,7 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
+use crate::alert::{ALERT_VERSION, InsightAlert, InsightFile};
 use crate::config::Config;
 use crate::history;
 use crate::insights;
@@ -26,35 +29,41 @@ use super::{DeliveredFile, DeliveryError, encryption};
 /// Records with their times, to be written in eventTime order.
 type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 
+/// Records with their times and their positions among the records found.
+type Positioned<'a> = Vec<(EventTime, &'a RawValue, usize)>;
+
 /// What the step writes: each object's bucket, key, body and options.
 pub(super) struct InsightWrites {
     pub puts: Vec<(String, String, Bytes, PutOptions)>,
     pub files: Vec<DeliveredFile>,
+    /// The state bucket keys of the Insights alert objects.
+    pub alerts: Vec<String>,
 }
 
 /// Counts and judges the batch's calls, and plans the writes of what was found.
 pub(super) async fn plan_writes(
     config: &Config,
     store: &dyn ObjectStore,
-    plan: &Plan<'_>,
+    plan: &Plan<'_, '_>,
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<InsightWrites, DeliveryError> {
-    let mut texts = Vec::new();
+    let mut found = insights::Found::default();
     for ((account, region), calls) in &plan.insight_calls {
-        texts.extend(
-            insights::observe(
-                store,
-                &config.state_bucket,
-                (account, region),
-                batch,
-                EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
-                calls,
-            )
-            .await?,
-        );
+        let more = insights::observe(
+            store,
+            &config.state_bucket,
+            (account, region),
+            batch,
+            EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
+            calls,
+        )
+        .await?;
+        found.records.extend(more.records);
+        found.starts.extend(more.starts);
     }
-    let raws: Vec<Box<RawValue>> = texts
+    let raws: Vec<Box<RawValue>> = found
+        .records
         .into_iter()
         .map(|text| RawValue::from_string(text).expect("an Insights record is JSON"))
         .collect();
@@ -63,15 +72,16 @@ pub(super) async fn plan_writes(
         .map(|raw| Record::parse(raw, None).expect("an Insights record Cairn wrote is valid"))
         .collect();
 
-    let mut per_file: BTreeMap<(&str, &str, &str), Timed<'_>> = BTreeMap::new();
+    // Each file's records, with their positions in `records`.
+    let mut per_file: BTreeMap<(&str, &str, &str), Positioned<'_>> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Vec<&RawValue>> = BTreeMap::new();
-    for record in &records {
+    for (position, record) in records.iter().enumerate() {
         for trail in &config.trails {
             if let Some(to) = trail.selects(record, &config.account_id) {
                 per_file
                     .entry((trail.name(), to.account_id, to.region))
                     .or_default()
-                    .push((record.event_time(), record.raw()));
+                    .push((record.event_time(), record.raw(), position));
             }
         }
         let account = record.recipient_account_id().unwrap_or(&config.account_id);
@@ -85,14 +95,21 @@ pub(super) async fn plan_writes(
     let mut writes = InsightWrites {
         puts: Vec::new(),
         files: Vec::new(),
+        alerts: Vec::new(),
     };
-    for ((trail_name, account, region), mut timed) in per_file {
+    // Per record, the files holding it.
+    let mut files_of: Vec<Vec<InsightFile>> = vec![Vec::new(); records.len()];
+    for ((trail_name, account, region), mut positioned) in per_file {
         let trail = config
             .trails
             .iter()
             .find(|trail| trail.name() == trail_name)
             .expect("a trail of the configuration");
-        timed.sort_by_key(|(time, _)| *time);
+        positioned.sort_by_key(|(time, _, _)| *time);
+        let timed: Timed<'_> = positioned
+            .iter()
+            .map(|(time, raw, _)| (*time, *raw))
+            .collect();
         let unique = log_file::unique_part(
             format!("{batch}/{trail_name}/{account}/{region}/insights").as_bytes(),
         );
@@ -106,6 +123,13 @@ pub(super) async fn plan_writes(
             delivered_at,
             &unique,
         );
+        for (_, _, position) in &positioned {
+            files_of[*position].push(InsightFile {
+                trail: trail_name.to_owned(),
+                s3_bucket: trail.bucket().to_owned(),
+                s3_object_key: key.clone(),
+            });
+        }
         writes.files.push(DeliveredFile {
             trail: trail_name.to_owned(),
             bucket: trail.bucket().to_owned(),
@@ -130,6 +154,33 @@ pub(super) async fn plan_writes(
             Bytes::from(history::encode(&records)),
             history::put_options(),
         ));
+    }
+    // A Start no trail takes (its type in no trail's InsightSelectors) is in the event history
+    // only, and alerts no one.
+    for start in found.starts {
+        let Some(position) = records
+            .iter()
+            .position(|record| record.event_id() == Some(start.event_id.as_str()))
+        else {
+            continue;
+        };
+        if files_of[position].is_empty() {
+            continue;
+        }
+        let key = layout::insight_alert_key(&start.account, &start.region, &start.shared_event_id);
+        let alert = InsightAlert {
+            version: ALERT_VERSION,
+            insight: start,
+            files: std::mem::take(&mut files_of[position]),
+            record: raws[position].clone(),
+        };
+        writes.puts.push((
+            config.state_bucket.clone(),
+            key.clone(),
+            alert.to_bytes(),
+            PutOptions::new("application/json"),
+        ));
+        writes.alerts.push(key);
     }
     Ok(writes)
 }

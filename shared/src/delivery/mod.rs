@@ -123,6 +123,10 @@ pub struct DeliveryReport {
     /// staging of the oldest event the trail got in a batch to that batch's delivery time.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub delivery_lag_seconds: BTreeMap<String, i64>,
+    /// The Insights alert objects written (state bucket keys), one per Insights Start a trail
+    /// takes, for notify.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub insight_alerts: Vec<String>,
     /// Digest files written: every chain's hours that had ended by the end of the run.
     pub digests: Vec<WrittenDigest>,
     pub history_objects: usize,
@@ -282,8 +286,8 @@ impl<'a> Deliverer<'a> {
                 .seen
                 .window(self.store, self.bucket(), delivered_at, &id)
                 .await?;
-            let plan = match plan::build(self.config, &staged, &already, &id, delivered_at) {
-                Ok(plan) => plan,
+            let parsed = match plan::parse(&staged) {
+                Ok(parsed) => parsed,
                 Err(StagingError::Corrupt { key, source }) => {
                     tracing::error!(%key, %source, "staging object unreadable; moved to quarantine");
                     self.quarantine(&staged, &key).await?;
@@ -292,6 +296,7 @@ impl<'a> Deliverer<'a> {
                 }
                 Err(other) => return Err(other.into()),
             };
+            let plan = plan::build(self.config, &parsed, &already, &id, delivered_at);
             let batch = Batch {
                 id,
                 owner: owner.clone(),
@@ -419,13 +424,14 @@ impl<'a> Deliverer<'a> {
                         &held.batch.id,
                     )
                     .await?;
+                let parsed = plan::parse(&staged)?;
                 let mut plan = plan::build(
                     self.config,
-                    &staged,
+                    &parsed,
                     &already,
                     &held.batch.id,
                     held.batch.delivered_at,
-                )?;
+                );
                 adopt_recorded_files(&mut plan, &held.batch)?;
                 self.write(plan, held, clock, report).await
             }
@@ -435,7 +441,7 @@ impl<'a> Deliverer<'a> {
     /// Steps 3 to 5 for a claimed batch.
     async fn write(
         &self,
-        plan: Plan<'_>,
+        plan: Plan<'_, '_>,
         mut held: Held,
         clock: &Clock,
         report: &mut DeliveryReport,
@@ -547,6 +553,7 @@ impl<'a> Deliverer<'a> {
             }
         }
         report.insight_files.extend(found.files);
+        report.insight_alerts.extend(found.alerts);
         self.clean(held, clock, report).await
     }
 
@@ -623,7 +630,7 @@ impl<'a> Deliverer<'a> {
 /// A rebuilt plan must match what the journal recorded, file for file; its files then take the
 /// recorded buckets and keys, so a configuration changed in between (a new bucket or prefix)
 /// cannot scatter one batch over two sets of keys.
-fn adopt_recorded_files(plan: &mut Plan<'_>, batch: &Batch) -> Result<(), DeliveryError> {
+fn adopt_recorded_files(plan: &mut Plan<'_, '_>, batch: &Batch) -> Result<(), DeliveryError> {
     let rebuilt: Vec<PlannedFile> = plan.log_files.iter().map(planned_file).collect();
     let same_shape = rebuilt.len() == batch.log_files.len()
         && rebuilt
@@ -648,7 +655,7 @@ fn adopt_recorded_files(plan: &mut Plan<'_>, batch: &Batch) -> Result<(), Delive
 }
 
 /// What the digest ledger keeps of a batch's log files.
-fn delivered_log_files<'p>(plan: &'p Plan<'_>) -> Vec<DeliveredLogFile<'p>> {
+fn delivered_log_files<'p>(plan: &'p Plan<'_, '_>) -> Vec<DeliveredLogFile<'p>> {
     plan.log_files
         .iter()
         // Digest files list the CloudTrail log files of their hour; the User Guide's digest

@@ -45,7 +45,8 @@ pub(super) struct PlannedLogFile<'c> {
     pub delivery_lag: Option<Duration>,
 }
 
-pub(super) struct Plan<'c> {
+/// A plan borrows the facts of its parsed staging objects ([`Parsed`]) for `'p`.
+pub(super) struct Plan<'c, 'p> {
     pub log_files: Vec<PlannedLogFile<'c>>,
     /// (key, body) of each event-history object.
     pub history: Vec<(String, Bytes)>,
@@ -60,16 +61,22 @@ pub(super) struct Plan<'c> {
     /// Events routed to trails cairn.yaml no longer has, per trail name: a deleted trail takes
     /// no more deliveries, as in CloudTrail.
     pub removed_trails: BTreeMap<String, usize>,
-    /// The calls Insights counts, per (account, Region) of the event history.
-    pub insight_calls: BTreeMap<(String, String), Vec<insights::Call>>,
+    /// The calls Insights counts, per (account, Region) of the event history, borrowed from
+    /// the staging objects as read: counting allocates nothing per call.
+    pub insight_calls: BTreeMap<(&'p str, &'p str), Vec<insights::Call<'p>>>,
 }
 
-/// A staged event with the hashes the dedup records compare.
-struct Hashed<'a> {
+/// A staged event with its eventTime and the hashes the dedup records compare.
+pub(super) struct Hashed<'a> {
     event: staging::StagedEvent<'a>,
+    time: EventTime,
     key: seen::KeyHash,
     content: seen::ContentHash,
 }
+
+/// A batch's staging objects parsed: each object's staging time (from its key, when it names
+/// one) and its events in order.
+pub(super) type Parsed<'a> = Vec<(Option<OffsetDateTime>, Vec<Hashed<'a>>)>;
 
 /// Trail, account, Region, and whether the files are Insights files.
 type LogFileGroup<'a> = (&'a str, &'a str, &'a str, bool);
@@ -80,29 +87,41 @@ type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 /// One log file to build: its trail, destination, part number and records.
 type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed<'a>);
 
-pub(super) fn build<'c>(
+/// Parses and hashes the staging objects' events. Those are the costs besides compression:
+/// both are done per staging object, on every core.
+pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError> {
+    parallel_map(staged, |object| {
+        let events = staging::read_staged(&object.key, &object.body)?;
+        let staged_at = layout::parse_staging_key(&object.key);
+        let events = events
+            .into_iter()
+            .map(|event| {
+                let time =
+                    EventTime::parse(&event.event_time).map_err(|why| StagingError::Corrupt {
+                        key: object.key.clone(),
+                        source: serde::de::Error::custom(why),
+                    })?;
+                Ok(Hashed {
+                    key: seen::hash_key(&event.dedup_key),
+                    content: seen::hash_bytes(event.record.get().as_bytes()),
+                    time,
+                    event,
+                })
+            })
+            .collect::<Result<Vec<_>, StagingError>>()?;
+        Ok((staged_at, events))
+    })
+    .into_iter()
+    .collect()
+}
+
+pub(super) fn build<'c, 'p>(
     config: &'c Config,
-    staged: &[StagedObject],
+    parsed: &'p Parsed<'_>,
     already_seen: &SeenSet,
     batch: &str,
     delivered_at: OffsetDateTime,
-) -> Result<Plan<'c>, StagingError> {
-    // Parsing and hashing every record are the costs besides compression: both are done per
-    // staging object, on every core.
-    let parsed = parallel_map(staged, |object| {
-        let events = staging::read_staged(&object.key, &object.body)?;
-        Ok(events
-            .into_iter()
-            .map(|event| Hashed {
-                key: seen::hash_key(&event.dedup_key),
-                content: seen::hash_bytes(event.record.get().as_bytes()),
-                event,
-            })
-            .collect::<Vec<_>>())
-    })
-    .into_iter()
-    .collect::<Result<Vec<_>, StagingError>>()?;
-
+) -> Plan<'c, 'p> {
     let mut in_batch = SeenSet::new();
     let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
     let mut duplicates = 0;
@@ -110,17 +129,16 @@ pub(super) fn build<'c>(
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
-    // Keyed by borrowed names while counting (one entry per account and Region, not one key
-    // allocation per call); owned once, for the plan, at the end.
-    let mut insight_calls: BTreeMap<(&str, &str), Vec<insights::Call>> = BTreeMap::new();
-    for (object, events) in staged.iter().zip(&parsed) {
-        let staged_at = layout::parse_staging_key(&object.key);
+    let mut insight_calls: BTreeMap<(&str, &str), Vec<insights::Call<'_>>> = BTreeMap::new();
+    for (staged_at, events) in parsed {
         for Hashed {
             event,
+            time,
             key: hash,
             content,
         } in events
         {
+            let time = *time;
             let content = *content;
             match already_seen.get(hash).or_else(|| in_batch.get(hash)) {
                 Some(delivered) if *delivered == content => {
@@ -135,23 +153,18 @@ pub(super) fn build<'c>(
             }
             in_batch.insert(*hash, content);
             seen_keys.push((&event.dedup_key, content));
-            let time =
-                EventTime::parse(&event.event_time).map_err(|why| StagingError::Corrupt {
-                    key: object.key.clone(),
-                    source: serde::de::Error::custom(why),
-                })?;
             if let (Some((account, region)), Some(counted)) = (&event.history, &event.counted) {
                 insight_calls
                     .entry((account.as_ref(), region.as_ref()))
                     .or_default()
                     .push(insights::Call {
                         time,
-                        source: counted.0.to_string(),
-                        name: counted.1.to_string(),
+                        source: &counted.0,
+                        name: &counted.1,
                         write: counted.2,
-                        error: counted.3.as_deref().map(str::to_owned),
-                        arn: counted.4.as_deref().map(str::to_owned),
-                        agent: counted.5.as_deref().map(str::to_owned),
+                        error: counted.3.as_deref(),
+                        arn: counted.4.as_deref(),
+                        agent: counted.5.as_deref(),
                     });
             }
             for route in &event.routes {
@@ -165,7 +178,7 @@ pub(super) fn build<'c>(
                     .entry(group)
                     .or_default()
                     .push((time, event.record));
-                if let Some(at) = staged_at {
+                if let Some(at) = *staged_at {
                     oldest_staged
                         .entry(group)
                         .and_modify(|oldest| *oldest = (*oldest).min(at))
@@ -255,7 +268,7 @@ pub(super) fn build<'c>(
         )
     });
 
-    Ok(Plan {
+    Plan {
         log_files,
         history,
         events: seen_keys.len(),
@@ -263,11 +276,8 @@ pub(super) fn build<'c>(
         duplicates,
         conflicts,
         removed_trails,
-        insight_calls: insight_calls
-            .into_iter()
-            .map(|((account, region), calls)| ((account.to_owned(), region.to_owned()), calls))
-            .collect(),
-    })
+        insight_calls,
+    }
 }
 
 /// Splits one destination's records into log files of at most [`MAX_RECORDS`] records and

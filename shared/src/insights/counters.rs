@@ -11,12 +11,14 @@
 //!
 //! So the document's size per API is bounded whatever the traffic: see the README.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::Call;
 use super::record::{self, InsightKind, Ranked, State, Statistics, Subject, TOP_ATTRIBUTIONS};
+use super::{Call, Found, MetricQuery};
+use crate::alert::{InsightStart, PerMinute, RuleFired};
 use crate::clock::EventTime;
 
 /// The baseline: the 7 days before the anomaly's window, in minutes, as AWS reports
@@ -42,6 +44,10 @@ pub const END_DEVIATIONS: f64 = 3.0;
 const KEPT_VALUES: usize = 10;
 /// Batches whose counting is remembered, so no batch is counted twice.
 const APPLIED_KEPT: usize = 16;
+/// A Start's alert charts the minutes from this many before it…
+const CHART_BEFORE: i64 = 30;
+/// …to this many after it, as far as they have closed.
+const CHART_AFTER: i64 = 15;
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,7 +77,8 @@ impl crate::document::Recovery for Counters {
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct Applied {
     pub batch: String,
-    pub records: Vec<String>,
+    #[serde(flatten)]
+    pub found: Found,
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -123,42 +130,58 @@ impl Counters {
         self.applied.iter().find(|applied| applied.batch == batch)
     }
 
-    /// Counts `calls` (their minutes past the horizon only per hour and day).
-    pub(super) fn count(&mut self, calls: &[Call], last_closed: i64) {
+    /// Counts `calls` (their minutes past the horizon only per hour and day). The calls are
+    /// grouped by API first, so each API's entry is looked up once per batch, by a key built
+    /// in one reused buffer.
+    pub(super) fn count(&mut self, calls: &[Call<'_>], last_closed: i64) {
         let horizon_start = last_closed - MINUTE_HORIZON + 1;
+        let mut per_api: HashMap<(&str, &str), Vec<&Call<'_>>> = HashMap::new();
         for call in calls {
             let minute = call.time.unix_seconds().div_euclid(60);
             self.first_minute = Some(self.first_minute.map_or(minute, |m| m.min(minute)));
-            let values = [
-                call.arn.as_deref().unwrap_or("null"),
-                call.agent.as_deref().unwrap_or("null"),
-                call.error.as_deref().unwrap_or("null"),
-            ];
-            let api = self
-                .apis
-                .entry(format!("{} {}", call.source, call.name))
-                .or_default();
-            if call.write {
-                api.calls.add(minute, values, horizon_start);
+            per_api
+                .entry((call.source, call.name))
+                .or_default()
+                .push(call);
+        }
+        let mut key = String::new();
+        for ((source, name), calls) in per_api {
+            key.clear();
+            write!(key, "{source} {name}").expect("writing to a String");
+            if !self.apis.contains_key(key.as_str()) {
+                self.apis.insert(key.clone(), Api::default());
             }
-            if call.error.is_some() {
-                api.errors.add(minute, values, horizon_start);
+            let api = self.apis.get_mut(key.as_str()).expect("inserted above");
+            for call in calls {
+                let minute = call.time.unix_seconds().div_euclid(60);
+                let values = [
+                    call.arn.unwrap_or("null"),
+                    call.agent.unwrap_or("null"),
+                    call.error.unwrap_or("null"),
+                ];
+                if call.write {
+                    api.calls.add(minute, values, horizon_start);
+                }
+                if call.error.is_some() {
+                    api.errors.add(minute, values, horizon_start);
+                }
             }
         }
     }
 
     /// Judges every minute up to `last_closed` not judged yet (within the horizon), returning
-    /// the Insights records of the anomalies that started or ended, in eventTime order.
-    pub(super) fn judge(&mut self, account: &str, region: &str, last_closed: i64) -> Vec<String> {
+    /// the Insights records of the anomalies that started or ended, in eventTime order, with
+    /// what explains each Start.
+    pub(super) fn judge(&mut self, account: &str, region: &str, last_closed: i64) -> Found {
         let earliest = last_closed - MINUTE_HORIZON + WINDOW_MINUTES;
         let from = self
             .judged_through
             .map_or(earliest, |m| (m + 1).max(earliest));
         self.judged_through = Some(last_closed);
         let Some(first_minute) = self.first_minute else {
-            return Vec::new();
+            return Found::default();
         };
-        let mut found: Vec<(i64, String)> = Vec::new();
+        let mut found: Vec<Judged> = Vec::new();
         for (key, api) in &mut self.apis {
             let (source, name) = key.split_once(' ').unwrap_or((key, ""));
             for (kind, series) in [
@@ -173,18 +196,59 @@ impl Counters {
                     kind,
                 };
                 for minute in from..=last_closed {
-                    if let Some(found_one) = series.judge(&subject, minute, first_minute) {
+                    if let Some(found_one) =
+                        series.judge(&subject, minute, first_minute, last_closed)
+                    {
                         found.push(found_one);
                     }
                 }
             }
         }
-        found.sort_by_key(|(minute, _)| *minute);
-        found.into_iter().map(|(_, record)| record).collect()
+        found.sort_by_key(|judged| judged.minute);
+        let mut all = Found::default();
+        for judged in found {
+            all.records.push(judged.record);
+            all.starts.extend(judged.start);
+        }
+        all
+    }
+
+    /// The non-zero data points of `query` (see [`super::metric_data`]).
+    pub(super) fn points(&self, query: &MetricQuery<'_>) -> Vec<(i64, u64)> {
+        let Some(api) = self.apis.get(&format!("{} {}", query.source, query.name)) else {
+            return Vec::new();
+        };
+        let series = match query.kind {
+            InsightKind::ApiCallRateInsight => &api.calls,
+            InsightKind::ApiErrorRateInsight => &api.errors,
+        };
+        let mut points: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut add = |at: i64, count: u64| {
+            if (query.start..query.end).contains(&at) && count > 0 {
+                *points.entry(at - at.rem_euclid(query.period)).or_default() += count;
+            }
+        };
+        match (query.period, query.error_code) {
+            (3600, None) => {
+                for (hour, count) in &series.hours {
+                    add(hour * 3600, *count);
+                }
+            }
+            (_, error_code) => {
+                for (minute, tally) in &series.minutes {
+                    let count = match error_code {
+                        Some(code) => tally.by.0[2].get(code).copied().unwrap_or(0),
+                        None => tally.count,
+                    };
+                    add(minute * 60, count);
+                }
+            }
+        }
+        points.into_iter().collect()
     }
 
     /// Drops what the rule no longer needs, and remembers `batch` as counted.
-    pub(super) fn prune(&mut self, last_closed: i64, batch: &str, records: Vec<String>) {
+    pub(super) fn prune(&mut self, last_closed: i64, batch: &str, found: Found) {
         let horizon_start = last_closed - MINUTE_HORIZON + 1;
         let first_hour = last_closed.div_euclid(60) - BASELINE_HOURS - 1;
         let first_day = last_closed.div_euclid(1440) - BASELINE_HOURS / 24 - 1;
@@ -196,11 +260,19 @@ impl Counters {
         });
         self.applied.push(Applied {
             batch: batch.to_owned(),
-            records,
+            found,
         });
         let extra = self.applied.len().saturating_sub(APPLIED_KEPT);
         self.applied.drain(..extra);
     }
+}
+
+/// A record the rule produced for the window ending at `minute`, and for a Start its
+/// explanation.
+struct Judged {
+    minute: i64,
+    record: String,
+    start: Option<InsightStart>,
 }
 
 impl Series {
@@ -241,7 +313,8 @@ impl Series {
         subject: &Subject<'_>,
         minute: i64,
         first_minute: i64,
-    ) -> Option<(i64, String)> {
+        last_closed: i64,
+    ) -> Option<Judged> {
         let window_start = minute - WINDOW_MINUTES + 1;
         let calls = self.window(minute);
         if let Some(active) = &self.active {
@@ -271,7 +344,11 @@ impl Series {
                 at,
                 &statistics,
             );
-            return Some((end, text));
+            return Some(Judged {
+                minute: end,
+                record: text,
+                start: None,
+            });
         }
         if calls < START_MIN_CALLS || window_start - BASELINE_MINUTES < first_minute {
             return None;
@@ -320,6 +397,39 @@ impl Series {
             attributions: seen.by.ranked(observed as f64, baseline.clone()),
         };
         let text = record::encode(subject, &shared_event_id, State::Start, at, &statistics);
+        let chart_first = (start - CHART_BEFORE).max(last_closed - MINUTE_HORIZON + 1);
+        let explained = InsightStart {
+            event_source: subject.source.to_owned(),
+            event_name: subject.name.to_owned(),
+            insight_type: subject.kind.as_str().to_owned(),
+            account: subject.account.to_owned(),
+            region: subject.region.to_owned(),
+            start: at.to_string(),
+            event_id: record::event_id(&shared_event_id, State::Start),
+            shared_event_id: shared_event_id.clone(),
+            baseline_average: record::rounded(statistics.baseline_average),
+            insight_average: record::rounded(statistics.insight_average),
+            attributions: record::summaries(&statistics.attributions),
+            rule: RuleFired {
+                window_minutes: WINDOW_MINUTES,
+                window_first: EventTime::from_unix_seconds(window_start * 60).to_string(),
+                window_calls: calls,
+                expected_calls: record::rounded(expected),
+                threshold: record::rounded(threshold.max(START_MIN_CALLS as f64)),
+                end_below: record::rounded(expected + END_DEVIATIONS * expected.sqrt()),
+                start_factor: START_FACTOR,
+                start_deviations: START_DEVIATIONS,
+                start_min_calls: START_MIN_CALLS,
+                end_deviations: END_DEVIATIONS,
+                baseline_minutes: BASELINE_MINUTES,
+            },
+            per_minute: PerMinute {
+                first: EventTime::from_unix_seconds(chart_first * 60).to_string(),
+                counts: (chart_first..=(start + CHART_AFTER).min(last_closed))
+                    .map(|m| self.count_at(m))
+                    .collect(),
+            },
+        };
         self.active = Some(Active {
             shared_event_id,
             start,
@@ -328,7 +438,11 @@ impl Series {
             baseline,
             folded: Tally::default(),
         });
-        Some((start, text))
+        Some(Judged {
+            minute: start,
+            record: text,
+            start: Some(explained),
+        })
     }
 
     fn prune(&mut self, horizon_start: i64, first_hour: i64, first_day: i64) {

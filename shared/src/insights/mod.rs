@@ -16,6 +16,9 @@
 mod counters;
 mod record;
 
+use serde::{Deserialize, Serialize};
+
+use crate::alert::InsightStart;
 use crate::clock::EventTime;
 use crate::document::{self, DocumentError, Style};
 use crate::layout;
@@ -29,18 +32,28 @@ pub use record::InsightKind;
 
 use counters::Counters;
 
-/// A management call as Insights counts it: the facts ingest read from the record.
-#[derive(Debug, Clone)]
-pub struct Call {
+/// A management call as Insights counts it: the facts ingest read from the record, borrowed
+/// from the staging object deliver read (counting copies none of them).
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
     pub time: EventTime,
-    pub source: String,
-    pub name: String,
+    pub source: &'a str,
+    pub name: &'a str,
     /// Not read-only: ApiCallRateInsight counts it.
     pub write: bool,
     /// Its errorCode: ApiErrorRateInsight counts it.
-    pub error: Option<String>,
-    pub arn: Option<String>,
-    pub agent: Option<String>,
+    pub error: Option<&'a str>,
+    pub arn: Option<&'a str>,
+    pub agent: Option<&'a str>,
+}
+
+/// What counting a batch found: the Insights records (compact JSON, eventTime order) and, for
+/// each Start among them, the facts its alert explains.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    pub records: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<InsightStart>,
 }
 
 /// The last minute a batch delivered at `delivered_at` (unix seconds) judges.
@@ -49,26 +62,26 @@ fn last_closed_minute(delivered_at: i64) -> i64 {
 }
 
 /// Counts one batch's calls of one account and Region and judges the minutes that closed,
-/// returning the Insights records found (compact JSON, eventTime order). Idempotent per
-/// `batch`: a batch counted already gets the records it produced then.
+/// returning what it found. Idempotent per `batch`: a batch counted already gets what it
+/// found then.
 pub async fn observe(
     store: &dyn ObjectStore,
     state_bucket: &str,
     (account, region): (&str, &str),
     batch: &str,
     delivered_at: EventTime,
-    calls: &[Call],
-) -> Result<Vec<String>, DocumentError> {
+    calls: &[Call<'_>],
+) -> Result<Found, DocumentError> {
     let key = layout::insights_counters_key(account, region);
     let last_closed = last_closed_minute(delivered_at.unix_seconds());
     loop {
         let (mut counters, etag) = document::read::<Counters>(store, state_bucket, &key).await?;
         if let Some(applied) = counters.applied(batch) {
-            return Ok(applied.records.clone());
+            return Ok(applied.found.clone());
         }
         counters.count(calls, last_closed);
-        let records = counters.judge(account, region, last_closed);
-        counters.prune(last_closed, batch, records.clone());
+        let found = counters.judge(account, region, last_closed);
+        counters.prune(last_closed, batch, found.clone());
         let swapped = document::swap(
             store,
             state_bucket,
@@ -78,9 +91,41 @@ pub async fn observe(
         )
         .await?;
         if swapped.is_some() {
-            return Ok(records);
+            return Ok(found);
         }
     }
+}
+
+/// A question of ListInsightsMetricData: one API's calls (or errors, of one errorCode) per
+/// period, as the counters of its account and Region hold them.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricQuery<'a> {
+    pub source: &'a str,
+    pub name: &'a str,
+    pub kind: InsightKind,
+    /// ApiErrorRateInsight: only errors with this errorCode.
+    pub error_code: Option<&'a str>,
+    /// Unix seconds, from `start` (inclusive) to `end` (exclusive).
+    pub start: i64,
+    pub end: i64,
+    /// Seconds per data point: 60, 300 or 3600.
+    pub period: i64,
+}
+
+/// The non-zero data points of `query`, oldest first: each period's start (unix seconds, a
+/// multiple of the period) and its count. What the counters keep bounds what there is: per
+/// hour, the baseline window (7 days and an hour); per minute, with each minute's errorCodes,
+/// the last [`MINUTE_HORIZON`] minutes. A period of an hour without an errorCode reads the
+/// hours; anything else, the minutes.
+pub async fn metric_data(
+    store: &dyn ObjectStore,
+    state_bucket: &str,
+    (account, region): (&str, &str),
+    query: &MetricQuery<'_>,
+) -> Result<Vec<(i64, u64)>, DocumentError> {
+    let key = layout::insights_counters_key(account, region);
+    let (counters, _) = document::read::<Counters>(store, state_bucket, &key).await?;
+    Ok(counters.points(query))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::alert::{AttributionSummary, ValueAverage};
 use crate::clock::EventTime;
 use crate::ids::uuid_text;
 
@@ -44,6 +45,15 @@ impl InsightKind {
 pub(super) enum State {
     Start,
     End,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Start => "Start",
+            State::End => "End",
+        }
+    }
 }
 
 /// Which API an Insights event is about, and where.
@@ -155,7 +165,13 @@ fn id_of(parts: &[&str]) -> String {
     uuid_text(bytes, 8)
 }
 
-fn rounded(value: f64) -> f64 {
+/// The eventID of the anomaly's `state` record.
+pub(super) fn event_id(shared_event_id: &str, state: State) -> String {
+    id_of(&[shared_event_id, state.as_str()])
+}
+
+/// A value as records write it.
+pub(super) fn rounded(value: f64) -> f64 {
     let scale = 10f64.powi(DECIMALS);
     (value * scale).round() / scale
 }
@@ -168,10 +184,6 @@ pub(super) fn encode(
     at: EventTime,
     statistics: &Statistics,
 ) -> String {
-    let state_name = match state {
-        State::Start => "Start",
-        State::End => "End",
-    };
     let attributions = ATTRIBUTES
         .iter()
         .zip(&statistics.attributions)
@@ -185,7 +197,7 @@ pub(super) fn encode(
         event_version: EVENT_VERSION,
         event_time: at.to_string(),
         aws_region: subject.region,
-        event_id: id_of(&[shared_event_id, state_name]),
+        event_id: event_id(shared_event_id, state),
         event_type: "AwsCloudTrailInsight",
         recipient_account_id: subject.account,
         shared_event_id,
@@ -211,6 +223,28 @@ pub(super) fn encode(
         event_category: "Insight",
     };
     serde_json::to_string(&record).expect("an Insights record serializes")
+}
+
+/// The attributions as an alert carries them: the record's values, rounded as it writes them.
+pub(super) fn summaries(attributions: &[(Ranked, Ranked); 3]) -> Vec<AttributionSummary> {
+    let summary = |ranked: &Ranked| {
+        ranked
+            .iter()
+            .map(|(value, average)| ValueAverage {
+                value: value.clone(),
+                average: rounded(*average),
+            })
+            .collect()
+    };
+    ATTRIBUTES
+        .iter()
+        .zip(attributions)
+        .map(|(attribute, (insight, baseline))| AttributionSummary {
+            attribute: (*attribute).to_owned(),
+            insight: summary(insight),
+            baseline: summary(baseline),
+        })
+        .collect()
 }
 
 fn listed(ranked: &Ranked) -> Vec<Valued<'_>> {

@@ -154,6 +154,7 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
     const RATES: [f64; 6] = [0.05, 0.2, 1.0, 3.0, 10.0, 30.0];
     let first = 29_000_000i64; // a minute since the epoch, at midnight UTC
     let first = first - first.rem_euclid(1440);
+    let names: Vec<String> = (0..RATES.len()).map(|i| format!("Api{i}")).collect();
     let mut random = Lcg(11);
     let mut counters = Counters::default();
     let mut records = Vec::new();
@@ -169,11 +170,11 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
                 for _ in 0..random.poisson(rate * cycle) {
                     calls.push(Call {
                         time: EventTime::from_unix_seconds(minute * 60),
-                        source: "ec2.amazonaws.com".into(),
-                        name: format!("Api{i}"),
+                        source: "ec2.amazonaws.com",
+                        name: &names[i],
                         write: true,
                         error: None,
-                        arn: Some("arn:aws:iam::123456789012:role/app".into()),
+                        arn: Some("arn:aws:iam::123456789012:role/app"),
                         agent: None,
                     });
                 }
@@ -187,8 +188,15 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
             judged += 5 * RATES.len() as u64;
         }
         counters.prune(last_closed, &format!("b{step}"), found.clone());
-        records.extend(found);
+        records.extend(found.records);
     }
+    // What the counters keep per API after two weeks: the storage per API per week.
+    let bytes = serde_json::to_vec(&counters).unwrap().len();
+    println!(
+        "counters: {bytes} bytes for {} APIs after {days} days ({} bytes per API)",
+        RATES.len(),
+        bytes / RATES.len()
+    );
     let rate = records.len() as f64 / judged as f64;
     println!(
         "false positives: {} Insights records over {judged} API-minutes judged ({rate:.2e} per API-minute)",

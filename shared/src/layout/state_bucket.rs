@@ -40,6 +40,9 @@ pub const PUBLIC_KEYS_KEY: &str = "public-keys.json";
 pub const HISTORY_PREFIX: &str = "history/";
 pub const FORWARD_PROGRESS_PREFIX: &str = "forward/progress/";
 pub const ALERTS_PREFIX: &str = "alerts/";
+/// deliver's Insights alerts, among the alert objects: a capitalized folder, which no bucket's
+/// name can be, so it never meets a log file's alert object.
+pub const INSIGHT_ALERTS_PREFIX: &str = "alerts/CloudTrail-Insight/";
 pub const NOTIFY_SENT_PREFIX: &str = "notify/sent/";
 pub const QUARANTINE_PREFIX: &str = "quarantine/";
 pub const INSIGHTS_PREFIX: &str = "insights/";
@@ -95,7 +98,7 @@ pub const STATE_OBJECTS: &[StateObject] = &[
     },
     StateObject {
         path: ALERTS_PREFIX,
-        holds: "metric-filter matches waiting for notify, one object per log file",
+        holds: "metric-filter matches waiting for notify, one object per log file, and deliver's Insights Starts, one object each",
         retention: FORWARDING_RETENTION,
     },
     StateObject {
@@ -167,6 +170,17 @@ pub fn forward_progress_key(bucket: &str, key: &str) -> String {
 /// The alert object of log file `bucket`/`key`.
 pub fn alert_key(bucket: &str, key: &str) -> String {
     format!("{ALERTS_PREFIX}{bucket}/{key}.json")
+}
+
+/// The alert object of the Insights Start `shared_event_id` of `account` and `region`:
+/// `alerts/CloudTrail-Insight/{account}/{region}/{sharedEventID}.json`.
+pub fn insight_alert_key(account: &str, region: &str, shared_event_id: &str) -> String {
+    format!(
+        "{INSIGHT_ALERTS_PREFIX}{}/{}/{}.json",
+        segment(account),
+        segment(region),
+        segment(shared_event_id)
+    )
 }
 
 /// The sent marker of the alert object at `alert_key`.

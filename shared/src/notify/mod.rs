@@ -11,6 +11,9 @@
 //! - **An alert object** (`alerts/…` in the state bucket, written by forward) gets its matches
 //!   announced on `alertTopicArn`, grouped per metric filter across the whole invocation
 //!   ([`alert`]). Without `alertTopicArn` nothing is announced.
+//! - **An Insights alert object** (`alerts/CloudTrail-Insight/…`, written by deliver for an
+//!   Insights Start) gets one message on `alertTopicArn` explaining the Start ([`insight`]),
+//!   with its sent marker as for match alerts.
 //! - Anything else (digest files, other prefixes and buckets, events of other kinds) is ignored,
 //!   with the reason in the report and the log.
 //!
@@ -37,6 +40,7 @@
 //! failed (logged), and those of two runs on the same object at once.
 
 mod alert;
+mod insight;
 mod notice;
 mod sent;
 
@@ -52,7 +56,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::alert::{Alert, AlertError};
+use crate::alert::{Alert, AlertError, InsightAlert};
 use crate::config::Config;
 use crate::delivered;
 use crate::layout;
@@ -101,6 +105,7 @@ pub struct ItemReport {
 pub enum MessageKind {
     DeliveryNotice,
     Alert,
+    InsightAlert,
 }
 
 /// A message SNS accepted.
@@ -170,6 +175,31 @@ enum ObjectPlan {
     Failed(String),
     Notice { topic: String },
     Alert(Box<AlertWork>),
+    Insight(Box<InsightWork>),
+}
+
+/// An Insights alert object to announce: one message, position 0 of its sent marker.
+struct InsightWork {
+    key: String,
+    object: InsightAlert,
+    sha256: String,
+}
+
+impl ObjectPlan {
+    /// An alert object's sent marker facts: its key, the hash of its bytes, how many messages
+    /// it makes, and those announced before this run.
+    fn marker(&self) -> Option<(&str, &str, usize, BTreeSet<usize>)> {
+        match self {
+            ObjectPlan::Alert(work) => Some((
+                &work.key,
+                &work.sha256,
+                work.object.matches.len(),
+                work.announced.clone(),
+            )),
+            ObjectPlan::Insight(work) => Some((&work.key, &work.sha256, 1, BTreeSet::new())),
+            _ => None,
+        }
+    }
 }
 
 struct AlertWork {
@@ -256,6 +286,7 @@ impl<'a> Notify<'a> {
         };
         self.send_notices(&units, &plans, &mut progress).await;
         self.send_alerts(&plans, &mut progress).await;
+        self.send_insight_alerts(&plans, &mut progress).await;
         self.save_markers(&plans, &progress).await;
 
         let mut reports: Vec<Option<ItemReport>> = vec![None; items.len()];
@@ -266,9 +297,10 @@ impl<'a> Notify<'a> {
                 }
                 (None, ObjectPlan::Ignored(reason)) => (ItemOutcome::Ignored, Some(reason.clone())),
                 (None, ObjectPlan::AlreadyNotified) => (ItemOutcome::AlreadyNotified, None),
-                (None, ObjectPlan::Notice { .. } | ObjectPlan::Alert(_)) => {
-                    (ItemOutcome::Notified, None)
-                }
+                (
+                    None,
+                    ObjectPlan::Notice { .. } | ObjectPlan::Alert(_) | ObjectPlan::Insight(_),
+                ) => (ItemOutcome::Notified, None),
             };
             let ObjectCreated { bucket, key, .. } = unit.object;
             match (&outcome, &reason) {
@@ -334,6 +366,9 @@ impl<'a> Notify<'a> {
 
     async fn plan_alert(&self, key: &str) -> ObjectPlan {
         let state = self.config.state_bucket.as_str();
+        if key.starts_with(layout::INSIGHT_ALERTS_PREFIX) {
+            return self.plan_insight_alert(key).await;
+        }
         if self.config.alert_topic_arn.is_none() {
             return ObjectPlan::Ignored(
                 "alertTopicArn is not set in the configuration: metric-filter matches are not \
@@ -387,6 +422,50 @@ impl<'a> Notify<'a> {
             sha256,
             announced,
         }))
+    }
+
+    async fn plan_insight_alert(&self, key: &str) -> ObjectPlan {
+        let state = self.config.state_bucket.as_str();
+        if self.config.alert_topic_arn.is_none() {
+            return ObjectPlan::Ignored(
+                "alertTopicArn is not set in the configuration: Insights are not announced"
+                    .to_owned(),
+            );
+        }
+        let body = match self.store.get(state, key).await {
+            Ok(object) => object.body,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return ObjectPlan::Ignored(format!(
+                    "the Insights alert object s3://{state}/{key} is gone"
+                ));
+            }
+            Err(error) => return ObjectPlan::Failed(error.to_string()),
+        };
+        // Failed, not Ignored, for the reason given in plan_alert.
+        let object = match InsightAlert::parse(&body) {
+            Ok(object) => object,
+            Err(source) => {
+                let error = NotifyError::Alert {
+                    bucket: state.to_owned(),
+                    key: key.to_owned(),
+                    source,
+                };
+                return ObjectPlan::Failed(error.to_string());
+            }
+        };
+        let sha256 = hex::encode(Sha256::digest(&body));
+        match sent::read(self.store, state, key, &sha256, 1).await {
+            Ok(announced) if announced.contains(&0) => {
+                tracing::info!(alert = key, "this Insights Start was announced already");
+                ObjectPlan::AlreadyNotified
+            }
+            Ok(_) => ObjectPlan::Insight(Box::new(InsightWork {
+                key: key.to_owned(),
+                object,
+                sha256,
+            })),
+            Err(error) => ObjectPlan::Failed(error.to_string()),
+        }
     }
 
     async fn send_notices(
@@ -498,34 +577,52 @@ impl<'a> Notify<'a> {
         }
     }
 
+    /// One message per Insights alert object: each Start is its own news.
+    async fn send_insight_alerts(&self, plans: &[ObjectPlan], progress: &mut SendProgress) {
+        let Some(topic) = self.config.alert_topic_arn.as_deref() else {
+            return;
+        };
+        for (unit, plan) in plans.iter().enumerate() {
+            let ObjectPlan::Insight(work) = plan else {
+                continue;
+            };
+            let notification = insight::message(&work.object);
+            match self.publish(topic, &notification).await {
+                Ok((message_id, attempts)) => {
+                    tracing::info!(topic, alert = %work.key, %message_id, "Insights alert published");
+                    progress.announced[unit].insert(0);
+                    progress.sent.push(SentMessage {
+                        kind: MessageKind::InsightAlert,
+                        topic_arn: topic.to_owned(),
+                        message_id,
+                        subject: notification.subject.clone(),
+                        log_files: 0,
+                        matches: 0,
+                        attempts,
+                    });
+                }
+                Err(error) => progress.failures[unit] = Some(error.to_string()),
+            }
+        }
+    }
+
     /// Records what each alert object had announced in this run (see [`sent::write`] for why
     /// a repeat is safe).
     async fn save_markers(&self, plans: &[ObjectPlan], progress: &SendProgress) {
         let state = self.config.state_bucket.as_str();
         for (unit, plan) in plans.iter().enumerate() {
-            let ObjectPlan::Alert(work) = plan else {
+            let Some((key, sha256, messages, before)) = plan.marker() else {
                 continue;
             };
             if progress.announced[unit].is_empty() {
                 continue;
             }
-            let announced: BTreeSet<usize> = work
-                .announced
-                .union(&progress.announced[unit])
-                .copied()
-                .collect();
-            let written = sent::write(
-                self.store,
-                state,
-                &work.key,
-                &work.sha256,
-                work.object.matches.len(),
-                &announced,
-            )
-            .await;
+            let announced: BTreeSet<usize> =
+                before.union(&progress.announced[unit]).copied().collect();
+            let written = sent::write(self.store, state, key, sha256, messages, &announced).await;
             if let Err(error) = written {
                 tracing::warn!(
-                    alert = %work.key,
+                    alert = %key,
                     %error,
                     "the sent marker was not written: another run on this alert object will announce its matches again"
                 );
