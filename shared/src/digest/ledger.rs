@@ -562,13 +562,7 @@ trails:
                 let listed = digest.body.log_files.len();
                 let expected = usize::from(hour == 0 && digest.key.contains("/eu-west-1/"));
                 assert_eq!(listed, expected, "{}", digest.key);
-                let previous = PreviousDigest {
-                    bucket: digest.bucket.clone(),
-                    key: digest.key.clone(),
-                    hash: "h".into(),
-                    signature: "s".into(),
-                };
-                ledger.advance(digest.chain, &digest.body, previous);
+                ledger.advance(digest.chain, &digest.body, previous_of(digest));
             }
             now += Duration::HOUR;
         }
@@ -620,18 +614,10 @@ trails:
         }
     }
 
-    const OFF: &str = r#"
-accountId: "111122223333"
-trails:
-  - Name: main
-    S3BucketName: trail-bucket
-    S3KeyPrefix: audit
-    HomeRegion: us-east-1
-    IsMultiRegionTrail: true
-  - Name: plain
-    S3BucketName: plain-bucket
-    HomeRegion: us-east-1
-"#;
+    /// [`CONFIG`] with the main trail's validation turned off.
+    fn off() -> Config {
+        config(&CONFIG.replace("    EnableLogFileValidation: true\n", ""))
+    }
 
     const REMOVED: &str = r#"
 accountId: "111122223333"
@@ -646,7 +632,7 @@ trails:
     /// starts a new one whose first digest has no previous.
     #[test]
     fn a_trail_that_stops_validating_gets_a_final_digest_of_what_is_pending() {
-        for (stopped, yaml) in [("off", OFF), ("removed", REMOVED)] {
+        for (stopped, stopped_config) in [("off", off()), ("removed", config(REMOVED))] {
             let mut ledger = Ledger::default();
             cut(&mut ledger, &config(CONFIG), T0);
             let files = [
@@ -655,7 +641,7 @@ trails:
             ];
             ledger.record("b1", datetime!(2026-11-22 11:50:10 UTC), &files);
             let stop = datetime!(2026-11-22 12:20:15 UTC);
-            let written = cut(&mut ledger, &config(yaml), stop);
+            let written = cut(&mut ledger, &stopped_config, stop);
             let ends: Vec<&str> = written
                 .iter()
                 .map(|d| d.body.digest_end_time.as_str())
@@ -680,7 +666,7 @@ trails:
                 "{stopped}"
             );
             assert!(ledger.chains.is_empty(), "{stopped}: {:?}", ledger.chains);
-            assert!(cut(&mut ledger, &config(yaml), stop + Duration::HOUR).is_empty());
+            assert!(cut(&mut ledger, &stopped_config, stop + Duration::HOUR).is_empty());
 
             let again = datetime!(2026-11-22 15:05:00 UTC);
             assert!(cut(&mut ledger, &config(CONFIG), again).is_empty());
@@ -698,9 +684,9 @@ trails:
         let mut ledger = Ledger::default();
         cut(&mut ledger, &config(CONFIG), T0);
         let stop = datetime!(2026-11-22 10:40:00 UTC);
-        assert!(ledger.align(&config(OFF), stop));
+        assert!(ledger.align(&off(), stop));
         assert_eq!(ledger.chains[0].final_end, Some(stop));
-        assert!(!ledger.align(&config(OFF), stop + Duration::minutes(5)));
+        assert!(!ledger.align(&off(), stop + Duration::minutes(5)));
         assert!(!ledger.align(&config(CONFIG), stop + Duration::minutes(5)));
         let due = ledger.due(stop + Duration::minutes(5), "fp");
         assert_eq!(due[0].body.digest_end_time, "2026-11-22T10:40:00Z");
@@ -715,7 +701,7 @@ trails:
         let mut ledger = Ledger::default();
         cut(&mut ledger, &config(CONFIG), T0);
         let stop = datetime!(2026-11-22 10:40:00 UTC);
-        ledger.align(&config(OFF), stop);
+        ledger.align(&off(), stop);
         let late = file("us-east-1", "20261122T1041Z", 3);
         ledger.record(
             "late",
@@ -723,7 +709,7 @@ trails:
             std::slice::from_ref(&late),
         );
         let at = datetime!(2026-11-22 10:45:00 UTC);
-        let written = cut(&mut ledger, &config(OFF), at);
+        let written = cut(&mut ledger, &off(), at);
         assert_eq!(written.len(), 2);
         assert!(written[0].body.log_files.is_empty());
         assert_eq!(written[0].body.digest_end_time, "2026-11-22T10:40:00Z");

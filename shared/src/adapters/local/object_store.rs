@@ -185,28 +185,29 @@ impl LocalObjectStore {
     }
 
     fn get_blocking(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
-        validate_key(bucket, key)?;
-        let dirs = self.bucket(bucket)?;
-        let not_found = || not_found(bucket, key);
-        let relative = key_path(bucket, key).map_err(|_| not_found())?;
-        let paths = dirs.object(&relative);
-        let failed = |error| backend("reading", bucket, key, error);
-
-        let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
-        let Opened::File(mut file, meta) = open_object(&paths.object).map_err(failed)? else {
-            return Err(not_found());
-        };
-        let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        file.read_to_end(&mut body).map_err(failed)?;
-        let version = read_version(&paths.sidecar, &meta);
-        let info = object_info(&meta, version, || Ok(etag_of(&body))).map_err(failed)?;
-        Ok(StoredObject {
-            body: Bytes::from(body),
-            info,
+        self.read_blocking(bucket, key, |body, meta, sidecar| {
+            let version = read_version(sidecar, meta);
+            let info = object_info(meta, version, || Ok(etag_of(&body)))?;
+            Ok(StoredObject {
+                body: Bytes::from(body),
+                info,
+            })
         })
     }
 
     fn get_body_blocking(&self, bucket: &str, key: &str) -> Result<Bytes, ObjectStoreError> {
+        self.read_blocking(bucket, key, |body, _, _| Ok(Bytes::from(body)))
+    }
+
+    /// Reads an object's bytes under the bucket's shared lock and hands them to `then` with
+    /// its file's metadata and its sidecar's path, still under the lock, so that what `then`
+    /// reads of the sidecar belongs to the same version.
+    fn read_blocking<T>(
+        &self,
+        bucket: &str,
+        key: &str,
+        then: impl FnOnce(Vec<u8>, &fs::Metadata, &Path) -> io::Result<T>,
+    ) -> Result<T, ObjectStoreError> {
         validate_key(bucket, key)?;
         let dirs = self.bucket(bucket)?;
         let not_found = || not_found(bucket, key);
@@ -220,7 +221,7 @@ impl LocalObjectStore {
         };
         let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         file.read_to_end(&mut body).map_err(failed)?;
-        Ok(Bytes::from(body))
+        then(body, &meta, &paths.sidecar).map_err(failed)
     }
 
     fn head_blocking(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
