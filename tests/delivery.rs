@@ -9,11 +9,13 @@ use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer, DeliveryReport, read_journal};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
-use cairn_test_support::digests::{assert_digest_chains, signer};
+use cairn_shared::validate::{FileKind, Line};
+use cairn_test_support::digests::{assert_closed_digest_chains, assert_digest_chains, signer};
 use cairn_test_support::faulty_store::{Fault, FaultyStore};
 use cairn_test_support::pipeline::{
-    assert_settled, config, delivered, expected_deliveries, fixture_batches, stage_batch,
+    CONFIG, assert_settled, config, delivered, expected_deliveries, fixture_batches, stage_batch,
 };
+use cairn_test_support::validation;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -402,4 +404,152 @@ async fn a_run_reports_each_trails_events_and_delivery_lag_as_emf_lines() {
     // A run with nothing to deliver measures nothing.
     let idle = deliver(store.as_ref(), &config, delivered_at + Duration::minutes(5)).await;
     assert!(idle.metric_lines(delivered_at).is_empty());
+}
+
+/// The pipeline's configuration with log file validation turned off.
+fn validation_off() -> Config {
+    let yaml = CONFIG.replace("    EnableLogFileValidation: true\n", "");
+    Config::from_yaml(&yaml, "validation off").expect("configuration")
+}
+
+/// A crash at any storage call of the run that finds the trail no longer validating and
+/// closes its chains, then the next run: each chain gets its hourly digests and exactly one
+/// final digest (no fork), and every log file delivered while the trail validated is listed
+/// in exactly one digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_at_any_call_while_closing_chains_leaves_one_final_digest_each() {
+    let config = config();
+    let off = validation_off();
+    let batches: Vec<_> = fixture_batches().into_iter().step_by(6).collect();
+    let stop = T0 + Duration::minutes(90);
+    let setup = || async {
+        let (dir, store) = fresh_store(&config).await;
+        stage(store.as_ref(), &config, &batches).await;
+        deliver(store.as_ref(), &config, T0).await;
+        (dir, store)
+    };
+
+    let (_dir, store) = setup().await;
+    let counting = FaultyStore::counting(store.clone());
+    let closing = Deliverer::new(&off, &counting, Some(signer().await))
+        .handle(&CLAIM_FOR, stop)
+        .await
+        .expect("closing run");
+    let chains = assert_closed_digest_chains(store.as_ref(), &config, stop).await;
+    // Per chain the 11:00 digest, then the final one ending when the run saw the stop.
+    assert_eq!(closing.digests.len(), 2 * chains.digests.len());
+    assert!(
+        chains
+            .digests
+            .values()
+            .all(|keys| keys.len() == 2 && keys[1].ends_with("_20261122T113000Z.json.gz"))
+    );
+    let total = counting.calls();
+
+    for fault in [Fault::Before, Fault::After] {
+        for fail_at in 1..=total {
+            let (_dir, store) = setup().await;
+            let faulty = FaultyStore::new(store.clone(), fail_at, fault);
+            let crashed = Deliverer::new(&off, &faulty, Some(signer().await))
+                .handle(&CLAIM_FOR, stop)
+                .await;
+            assert!(crashed.is_err(), "call {fail_at} ({fault:?}) did not fail");
+            let later = stop + Duration::minutes(5);
+            deliver(store.as_ref(), &off, later).await;
+            assert_closed_digest_chains(store.as_ref(), &config, later).await;
+        }
+    }
+}
+
+/// A trail that stops validating (turned off, or removed from the configuration) gets a final
+/// digest of the files still pending from the first deliver run that sees it. validate-logs
+/// then finds the chain valid, every log file delivered while the trail validated listed and
+/// verified, and those delivered while it did not excused by the chain's restart; validating
+/// again starts a new chain whose first digest has null previous fields, as CloudTrail's
+/// starting digest does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trail_that_stops_validating_gets_a_final_digest_that_validates() {
+    let on_yaml = validation::config_yaml("final");
+    let stopped = [
+        (
+            "turned off",
+            on_yaml.replace("    EnableLogFileValidation: true\n", ""),
+        ),
+        (
+            "removed",
+            on_yaml.replace(&format!("Name: {}", validation::TRAIL), "Name: another"),
+        ),
+    ];
+    for (how, stopped_yaml) in stopped {
+        let on = validation::config("final");
+        let off = Config::from_yaml(&stopped_yaml, how).expect("configuration");
+        let (_dir, store) = fresh_store(&on).await;
+        let store = store.as_ref();
+        let at = |minutes: i64| T0 + Duration::minutes(minutes);
+        let runs = [
+            (10, &on),
+            (40, &on),
+            (70, &on),
+            (100, &off),
+            (130, &off),
+            (190, &on),
+        ];
+        let mut reports = Vec::new();
+        for (run, (minutes, config)) in runs.iter().enumerate() {
+            validation::stage_records(store, config, run * 40, 40, at(*minutes)).await;
+            reports.push(deliver(store, config, at(*minutes)).await);
+        }
+        let finals: Vec<&str> = reports[3].digests.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(finals.len(), validation::REGIONS.len(), "{how}: {finals:?}");
+        assert!(
+            finals
+                .iter()
+                .all(|key| key.ends_with("_audited_us-east-1_20261122T114000Z.json.gz")),
+            "{how}: {finals:?}"
+        );
+        assert!(reports[3].digests.iter().all(|d| d.log_files == 1), "{how}");
+        let restarted = deliver(store, &on, at(245)).await;
+        for written in &restarted.digests {
+            let object = store
+                .get(&written.bucket, &written.key)
+                .await
+                .expect("digest");
+            let body = validation::digest_body(&object);
+            assert_eq!(body.digest_start_time, "2026-11-22T13:10:00Z", "{how}");
+            assert_eq!(body.previous(), None, "{how}");
+            assert_eq!(body.previous_digest_signature, None, "{how}");
+        }
+
+        let report = validation::validate(store, &on, None).await;
+        let invalid: Vec<_> = report.invalid().collect();
+        assert!(invalid.is_empty(), "{how}: {invalid:?}");
+        let valid_logs: Vec<&str> = report
+            .lines
+            .iter()
+            .filter_map(|line| match line {
+                Line::Valid {
+                    kind: FileKind::Log,
+                    file,
+                } => Some(file.key.as_str()),
+                _ => None,
+            })
+            .collect();
+        let delivered_while_validating: Vec<String> = reports
+            .iter()
+            .enumerate()
+            .filter(|(run, _)| !matches!(run, 3 | 4))
+            .flat_map(|(_, report)| report.log_files.iter().map(|file| file.key.clone()))
+            .collect();
+        assert_eq!(
+            delivered_while_validating.len(),
+            4 * validation::REGIONS.len()
+        );
+        for key in &delivered_while_validating {
+            assert!(
+                valid_logs.contains(&key.as_str()),
+                "{how}: {key} not validated"
+            );
+        }
+        assert_eq!(valid_logs.len(), delivered_while_validating.len(), "{how}");
+    }
 }

@@ -637,3 +637,55 @@ async fn keys_from_list_public_keys_verify_chains_as_cloudtrail_writes_them() {
         assert_eq!(verdict(&report), Verdict::new());
     }
 }
+
+/// Organization scale: the accounts of an organization trail are found by listing its
+/// `AWSLogs/o-…/` folder and each account's Regions by its digest folders, so one run reaches
+/// every chain of the two accounts and two Regions: each valid on its own, with its periods,
+/// and the backfill digest in the one chain that has it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_account_and_region_of_an_organization_trail_is_found_by_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalObjectStore::new(dir.path().to_path_buf());
+    let (bucket, state) = ("aws-chains", "aws-chains-state");
+    for name in [bucket, state] {
+        store.create_bucket(name).await.expect("bucket");
+    }
+    let keys = keys().await;
+    aws_chains::build(&store, bucket, state, &keys.first, &keys.second).await;
+    let published = public_keys::load(&store, state).await.expect("keys");
+
+    let accounts = cairn_shared::validate::organization_accounts(
+        &store,
+        bucket,
+        Some(aws_chains::PREFIX),
+        aws_chains::ORGANIZATION,
+    )
+    .await
+    .expect("accounts");
+    assert_eq!(accounts, aws_chains::ACCOUNTS);
+    let mut chains = 0;
+    for account in &accounts {
+        let every_region = aws_chains::request(bucket, account, None);
+        let mut regions = cairn_shared::validate::digest_regions(&store, &every_region)
+            .await
+            .expect("regions");
+        regions.sort();
+        let mut expected = aws_chains::REGIONS.map(str::to_owned);
+        expected.sort();
+        assert_eq!(regions, expected, "{account}");
+        for region in &regions {
+            let request = aws_chains::request(bucket, account, Some(&[region.as_str()]));
+            let report =
+                cairn_shared::validate::validate(&store, &published, &request, &NoProgress)
+                    .await
+                    .expect("validate");
+            assert_eq!(verdict(&report), Verdict::new(), "{account} {region}");
+            let counts = report.counts();
+            assert_eq!(counts.valid_digests, aws_chains::PERIODS as usize);
+            let backfill = account == aws_chains::ACCOUNTS[0] && region == aws_chains::REGIONS[0];
+            assert_eq!(counts.valid_backfill_digests, usize::from(backfill));
+            chains += 1;
+        }
+    }
+    assert_eq!(chains, 4);
+}

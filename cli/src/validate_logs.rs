@@ -15,6 +15,7 @@ use cairn_shared::validate::{
     write_startup, write_summary,
 };
 use clap::Args;
+use futures::{StreamExt, stream};
 use indicatif::ProgressBar;
 use time::OffsetDateTime;
 
@@ -50,8 +51,10 @@ use crate::output::files_progress_bar;
 ///
 /// As aws-cli, it validates the chains of one Region: --region, else AWS_REGION or
 /// AWS_DEFAULT_REGION, else the trail's home Region; --all-regions takes every Region the trail
-/// has digests in. An organization trail needs --account-id (repeatable: one run, one summary
-/// per account and a total).
+/// has digests in. An organization trail needs --account-id (repeatable), as with aws-cli, or
+/// --all-accounts (Cairn's extension): every account with a folder under the trail's
+/// AWSLogs/ORGANIZATION_ID/, found by listing. Several accounts or Regions are validated in one
+/// run, chains in parallel, with one summary per chain (account and Region) and a total.
 ///
 /// Example:
 ///
@@ -102,6 +105,11 @@ pub(crate) struct TrailScope {
     /// repeatable). Default: the trail ARN's account, for a trail that is not an organization's.
     #[arg(long = "account-id", value_name = "ACCOUNT")]
     pub account_ids: Vec<String>,
+
+    /// Cairn's extension, for an organization trail: every account with a folder under its
+    /// AWSLogs/ORGANIZATION_ID/, found by listing, instead of naming each with --account-id.
+    #[arg(long, conflicts_with = "account_ids")]
+    pub all_accounts: bool,
 
     /// The organization of an organization trail that is not in cairn.yaml (its files are
     /// under AWSLogs/ORGANIZATION_ID/ACCOUNT/).
@@ -188,14 +196,23 @@ impl TrailScope {
             .organization_id
             .clone()
             .or_else(|| configured.and_then(|trail| trail.organization_id().map(str::to_owned)));
-        let accounts = match (&organization_id, self.account_ids.is_empty()) {
+        let accounts = match (&organization_id, self.all_accounts) {
+            (Some(organization_id), true) => {
+                validate::organization_accounts(store, &bucket, prefix.as_deref(), organization_id)
+                    .await?
+            }
+            (None, true) => {
+                return Err(anyhow!(
+                    "--all-accounts is for an organization trail: name one of cairn.yaml, or give --organization-id"
+                ));
+            }
             // aws-cli's words (validation.py lines 156-159).
-            (Some(_), true) => {
+            (Some(_), false) if self.account_ids.is_empty() => {
                 return Ok(Err(aws_cli_error(
                     "Missing required parameter for organization trail: '--account-id'",
                 )));
             }
-            (None, true) => vec![trail_arn.account.clone()],
+            (None, false) if self.account_ids.is_empty() => vec![trail_arn.account.clone()],
             (_, false) => self.account_ids.clone(),
         };
         let regions = if self.all_regions {
@@ -309,23 +326,34 @@ pub(crate) async fn run(
         )));
     }
 
+    let requests = chains(store, scope.requests).await?;
     let bar = Bar::new("files read");
-    let mut reports = Vec::new();
-    for request in scope.requests {
-        let report = validate::validate(store, &keys, &request, &bar).await;
-        reports.push((request.account, report));
-    }
+    let reports: Vec<_> = stream::iter(requests)
+        .map(|request| {
+            let (keys, bar) = (&keys, &bar);
+            async move {
+                let report = validate::validate(store, keys, &request, bar).await;
+                (request, report)
+            }
+        })
+        .buffered(CHAINS_AT_ONCE)
+        .collect()
+        .await;
     bar.0.finish_and_clear();
     let mut total = Counts::default();
     let mut json_chains = Vec::new();
     let several = reports.len() > 1;
-    for (account, report) in reports {
+    for (request, report) in reports {
         let report = report?;
         let counts = report.counts();
         total.add(&counts);
+        let (account, region) = (&request.account, chain_region(&request));
         if text {
             if several {
-                println!("{CAIRN_MARK}account {account}:");
+                match region {
+                    Some(region) => println!("{CAIRN_MARK}account {account}, Region {region}:"),
+                    None => println!("{CAIRN_MARK}account {account}:"),
+                }
             }
             write_report(
                 &report,
@@ -335,11 +363,11 @@ pub(crate) async fn run(
                 &mut std::io::stderr().lock(),
             )?;
         } else {
-            json_chains.push(json_account(&account, &report, counts));
+            json_chains.push(json_chain(account, region, &report, counts));
         }
     }
     if text && several {
-        println!("{CAIRN_MARK}all accounts:");
+        println!("{CAIRN_MARK}all chains:");
         write_summary(&total, None, (start, end), &mut std::io::stdout().lock())?;
     }
     if !text {
@@ -349,15 +377,57 @@ pub(crate) async fn run(
             "endTime": end.to_string(),
             "valid": total.is_valid(),
             "total": total,
-            "accounts": json_chains,
+            "chains": json_chains,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(crate::exit_code(total.is_valid()))
 }
 
-/// One account's part of the `--output json` report.
-fn json_account(account: &str, report: &Report, counts: Counts) -> serde_json::Value {
+/// Chains validated at once: each reads [`validate`]'s objects at a time, so this bounds the
+/// reads in flight, and memory, whatever the organization's size.
+const CHAINS_AT_ONCE: usize = 4;
+
+/// The requests split into one per chain: per account, a request for several Regions (or, with
+/// --all-regions, every Region the account has digest folders in) becomes one per Region, so
+/// each chain gets its own summary. An account without digests keeps its one request, which
+/// says so.
+async fn chains(store: &dyn ObjectStore, requests: Vec<Request>) -> Result<Vec<Request>> {
+    let mut chains = Vec::new();
+    for request in requests {
+        let regions = match &request.regions {
+            Some(regions) => regions.clone(),
+            None => validate::digest_regions(store, &request).await?,
+        };
+        if regions.len() < 2 {
+            chains.push(request);
+            continue;
+        }
+        for region in regions {
+            chains.push(Request {
+                regions: Some(vec![region]),
+                ..request.clone()
+            });
+        }
+    }
+    Ok(chains)
+}
+
+/// The one Region a request validates, if it names one.
+fn chain_region(request: &Request) -> Option<&str> {
+    match request.regions.as_deref() {
+        Some([region]) => Some(region),
+        _ => None,
+    }
+}
+
+/// One chain's part of the `--output json` report.
+fn json_chain(
+    account: &str,
+    region: Option<&str>,
+    report: &Report,
+    counts: Counts,
+) -> serde_json::Value {
     let problems: Vec<serde_json::Value> = report
         .invalid()
         .map(|(kind, file, problem)| {
@@ -371,6 +441,7 @@ fn json_account(account: &str, report: &Report, counts: Counts) -> serde_json::V
         .collect();
     serde_json::json!({
         "account": account,
+        "region": region,
         "resultsFound": report.found.map(|(from, to)| [from.to_string(), to.to_string()]),
         "counts": counts,
         "problems": problems,

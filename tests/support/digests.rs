@@ -2,7 +2,8 @@
 //! chain one digest per hour with no gap or fork, each pointing at the one before by key, hash
 //! and signature, each signature verifying with a published key, no chain behind the clock, and
 //! every log file of a validating trail either listed in exactly one digest with its true hash
-//! or waiting in the ledger for the next one.
+//! or waiting in the ledger for the next one. A chain no longer in the ledger was closed: its
+//! last digest is its final one, which ends within the hour after the one before.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -59,6 +60,25 @@ pub async fn assert_digest_chains(
     config: &Config,
     now: OffsetDateTime,
 ) -> Chains {
+    check_chains(store, config, now, false).await
+}
+
+/// Checks the chains of trails that validated in `config` and no longer do: each is closed,
+/// gone from the ledger, its last digest its final one, and every log file is listed once.
+pub async fn assert_closed_digest_chains(
+    store: &dyn ObjectStore,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Chains {
+    check_chains(store, config, now, true).await
+}
+
+async fn check_chains(
+    store: &dyn ObjectStore,
+    config: &Config,
+    now: OffsetDateTime,
+    closed: bool,
+) -> Chains {
     let keys = public_keys::load(store, &config.state_bucket)
         .await
         .expect("public keys");
@@ -98,8 +118,21 @@ pub async fn assert_digest_chains(
         }
         for (chain, mut digests) in per_chain {
             digests.sort();
+            let in_ledger = ledger
+                .chains
+                .iter()
+                .find(|c| format!("{}/{}/{}", c.trail, c.account, c.region) == chain);
+            assert_eq!(
+                in_ledger.is_none(),
+                closed,
+                "chain {chain}: in the ledger, or closed, against expectations"
+            );
+            let final_key = closed
+                .then(|| digests.last().map(|(_, key)| key.clone()))
+                .flatten();
             let mut previous: Option<(String, String, String, EventTime)> = None;
             for (end, key) in &digests {
+                let is_final = final_key.as_ref() == Some(key);
                 let object = store.get(trail.bucket(), key).await.expect("get digest");
                 let json = gunzip(&object.body, key);
                 let digest: DigestFile = serde_json::from_slice(&json).expect("digest body");
@@ -113,7 +146,9 @@ pub async fn assert_digest_chains(
                 assert_eq!(digest.digest_s3_object, *key, "{key}: moved");
                 assert_eq!(digest.digest_s3_bucket, trail.bucket(), "{key}: moved");
                 assert_eq!(digest.digest_end_time, end.to_string(), "{key}: end time");
-                assert_eq!(end.unix_seconds() % 3600, 0, "{key}: not on the hour");
+                if !is_final {
+                    assert_eq!(end.unix_seconds() % 3600, 0, "{key}: not on the hour");
+                }
                 let key_bytes = keys
                     .iter()
                     .find(|k| k.key.fingerprint() == digest.digest_public_key_fingerprint)
@@ -152,11 +187,15 @@ pub async fn assert_digest_chains(
                             prev_end.to_string(),
                             "{key}: periods not contiguous"
                         );
-                        assert_eq!(
-                            end.unix_seconds() - prev_end.unix_seconds(),
-                            3600,
-                            "{key}: an hour skipped"
-                        );
+                        let after = end.unix_seconds() - prev_end.unix_seconds();
+                        if is_final {
+                            assert!(
+                                (1..=3600).contains(&after),
+                                "{key}: a final digest {after} s after the one before"
+                            );
+                        } else {
+                            assert_eq!(after, 3600, "{key}: an hour skipped");
+                        }
                     }
                 }
                 for file in &digest.log_files {
@@ -182,11 +221,12 @@ pub async fn assert_digest_chains(
             }
             let (last_key, last_hash, last_signature, last_end) =
                 previous.expect("at least one digest");
-            let in_ledger = ledger
-                .chains
-                .iter()
-                .find(|c| format!("{}/{}/{}", c.trail, c.account, c.region) == chain)
-                .unwrap_or_else(|| panic!("chain {chain} is not in the ledger"));
+            let Some(in_ledger) = in_ledger else {
+                chains
+                    .digests
+                    .insert(chain, digests.into_iter().map(|(_, k)| k).collect());
+                continue;
+            };
             let recorded = in_ledger
                 .previous
                 .as_ref()

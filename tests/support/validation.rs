@@ -42,7 +42,13 @@ const RECORDS_PER_RUN: usize = 40;
 
 /// One multi-Region trail with log file validation, under a key prefix.
 pub fn config(suffix: &str) -> Config {
-    let yaml = format!(
+    Config::from_yaml(&config_yaml(suffix), "validation test configuration")
+        .expect("the test configuration")
+}
+
+/// The YAML of [`config`].
+pub fn config_yaml(suffix: &str) -> String {
+    format!(
         r#"
 accountId: "{ACCOUNT}"
 stateBucket: cairn-validate-state-{suffix}
@@ -54,8 +60,7 @@ trails:
     IsMultiRegionTrail: true
     EnableLogFileValidation: true
 "#
-    );
-    Config::from_yaml(&yaml, "validation test configuration").expect("the test configuration")
+    )
 }
 
 pub fn trail_arn(config: &Config) -> String {
@@ -103,6 +108,25 @@ pub async fn build_chains(
         T0 + Duration::hours(HOURS) + Duration::minutes(10),
     )
     .await;
+}
+
+/// Stages records `first..first + count` (their eventIDs numbered so, unique across calls) for
+/// a deliver run at `deliver_at`: ingested a minute before, each Region of [`REGIONS`] in turn.
+pub async fn stage_records(
+    store: &dyn ObjectStore,
+    config: &Config,
+    first: usize,
+    count: usize,
+    deliver_at: OffsetDateTime,
+) {
+    let ingested = deliver_at - Duration::minutes(1);
+    let records = synthetic::records(
+        first + count,
+        |i| ingested.unix_timestamp() - (first + count - i) as i64,
+        |i| REGIONS[i % REGIONS.len()],
+    );
+    let body = format!("{{\"Records\":[{}]}}", records[first..].join(","));
+    stage_batch(store, config, &body, ingested).await;
 }
 
 async fn deliver(

@@ -1,5 +1,13 @@
-//! The digest ledger: per chain (trail, account, region), where the next digest starts, the
-//! digest before it, and the log files delivered since, waiting for it.
+//! The digest ledger: per chain (trail, account, region), where the next digest starts and
+//! goes, the digest before it, and the log files delivered since, waiting for it.
+//!
+//! A chain whose trail stops validating (EnableLogFileValidation turned off, or the trail
+//! removed from `cairn.yaml`, which is how a Cairn trail stops logging) is closed with a final
+//! digest listing the files still pending, as CloudTrail's chain "is broken after one hour"
+//! when validation is disabled, and "the same applies whenever you stop CloudTrail logging or
+//! delete a trail" (CloudTrail API Reference, UpdateTrail, EnableLogFileValidation). Files
+//! delivered after that are in no digest, as CloudTrail's are not; a trail that validates again
+//! starts a new chain, its first digest's previous fields null.
 //!
 //! One object in the state bucket ([`DIGEST_LEDGER_KEY`](crate::layout::DIGEST_LEDGER_KEY)), changed only by compare-and-swap. Everything here
 //! is pure: [`super::writer`] reads the ledger, applies one of these changes and swaps it in.
@@ -53,6 +61,42 @@ pub struct Chain {
     pub previous: Option<PreviousDigest>,
     /// Log files delivered and not yet in a digest, in delivery order.
     pub pending: Vec<LogFileEntry>,
+    /// Where the chain's digests go, as its trail said when deliver last saw it validate: kept
+    /// so that a chain whose trail was removed from `cairn.yaml` can still get its final
+    /// digest. `None` only in a ledger written before Cairn kept it, until the next alignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<DigestPlace>,
+    /// The end of the chain's final digest, fixed by the first deliver run that found its trail
+    /// no longer validating and stored before that digest is written, so a run redoing it after
+    /// a crash writes it under the same key. The chain's hourly digests up to it come first.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub final_end: Option<OffsetDateTime>,
+}
+
+/// Where a chain's digests go: its trail's bucket and folder, and the home Region its digest
+/// keys name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestPlace {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub organization_id: Option<String>,
+    pub home_region: String,
+}
+
+impl DigestPlace {
+    fn of(trail: &Trail) -> Self {
+        Self {
+            bucket: trail.bucket().to_owned(),
+            prefix: trail.prefix().map(str::to_owned),
+            organization_id: trail.organization_id().map(str::to_owned),
+            home_region: trail.home_region().to_owned(),
+        }
+    }
 }
 
 /// A delivered log file, as a batch records it.
@@ -98,12 +142,17 @@ impl Ledger {
         true
     }
 
-    /// Brings the chains in line with the configuration: drops those of trails that are gone or
-    /// no longer validate (their next digest would have nowhere to go or was switched off; a
-    /// trail that validates again starts a new chain, previous fields null, as CloudTrail's
-    /// does), and starts each validating trail's home chain (its own account and home Region)
-    /// so that it gets hourly digests from now on even before it delivers anything. Returns
-    /// whether anything changed.
+    /// Brings the chains in line with the configuration, returning whether anything changed:
+    /// - a chain whose final digest is written ends: it leaves the ledger, or, if files recorded
+    ///   after its end wait (a run that still saw the trail validate), they start a new chain
+    ///   there, previous fields null;
+    /// - a validating trail's chains take its current bucket and folder;
+    /// - a chain whose trail is gone or no longer validates gets its final digest's end: now,
+    ///   or at once its last digest's end if nothing is pending (its last digest was final).
+    ///   One from a ledger that never stored where it goes cannot be closed and is dropped;
+    /// - each validating trail's home chain (its own account and home Region) is started, so
+    ///   that it gets hourly digests from now on even before it delivers anything (a trail
+    ///   that validates again once its chain is closed starts a new one, as CloudTrail's does).
     ///
     /// Another Region's chain starts with the first log file delivered there ([`Self::record`])
     /// and then gets a digest every hour, empty or not. CloudTrail also writes empty digests
@@ -111,18 +160,63 @@ impl Ledger {
     /// enabled is a fact of the AWS account that neither a trail's fields nor `cairn.yaml`
     /// carry, so those chains wait for their Region's first event.
     pub fn align(&mut self, config: &Config, now: OffsetDateTime) -> bool {
+        let now = whole_seconds(now);
         let before = self.chains.len();
-        self.chains.retain(|chain| {
-            trail(config, &chain.trail).is_some_and(|trail| trail.log_file_validation())
+        let mut changed = false;
+        self.chains.retain_mut(|chain| {
+            if !chain.is_closed() {
+                return true;
+            }
+            if chain.pending.is_empty() {
+                return false;
+            }
+            chain.previous = None;
+            chain.final_end = None;
+            changed = true;
+            true
         });
-        let mut changed = self.chains.len() != before;
+        for chain in &mut self.chains {
+            match trail(config, &chain.trail).filter(|trail| trail.log_file_validation()) {
+                Some(trail) => {
+                    let place = DigestPlace::of(trail);
+                    if chain.place.as_ref() != Some(&place) {
+                        chain.place = Some(place);
+                        changed = true;
+                    }
+                }
+                None if chain.final_end.is_none() => {
+                    chain.final_end = Some(if now <= chain.start && chain.pending.is_empty() {
+                        chain.start
+                    } else {
+                        now.max(chain.start + Duration::SECOND)
+                    });
+                    changed = true;
+                }
+                None => {}
+            }
+        }
+        self.chains.retain(|chain| {
+            let lost = chain.final_end.is_some() && chain.place.is_none();
+            if lost {
+                tracing::warn!(
+                    trail = %chain.trail,
+                    account = %chain.account,
+                    region = %chain.region,
+                    "the trail no longer validates and the ledger does not say where its digests go: its chain ends without a final digest"
+                );
+            }
+            let ended = chain.is_closed() && chain.pending.is_empty();
+            !(lost || ended)
+        });
+        changed |= self.chains.len() != before;
         for trail in config.trails.iter().filter(|t| t.log_file_validation()) {
             let account = trail_account(trail);
             if self
                 .find(trail.name(), account, trail.home_region())
                 .is_none()
             {
-                self.chain_index(trail.name(), account, trail.home_region(), now);
+                let index = self.chain_index(trail.name(), account, trail.home_region(), now);
+                self.chains[index].place = Some(DigestPlace::of(trail));
                 changed = true;
             }
         }
@@ -133,22 +227,19 @@ impl Ledger {
     pub fn any_due(&self, now: OffsetDateTime) -> bool {
         self.chains
             .iter()
-            .any(|chain| period_end(chain.start) <= now)
+            .any(|chain| chain.next_end().is_some_and(|end| end <= now))
     }
 
     /// The next digest of every chain whose next period has ended by `now`: one per chain (a
     /// chain several hours behind gets the next one after this is advanced).
-    pub fn due(&self, config: &Config, now: OffsetDateTime, fingerprint: &str) -> Vec<DueDigest> {
+    pub fn due(&self, now: OffsetDateTime, fingerprint: &str) -> Vec<DueDigest> {
         self.chains
             .iter()
             .enumerate()
             .filter_map(|(index, chain)| {
-                let end = period_end(chain.start);
-                if end > now {
-                    return None;
-                }
-                let trail = trail(config, &chain.trail)?;
-                Some(chain.next_digest(index, trail, end, fingerprint))
+                let end = chain.next_end().filter(|end| *end <= now)?;
+                let place = chain.place.as_ref()?;
+                Some(chain.next_digest(index, place, end, fingerprint))
             })
             .collect()
     }
@@ -207,6 +298,8 @@ impl Ledger {
             start: whole_seconds(start),
             previous: None,
             pending: Vec::new(),
+            place: None,
+            final_end: None,
         };
         let index = self.chains.partition_point(|c| {
             (&c.trail, &c.account, &c.region) < (&chain.trail, &chain.account, &chain.region)
@@ -217,21 +310,42 @@ impl Ledger {
 }
 
 impl Chain {
+    /// Whether the chain's final digest is written: its next period would start at its end.
+    fn is_closed(&self) -> bool {
+        self.final_end.is_some_and(|end| end <= self.start)
+    }
+
+    /// The end of the chain's next digest: the next whole hour, or the final digest's end when
+    /// that comes first. `None` once the chain is closed.
+    fn next_end(&self) -> Option<OffsetDateTime> {
+        let hourly = period_end(self.start);
+        match self.final_end {
+            None => Some(hourly),
+            Some(_) if self.is_closed() => None,
+            Some(final_end) => Some(final_end.min(hourly)),
+        }
+    }
+
     fn next_digest(
         &self,
         index: usize,
-        trail: &Trail,
+        place: &DigestPlace,
         end: OffsetDateTime,
         fingerprint: &str,
     ) -> DueDigest {
         let id = ChainId {
             trail: self.trail.clone(),
-            home_region: trail.home_region().to_owned(),
+            home_region: place.home_region.clone(),
             account: self.account.clone(),
             region: self.region.clone(),
         };
-        let bucket = trail.bucket().to_owned();
-        let key = digest_key(trail.prefix(), trail.organization_id(), &id, end);
+        let bucket = place.bucket.clone();
+        let key = digest_key(
+            place.prefix.as_deref(),
+            place.organization_id.as_deref(),
+            &id,
+            end,
+        );
         let end_time = EventTime::from_unix_seconds(end.unix_timestamp());
         // A file belongs to the first digest whose period ends after its delivery stamp: one
         // delivered at 10:59 but recorded after the 11:00 digest was cut waits for 12:00, never
@@ -372,7 +486,7 @@ trails:
 
         assert!(!ledger.any_due(datetime!(2026-11-22 10:59:59 UTC)));
         let now = datetime!(2026-11-22 11:00:00 UTC);
-        let due = ledger.due(&config, now, "fp");
+        let due = ledger.due(now, "fp");
         assert_eq!(due.len(), 1);
         let digest = &due[0].body;
         assert_eq!(digest.digest_start_time, "2026-11-22T10:20:30Z");
@@ -403,7 +517,7 @@ trails:
 
         // Three hours on, the chain catches up one hour at a time.
         let later = datetime!(2026-11-22 14:10:00 UTC);
-        let second = ledger.due(&config, later, "fp").remove(0);
+        let second = ledger.due(later, "fp").remove(0);
         assert_eq!(second.body.digest_start_time, "2026-11-22T11:00:00Z");
         assert_eq!(second.body.digest_end_time, "2026-11-22T12:00:00Z");
         assert_eq!(second.body.previous(), Some(previous));
@@ -416,7 +530,7 @@ trails:
                 ..ledger.chains[0].previous.clone().unwrap()
             },
         );
-        let third = ledger.due(&config, later, "fp").remove(0);
+        let third = ledger.due(later, "fp").remove(0);
         assert_eq!(third.body.digest_end_time, "2026-11-22T13:00:00Z");
         assert!(third.body.log_files.is_empty());
         assert_eq!(third.body.newest_event_time, None);
@@ -436,7 +550,9 @@ trails:
         ledger.record("b1", T0, &[file("eu-west-1", "20261122T1020Z", 1)]);
         let mut now = datetime!(2026-11-22 11:00:00 UTC);
         for hour in 0..3 {
-            let due = ledger.due(&config, now, "fp");
+            // A deliver run aligns before it cuts: the new Region's chain learns where it goes.
+            ledger.align(&config, now);
+            let due = ledger.due(now, "fp");
             let regions: Vec<&str> = due
                 .iter()
                 .map(|digest| ledger.chains[digest.chain].region.as_str())
@@ -446,13 +562,7 @@ trails:
                 let listed = digest.body.log_files.len();
                 let expected = usize::from(hour == 0 && digest.key.contains("/eu-west-1/"));
                 assert_eq!(listed, expected, "{}", digest.key);
-                let previous = PreviousDigest {
-                    bucket: digest.bucket.clone(),
-                    key: digest.key.clone(),
-                    hash: "h".into(),
-                    signature: "s".into(),
-                };
-                ledger.advance(digest.chain, &digest.body, previous);
+                ledger.advance(digest.chain, &digest.body, previous_of(digest));
             }
             now += Duration::HOUR;
         }
@@ -475,6 +585,150 @@ trails:
         assert!(ledger.align(&config(CONFIG), later));
         assert_eq!(ledger.chains[0].previous, None);
         assert_eq!(ledger.chains[0].start, later);
+    }
+
+    fn previous_of(digest: &DueDigest) -> PreviousDigest {
+        PreviousDigest {
+            bucket: digest.bucket.clone(),
+            key: digest.key.clone(),
+            hash: "h".into(),
+            signature: "s".into(),
+        }
+    }
+
+    /// Writes every due digest as a deliver run does, aligning first: what they were.
+    fn cut(ledger: &mut Ledger, config: &Config, now: OffsetDateTime) -> Vec<DueDigest> {
+        let mut written = Vec::new();
+        loop {
+            if ledger.align(config, now) {
+                continue;
+            }
+            let due = ledger.due(now, "fp");
+            if due.is_empty() {
+                return written;
+            }
+            for digest in &due {
+                ledger.advance(digest.chain, &digest.body, previous_of(digest));
+            }
+            written.extend(due);
+        }
+    }
+
+    /// [`CONFIG`] with the main trail's validation turned off.
+    fn off() -> Config {
+        config(&CONFIG.replace("    EnableLogFileValidation: true\n", ""))
+    }
+
+    const REMOVED: &str = r#"
+accountId: "111122223333"
+trails:
+  - Name: plain
+    S3BucketName: plain-bucket
+    HomeRegion: us-east-1
+"#;
+
+    /// A trail that stops validating, or is removed, gets a final digest at once for the files
+    /// still pending, after the hours that ended; then its chain is gone, and validating again
+    /// starts a new one whose first digest has no previous.
+    #[test]
+    fn a_trail_that_stops_validating_gets_a_final_digest_of_what_is_pending() {
+        for (stopped, stopped_config) in [("off", off()), ("removed", config(REMOVED))] {
+            let mut ledger = Ledger::default();
+            cut(&mut ledger, &config(CONFIG), T0);
+            let files = [
+                file("us-east-1", "20261122T1030Z", 1),
+                file("us-east-1", "20261122T1150Z", 2),
+            ];
+            ledger.record("b1", datetime!(2026-11-22 11:50:10 UTC), &files);
+            let stop = datetime!(2026-11-22 12:20:15 UTC);
+            let written = cut(&mut ledger, &stopped_config, stop);
+            let ends: Vec<&str> = written
+                .iter()
+                .map(|d| d.body.digest_end_time.as_str())
+                .collect();
+            assert_eq!(
+                ends,
+                [
+                    "2026-11-22T11:00:00Z",
+                    "2026-11-22T12:00:00Z",
+                    "2026-11-22T12:20:15Z"
+                ],
+                "{stopped}"
+            );
+            let last = written.last().expect("final digest");
+            assert_eq!(last.body.digest_start_time, "2026-11-22T12:00:00Z");
+            assert!(last.body.log_files.is_empty(), "{stopped}");
+            assert_eq!(written[1].body.log_files, [files[1].entry.clone()]);
+            // The trail's bucket and folder, as the ledger kept them.
+            assert_eq!(
+                last.key,
+                "audit/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/22/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261122T122015Z.json.gz",
+                "{stopped}"
+            );
+            assert!(ledger.chains.is_empty(), "{stopped}: {:?}", ledger.chains);
+            assert!(cut(&mut ledger, &stopped_config, stop + Duration::HOUR).is_empty());
+
+            let again = datetime!(2026-11-22 15:05:00 UTC);
+            assert!(cut(&mut ledger, &config(CONFIG), again).is_empty());
+            let first = cut(&mut ledger, &config(CONFIG), again + Duration::HOUR);
+            assert_eq!(first[0].body.digest_start_time, "2026-11-22T15:05:00Z");
+            assert_eq!(first[0].body.previous(), None, "{stopped}");
+            assert_eq!(first[0].body.previous_digest_signature, None);
+        }
+    }
+
+    /// The final digest's end is stored before it is written: a run aligning again (after a
+    /// crash, or a concurrent one) keeps it, so the digest's key cannot change.
+    #[test]
+    fn the_final_digests_end_is_fixed_by_the_first_run_that_sees_the_stop() {
+        let mut ledger = Ledger::default();
+        cut(&mut ledger, &config(CONFIG), T0);
+        let stop = datetime!(2026-11-22 10:40:00 UTC);
+        assert!(ledger.align(&off(), stop));
+        assert_eq!(ledger.chains[0].final_end, Some(stop));
+        assert!(!ledger.align(&off(), stop + Duration::minutes(5)));
+        assert!(!ledger.align(&config(CONFIG), stop + Duration::minutes(5)));
+        let due = ledger.due(stop + Duration::minutes(5), "fp");
+        assert_eq!(due[0].body.digest_end_time, "2026-11-22T10:40:00Z");
+        assert_eq!(due[0].body.digest_start_time, "2026-11-22T10:20:30Z");
+    }
+
+    /// Files recorded after the final digest's end (by a run that still saw the trail
+    /// validate) are not lost: they start a new chain, previous fields null, which is closed in
+    /// turn if the trail still does not validate.
+    #[test]
+    fn files_recorded_after_the_final_digest_start_a_new_chain() {
+        let mut ledger = Ledger::default();
+        cut(&mut ledger, &config(CONFIG), T0);
+        let stop = datetime!(2026-11-22 10:40:00 UTC);
+        ledger.align(&off(), stop);
+        let late = file("us-east-1", "20261122T1041Z", 3);
+        ledger.record(
+            "late",
+            datetime!(2026-11-22 10:41:00 UTC),
+            std::slice::from_ref(&late),
+        );
+        let at = datetime!(2026-11-22 10:45:00 UTC);
+        let written = cut(&mut ledger, &off(), at);
+        assert_eq!(written.len(), 2);
+        assert!(written[0].body.log_files.is_empty());
+        assert_eq!(written[0].body.digest_end_time, "2026-11-22T10:40:00Z");
+        assert_eq!(written[1].body.previous(), None);
+        assert_eq!(written[1].body.digest_start_time, "2026-11-22T10:40:00Z");
+        assert_eq!(written[1].body.digest_end_time, "2026-11-22T10:45:00Z");
+        assert_eq!(written[1].body.log_files, [late.entry]);
+        assert!(ledger.chains.is_empty());
+    }
+
+    /// A chain from a ledger written before Cairn stored where digests go, whose trail is
+    /// gone: nothing says where its final digest would go, so it ends as before.
+    #[test]
+    fn a_chain_with_no_stored_place_whose_trail_is_gone_is_dropped() {
+        let mut ledger = Ledger::default();
+        cut(&mut ledger, &config(CONFIG), T0);
+        ledger.chains[0].place = None;
+        assert!(ledger.align(&config(REMOVED), T0 + Duration::minutes(30)));
+        assert!(ledger.chains.is_empty());
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub enum DigestError {
     )]
     NoSigner { trail: String },
     #[error(
+        "trail {trail} no longer validates and its digest chain needs its final digest, but deliver was given no signing key (CAIRN_SIGNING_KEY in Lambda, --signing-key locally)"
+    )]
+    NoSignerToClose { trail: String },
+    #[error(
         "digest s3://{bucket}/{key} already exists but is not a digest this chain can follow: {why}"
     )]
     ForeignDigest {
@@ -101,7 +105,8 @@ impl<'a> DigestWriter<'a> {
         &self.config.state_bucket
     }
 
-    /// Whether any trail wants digests at all; without one, the ledger is never touched.
+    /// Whether any trail wants digests; without one, the ledger is only read, for chains
+    /// still to be closed.
     fn enabled(&self) -> bool {
         self.config.trails.iter().any(|t| t.log_file_validation())
     }
@@ -142,49 +147,65 @@ impl<'a> DigestWriter<'a> {
     }
 
     /// Writes every digest whose hour has ended by `now`, oldest first, until every chain is
-    /// up to date. Safe to run at any time, repeatedly and concurrently (see the module docs).
+    /// up to date, and the final digest of every chain whose trail no longer validates. Safe
+    /// to run at any time, repeatedly and concurrently (see the module docs).
     pub(crate) async fn cut_due(
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<WrittenDigest>, DigestError> {
-        if !self.enabled() {
-            return Ok(Vec::new());
-        }
-        self.check()?;
         let mut written = Vec::new();
         let mut conflicts = 0;
         loop {
             let (mut ledger, etag) = self.read().await?;
-            let aligned = ledger.align(self.config, now);
-            if !ledger.any_due(now) && !aligned {
+            if !self.enabled() && ledger.chains.is_empty() {
                 return Ok(written);
             }
-            let due = if ledger.any_due(now) {
-                let public_key = self.public_key(&ledger, now).await?;
-                ledger.due(self.config, now, public_key.fingerprint())
+            // What alignment decides (where a chain starts, where its final digest ends) is
+            // stored before any digest is written from it, so a run redoing the work after a
+            // crash writes the same keys.
+            let swapped = if ledger.align(self.config, now) {
+                self.swap(&ledger, etag.as_ref()).await?
+            } else if ledger.any_due(now) {
+                let due = ledger.due(now, self.public_key(&ledger, now).await?.fingerprint());
+                let mut this_round = Vec::with_capacity(due.len());
+                for digest in due {
+                    let (body, previous) = self.write(digest.clone()).await?;
+                    ledger.advance(digest.chain, &body, previous);
+                    this_round.push(WrittenDigest {
+                        trail: ledger.chains[digest.chain].trail.clone(),
+                        bucket: digest.bucket,
+                        key: digest.key,
+                        log_files: body.log_files.len(),
+                    });
+                }
+                let swapped = self.swap(&ledger, etag.as_ref()).await?;
+                if swapped {
+                    written.extend(this_round);
+                }
+                swapped
             } else {
-                Vec::new()
+                return Ok(written);
             };
-            let mut this_round = Vec::with_capacity(due.len());
-            for digest in due {
-                let (body, previous) = self.write(digest.clone()).await?;
-                ledger.advance(digest.chain, &body, previous);
-                this_round.push(WrittenDigest {
-                    trail: ledger.chains[digest.chain].trail.clone(),
-                    bucket: digest.bucket,
-                    key: digest.key,
-                    log_files: body.log_files.len(),
-                });
-            }
-            if self.swap(&ledger, etag.as_ref()).await? {
-                written.extend(this_round);
-            } else {
+            if !swapped {
                 conflicts += 1;
                 if conflicts == MAX_SWAP_ATTEMPTS {
                     return Err(DigestError::Contended);
                 }
             }
         }
+    }
+
+    /// The signer, which a trail that no longer validates needs too, for its final digest.
+    fn signer(&self, ledger: &Ledger) -> Result<&'a dyn Signer, DigestError> {
+        self.check()?;
+        self.signer.ok_or_else(|| DigestError::NoSignerToClose {
+            trail: ledger
+                .chains
+                .iter()
+                .find(|chain| chain.final_end.is_some())
+                .map(|chain| chain.trail.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// The signer's public key, published in the registry before its first use by this
@@ -195,7 +216,7 @@ impl<'a> DigestWriter<'a> {
         ledger: &Ledger,
         now: OffsetDateTime,
     ) -> Result<&PublicKey, DigestError> {
-        let signer = self.signer.expect("checked by cut_due");
+        let signer = self.signer(ledger)?;
         self.public_key
             .get_or_try_init(|| async {
                 let key = signer.public_key().await.map_err(DigestError::PublicKey)?;
@@ -222,7 +243,7 @@ impl<'a> DigestWriter<'a> {
             &hash,
             body.previous_digest_signature.as_deref(),
         );
-        let signer = self.signer.expect("checked by cut_due");
+        let signer = self.signer.expect("the public key was read from it");
         let signature = hex::encode(signer.sign(signing.as_bytes()).await.map_err(|source| {
             DigestError::Sign {
                 bucket: bucket.clone(),

@@ -5,7 +5,8 @@
 
 pub(crate) mod arn;
 
-use arn::{Arn, is_account_id, is_region, regional};
+pub(crate) use arn::is_account_id;
+use arn::{Arn, is_region, regional};
 
 /// A name that breaks one of AWS's rules; the message quotes the name and says which rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -304,6 +304,25 @@ pub trait ObjectStore: Send + Sync {
         Ok(folders)
     }
 
+    /// An object's body alone, for a reader that needs nothing else of it (a validator hashing
+    /// log files). This default reads the whole object; a store that would have to work out
+    /// the rest (the local store, the ETag of a file no put recorded) skips that.
+    async fn get_body(&self, bucket: &str, key: &str) -> Result<Bytes, ObjectStoreError> {
+        Ok(self.get(bucket, key).await?.body)
+    }
+
+    /// Every key under `prefix`, in UTF-8 byte order, for a reader that needs the keys alone.
+    /// This default takes them from [`Self::list_all`]; a store that would have to work out
+    /// each entry's ETag skips that.
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
+        Ok(self
+            .list_all(bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|entry| entry.key)
+            .collect())
+    }
+
     /// Every key under `prefix`, following continuation tokens to the end, in UTF-8 byte order.
     ///
     /// Fails rather than loop forever if the store hands back the token it was given.

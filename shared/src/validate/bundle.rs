@@ -71,7 +71,7 @@ pub async fn copy_evidence(
     let mut log_files: Vec<Location> = list_in_parallel(from, &request.bucket, folders)
         .await?
         .into_iter()
-        .map(|entry| Location::new(&request.bucket, entry.key))
+        .map(|key| Location::new(&request.bucket, key))
         .collect();
     progress.add_work(digest_keys.len() as u64);
     let listed_by_digests: Vec<Vec<Location>> = stream::iter(&digest_keys)

@@ -144,7 +144,11 @@ impl ChainWalker<'_> {
                                     from: *older,
                                     to: start,
                                 }));
-                                walk.explained_gaps.push((*older, start));
+                                // A log file key names its delivery minute only: one of
+                                // the minute the older chain ended in may have come after.
+                                let minute = older.unix_seconds() - older.unix_seconds() % 60;
+                                walk.explained_gaps
+                                    .push((EventTime::from_unix_seconds(minute), start));
                             }
                             newer = None;
                         }

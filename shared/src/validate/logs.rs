@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
 use crate::layout::log_file_stamp;
 use crate::layout::{LOG_FILE_KIND, day_folder};
-use crate::ports::object_store::{ListEntry, ObjectStore, ObjectStoreError};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::record::EventTime;
 
 use super::Progress;
@@ -78,10 +78,9 @@ impl ChainPlace<'_> {
         Ok(list_in_parallel(store, self.bucket, folders)
             .await?
             .into_iter()
-            .filter_map(|entry| {
-                let stamp = log_file_stamp(&entry.key)?;
-                (from <= stamp && stamp < to)
-                    .then(|| (stamp, Location::new(self.bucket, entry.key)))
+            .filter_map(|key| {
+                let stamp = log_file_stamp(&key)?;
+                (from <= stamp && stamp < to).then(|| (stamp, Location::new(self.bucket, key)))
             })
             .collect())
     }
@@ -92,9 +91,9 @@ pub(crate) async fn list_in_parallel(
     store: &dyn ObjectStore,
     bucket: &str,
     prefixes: Vec<String>,
-) -> Result<Vec<ListEntry>, ObjectStoreError> {
-    let listings: Vec<Vec<ListEntry>> = stream::iter(prefixes)
-        .map(|prefix| async move { store.list_all(bucket, &prefix).await })
+) -> Result<Vec<String>, ObjectStoreError> {
+    let listings: Vec<Vec<String>> = stream::iter(prefixes)
+        .map(|prefix| async move { store.list_keys(bucket, &prefix).await })
         .buffered(READ_CONCURRENCY)
         .try_collect()
         .await?;
@@ -124,8 +123,8 @@ async fn hash_one(
     store: &dyn ObjectStore,
     file: &Location,
 ) -> Result<Result<String, ValidationProblem>, ObjectStoreError> {
-    let object = match store.get(&file.bucket, &file.key).await {
-        Ok(object) => object,
+    let body = match store.get_body(&file.bucket, &file.key).await {
+        Ok(body) => body,
         Err(ObjectStoreError::NotFound { .. }) => return Ok(Err(ValidationProblem::NotFound)),
         Err(error) => return Err(error),
     };
@@ -133,7 +132,7 @@ async fn hash_one(
     // every core while others are being read.
     let hashed = tokio::task::spawn_blocking(move || {
         let mut hasher = Sha256::new();
-        gunzip_one_member(&object.body, |chunk| hasher.update(chunk))
+        gunzip_one_member(&body, |chunk| hasher.update(chunk))
             .map(|()| hex::encode(hasher.finalize()))
     })
     .await;

@@ -183,22 +183,68 @@ fn trail_chain(request: &Request) -> ChainId {
     }
 }
 
-/// Every digest key of the trail's account, or of the requested Regions.
-async fn list_digest_keys(
+/// The accounts that have a folder under an organization trail's
+/// `[prefix/]AWSLogs/{organization_id}/`, found by listing: Cairn's way to validate a whole
+/// organization in one run (aws-cli takes the one account `--account-id` names).
+pub async fn organization_accounts(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    prefix: Option<&str>,
+    organization_id: &str,
+) -> Result<Vec<String>, ObjectStoreError> {
+    let root = format!("{}{organization_id}/", logs_root(prefix));
+    Ok(store
+        .list_folders(bucket, &root)
+        .await?
+        .into_iter()
+        .filter_map(|folder| {
+            let account = folder.strip_prefix(&root)?.strip_suffix('/')?;
+            crate::names::is_account_id(account).then(|| account.to_owned())
+        })
+        .collect())
+}
+
+/// The Regions the request's account has digest folders in, found by listing, so that each
+/// Region's chain can be validated and summed up on its own.
+pub async fn digest_regions(
     store: &dyn ObjectStore,
     request: &Request,
 ) -> Result<Vec<String>, ObjectStoreError> {
-    let mut root = request
-        .prefix
-        .as_deref()
+    let root = digest_root(request);
+    Ok(store
+        .list_folders(&request.bucket, &root)
+        .await?
+        .into_iter()
+        .filter_map(|folder| Some(folder.strip_prefix(&root)?.strip_suffix('/')?.to_owned()))
+        .collect())
+}
+
+/// `[prefix/]AWSLogs/`.
+fn logs_root(prefix: Option<&str>) -> String {
+    let mut root = prefix
         .map(|prefix| format!("{prefix}/"))
         .unwrap_or_default();
     root.push_str("AWSLogs/");
+    root
+}
+
+/// The folder of the request's account's digests: `[prefix/]AWSLogs/[o-org/]{account}/CloudTrail-Digest/`.
+fn digest_root(request: &Request) -> String {
+    let mut root = logs_root(request.prefix.as_deref());
     if let Some(organization_id) = &request.organization_id {
         root.push_str(organization_id);
         root.push('/');
     }
     root.push_str(&format!("{}/{DIGEST_KIND}/", request.account));
+    root
+}
+
+/// Every digest key of the trail's account, or of the requested Regions.
+async fn list_digest_keys(
+    store: &dyn ObjectStore,
+    request: &Request,
+) -> Result<Vec<String>, ObjectStoreError> {
+    let root = digest_root(request);
     let prefixes = match &request.regions {
         None => vec![root],
         Some(regions) => regions
@@ -206,11 +252,7 @@ async fn list_digest_keys(
             .map(|region| format!("{root}{region}/"))
             .collect(),
     };
-    Ok(logs::list_in_parallel(store, &request.bucket, prefixes)
-        .await?
-        .into_iter()
-        .map(|entry| entry.key)
-        .collect())
+    logs::list_in_parallel(store, &request.bucket, prefixes).await
 }
 
 /// aws-cli's selection: keys dated from the start to an hour past the end, which holds the log

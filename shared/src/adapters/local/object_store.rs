@@ -185,6 +185,29 @@ impl LocalObjectStore {
     }
 
     fn get_blocking(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
+        self.read_blocking(bucket, key, |body, meta, sidecar| {
+            let version = read_version(sidecar, meta);
+            let info = object_info(meta, version, || Ok(etag_of(&body)))?;
+            Ok(StoredObject {
+                body: Bytes::from(body),
+                info,
+            })
+        })
+    }
+
+    fn get_body_blocking(&self, bucket: &str, key: &str) -> Result<Bytes, ObjectStoreError> {
+        self.read_blocking(bucket, key, |body, _, _| Ok(Bytes::from(body)))
+    }
+
+    /// Reads an object's bytes under the bucket's shared lock and hands them to `then` with
+    /// its file's metadata and its sidecar's path, still under the lock, so that what `then`
+    /// reads of the sidecar belongs to the same version.
+    fn read_blocking<T>(
+        &self,
+        bucket: &str,
+        key: &str,
+        then: impl FnOnce(Vec<u8>, &fs::Metadata, &Path) -> io::Result<T>,
+    ) -> Result<T, ObjectStoreError> {
         validate_key(bucket, key)?;
         let dirs = self.bucket(bucket)?;
         let not_found = || not_found(bucket, key);
@@ -198,12 +221,7 @@ impl LocalObjectStore {
         };
         let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         file.read_to_end(&mut body).map_err(failed)?;
-        let version = read_version(&paths.sidecar, &meta);
-        let info = object_info(&meta, version, || Ok(etag_of(&body))).map_err(failed)?;
-        Ok(StoredObject {
-            body: Bytes::from(body),
-            info,
-        })
+        then(body, &meta, &paths.sidecar).map_err(failed)
     }
 
     fn head_blocking(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
@@ -233,24 +251,13 @@ impl LocalObjectStore {
             next_token: None,
         };
 
-        // Walk only the deepest folder the prefix names in full.
-        let (folder, start) = match prefix.rsplit_once('/') {
-            None => (String::new(), dirs.data.clone()),
-            Some((folder, _)) => match key_path(bucket, folder) {
-                Ok(relative) => (format!("{folder}/"), dirs.data.join(relative)),
-                // No object can live under a folder the store could not create.
-                Err(_) => return Ok(empty),
-            },
+        let Some((folder, start)) = walk_start(&dirs, bucket, prefix) else {
+            return Ok(empty);
         };
 
         let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
-        let mut keys = Vec::new();
-        collect_keys(&start, &folder, &mut keys).map_err(failed)?;
-        keys.retain(|key| {
-            key.starts_with(prefix) && continuation_token.is_none_or(|after| key.as_str() > after)
-        });
-        // `str` orders by UTF-8 bytes, which is S3's order.
-        keys.sort_unstable();
+        let mut keys = keys_under(&start, &folder, prefix).map_err(failed)?;
+        keys.retain(|key| continuation_token.is_none_or(|after| key.as_str() > after));
         let more = keys.len() > MAX_LIST_PAGE;
         keys.truncate(MAX_LIST_PAGE);
 
@@ -278,6 +285,20 @@ impl LocalObjectStore {
             entries,
             next_token,
         })
+    }
+
+    fn list_keys_blocking(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ObjectStoreError> {
+        let dirs = self.bucket(bucket)?;
+        let failed = |error| backend("listing", bucket, prefix, error);
+        let Some((folder, start)) = walk_start(&dirs, bucket, prefix) else {
+            return Ok(Vec::new());
+        };
+        let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
+        keys_under(&start, &folder, prefix).map_err(failed)
     }
 
     fn list_folders_blocking(
@@ -379,6 +400,16 @@ impl ObjectStore for LocalObjectStore {
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
         let (store, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
         run_blocking(move || store.head_blocking(&bucket, &key)).await
+    }
+
+    async fn get_body(&self, bucket: &str, key: &str) -> Result<Bytes, ObjectStoreError> {
+        let (store, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
+        run_blocking(move || store.get_body_blocking(&bucket, &key)).await
+    }
+
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
+        let (store, bucket, prefix) = (self.clone(), bucket.to_owned(), prefix.to_owned());
+        run_blocking(move || store.list_keys_blocking(&bucket, &prefix)).await
     }
 
     async fn list_page(
@@ -619,6 +650,28 @@ fn describe(paths: &ObjectPaths) -> io::Result<Option<ObjectInfo>> {
     };
     let version = read_version(&paths.sidecar, &meta);
     object_info(&meta, version, || etag_of_reader(&mut file)).map(Some)
+}
+
+/// Where a listing of `prefix` walks: only the deepest folder the prefix names in full, as
+/// (its key prefix, its path); `None` when no object can be under it (the store could not
+/// create such a folder).
+fn walk_start(dirs: &BucketDirs, bucket: &str, prefix: &str) -> Option<(String, PathBuf)> {
+    match prefix.rsplit_once('/') {
+        None => Some((String::new(), dirs.data.clone())),
+        Some((folder, _)) => key_path(bucket, folder)
+            .ok()
+            .map(|relative| (format!("{folder}/"), dirs.data.join(relative))),
+    }
+}
+
+/// The keys starting with `prefix` under `dir` (whose keys all start with `folder`), in UTF-8
+/// byte order, S3's.
+fn keys_under(dir: &Path, folder: &str, prefix: &str) -> io::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    collect_keys(dir, folder, &mut keys)?;
+    keys.retain(|key| key.starts_with(prefix));
+    keys.sort_unstable();
+    Ok(keys)
 }
 
 /// Appends every object key under `dir` (whose keys all start with `folder`) to `keys`.
@@ -952,6 +1005,51 @@ mod tests {
             if entry.file_type().expect("type").is_dir() {
                 collect_all_names(&entry.path(), names);
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_and_keys_alone_are_what_get_and_list_give() {
+        let (dir, store) = store().await;
+        let folder = dir.path().join(BUCKET).join("AWSLogs").join("a");
+        fs::create_dir_all(&folder).expect("mkdir");
+        fs::write(folder.join("copied.json"), b"hello").expect("write");
+        fs::write(folder.join(".cairn-tmp.0123456789abcdef"), b"partial").expect("write");
+        put(&store, "AWSLogs/b.json", b"put", &options())
+            .await
+            .expect("put");
+
+        for key in ["AWSLogs/a/copied.json", "AWSLogs/b.json"] {
+            let object = store.get(BUCKET, key).await.expect("get");
+            assert_eq!(
+                store.get_body(BUCKET, key).await.expect("body"),
+                object.body
+            );
+        }
+        assert!(matches!(
+            store.get_body(BUCKET, "AWSLogs/none.json").await,
+            Err(ObjectStoreError::NotFound { .. })
+        ));
+        for prefix in [
+            "",
+            "AWSLogs/",
+            "AWSLogs/a",
+            "AWSLogs/a/",
+            "AWSLogs/c/",
+            "nothing",
+        ] {
+            let listed: Vec<String> = store
+                .list_all(BUCKET, prefix)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|entry| entry.key)
+                .collect();
+            assert_eq!(
+                store.list_keys(BUCKET, prefix).await.expect("keys"),
+                listed,
+                "{prefix}"
+            );
         }
     }
 
