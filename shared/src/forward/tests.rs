@@ -451,9 +451,8 @@ async fn each_run_measures_the_events_and_matches_it_stored() {
         .await
         .expect_err("the sink fails");
 
-    let second = ScriptedSink::default();
     let report = env
-        .forwarder(&second)
+        .forwarder(&ScriptedSink::default())
         .handle(&ObjectCreated::new(BUCKET, &key), NOW)
         .await
         .expect("resume");
