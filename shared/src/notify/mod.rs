@@ -376,34 +376,15 @@ impl<'a> Notify<'a> {
                     .to_owned(),
             );
         }
-        let body = match self.store.get(state, key).await {
-            Ok(object) => object.body,
-            Err(ObjectStoreError::NotFound { .. }) => {
-                return ObjectPlan::Ignored(format!("the alert object s3://{state}/{key} is gone"));
-            }
-            Err(error) => return ObjectPlan::Failed(error.to_string()),
-        };
-        let object = match Alert::parse(&body) {
-            Ok(object) => object,
-            // Failed, not Ignored: an alert of another version (a newer forward deployed before
-            // this notify) or shape is left in place and its item retried, and once the retries
-            // run out it lands in the dead-letter queue, where someone sees it, instead of its
-            // matches silently going unannounced.
-            Err(source) => {
-                let error = NotifyError::Alert {
-                    bucket: state.to_owned(),
-                    key: key.to_owned(),
-                    source,
-                };
-                return ObjectPlan::Failed(error.to_string());
-            }
+        let (object, sha256) = match self.read_alert(key, Alert::parse).await {
+            Ok(read) => read,
+            Err(plan) => return plan,
         };
         if object.matches.is_empty() {
             return ObjectPlan::Ignored(format!(
                 "the alert object s3://{state}/{key} lists no matches"
             ));
         }
-        let sha256 = hex::encode(Sha256::digest(&body));
         let announced =
             match sent::read(self.store, state, key, &sha256, object.matches.len()).await {
                 Ok(announced) => announced,
@@ -424,6 +405,40 @@ impl<'a> Notify<'a> {
         }))
     }
 
+    /// The alert object at `key` in the state bucket, parsed, with the SHA-256 of its bytes;
+    /// else what to make of it: Ignored when it is gone, Failed when it cannot be read or
+    /// parsed. Failed, not Ignored: an alert of another version (a newer forward or deliver
+    /// deployed before this notify) or shape is left in place and its item retried, and once
+    /// the retries run out it lands in the dead-letter queue, where someone sees it, instead
+    /// of going unannounced.
+    async fn read_alert<T>(
+        &self,
+        key: &str,
+        parse: fn(&[u8]) -> Result<T, AlertError>,
+    ) -> Result<(T, String), ObjectPlan> {
+        let state = self.config.state_bucket.as_str();
+        let body = match self.store.get(state, key).await {
+            Ok(object) => object.body,
+            Err(ObjectStoreError::NotFound { .. }) => {
+                return Err(ObjectPlan::Ignored(format!(
+                    "the alert object s3://{state}/{key} is gone"
+                )));
+            }
+            Err(error) => return Err(ObjectPlan::Failed(error.to_string())),
+        };
+        match parse(&body) {
+            Ok(object) => Ok((object, hex::encode(Sha256::digest(&body)))),
+            Err(source) => {
+                let error = NotifyError::Alert {
+                    bucket: state.to_owned(),
+                    key: key.to_owned(),
+                    source,
+                };
+                Err(ObjectPlan::Failed(error.to_string()))
+            }
+        }
+    }
+
     async fn plan_insight_alert(&self, key: &str) -> ObjectPlan {
         let state = self.config.state_bucket.as_str();
         if self.config.alert_topic_arn.is_none() {
@@ -432,28 +447,10 @@ impl<'a> Notify<'a> {
                     .to_owned(),
             );
         }
-        let body = match self.store.get(state, key).await {
-            Ok(object) => object.body,
-            Err(ObjectStoreError::NotFound { .. }) => {
-                return ObjectPlan::Ignored(format!(
-                    "the Insights alert object s3://{state}/{key} is gone"
-                ));
-            }
-            Err(error) => return ObjectPlan::Failed(error.to_string()),
+        let (object, sha256) = match self.read_alert(key, InsightAlert::parse).await {
+            Ok(read) => read,
+            Err(plan) => return plan,
         };
-        // Failed, not Ignored, for the reason given in plan_alert.
-        let object = match InsightAlert::parse(&body) {
-            Ok(object) => object,
-            Err(source) => {
-                let error = NotifyError::Alert {
-                    bucket: state.to_owned(),
-                    key: key.to_owned(),
-                    source,
-                };
-                return ObjectPlan::Failed(error.to_string());
-            }
-        };
-        let sha256 = hex::encode(Sha256::digest(&body));
         match sent::read(self.store, state, key, &sha256, 1).await {
             Ok(announced) if announced.contains(&0) => {
                 tracing::info!(alert = key, "this Insights Start was announced already");
