@@ -210,7 +210,7 @@ impl Classify for DigestError {
             Self::Sign { source, .. } | Self::PublicKey(source) => source.kind(),
             Self::Publish(error) => error.kind(),
             // CAIRN_SIGNING_KEY is missing from the function's environment.
-            Self::NoSigner { .. } => ErrorKind::ConfigInvalid,
+            Self::NoSigner { .. } | Self::NoSignerToClose { .. } => ErrorKind::ConfigInvalid,
             Self::ForeignDigest { .. } => ErrorKind::CorruptObject,
             Self::Contended => ErrorKind::Contended,
         }
