@@ -10,8 +10,8 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_delivered_once, assert_validates, cairn, deliver_everything, finish, good_event_id,
-    good_record, text,
+    TRAIL_LOGS, assert_delivered_once, assert_validates, cairn, deliver_everything, files_under,
+    finish, good_event_id, good_record, objects_under, text,
 };
 
 /// The runs' clock: every concurrent run in one hour, the final deliver after the leases
@@ -145,6 +145,11 @@ fn deliver_runs_killed_at_random_lose_and_duplicate_nothing() {
 
     // After the leases: deliver until nothing is left.
     deliver_everything(&store, FINAL);
+    let logs = store.join(TRAIL_LOGS);
+    eprintln!(
+        "{} temp files left in the log folders by puts killed before their rename",
+        files_under(&logs).len() - objects_under(&logs).len()
+    );
     assert_delivered_once(&store, &good);
     assert_eq!(good.len(), ROUNDS * FILES_PER_ROUND * GOOD_PER_FILE);
     assert_eq!(bad_expected, ROUNDS * FILES_PER_ROUND);
