@@ -3,7 +3,7 @@
 //! resource in the state bucket is a key or prefix the layout names. Changing either side alone
 //! fails here.
 
-use cairn_shared::layout::{DELIVER_FOLDER, Retention, STATE_OBJECTS};
+use cairn_shared::layout::{DELIVER_FOLDER, INSIGHT_ALERTS_PREFIX, Retention, STATE_OBJECTS};
 use cairn_test_support::repo_file;
 use serde_yaml_ng::Value;
 
@@ -118,7 +118,10 @@ fn every_state_bucket_resource_is_a_layout_key_or_prefix() {
         }
         let named = match path.strip_suffix('*') {
             Some(prefix) => {
+                // Folders the layout names inside a listed prefix: deliver's bookkeeping, and
+                // the Insights alerts only deliver writes among notify's alerts.
                 prefix == DELIVER_FOLDER
+                    || prefix == INSIGHT_ALERTS_PREFIX
                     || STATE_OBJECTS
                         .iter()
                         .any(|object| object.path == prefix && prefix.ends_with('/'))
