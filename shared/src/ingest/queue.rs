@@ -54,8 +54,10 @@ const REFUSALS_NAMED: usize = 3;
 /// in one object; answers only after that write. A failed write fails the whole batch: nothing
 /// is accepted, and the queue hands every message back.
 ///
-/// Safe to repeat, which the queue does (a batch whose invocation failed or timed out, a
-/// message received twice, as standard queues may): a repeated message is staged again under
+/// Safe to repeat, which the queue does (a batch whose invocation failed or timed out; a
+/// message received twice, as standard queues and Lambda's event source mappings deliver "at
+/// least once", Lambda Developer Guide, "How Lambda processes records from stream and
+/// queue-based event sources"): a repeated message is staged again under
 /// another staging key, and deliver drops the copies by dedup key (the eventID), within its
 /// batch and against what it delivered in the past 24 hours.
 pub(crate) async fn ingest_messages(
