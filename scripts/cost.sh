@@ -3,8 +3,9 @@
 #
 #   scripts/cost.sh [EVENTS] [ROUNDS]     (defaults 5000 events, delivered in 5 deliver runs)
 #
-# For each producer shape (500 events per request; 1 event per request; AWS's CloudTrail events
-# through EventBridge) the `cost` binary (tests/cost.rs) runs ingest, deliver, forward and notify
+# For each producer shape (500 events per request; 1 event per request, to ingest directly and
+# through ingest's SQS queue; AWS's CloudTrail events through EventBridge and the queue) the
+# `cost` binary (tests/cost.rs) runs ingest, deliver, forward and notify
 # on LocalStack over EVENTS realistic events and counts every request through the ports; this
 # script prices the counts at us-east-1 list prices and scales them to 100,000 events. The
 # fixed costs (hourly digests, idle scheduled runs, the signing key) are shown per month apart.
@@ -38,8 +39,6 @@ LOGS_INGEST_PER_GB=0.50
 # https://aws.amazon.com/eventbridge/pricing/ (events AWS services publish to the default bus,
 # S3 Object Created and CloudTrail's API calls among them, are free)
 EVENTBRIDGE_AWS_EVENTS_PER_1M=0
-# https://aws.amazon.com/firehose/pricing/ (Direct PUT ingestion, each record rounded up to 5 KB)
-FIREHOSE_PER_GB=0.029
 # https://aws.amazon.com/cloudtrail/pricing/ (per 100,000 events delivered)
 CLOUDTRAIL_MANAGEMENT_COPY_PER_100K=2.00
 CLOUDTRAIL_DATA_PER_100K=0.10
@@ -69,11 +68,9 @@ MEMORY="ingest=$(memory_of ingest) deliver=$(memory_of deliver) forward=$(memory
 echo "Cairn per 100,000 events, us-east-1 list prices; measured over $EVENTS events in $ROUNDS deliver runs on LocalStack"
 echo "Lambda memory (template.yaml): $MEMORY MB"
 
-BATCHED_TOTAL=
-for shape in batch500 single eventbridge; do
+for shape in batch500 single queue eventbridge; do
   echo
   TABLE=$("$COST" "$shape" "$EVENTS" "$ROUNDS" | awk -F'\t' -v shape="$shape" -v events="$EVENTS" -v memory="$MEMORY" \
-    -v batched="$BATCHED_TOTAL" -v firehose="$FIREHOSE_PER_GB" \
     -v s3_put="$S3_PUT_LIST_PER_1K" -v s3_get="$S3_GET_HEAD_PER_1K" -v s3_gb="$S3_STORAGE_GB_MONTH" \
     -v l_req="$LAMBDA_PER_1M_REQUESTS" -v l_gbs="$LAMBDA_ARM_GB_SECOND" -v sns="$SNS_PER_1M_PUBLISHES" \
     -v sqs="$SQS_PER_1M_REQUESTS" -v kms="$KMS_PER_10K_ASYMMETRIC" -v kms_key="$KMS_KEY_MONTH" \
@@ -83,8 +80,9 @@ for shape in batch500 single eventbridge; do
       split(memory, pairs, " ")
       for (i in pairs) { split(pairs[i], kv, "="); mb[kv[1]] = kv[2] }
       titles["batch500"] = "500 events per request"
-      titles["single"] = "1 event per request"
-      titles["eventbridge"] = "AWS CloudTrail events through EventBridge"
+      titles["single"] = "1 event per request, to ingest directly"
+      titles["queue"] = "1 event per request, through ingest'"'"'s SQS queue"
+      titles["eventbridge"] = "AWS CloudTrail events through EventBridge and ingest'"'"'s SQS queue"
     }
     # Each phase gets its own lines; "events" is scaled to 100,000 events, "hour" and "idle"
     # are one run each.
@@ -106,6 +104,12 @@ for shape in batch500 single eventbridge; do
     $2 == "eventbridge" { add($1, "EventBridge AWS events", $3, $3 * eb / 1e6) }
     # SendMessage by EventBridge per message; Lambda receives and deletes them 10 at a time.
     $2 == "sqs" { add($1, "SQS requests (send, receive, delete)", $3 + 2 * int(($3 + 9) / 10), ($3 + 2 * int(($3 + 9) / 10)) * sqs / 1e6) }
+    # ingest'"'"'s queue: SendMessage per event, the poller'"'"'s ReceiveMessage and DeleteMessageBatch.
+    $2 == "ingestqueue" && $3 + $4 + $5 > 0 {
+      add($1, "SQS ingest queue SendMessage", $3, $3 * sqs / 1e6)
+      add($1, "SQS ingest queue ReceiveMessage", $4, $4 * sqs / 1e6)
+      add($1, "SQS ingest queue DeleteMessageBatch", $5, $5 * sqs / 1e6)
+    }
     $2 == "trailbytes" { stored[$1] += $3 }
     END {
       scale = 100000 / events
@@ -118,6 +122,14 @@ for shape in batch500 single eventbridge; do
         total += cost["events", item] * scale
       }
       printf "  %-48s %14s %12.6f  (goal <= 0.02)\n", "TOTAL Cairn", "", total
+      # One SendMessage per event is most of the queued shapes'"'"' cost. A producer that sends 10
+      # events per SendMessageBatch (at most 10 messages; this run'"'"'s 10 stay under the 64 KB
+      # billed as one request) pays a tenth of it; EventBridge sends one message per event.
+      if (shape == "queue") {
+        send = cost["events", "SQS ingest queue SendMessage"] * scale
+        printf "  %-48s %14s %12.6f  (this run'"'"'s counts, sends 10 per request)\n", \
+          "TOTAL with 10 events per SendMessageBatch", "", total - send + send / 10
+      }
       printf "  %-48s %14s %12.2f\n", "CloudTrail, additional copy of management events", "", ct_mgmt
       printf "  %-48s %14s %12.2f\n", "CloudTrail, data events", "", ct_data
       printf "  %-48s %14.0f %12.6f  (not in the total; CloudTrail users pay it too)\n", \
@@ -131,17 +143,6 @@ for shape in batch500 single eventbridge; do
       for (i = 1; i <= n["idle"]; i++) month += cost["idle", order["idle", i]] * 730 * 11
       printf "  %-48s %14s %12.4f  (whatever the volume: digests each hour, idle runs every 5 minutes, the KMS key)\n", \
         "Fixed, per month", "", month + kms_key
-      # One staging object per event is what 1-event shapes pay for; what batching in front of
-      # ingest would cost instead, from the 500-per-request run (estimated, not built):
-      if (shape != "batch500" && batched != "") {
-        sqs_front = (1 + 0.2) * 100000 * sqs / 1e6
-        firehose_front = 100000 * 5 * 1024 / 2^30 * firehose
-        printf "  %-48s %14s %12.6f  (estimate: a message per event, received and deleted 10 at a time)\n", \
-          "If batched through SQS", "", batched + sqs_front
-        printf "  %-48s %14s %12.6f  (estimate: 5 KB billed per event)\n", \
-          "If batched through Firehose", "", batched + firehose_front
-      }
     }')
   echo "$TABLE"
-  [[ $shape != batch500 ]] || BATCHED_TOTAL=$(awk '/TOTAL Cairn/{print $3}' <<<"$TABLE")
 done

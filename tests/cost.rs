@@ -1,5 +1,5 @@
 //! `cost SHAPE EVENTS ROUNDS`: runs the pipeline on LocalStack (`CAIRN_LOCALSTACK`) over
-//! EVENTS realistic events sent in SHAPE (batch500, single or eventbridge) and delivered in
+//! EVENTS realistic events sent in SHAPE (batch500, single, queue or eventbridge) and delivered in
 //! ROUNDS deliver runs, and prints what it asked of AWS (see `cairn_test_support::cost`).
 //! scripts/cost.sh runs it and prices the counts.
 
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use cairn_test_support::cost::{Shape, measure};
 
 const USAGE: &str =
-    "usage: cost batch500|single|eventbridge EVENTS ROUNDS (needs CAIRN_LOCALSTACK)";
+    "usage: cost batch500|single|queue|eventbridge EVENTS ROUNDS (needs CAIRN_LOCALSTACK)";
 
 #[tokio::main]
 async fn main() -> ExitCode {

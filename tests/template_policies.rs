@@ -141,14 +141,64 @@ const TRAIL_ROOT: &[&str] = &[
 ];
 
 #[test]
-fn ingest_may_only_stage() {
+fn ingest_may_only_read_its_queue_and_stage() {
     assert_eq!(
         grants(&template(), "IngestRole"),
         expected(&[
             ("logs:CreateLogStream", &["IngestLogGroup.Arn"]),
             ("logs:PutLogEvents", &["IngestLogGroup.Arn"]),
+            ("sqs:ReceiveMessage", &["IngestQueue.Arn"]),
+            ("sqs:DeleteMessage", &["IngestQueue.Arn"]),
+            ("sqs:GetQueueAttributes", &["IngestQueue.Arn"]),
             ("s3:PutObject", &["${StateBucket.Arn}/staging/*"]),
         ])
+    );
+}
+
+/// ingest's queue: single events arrive in batches as large as Lambda allows (BatchSize at
+/// most 10,000 for a standard queue, with a batching window of 1 to 300 seconds), only the
+/// refused messages are handed back, those refused five times are kept in the dead-letter
+/// queue, both queues are encrypted, and a batch in flight is not handed out again.
+#[test]
+fn ingest_takes_single_events_from_its_queue_in_batches() {
+    let template = template();
+    let events = &resource(&template, "IngestFunction")["Properties"]["Events"];
+    let sqs = &events["Queued"];
+    assert_eq!(sqs["Type"].as_str(), Some("SQS"));
+    let sqs = &sqs["Properties"];
+    assert_eq!(texts(&sqs["Queue"]), ["IngestQueue.Arn"]);
+    assert_eq!(sqs["BatchSize"].as_u64(), Some(10_000));
+    let window = sqs["MaximumBatchingWindowInSeconds"]
+        .as_u64()
+        .expect("a batching window");
+    assert!((1..=300).contains(&window), "{window}");
+    assert_eq!(
+        texts(&sqs["FunctionResponseTypes"]),
+        ["ReportBatchItemFailures"]
+    );
+    // The queue takes at most 2 of ingest's reserved concurrency (whose least default is 10).
+    assert_eq!(sqs["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(2));
+    let queue = &resource(&template, "IngestQueue")["Properties"];
+    assert_eq!(
+        texts(&queue["RedrivePolicy"]["deadLetterTargetArn"]),
+        ["IngestDeadLetterQueue.Arn"]
+    );
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
+    let timeout = template["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .expect("timeout");
+    assert!(queue["VisibilityTimeout"].as_u64().expect("visibility") >= 6 * timeout);
+    for name in ["IngestQueue", "IngestDeadLetterQueue"] {
+        let properties = &resource(&template, name)["Properties"];
+        assert_eq!(
+            properties["SqsManagedSseEnabled"].as_bool(),
+            Some(true),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        texts(&template["Outputs"]["IngestQueueUrl"]["Value"]),
+        ["IngestQueue"]
     );
 }
 

@@ -210,10 +210,30 @@ fn each_function_has_its_trigger() {
         mapping["Properties"]["FunctionResponseTypes"],
         json!(["ReportBatchItemFailures"])
     );
+    // ingest: its queue too, in batches as large as Lambda allows, reporting failed items.
+    let mapping = one_with(
+        &template,
+        "AWS::Lambda::EventSourceMapping",
+        "FunctionName",
+        &reference("IngestFunction"),
+    );
+    assert_eq!(
+        mapping["Properties"]["EventSourceArn"],
+        get_att("IngestQueue", "Arn")
+    );
+    assert_eq!(mapping["Properties"]["BatchSize"], 10_000);
+    assert_eq!(
+        mapping["Properties"]["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        mapping["Properties"]["ScalingConfig"],
+        json!({"MaximumConcurrency": 2})
+    );
     // The optional routes into ingest keep their conditions through the transform.
     for (name, condition) in [
         ("CloudTrailEventsRule", "RoutesCloudTrailEvents"),
-        ("CloudTrailEventsPermission", "RoutesCloudTrailEvents"),
+        ("CloudTrailEventsQueuePolicy", "RoutesCloudTrailEvents"),
         ("IngestUrlOrganizationPermission", "HasProducerOrganization"),
         (
             "IngestInvokeOrganizationPermission",

@@ -7,6 +7,10 @@
 //! deployed template makes it happen: one forward invocation per object created in a trail
 //! bucket (an EventBridge rule target), one SQS message per such object and per alert object
 //! (the rule in front of notify's queue), and notify invoked with up to 100 of them at a time.
+//! Likewise for the shapes through ingest's queue: a SendMessage per event (the producer's, or
+//! the CloudTrail events rule's), the event source mapping's ReceiveMessage and
+//! DeleteMessageBatch of up to 10 messages each, and one ingest invocation per batch, as large
+//! as the template's BatchSize and Lambda's 6 MB payload allow (see [`queue_batches`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,7 +21,7 @@ use cairn_shared::adapters::counting::{Counted, RequestCounter};
 use cairn_shared::config::Config;
 use cairn_shared::delivery::Deliverer;
 use cairn_shared::forward::Forwarder;
-use cairn_shared::ingest::Ingestor;
+use cairn_shared::ingest::{Ingestor, QueuedMessage};
 use cairn_shared::layout::ALERTS_PREFIX;
 use cairn_shared::notify::Notify;
 use cairn_shared::ports::log_sink::LogSink;
@@ -42,8 +46,10 @@ pub enum Shape {
     Batch500,
     /// One event per body: an application emitting audit events one by one.
     Single,
-    /// AWS's own CloudTrail events, one EventBridge event per invocation (the template's
-    /// RouteCloudTrailEvents rule).
+    /// One event per message of ingest's queue: the same producer, sending to the queue.
+    Queue,
+    /// AWS's own CloudTrail events, one EventBridge event per message of ingest's queue (the
+    /// template's RouteCloudTrailEvents rule).
     EventBridge,
 }
 
@@ -52,19 +58,25 @@ impl Shape {
         match name {
             "batch500" => Some(Self::Batch500),
             "single" => Some(Self::Single),
+            "queue" => Some(Self::Queue),
             "eventbridge" => Some(Self::EventBridge),
             _ => None,
         }
     }
 
-    /// The bodies ingest is invoked with, one per invocation.
+    /// Whether the bodies are messages of ingest's queue rather than invocations of their own.
+    fn queued(self) -> bool {
+        matches!(self, Self::Queue | Self::EventBridge)
+    }
+
+    /// The bodies ingest is invoked with, one per invocation, or sent as one message each.
     fn bodies(self, records: &[String]) -> Vec<String> {
         match self {
             Self::Batch500 => records
                 .chunks(500)
                 .map(|chunk| format!("{{\"Records\":[{}]}}", chunk.join(",")))
                 .collect(),
-            Self::Single => records
+            Self::Single | Self::Queue => records
                 .iter()
                 .map(|record| format!("{{\"Records\":[{record}]}}"))
                 .collect(),
@@ -121,6 +133,9 @@ struct Phase {
     eventbridge_events: u64,
     sqs_messages: u64,
     notify_batches: u64,
+    /// ingest's queue: SendMessage, ReceiveMessage and DeleteMessageBatch requests, each 64 KB
+    /// chunk of a request's payload counted as one, as SQS bills them.
+    ingest_queue: QueueRequests,
     /// The bytes of what deliver wrote to the trail bucket (log files and digests): what S3
     /// goes on storing.
     trail_bytes: u64,
@@ -152,6 +167,8 @@ impl Phase {
         }
         line(&[&"eventbridge", &self.eventbridge_events]);
         line(&[&"sqs", &self.sqs_messages, &self.notify_batches]);
+        let queue = &self.ingest_queue;
+        line(&[&"ingestqueue", &queue.send, &queue.receive, &queue.delete]);
         line(&[&"trailbytes", &self.trail_bytes]);
         out
     }
@@ -247,18 +264,22 @@ pub async fn measure(
     let mut phase = Phase::default();
     let per_round = bodies.len().div_ceil(rounds.max(1));
     for round in bodies.chunks(per_round.max(1)) {
-        for body in round {
-            let started = Instant::now();
-            let report = ingestor
-                .handle(body, OffsetDateTime::now_utc())
-                .await
-                .expect("ingest");
-            assert!(
-                report.answer.failed.is_empty(),
-                "{:?}",
-                report.answer.failed
-            );
-            phase.lambda.entry("ingest").or_default().add(started);
+        if shape.queued() {
+            ingest_queued(&ingestor, round, &mut phase).await;
+        } else {
+            for body in round {
+                let started = Instant::now();
+                let report = ingestor
+                    .handle(body, OffsetDateTime::now_utc())
+                    .await
+                    .expect("ingest");
+                assert!(
+                    report.answer.failed.is_empty(),
+                    "{:?}",
+                    report.answer.failed
+                );
+                phase.lambda.entry("ingest").or_default().add(started);
+            }
         }
         after_ingest
             .run(&mut phase, OffsetDateTime::now_utc())
@@ -277,6 +298,99 @@ pub async fn measure(
         out.push_str(&phase.print(name, &counter));
     }
     out
+}
+
+/// SQS's requests, each 64 KB chunk of a payload billed as one request (Amazon SQS pricing,
+/// https://aws.amazon.com/sqs/pricing/).
+#[derive(Debug, Default)]
+struct QueueRequests {
+    send: u64,
+    receive: u64,
+    delete: u64,
+}
+
+/// SQS bills each 64 KB chunk of a request's payload as one request.
+const SQS_BILLED_CHUNK_BYTES: usize = 64 * 1024;
+/// ReceiveMessage returns, and DeleteMessageBatch deletes, at most 10 messages per request
+/// (Amazon SQS API Reference, MaxNumberOfMessages; DeleteMessageBatch).
+const SQS_MESSAGES_PER_REQUEST: usize = 10;
+/// template.yaml's BatchSize for ingest's queue, the most Lambda allows for a standard queue.
+const INGEST_QUEUE_BATCH_SIZE: usize = 10_000;
+/// Lambda's invocation payload limit, at which the event source mapping cuts a batch (Lambda
+/// API Reference, CreateEventSourceMapping, BatchSize: "up to the payload limit for synchronous
+/// invocation (6 MB)").
+const LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// A round's bodies as the queue's event source mapping would hand them to ingest: batches of
+/// at most [`INGEST_QUEUE_BATCH_SIZE`] messages whose SQS event stays within
+/// [`LAMBDA_PAYLOAD_BYTES`]. A message weighs its body as a JSON string plus the rest of an SQS
+/// event record (its id, receipt handle, attributes, as in `events/sqs-ingest.json`).
+///
+/// This assumes the round's events all reach the queue within one batching window (the
+/// template's 60 seconds): a producer whose events trickle in pays at least one batch per
+/// window holding any, which README's Performance section works out.
+fn queue_batches(bodies: &[String]) -> Vec<&[String]> {
+    let sample = crate::sample_event("sqs-ingest.json");
+    let record = &sample["Records"][0];
+    let record_overhead = record.to_string().len()
+        - serde_json::to_string(record["body"].as_str().expect("a body"))
+            .expect("a string")
+            .len();
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, "{\"Records\":[]}".len());
+    for (index, body) in bodies.iter().enumerate() {
+        let weight = serde_json::to_string(body).expect("a string").len() + record_overhead + 1;
+        if index > start
+            && (index - start == INGEST_QUEUE_BATCH_SIZE || bytes + weight > LAMBDA_PAYLOAD_BYTES)
+        {
+            batches.push(&bodies[start..index]);
+            (start, bytes) = (index, "{\"Records\":[]}".len());
+        }
+        bytes += weight;
+    }
+    if start < bodies.len() {
+        batches.push(&bodies[start..]);
+    }
+    batches
+}
+
+/// The requests of `bodies` through ingest's queue: one SendMessage each, and the poller's
+/// receives and deletes of up to 10 at a time.
+fn queue_requests(bodies: &[String]) -> QueueRequests {
+    let chunks = |bytes: usize| bytes.div_ceil(SQS_BILLED_CHUNK_BYTES).max(1) as u64;
+    let mut requests = QueueRequests {
+        send: bodies.iter().map(|body| chunks(body.len())).sum(),
+        ..QueueRequests::default()
+    };
+    for group in bodies.chunks(SQS_MESSAGES_PER_REQUEST) {
+        requests.receive += chunks(group.iter().map(String::len).sum());
+        requests.delete += 1;
+    }
+    requests
+}
+
+/// One round of a queued shape: the bodies sent as messages, handed to ingest in batches, one
+/// invocation and one staging object per batch.
+async fn ingest_queued(ingestor: &Ingestor<'_>, bodies: &[String], phase: &mut Phase) {
+    for batch in queue_batches(bodies) {
+        let ids: Vec<String> = (0..batch.len()).map(|n| n.to_string()).collect();
+        let messages: Vec<QueuedMessage> = ids
+            .iter()
+            .zip(batch)
+            .map(|(id, body)| QueuedMessage { id, body })
+            .collect();
+        let started = Instant::now();
+        let report = ingestor
+            .handle_messages(&messages, OffsetDateTime::now_utc())
+            .await
+            .expect("ingest");
+        assert_eq!(report.refused, [], "every message is a good event");
+        phase.lambda.entry("ingest").or_default().add(started);
+        let requests = queue_requests(batch);
+        phase.ingest_queue.send += requests.send;
+        phase.ingest_queue.receive += requests.receive;
+        phase.ingest_queue.delete += requests.delete;
+    }
 }
 
 /// The functions that run once events are staged.

@@ -8,7 +8,7 @@ use crate::ports::object_store::ObjectStore;
 use crate::record::Record;
 use crate::staging::{self, StagedEvent, StagingError};
 
-use super::{BodyError, BodyKind, LakeContext, error_codes, read_body};
+use super::{Body, BodyError, BodyKind, LakeContext, error_codes, read_body};
 
 /// ingest's answer, in PutAuditEvents' shape whatever the body: per event, its caller's id and
 /// either its eventID or why it was refused.
@@ -69,45 +69,7 @@ pub(crate) async fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let body = read_body(body, lake)?;
     let mut answer = IngestAnswer::default();
-    let mut records = Vec::with_capacity(body.events.len());
-    for submitted in &body.events {
-        let id = submitted.id.to_string();
-        let raw = match &submitted.event {
-            Ok(raw) => raw,
-            Err(refusal) => {
-                answer.failed.push(Failed {
-                    id,
-                    error_code: refusal.error_code,
-                    error_message: refusal.error_message.clone(),
-                });
-                continue;
-            }
-        };
-        // A batch's records are named by their position, as the answer's ids are.
-        let index = match body.kind {
-            BodyKind::Records => id.parse().ok(),
-            BodyKind::EventBridge | BodyKind::AuditEvents => None,
-        };
-        let depth = nesting_depth(raw.get());
-        if depth > MAX_NESTING {
-            answer.failed.push(Failed {
-                id,
-                error_code: error_codes::INVALID_DATA,
-                error_message: format!(
-                    "the record nests arrays and objects {depth} levels deep, over the limit of {MAX_NESTING}"
-                ),
-            });
-            continue;
-        }
-        match Record::parse(raw, index) {
-            Ok(record) => records.push((id, record)),
-            Err(error) => answer.failed.push(Failed {
-                id,
-                error_code: error_codes::INVALID_DATA,
-                error_message: error.to_string(),
-            }),
-        }
-    }
+    let records = validate(&body, &mut answer.failed);
     let staged_events: Vec<StagedEvent> = records
         .iter()
         .filter_map(|(_, record)| StagedEvent::route(config, record))
@@ -125,6 +87,54 @@ pub(crate) async fn ingest(
         staged,
         staged_events: staged_events.len(),
     })
+}
+
+/// The events of `body` that are valid CloudTrail records, each with its caller's id, in the
+/// body's order; each other event goes to `failed` with why it is refused.
+pub(super) fn validate<'b>(
+    body: &'b Body<'_>,
+    failed: &mut Vec<Failed>,
+) -> Vec<(String, Record<'b>)> {
+    let mut records = Vec::with_capacity(body.events.len());
+    for submitted in &body.events {
+        let id = submitted.id.to_string();
+        let raw = match &submitted.event {
+            Ok(raw) => raw,
+            Err(refusal) => {
+                failed.push(Failed {
+                    id,
+                    error_code: refusal.error_code,
+                    error_message: refusal.error_message.clone(),
+                });
+                continue;
+            }
+        };
+        // A batch's records are named by their position, as the answer's ids are.
+        let index = match body.kind {
+            BodyKind::Records => id.parse().ok(),
+            BodyKind::EventBridge | BodyKind::AuditEvents => None,
+        };
+        let depth = nesting_depth(raw.get());
+        if depth > MAX_NESTING {
+            failed.push(Failed {
+                id,
+                error_code: error_codes::INVALID_DATA,
+                error_message: format!(
+                    "the record nests arrays and objects {depth} levels deep, over the limit of {MAX_NESTING}"
+                ),
+            });
+            continue;
+        }
+        match Record::parse(raw, index) {
+            Ok(record) => records.push((id, record)),
+            Err(error) => failed.push(Failed {
+                id,
+                error_code: error_codes::INVALID_DATA,
+                error_message: error.to_string(),
+            }),
+        }
+    }
+    records
 }
 
 /// The deepest nesting of arrays and objects a record may have: serde_json's limit when a

@@ -7,7 +7,9 @@ use crate::ports::object_store::ObjectStore;
 use crate::record::EventTime;
 use crate::service::Service;
 
+use super::queue::{QueueReport, QueuedMessage, ingest_messages};
 use super::{IngestError, IngestReport, LakeContext, ingest};
+use crate::staging::StagingError;
 
 /// ingest, built once per process.
 pub struct Ingestor<'a> {
@@ -33,6 +35,26 @@ impl<'a> Ingestor<'a> {
             channel_arn,
         }
     }
+
+    /// What CloudTrail Lake adds to PutAuditEvents events arriving at `now`.
+    fn lake(&self, now: OffsetDateTime) -> LakeContext<'a> {
+        LakeContext {
+            region: self.region,
+            channel_arn: self.channel_arn,
+            ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
+        }
+    }
+
+    /// Validates the messages of one queue batch, each a body, and stages the events of every
+    /// message accepted whole in one object; `now` names it. Safe to repeat: see
+    /// [`QueueReport`]'s producer, `ingest_messages`.
+    pub async fn handle_messages(
+        &self,
+        messages: &[QueuedMessage<'_>],
+        now: OffsetDateTime,
+    ) -> Result<QueueReport, StagingError> {
+        ingest_messages(self.config, self.store, messages, &self.lake(now), now).await
+    }
 }
 
 impl Service for Ingestor<'_> {
@@ -44,11 +66,6 @@ impl Service for Ingestor<'_> {
     /// Validates, routes and stages the body's events; `now` is PutAuditEvents'
     /// `ingestionTime` and names the staging object. Safe to repeat: see [`ingest`].
     async fn handle(&self, body: &str, now: OffsetDateTime) -> Result<IngestReport, IngestError> {
-        let lake = LakeContext {
-            region: self.region,
-            channel_arn: self.channel_arn,
-            ingestion_time: EventTime::from_unix_seconds(now.unix_timestamp()),
-        };
-        ingest(self.config, self.store, body, &lake, now).await
+        ingest(self.config, self.store, body, &self.lake(now), now).await
     }
 }

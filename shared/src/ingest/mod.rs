@@ -6,6 +6,9 @@
 //! - CloudTrail Lake `PutAuditEvents` requests, whose events from outside AWS become the
 //!   records CloudTrail Lake stores for them.
 //!
+//! Each body comes alone (a direct invocation, a Function URL request) or as one message of a
+//! queue's batch ([`QueuedMessage`]), whose good messages are staged together.
+//!
 //! A body is told apart by its top-level keys, and only those are decoded: records stay raw
 //! JSON. What is wrong with the body as a whole is a [`BodyError`]; what is wrong with one of
 //! its events is that event's [`Refusal`], so one bad event never sinks its body. Records from
@@ -17,6 +20,7 @@ mod body;
 mod function_url;
 mod ingestor;
 mod lake;
+mod queue;
 mod top_level;
 
 use std::borrow::Cow;
@@ -40,6 +44,7 @@ pub use lake::{
     LAKE_EVENT_VERSION, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_BODY_BYTES, event_data_checksum,
     is_event_data_checksum, lake_event_id,
 };
+pub use queue::{QueueReport, QueuedMessage, RefusedMessage};
 
 /// One event submitted in a body, before CloudTrail-record validation.
 #[derive(Debug)]
