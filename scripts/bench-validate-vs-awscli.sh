@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # `aws cloudtrail validate-logs` next to `cairn validate-logs` on the same data, in the same run.
 #
-#   scripts/bench-validate-vs-awscli.sh [EVENTS]      (default 100000)
+#   scripts/bench-validate-vs-awscli.sh [EVENTS] [RUNS]     (defaults 100000 and 3)
 #
 # Builds one trail's chain of 24 hourly digests over EVENTS realistic records (copies of the
 # real Stratus records in tests/fixtures) with the cairn command itself: ingest and deliver
 # twice an hour into LocalStack's S3, digests signed with a LocalStack KMS RSA_2048 key. Then
-# times both validators on it and prints their times and the ratio. aws-cli reads S3 from
-# LocalStack and gets the public keys from a loopback stand-in for the CloudTrail API that
-# answers ListPublicKeys with what `cairn list-public-keys` prints. Then times cairn on an
-# `aws s3 sync` copy of the bucket (`--store DIR --public-keys FILE`), which aws-cli cannot
-# validate, against aws-cli's time on S3.
+# times, RUNS rounds, both validators on it and cairn on an `aws s3 sync` copy of the bucket
+# (`--store DIR --public-keys FILE`, which aws-cli cannot validate, against aws-cli's time on
+# S3), and prints each round's times and ratios. aws-cli reads S3 from LocalStack and gets the
+# public keys from a loopback stand-in for the CloudTrail API that answers ListPublicKeys with
+# what `cairn list-public-keys` prints.
 #
 # Needs LocalStack installed (scripts/localstack.sh install; started here if not running) and
 # aws-cli at CAIRN_AWS_CLI (default .venv-tools/bin/aws, from scripts/tools.sh install).
@@ -20,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 EVENTS=${1:-100000}
+RUNS=${2:-3}
 AWS=${CAIRN_AWS_CLI:-$ROOT/.venv-tools/bin/aws}
 ENDPOINT=http://127.0.0.1:${LOCALSTACK_PORT:-4566}
 T0=2026-11-22T00:00:00Z
@@ -120,30 +121,37 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$(now)"; }
 args=(--trail-arn "$ARN" --s3-bucket "$BUCKET" --start-time "$T0" --end-time "$T_END")
 
-start=$(now)
-AWS_ENDPOINT_URL_S3=$ENDPOINT AWS_ENDPOINT_URL_CLOUDTRAIL=$STUB \
-  "$AWS" cloudtrail validate-logs --region us-east-1 "${args[@]}" >"$WORK/aws.out" 2>&1 ||
-  { cat "$WORK/aws.out"; echo "aws-cli did not validate the chain" >&2; exit 1; }
-aws_seconds=$(elapsed "$start")
-
-start=$(now)
-cairn validate-logs --region us-east-1 "${args[@]}" >"$WORK/cairn.out" 2>&1 ||
-  { cat "$WORK/cairn.out"; echo "cairn did not validate the chain" >&2; exit 1; }
-cairn_seconds=$(elapsed "$start")
-
 # The same chain as an `aws s3 sync` copy: no S3 metadata, keys from the file.
 "$AWS" s3 sync --quiet "s3://$BUCKET" "$WORK/copy/$BUCKET"
-start=$(now)
-"$CAIRN" --store "$WORK/copy" --config "$WORK/cairn.yaml" validate-logs --region us-east-1 \
-  --public-keys "$WORK/keys.json" "${args[@]}" >"$WORK/copy.out" 2>&1 ||
-  { cat "$WORK/copy.out"; echo "cairn did not validate the copy" >&2; exit 1; }
-copy_seconds=$(elapsed "$start")
 
-echo "aws-cli:"
+# RUNS rounds, each timing the three one after the other, so that every ratio compares runs
+# made under the same load; the first round also pays for whatever is not yet in the page cache.
+echo "round  aws-cli (S3)  cairn (S3)  ratio  cairn (local copy)  ratio"
+for round in $(seq "$RUNS"); do
+  start=$(now)
+  AWS_ENDPOINT_URL_S3=$ENDPOINT AWS_ENDPOINT_URL_CLOUDTRAIL=$STUB \
+    "$AWS" cloudtrail validate-logs --region us-east-1 "${args[@]}" >"$WORK/aws.out" 2>&1 ||
+    { cat "$WORK/aws.out"; echo "aws-cli did not validate the chain" >&2; exit 1; }
+  aws_seconds=$(elapsed "$start")
+
+  start=$(now)
+  cairn validate-logs --region us-east-1 "${args[@]}" >"$WORK/cairn.out" 2>&1 ||
+    { cat "$WORK/cairn.out"; echo "cairn did not validate the chain" >&2; exit 1; }
+  cairn_seconds=$(elapsed "$start")
+
+  start=$(now)
+  "$CAIRN" --store "$WORK/copy" --config "$WORK/cairn.yaml" validate-logs --region us-east-1 \
+    --public-keys "$WORK/keys.json" "${args[@]}" >"$WORK/copy.out" 2>&1 ||
+    { cat "$WORK/copy.out"; echo "cairn did not validate the copy" >&2; exit 1; }
+  copy_seconds=$(elapsed "$start")
+
+  python3 -c 'import sys; r = sys.argv[1]; a, c, l = map(float, sys.argv[2:]); print(f"{r:>5}  {a:10.2f} s  {c:8.2f} s  {a / c:4.1f}x  {l:16.2f} s  {a / l:4.1f}x")' \
+    "$round" "$aws_seconds" "$cairn_seconds" "$copy_seconds"
+done
+
+echo "aws-cli (last round):"
 tail -n 4 "$WORK/aws.out"
-echo "cairn:"
+echo "cairn (last round):"
 tail -n 4 "$WORK/cairn.out"
-echo "cairn on the aws s3 sync copy:"
+echo "cairn on the aws s3 sync copy (last round):"
 tail -n 5 "$WORK/copy.out"
-python3 -c 'import sys; a, c, l = map(float, sys.argv[1:]); print(f"aws cloudtrail validate-logs (S3):    {a:.2f} s\ncairn validate-logs (S3):             {c:.2f} s\ncairn validate-logs (local copy):     {l:.2f} s\nratio on S3 (aws-cli / cairn):        {a / c:.1f}\nratio, local copy (aws-cli / cairn):  {a / l:.1f}")' \
-  "$aws_seconds" "$cairn_seconds" "$copy_seconds"

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
@@ -13,11 +13,12 @@ use crate::record::EventTime;
 
 use super::Progress;
 use super::chain::HOUR;
-use super::digests::{ChainPlace, gunzip_one_member};
+use super::digests::{ChainPlace, Digest, gunzip_one_member};
 use super::report::{Location, ValidationProblem};
 
-/// Objects read at once: enough to hide S3's per-request latency, few enough to bound memory
-/// (each read holds one compressed log file).
+/// Objects of each kind read at once (digests, and log files while digests are still being
+/// read): enough to hide S3's per-request latency, few enough to bound memory (each log file
+/// read holds one compressed log file).
 pub(crate) const READ_CONCURRENCY: usize = 32;
 
 /// Where a chain delivers its log files.
@@ -61,6 +62,21 @@ impl ChainPlace<'_> {
         None
     }
 
+    /// The log files `digest` lists that it could list (see [`Self::misfiled`]): the ones to
+    /// read ahead, before the walk has checked the digest.
+    pub(super) fn hashable(&self, digest: &Digest) -> Vec<Location> {
+        let Some((_, end)) = digest.period() else {
+            return Vec::new();
+        };
+        digest
+            .body
+            .log_files
+            .iter()
+            .filter(|entry| self.misfiled(entry, end).is_none())
+            .map(|entry| Location::new(&entry.s3_bucket, &entry.s3_object))
+            .collect()
+    }
+
     /// Every log file key of this chain delivered in `[from, to)`, by delivery stamp.
     pub(super) async fn list_delivered(
         &self,
@@ -100,29 +116,46 @@ pub(crate) async fn list_in_parallel(
     Ok(listings.into_iter().flatten().collect())
 }
 
+/// What reading and hashing a log file gave: the lowercase hex SHA-256 of its uncompressed
+/// bytes, or what makes that impossible (`NotFound` included), or the store's failure.
+pub(crate) type Hashed = Result<Result<String, ValidationProblem>, ObjectStoreError>;
+
+/// Reads and hashes the log files `files` yields, [`READ_CONCURRENCY`] at a time, until it
+/// ends. A store failure is kept with its file rather than ending the reads: a file read ahead
+/// may turn out not to be needed, and then neither is its failure.
+pub(crate) async fn hash_ahead(
+    store: &dyn ObjectStore,
+    files: impl Stream<Item = Location>,
+    progress: &dyn Progress,
+) -> HashMap<Location, Hashed> {
+    files
+        .map(|file| async move {
+            let hashed = hash_one(store, &file).await;
+            progress.done(1);
+            (file, hashed)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await
+}
+
 /// Reads and hashes log files in parallel: for each, the lowercase hex SHA-256 of its
-/// uncompressed bytes, or what makes that impossible (`NotFound` included).
+/// uncompressed bytes, or what makes that impossible (`NotFound` included); a store failure
+/// fails them all.
 pub(crate) async fn hash_all(
     store: &dyn ObjectStore,
     files: Vec<Location>,
     progress: &dyn Progress,
 ) -> Result<HashMap<Location, Result<String, ValidationProblem>>, ObjectStoreError> {
     progress.add_work(files.len() as u64);
-    stream::iter(files)
-        .map(|file| async move {
-            let hashed = hash_one(store, &file).await;
-            progress.done(1);
-            hashed.map(|hash| (file, hash))
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
+    hash_ahead(store, stream::iter(files), progress)
         .await
+        .into_iter()
+        .map(|(file, hashed)| hashed.map(|hash| (file, hash)))
+        .collect()
 }
 
-async fn hash_one(
-    store: &dyn ObjectStore,
-    file: &Location,
-) -> Result<Result<String, ValidationProblem>, ObjectStoreError> {
+async fn hash_one(store: &dyn ObjectStore, file: &Location) -> Hashed {
     let body = match store.get_body(&file.bucket, &file.key).await {
         Ok(body) => body,
         Err(ObjectStoreError::NotFound { .. }) => return Ok(Err(ValidationProblem::NotFound)),

@@ -32,7 +32,8 @@ mod report;
 
 use std::collections::{HashMap, HashSet};
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::channel::mpsc;
+use futures::{FutureExt, StreamExt, TryStreamExt, future, stream};
 
 use crate::layout::{ChainId, DIGEST_KIND};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
@@ -123,22 +124,6 @@ pub async fn validate(
         };
         chains.push((chain, key.backfill, listing(keys, request)));
     }
-
-    let to_read: Vec<Location> = chains
-        .iter()
-        .flat_map(|(_, _, listing)| listing.in_range.iter().map(|(_, l)| l.clone()))
-        .collect();
-    progress.add_work(to_read.len() as u64);
-    let mut prefetched: HashMap<Location, Fetched> = stream::iter(to_read)
-        .map(|location| async move {
-            let fetched = digests::fetch(store, &location).await;
-            progress.done(1);
-            fetched.map(|fetched| (location, fetched))
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-
     let places: Vec<ChainPlace<'_>> = chains
         .iter()
         .map(|(chain, backfill, _)| ChainPlace {
@@ -151,26 +136,96 @@ pub async fn validate(
             copy_without_metadata: request.copy_without_metadata,
         })
         .collect();
-    let mut report = Report::default();
-    let mut walks = Vec::new();
-    for ((_, _, listing), place) in chains.iter().zip(&places) {
-        let mine: HashMap<Location, Fetched> = listing
-            .in_range
-            .iter()
-            .filter_map(|(_, location)| prefetched.remove_entry(location))
-            .collect();
-        let walker = ChainWalker {
-            store,
-            keys: &keys,
-            place,
-            requested,
-            prefetched: mine,
-        };
-        walks.push(walker.walk(listing, &mut report).await?);
-    }
 
-    check_logs(store, request, &places, walks, &mut report, progress).await?;
+    // One pipeline rather than phases: each digest's log files start being read and hashed as
+    // soon as the digest is read, while the other digests are still coming, and the search
+    // for unlisted log files lists while they hash. The log files read ahead are the ones the
+    // digest could list (`ChainPlace::misfiled`); which of them the verdicts use is decided
+    // after the walk, as before, so reading ahead changes no line.
+    let (ahead, ahead_files) = mpsc::unbounded();
+    let read_digests = read_digests_and_announce_logs(store, &chains, &places, ahead, progress);
+    let hash_ahead = logs::hash_ahead(store, ahead_files, progress).map(Ok);
+    let walk_and_list = async {
+        let mut prefetched = read_digests.await?;
+        let mut report = Report::default();
+        let mut walks = Vec::new();
+        for ((_, _, listing), place) in chains.iter().zip(&places) {
+            let mine: HashMap<Location, Fetched> = listing
+                .in_range
+                .iter()
+                .filter_map(|(_, location)| prefetched.remove_entry(location))
+                .collect();
+            let walker = ChainWalker {
+                store,
+                keys: &keys,
+                place,
+                requested,
+                prefetched: mine,
+            };
+            walks.push(walker.walk(listing, &mut report).await?);
+        }
+        let unlisted = list_unlisted(store, request, &places, &walks).await?;
+        Ok::<_, ValidateError>((report, walks, unlisted))
+    };
+    let (hashed_ahead, (mut report, walks, unlisted)) =
+        future::try_join(hash_ahead, walk_and_list).await?;
+
+    check_logs(
+        store,
+        &places,
+        walks,
+        unlisted,
+        hashed_ahead,
+        &mut report,
+        progress,
+    )
+    .await?;
     Ok(report)
+}
+
+/// Reads every listed digest of the chains, [`READ_CONCURRENCY`] at a time, and sends each log
+/// file a digest could list into `logs_to_hash` (once each) as soon as the digest is read.
+async fn read_digests_and_announce_logs(
+    store: &dyn ObjectStore,
+    chains: &[(ChainId, bool, Listing)],
+    places: &[ChainPlace<'_>],
+    logs_to_hash: mpsc::UnboundedSender<Location>,
+    progress: &dyn Progress,
+) -> Result<HashMap<Location, Fetched>, ValidateError> {
+    let to_read: Vec<(&ChainPlace<'_>, Location)> = chains
+        .iter()
+        .zip(places)
+        .flat_map(|((_, _, listing), place)| {
+            listing
+                .in_range
+                .iter()
+                .map(move |(_, location)| (place, location.clone()))
+        })
+        .collect();
+    progress.add_work(to_read.len() as u64);
+    let mut announced = HashSet::new();
+    let fetched = stream::iter(to_read)
+        .map(|(place, location)| async move {
+            let fetched = digests::fetch(store, &location).await;
+            progress.done(1);
+            fetched.map(|fetched| (place, location, fetched))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .map_ok(|(place, location, fetched)| {
+            if let Fetched::Found(digest) = &fetched {
+                for file in place.hashable(digest) {
+                    if announced.insert(file.clone()) {
+                        progress.add_work(1);
+                        // The receiver lives until every digest is read: a send cannot fail.
+                        let _ = logs_to_hash.unbounded_send(file);
+                    }
+                }
+            }
+            (location, fetched)
+        })
+        .try_collect()
+        .await?;
+    Ok(fetched)
 }
 
 /// The request's chains, but for the Region.
@@ -272,17 +327,52 @@ fn listing(keys: Vec<(EventTime, String)>, request: &Request) -> Listing {
     listing
 }
 
-/// Hashes the log files the valid digests list and looks for the ones none lists, then puts
-/// every line in aws-cli's order.
-async fn check_logs(
+/// Log files in each regular chain's checked span that no digest lists, backfill digests
+/// included (they list what the regular chain missed).
+async fn list_unlisted(
     store: &dyn ObjectStore,
     request: &Request,
     places: &[ChainPlace<'_>],
+    walks: &[ChainWalk],
+) -> Result<Vec<Vec<Location>>, ObjectStoreError> {
+    let mut unlisted: Vec<Vec<Location>> = Vec::new();
+    let listed_anywhere = |file: &Location| walks.iter().any(|walk| walk.listed.contains_key(file));
+    for (walk, place) in walks.iter().zip(places) {
+        let Some((from, to)) = unlisted_span(walk, request).filter(|_| !place.backfill) else {
+            unlisted.push(Vec::new());
+            continue;
+        };
+        let mut found: Vec<Location> = place
+            .list_delivered(store, from, to)
+            .await?
+            .into_iter()
+            .filter(|(stamp, file)| {
+                !listed_anywhere(file)
+                    && !walk
+                        .explained_gaps
+                        .iter()
+                        .any(|(gap_from, gap_to)| gap_from <= stamp && stamp < gap_to)
+            })
+            .map(|(_, file)| file)
+            .collect();
+        found.sort();
+        unlisted.push(found);
+    }
+    Ok(unlisted)
+}
+
+/// Hashes the log files the valid digests list (taking those hashed ahead) and matches the
+/// missing ones with the `unlisted`, then puts every line in aws-cli's order.
+async fn check_logs(
+    store: &dyn ObjectStore,
+    places: &[ChainPlace<'_>],
     walks: Vec<ChainWalk>,
+    unlisted: Vec<Vec<Location>>,
+    mut hashed_ahead: HashMap<Location, logs::Hashed>,
     report: &mut Report,
     progress: &dyn Progress,
 ) -> Result<(), ValidateError> {
-    // What each listed entry needs, decided before any read so reads can all go in parallel.
+    // What each listed entry needs.
     let mut first_listing: HashMap<Location, Location> = HashMap::new();
     let mut to_hash = HashSet::new();
     let mut verdicts: Vec<Vec<Option<ValidationProblem>>> = Vec::new();
@@ -318,33 +408,17 @@ async fn check_logs(
         }
         verdicts.push(chain_verdicts);
     }
-    let hashes = logs::hash_all(store, to_hash.into_iter().collect(), progress).await?;
-
-    // Log files in each regular chain's checked span that no digest lists, backfill digests
-    // included (they list what the regular chain missed).
-    let mut unlisted: Vec<Vec<Location>> = Vec::new();
-    let listed_anywhere = |file: &Location| walks.iter().any(|walk| walk.listed.contains_key(file));
-    for (walk, place) in walks.iter().zip(places) {
-        let Some((from, to)) = unlisted_span(walk, request).filter(|_| !place.backfill) else {
-            unlisted.push(Vec::new());
-            continue;
-        };
-        let mut found: Vec<Location> = place
-            .list_delivered(store, from, to)
-            .await?
-            .into_iter()
-            .filter(|(stamp, file)| {
-                !listed_anywhere(file)
-                    && !walk
-                        .explained_gaps
-                        .iter()
-                        .any(|(gap_from, gap_to)| gap_from <= stamp && stamp < gap_to)
-            })
-            .map(|(_, file)| file)
-            .collect();
-        found.sort();
-        unlisted.push(found);
+    let mut hashes = HashMap::new();
+    let mut not_read_ahead = Vec::new();
+    for file in to_hash {
+        match hashed_ahead.remove(&file) {
+            Some(hashed) => {
+                hashes.insert(file, hashed?);
+            }
+            None => not_read_ahead.push(file),
+        }
     }
+    hashes.extend(logs::hash_all(store, not_read_ahead, progress).await?);
 
     // A listed file that is missing may have been moved to one of the unlisted ones: match them
     // by the hash the digest lists.

@@ -43,7 +43,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 /// Attempts per AWS call, the first included (the SDK's default is 3). Measured through the
 /// fault proxy (tests/localstack_faults.rs, README "Network faults"): with one S3 call in eight
@@ -81,9 +81,18 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
 /// The HTTPS client uses rustls with the `ring` provider: it cross-compiles to arm64 Lambda
 /// without a C toolchain for aws-lc.
 pub async fn load_sdk_config() -> SdkConfig {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let mut http_client =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    if only_plain_http(std::env::vars()) {
+        // Loading the system's root certificates is tens of milliseconds of every run (the SDK
+        // reads them when the client is built); no connection here can use them.
+        let no_roots = TlsContext::builder()
+            .with_trust_store(TrustStore::empty())
+            .build()
+            .expect("a TLS context of an empty trust store builds");
+        http_client = http_client.tls_context(no_roots);
+    }
+    let http_client = http_client.build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .retry_config(
@@ -102,6 +111,34 @@ pub async fn load_sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// Whether the environment `vars` sends every AWS call to a plain-HTTP endpoint (LocalStack, as
+/// `AWS_ENDPOINT_URL=http://…` points every service at it) with static credentials, so that
+/// no TLS connection is ever made: `AWS_ENDPOINT_URL` and every service's
+/// `AWS_ENDPOINT_URL_{SERVICE}` are `http://` URLs and not ignored
+/// (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`), which makes endpoints in the shared config files
+/// irrelevant, and the credentials are `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, which
+/// the default chain takes first, so no STS or SSO call (over HTTPS) fetches any. See the AWS
+/// SDKs and Tools reference guide, "Service-specific endpoints"
+/// (<https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>).
+fn only_plain_http(vars: impl IntoIterator<Item = (String, String)>) -> bool {
+    let (mut global, mut key, mut secret) = (false, false, false);
+    for (name, value) in vars {
+        match name.as_str() {
+            "AWS_ENDPOINT_URL" => global = value.starts_with("http://"),
+            "AWS_ACCESS_KEY_ID" => key = !value.is_empty(),
+            "AWS_SECRET_ACCESS_KEY" => secret = !value.is_empty(),
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" if value.eq_ignore_ascii_case("true") => {
+                return false;
+            }
+            _ if name.starts_with("AWS_ENDPOINT_URL_") && !value.starts_with("http://") => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    global && key && secret
 }
 
 // Every SDK crate re-exports the same smithy error types; any one of them names them.
@@ -143,5 +180,53 @@ pub(crate) fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
                     .is_some_and(|code| TRANSIENT_CODES.contains(&code))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_plain_http;
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    const LOCALSTACK: &[(&str, &str)] = &[
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("HOME", "/root"),
+    ];
+
+    #[test]
+    fn tls_is_needed_unless_every_endpoint_is_plain_http_with_static_credentials() {
+        assert!(only_plain_http(env(LOCALSTACK)));
+        let with = |extra: (&str, &str)| {
+            let mut vars = env(LOCALSTACK);
+            vars.push((extra.0.to_owned(), extra.1.to_owned()));
+            only_plain_http(vars)
+        };
+        assert!(with((
+            "AWS_ENDPOINT_URL_CLOUDTRAIL",
+            "http://127.0.0.1:9000"
+        )));
+        assert!(!with(("AWS_ENDPOINT_URL_S3", "https://s3.example.com")));
+        assert!(!with(("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")));
+
+        assert!(!only_plain_http(env(&[])), "AWS itself");
+        assert!(!only_plain_http(env(&[
+            (
+                "AWS_ENDPOINT_URL",
+                "https://localhost.localstack.cloud:4566"
+            ),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ])));
+        assert!(
+            !only_plain_http(env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")])),
+            "credentials from a profile may need STS or SSO"
+        );
     }
 }
