@@ -1,7 +1,8 @@
 //! forward on the embedded store: the real fixtures ingested and delivered, then every object in
-//! the trail buckets forwarded into the local log sink. Every record arrives once, byte for byte,
-//! in eventTime order, in its trail's group and its account's and Region's stream; metric-filter
-//! matches become alert objects and EMF records; a second pass changes nothing.
+//! the trail buckets forwarded into the local log sink. Every record of every log file and
+//! Insights file arrives once, byte for byte, in eventTime order, in its trail's group and its
+//! account's and Region's stream; metric-filter matches become alert objects and EMF records; a
+//! second pass changes nothing.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{DeliveredFile, Deliverer};
 use cairn_shared::forward::{Forwarder, Outcome};
-use cairn_shared::layout::{ALERTS_PREFIX, LOG_FILE_KIND};
+use cairn_shared::layout::{ALERTS_PREFIX, INSIGHT_KIND, LOG_FILE_KIND};
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
@@ -73,8 +74,15 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
         .handle(&Duration::minutes(10), T0)
         .await
         .expect("deliver");
-    let files: Vec<DeliveredFile> = delivery.log_files.clone();
-    assert!(files.len() > 5, "{files:?}");
+    assert!(delivery.log_files.len() > 5, "{:?}", delivery.log_files);
+    // The fixtures hold the User Guide's Insights events, which go to CloudTrail-Insight files.
+    assert!(!delivery.insight_files.is_empty());
+    let files: Vec<DeliveredFile> = delivery
+        .log_files
+        .iter()
+        .chain(&delivery.insight_files)
+        .cloned()
+        .collect();
 
     let sink = LocalLogSink::new(dir.path().join("logs"));
     let forwarder = Forwarder::new(&config, &store, &sink);
@@ -82,15 +90,16 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     let mut matches = 0;
     let mut metrics = 0;
     let mut alerts = 0;
-    // Every object in the trail buckets: log files are forwarded, anything else is ignored.
+    // Every object in the trail buckets: log files and Insights files are forwarded, anything
+    // else (digests) is ignored.
     for trail in &config.trails {
         for entry in store.list_all(trail.bucket(), "").await.expect("list") {
             let report = forwarder
                 .handle(&ObjectCreated::new(trail.bucket(), &entry.key), T0)
                 .await
                 .expect("forward");
-            let is_log_file = files.iter().any(|f| f.key == entry.key);
-            if !is_log_file {
+            let is_record_file = files.iter().any(|f| f.key == entry.key);
+            if !is_record_file {
                 assert_eq!(report.outcome, Outcome::Ignored, "{}", entry.key);
                 continue;
             }
@@ -134,13 +143,14 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
     );
 
     // And that is what the trails' selectors ask for: each selected record once per trail, in
-    // the stream of its account and Region.
-    // forward takes log files; Insights events are in CloudTrail-Insight files, which it leaves.
-    let mut wanted = expected_deliveries(&config, &batches);
-    wanted.retain(|_, placements| {
-        placements.retain(|placement| placement.kind == LOG_FILE_KIND);
-        !placements.is_empty()
-    });
+    // the stream of its account and Region, Insights events included (in the same stream).
+    let wanted = expected_deliveries(&config, &batches);
+    assert!(
+        wanted
+            .values()
+            .flatten()
+            .any(|placement| placement.kind == INSIGHT_KIND)
+    );
     let mut got: BTreeMap<String, Vec<Placement>> = BTreeMap::new();
     for ((group, stream), events) in &arrived {
         let trail = config
@@ -157,11 +167,13 @@ async fn every_delivered_record_reaches_its_log_stream_once_and_in_order() {
         };
         let (account, region) = stream.split_once("_CloudTrail_").expect("stream name");
         for (_, message) in events {
+            let record: Value = serde_json::from_str(message).expect("json");
+            let insight = record["eventType"] == "AwsCloudTrailInsight";
             got.entry(message.clone()).or_default().push(Placement {
                 trail: trail.name().to_owned(),
                 account: account.to_owned(),
                 region: region.to_owned(),
-                kind: LOG_FILE_KIND,
+                kind: if insight { INSIGHT_KIND } else { LOG_FILE_KIND },
             });
         }
     }

@@ -1,15 +1,17 @@
 //! CloudTrail Insights over 8 days of synthetic traffic on the embedded store: a week of steady
 //! calls with a daily cycle warms the baseline, then on the eighth day a burst of one write API
 //! by one user, a burst of AccessDenied errors and a burst of a read-only API. Exactly the
-//! first two give a Start/End pair each, delivered under `CloudTrail-Insight/`.
+//! first two give a Start/End pair each, delivered under `CloudTrail-Insight/` and forwarded
+//! from there to the trail's CloudWatch Logs group.
 
 use std::sync::Arc;
 
 use cairn_shared::adapters::local::LocalNotifier;
-use cairn_shared::adapters::local::LocalObjectStore;
+use cairn_shared::adapters::local::{LocalLogSink, LocalObjectStore};
 use cairn_shared::alert::InsightAlert;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer};
+use cairn_shared::forward::{Forwarder, Outcome};
 use cairn_shared::insights::{self, InsightKind, MetricQuery};
 use cairn_shared::layout::INSIGHT_ALERTS_PREFIX;
 use cairn_shared::notify::{Item, ItemOutcome, MessageKind, Notify};
@@ -29,6 +31,8 @@ const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
 
 const ALERTS: &str = "arn:aws:sns:us-east-1:123456789012:insights-alerts";
 
+const GROUP: &str = "cairn/watched";
+
 const CONFIG: &str = r#"
 accountId: "123456789012"
 stateBucket: insights-state
@@ -37,9 +41,17 @@ trails:
   - Name: watched
     S3BucketName: insights-trail
     HomeRegion: us-east-1
+    CloudWatchLogsLogGroupArn: arn:aws:logs:us-east-1:123456789012:log-group:cairn/watched:*
     InsightSelectors:
       - InsightType: ApiCallRateInsight
       - InsightType: ApiErrorRateInsight
+metricFilters:
+  - filterName: InsightStarts
+    filterPattern: '{ $.insightDetails.state = "Start" }'
+    metricTransformations:
+      - metricName: InsightStarts
+        metricNamespace: CloudTrailMetrics
+        metricValue: "1"
 "#;
 
 /// A deterministic stream of uniform numbers (a 64-bit LCG), so every run sees the same traffic.
@@ -360,6 +372,47 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
             .count();
     }
     assert_eq!(in_history, 4);
+
+    // forward takes the Insights files as CloudTrail sends Insights events to the trail's log
+    // group: to the account's and Region's stream, where the metric filter sees both Starts.
+    let logs = tempfile::tempdir().unwrap();
+    let sink = LocalLogSink::new(logs.path());
+    let forwarder = Forwarder::new(&config, store.as_ref(), &sink);
+    let (mut forwarded, mut matches) = (0, 0);
+    for entry in store.list_all("insights-trail", "AWSLogs/").await.unwrap() {
+        if !entry.key.contains("/CloudTrail-Insight/") {
+            continue;
+        }
+        let report = forwarder
+            .handle(
+                &ObjectCreated::new("insights-trail", &entry.key),
+                DAY0 + Duration::days(8),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, Outcome::Forwarded, "{report:?}");
+        assert_eq!(
+            report.log_stream.as_deref(),
+            Some("123456789012_CloudTrail_us-east-1")
+        );
+        forwarded += report.forwarded;
+        matches += report.matches;
+    }
+    assert_eq!((forwarded, matches), (4, 2));
+    let stream = sink
+        .stream_path(GROUP, "123456789012_CloudTrail_us-east-1")
+        .unwrap();
+    let mut in_stream: Vec<Value> = std::fs::read_to_string(stream)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["message"].clone())
+        .map(|message| serde_json::from_str(message.as_str().unwrap()).unwrap())
+        .collect();
+    let mut delivered = insights.clone();
+    let by_id = |record: &Value| record["eventID"].as_str().unwrap().to_owned();
+    in_stream.sort_by_key(by_id);
+    delivered.sort_by_key(by_id);
+    assert_eq!(in_stream, delivered);
 
     // list-insights-metric-data's series, per hour: the burst's hour holds its 400 calls (and
     // the few steady ones), the other hours the steady few.

@@ -1,6 +1,7 @@
 //! forward against LocalStack's S3 and CloudWatch Logs: the real fixtures ingested, delivered
-//! and forwarded through the AWS adapters, then read back with GetLogEvents. Every record is in
-//! its stream once, byte for byte, in eventTime order; a second pass puts nothing.
+//! and forwarded through the AWS adapters, then read back with GetLogEvents. Every record of the
+//! log files and Insights files is in its stream once, byte for byte, in eventTime order; a
+//! second pass puts nothing.
 //!
 //! LocalStack's CloudWatch Logs matches every event to every filter pattern, so what is checked
 //! of metric filters here is Cairn's own matcher, wired through forward: the alert objects in
@@ -54,8 +55,12 @@ async fn delivered_records_reach_cloudwatch_logs_once_and_in_order() {
         .handle(&Duration::minutes(10), now)
         .await
         .expect("deliver");
-    let files = delivery.log_files;
-    assert!(!files.is_empty());
+    assert!(!delivery.log_files.is_empty() && !delivery.insight_files.is_empty());
+    let files: Vec<_> = delivery
+        .log_files
+        .into_iter()
+        .chain(delivery.insight_files)
+        .collect();
 
     let forwarder = Forwarder::new(&config, &store, &sink);
     let mut matches = 0;

@@ -1,5 +1,5 @@
-//! The forward step of `cairn run`: each delivered log file to its trail's log group, with the
-//! metric filters evaluated on every event.
+//! The forward step of `cairn run`: each delivered log file and Insights file to its trail's log
+//! group, with the metric filters evaluated on every event.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +14,8 @@ use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
 use time::OffsetDateTime;
 
-/// Forwards every log file `delivered` lists, and returns forward's report on each, in the
+/// Forwards every log file and Insights file `delivered` lists (S3 reports both created to the
+/// forward function), and returns forward's report on each, in the
 /// same order (the alert objects among them are what the notify step announces). EMF metric
 /// records are appended to `metrics_file` (what Lambda's log group would turn into metrics).
 pub(crate) async fn forward_delivered(
@@ -26,8 +27,9 @@ pub(crate) async fn forward_delivered(
     now: OffsetDateTime,
 ) -> Result<Vec<ForwardReport>> {
     let forwarder = Forwarder::new(config, store, sink);
-    let mut reports = Vec::with_capacity(delivered.log_files.len());
-    for file in &delivered.log_files {
+    let files = delivered.log_files.iter().chain(&delivered.insight_files);
+    let mut reports = Vec::with_capacity(delivered.log_files.len() + delivered.insight_files.len());
+    for file in files {
         let report = forwarder
             .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await

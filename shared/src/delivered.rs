@@ -1,5 +1,6 @@
-//! What deliver knows about each log file it writes, carried on the file as S3 user metadata,
-//! so forward and notify read it instead of working it out again from the key or the records.
+//! What deliver knows about each log file and Insights file it writes, carried on the file as
+//! S3 user metadata, so forward and notify read it instead of working it out again from the key
+//! or the records.
 //!
 //! | metadata (`x-amz-meta-…`)  | value                                                  |
 //! |----------------------------|--------------------------------------------------------|
@@ -17,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::layout::{self, DIGEST_KIND};
+use crate::layout::{self, DIGEST_KIND, RecordFileKind};
 use crate::ports::object_store::PutOptions;
 use crate::record::EventTime;
 use crate::trail::Trail;
@@ -112,17 +113,26 @@ impl LogFileFacts {
     }
 }
 
-/// A log file Cairn delivered, with the configured trail its facts name.
+/// A log file or Insights file Cairn delivered, with the configured trail its facts name.
 #[derive(Debug, Clone)]
 pub struct LogFileOf<'c> {
     pub trail: &'c Trail,
+    /// Which of the two its key says it is.
+    pub kind: RecordFileKind,
     pub facts: LogFileFacts,
 }
 
 impl LogFileOf<'_> {
     /// The CloudWatch Logs stream CloudTrail writes the file's account and Region to:
     /// `{account}_CloudTrail_{region}`, with the organization's ID in front for an organization
-    /// trail (`o-exampleorgid_{account}_CloudTrail_{region}`).
+    /// trail (`o-exampleorgid_{account}_CloudTrail_{region}`). Insights files too: the User
+    /// Guide says CloudTrail sends Insights events to the trail's log group ("Working with
+    /// CloudTrail Insights", section "Sending events to Amazon CloudWatch Logs"; "Sending events
+    /// to CloudWatch Logs": "CloudTrail supports sending data, Insights, and management events")
+    /// and names no other stream for them: the one format it gives is the one above (with
+    /// `_{number}` appended when CloudTrail spreads a large volume over several streams), and
+    /// the role policy it documents lets CloudTrail create and write only streams starting with
+    /// `{account}_CloudTrail_{region}`, which a `{account}_CloudTrail-Insight_…` name would not.
     ///
     /// Sources: the CloudTrail User Guide, "CloudWatch log group and log stream naming for
     /// CloudTrail" (docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudwatch-log-group-log-stream-naming-for-cloudtrail.html:
@@ -172,8 +182,8 @@ pub enum NotALogFile {
         trail: String,
     },
     #[error(
-        "s3://{bucket}/{key} is not a log file key of account {account} and Region {region}, \
-         which its metadata names"
+        "s3://{bucket}/{key} is not a log file or Insights file key of account {account} and \
+         Region {region}, which its metadata names"
     )]
     KeyDisagrees {
         bucket: String,
@@ -233,8 +243,9 @@ pub fn candidates<'c>(
     Ok(under)
 }
 
-/// The log file `bucket`/`key` whose user metadata is `metadata`: its facts and the configured
-/// trail they name, provided the object is in that trail's bucket and folder.
+/// The log file or Insights file `bucket`/`key` whose user metadata is `metadata`: its kind, its
+/// facts and the configured trail they name, provided the object is in that trail's bucket and
+/// folder.
 pub fn identify<'c>(
     config: &'c Config,
     bucket: &str,
@@ -265,16 +276,18 @@ pub fn identify<'c>(
     }
     // The key spells the account and Region too; metadata that contradicts it was not written
     // by deliver with this key, so neither is trusted (a copied or edited object).
-    let from_key = layout::parse_log_file_key(trail.prefix(), trail.organization_id(), key);
-    if from_key != Some((facts.account.as_str(), facts.region.as_str())) {
-        return Err(NotALogFile::KeyDisagrees {
+    let from_key = layout::parse_record_file_key(trail.prefix(), trail.organization_id(), key);
+    match from_key {
+        Some((kind, account, region)) if account == facts.account && region == facts.region => {
+            Ok(LogFileOf { trail, kind, facts })
+        }
+        _ => Err(NotALogFile::KeyDisagrees {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             account: facts.account,
             region: facts.region,
-        });
+        }),
     }
-    Ok(LogFileOf { trail, facts })
 }
 
 /// `[prefix/]AWSLogs/[o-org/]`: where a trail's files are in its bucket.
@@ -380,25 +393,29 @@ trails:
     /// in front for an organization trail, the streams AWS's documented role policy grants as
     /// `log-stream:o-exampleorgid_*` ("Role policy document for CloudTrail to use CloudWatch
     /// Logs for monitoring").
+    /// Insights files go to the same stream as log files ([`LogFileOf::log_stream`]).
     #[test]
     fn the_log_stream_is_the_accounts_and_regions_with_the_organization_in_front() {
         let config = config();
-        let stream = |trail: &str, bucket: &str, folder: &str| {
-            let key = format!(
-                "{folder}444455556666/CloudTrail/eu-west-1/2026/11/22/444455556666_CloudTrail_eu-west-1_20261122T1000Z_AAAAAAAAAAAAAAAA.json.gz"
+        for kind in [RecordFileKind::LogFile, RecordFileKind::InsightFile] {
+            let folder = kind.folder();
+            let stream = |trail: &str, bucket: &str, root: &str| {
+                let key = format!(
+                    "{root}444455556666/{folder}/eu-west-1/2026/11/22/444455556666_{folder}_eu-west-1_20261122T1000Z_AAAAAAAAAAAAAAAA.json.gz"
+                );
+                let file = identify(&config, bucket, &key, &facts(trail).to_metadata()).unwrap();
+                assert_eq!(file.kind, kind);
+                file.log_stream()
+            };
+            assert_eq!(
+                stream("main", "trail-bucket", "audit/logs/AWSLogs/"),
+                "444455556666_CloudTrail_eu-west-1"
             );
-            identify(&config, bucket, &key, &facts(trail).to_metadata())
-                .unwrap()
-                .log_stream()
-        };
-        assert_eq!(
-            stream("main", "trail-bucket", "audit/logs/AWSLogs/"),
-            "444455556666_CloudTrail_eu-west-1"
-        );
-        assert_eq!(
-            stream("org", "org-bucket", "AWSLogs/o-exampleorgid/"),
-            "o-exampleorgid_444455556666_CloudTrail_eu-west-1"
-        );
+            assert_eq!(
+                stream("org", "org-bucket", "AWSLogs/o-exampleorgid/"),
+                "o-exampleorgid_444455556666_CloudTrail_eu-west-1"
+            );
+        }
     }
 
     #[test]
@@ -487,8 +504,8 @@ trails:
         assert_eq!(
             disagrees.to_string(),
             format!(
-                "s3://org-bucket/{key} is not a log file key of account 444455556666 and Region \
-                 us-east-1, which its metadata names"
+                "s3://org-bucket/{key} is not a log file or Insights file key of account \
+                 444455556666 and Region us-east-1, which its metadata names"
             )
         );
         assert!(matches!(

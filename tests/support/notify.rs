@@ -70,7 +70,7 @@ metricFilters:
 }
 
 /// Stages the fixtures (moved to the days before `now`), delivers them and forwards every log
-/// file; returns the log files delivered.
+/// file and Insights file; returns the log files delivered.
 pub async fn deliver_and_forward(
     config: &Config,
     store: &dyn ObjectStore,
@@ -85,7 +85,7 @@ pub async fn deliver_and_forward(
         .await
         .expect("deliver");
     let forwarder = Forwarder::new(config, store, sink);
-    for file in &delivery.log_files {
+    for file in delivery.log_files.iter().chain(&delivery.insight_files) {
         forwarder
             .handle(&ObjectCreated::new(&file.bucket, &file.key), now)
             .await

@@ -1,9 +1,15 @@
-//! forward: each delivered log file's records to its trail's CloudWatch Logs group, the trail's
-//! metric filters evaluated on every record, and the matches left for notify.
+//! forward: each delivered log file's and Insights file's records to its trail's CloudWatch Logs
+//! group, the trail's metric filters evaluated on every record, and the matches left for notify.
 //!
-//! [`Forwarder::forward_log_file`] does one log file:
-//! 1. It checks the object is a log file Cairn delivered for a configured trail: in a trail's
-//!    bucket and folder, with the metadata deliver writes naming that trail
+//! Insights files (`CloudTrail-Insight/`) are forwarded exactly as log files are, to the same
+//! stream: the User Guide says CloudTrail sends a trail's Insights events to its log group
+//! ("Working with CloudTrail Insights", "Sending events to Amazon CloudWatch Logs"), and names
+//! no stream of their own ([`delivered::LogFileOf::log_stream`]). In the log group they meet the
+//! group's metric filters like any other event.
+//!
+//! [`Forwarder`] does one file per Object Created event:
+//! 1. It checks the object is a log file or Insights file Cairn delivered for a configured
+//!    trail: in a trail's bucket and folder, with the metadata deliver writes naming that trail
 //!    ([`crate::delivered`]). Anything else (digests, other prefixes, other buckets, files
 //!    without Cairn's metadata or naming a trail that is not configured or not theirs) is
 //!    ignored, with the reason in the report and the log. A trail without
@@ -108,7 +114,7 @@ pub struct RefusedEvent {
     pub reason: RejectReason,
 }
 
-/// What one [`Forwarder::forward_log_file`] call did.
+/// What [`Forwarder`] did with one object.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardReport {

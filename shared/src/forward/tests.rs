@@ -1036,3 +1036,97 @@ trails:
         assert_eq!((group.as_str(), stream.as_str()), (GROUP, ORG_STREAM));
     }
 }
+
+/// The User Guide's example Insights Start and End ("CloudTrail log file examples"), moved to
+/// the forward test's account and to a day before [`NOW`].
+fn insights_records() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/awsdocs_user_guide_examples/awsdocs_example_records.json");
+    let body: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let day_before = (NOW - time::Duration::days(1)).unix_timestamp();
+    body["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["insightDetails"]["eventName"] == "UpdateInstanceInformation")
+        .enumerate()
+        .map(|(i, record)| {
+            let mut record = record.clone();
+            record["recipientAccountId"] = "111122223333".into();
+            record["eventTime"] = EventTime::from_unix_seconds(day_before + i as i64 * 60)
+                .to_string()
+                .into();
+            serde_json::to_string(&record).unwrap()
+        })
+        .collect()
+}
+
+/// An Insights file is forwarded as a log file is (CloudTrail sends Insights events to the
+/// trail's log group, User Guide "Working with CloudTrail Insights"), to the same stream: its
+/// records byte for byte, the group's metric filters evaluated on them, its own progress marker.
+#[tokio::test]
+async fn an_insights_file_goes_to_the_accounts_stream_and_meets_the_metric_filters() {
+    let mut env = env().await;
+    env.config = Config::from_yaml(
+        &format!(
+            r#"{CONFIG}  - filterName: InsightStarts
+    filterPattern: '{{ ($.eventType = "AwsCloudTrailInsight") && ($.insightDetails.state = "Start") }}'
+    metricTransformations:
+      - metricName: InsightStarts
+        metricNamespace: CloudTrailMetrics
+        metricValue: "1"
+"#
+        ),
+        "test",
+    )
+    .expect("config");
+    let key = layout::insight_file_key(
+        None,
+        None,
+        "111122223333",
+        "us-east-1",
+        NOW,
+        "AbCdEfGh01234567",
+    );
+    let records = insights_records();
+    assert_eq!(records.len(), 2, "the example's Start and End");
+    env.put_file(BUCKET, &key, gzip(&records)).await;
+    let sink = ScriptedSink::default();
+    let report = env
+        .forwarder(&sink)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect("forward");
+
+    assert_eq!(report.outcome, Outcome::Forwarded, "{report:?}");
+    assert_eq!((report.records, report.forwarded), (2, 2));
+    assert_eq!(report.log_stream.as_deref(), Some(STREAM));
+    assert_eq!(sink.messages(), records);
+    for (group, stream, _) in sink.stored.lock().unwrap().iter() {
+        assert_eq!((group.as_str(), stream.as_str()), (GROUP, STREAM));
+    }
+    // The Start matches; the AccessDenied filter looks at a top-level errorCode, which an
+    // Insights record has not.
+    assert_eq!((report.matches, report.metrics.len()), (1, 1));
+    let alert = env
+        .store
+        .get(STATE, &layout::alert_key(BUCKET, &key))
+        .await
+        .expect("alert");
+    let alert: Value = serde_json::from_slice(&alert.body).unwrap();
+    assert_eq!(alert["matches"][0]["filterName"], "InsightStarts");
+    assert_eq!(
+        alert["matches"][0]["record"],
+        serde_json::from_str::<Value>(&records[0]).unwrap()
+    );
+    assert!(env.marker(&key).await.expect("marker").is_finished());
+
+    let again = ScriptedSink::default();
+    let report = env
+        .forwarder(&again)
+        .handle(&ObjectCreated::new(BUCKET, &key), NOW)
+        .await
+        .expect("again");
+    assert_eq!(report.outcome, Outcome::AlreadyForwarded);
+    assert_eq!(again.calls(), 0);
+}

@@ -4,8 +4,9 @@
 //! compare-and-swap. Per API (eventSource and eventName) it keeps two series, write calls
 //! (ApiCallRateInsight) and calls with an errorCode (ApiErrorRateInsight), each with
 //! - calls per hour of eventTime, for the baseline window and a little more;
-//! - calls per minute of eventTime with their attributions, for the last
-//!   [`MINUTE_HORIZON`] minutes;
+//! - calls per minute of eventTime with their errorCodes, for the last [`MINUTE_HORIZON`]
+//!   minutes, and with who made them (userIdentityArn, userAgent) while the rule may still
+//!   need them: minutes a later window may start an anomaly in, and an open anomaly's;
 //! - attributions per day, at most [`KEPT_VALUES`] values per attribute and day;
 //! - the open anomaly, if any, with its baseline frozen at its Start.
 //!
@@ -252,9 +253,12 @@ impl Counters {
         let horizon_start = last_closed - MINUTE_HORIZON + 1;
         let first_hour = last_closed.div_euclid(60) - BASELINE_HOURS - 1;
         let first_day = last_closed.div_euclid(1440) - BASELINE_HOURS / 24 - 1;
+        // The next minute judged is `last_closed + 1`, and an anomaly starts within the window
+        // that ends at the minute judged: no later Start reads who called before this minute.
+        let first_startable = last_closed + 2 - WINDOW_MINUTES;
         self.apis.retain(|_, api| {
             for series in [&mut api.calls, &mut api.errors] {
-                series.prune(horizon_start, first_hour, first_day);
+                series.prune(horizon_start, first_hour, first_day, first_startable);
             }
             !(api.calls.is_empty() && api.errors.is_empty())
         });
@@ -445,7 +449,11 @@ impl Series {
         })
     }
 
-    fn prune(&mut self, horizon_start: i64, first_hour: i64, first_day: i64) {
+    /// Keeps the minutes of the horizon, the hours and days of the baseline window; of the
+    /// minutes before `first_startable`, outside an open anomaly, only the counts and errorCodes
+    /// (what ListInsightsMetricData reads): who made those calls no Start or End will read, and
+    /// they are most of the document.
+    fn prune(&mut self, horizon_start: i64, first_hour: i64, first_day: i64, first_startable: i64) {
         let kept = self.minutes.split_off(&horizon_start);
         let gone = std::mem::replace(&mut self.minutes, kept);
         if let Some(active) = &mut self.active {
@@ -461,6 +469,11 @@ impl Series {
         }
         for tally in self.minutes.values_mut() {
             tally.by.cap();
+        }
+        if self.active.is_none() {
+            for (_, tally) in self.minutes.range_mut(..first_startable) {
+                tally.by.forget_callers();
+            }
         }
     }
 }
@@ -490,6 +503,12 @@ impl Attributions {
                 *counts.entry(value.clone()).or_default() += count;
             }
         }
+    }
+
+    /// Forgets who made the calls (userIdentityArn and userAgent), keeping their errorCodes.
+    fn forget_callers(&mut self) {
+        self.0[0].clear();
+        self.0[1].clear();
     }
 
     /// Keeps the [`KEPT_VALUES`] most frequent values of each attribute.

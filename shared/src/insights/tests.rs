@@ -204,3 +204,62 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
     );
     assert!(records.is_empty(), "{records:#?}");
 }
+
+/// The counters forget who called in a minute once no window the rule has still to judge can
+/// start an anomaly there (outside an open anomaly), and keep every minute's count and
+/// errorCodes for ListInsightsMetricData.
+#[test]
+fn callers_are_kept_only_for_the_minutes_a_start_may_still_need() {
+    use super::counters::Counters;
+    use super::{Call, InsightKind, MetricQuery, WINDOW_MINUTES};
+
+    let first = 29_000_000i64;
+    let calls: Vec<Call<'_>> = (first..first + 20)
+        .map(|minute| Call {
+            time: EventTime::from_unix_seconds(minute * 60),
+            source: "iam.amazonaws.com",
+            name: "CreateUser",
+            write: true,
+            error: Some("AccessDenied"),
+            arn: Some("arn:aws:iam::123456789012:user/mallory"),
+            agent: Some("aws-cli/2.15.0"),
+        })
+        .collect();
+    let last_closed = first + 19;
+    let mut counters = Counters::default();
+    counters.count(&calls, last_closed);
+    let found = counters.judge("123456789012", "us-east-1", last_closed);
+    assert!(found.records.is_empty(), "no baseline yet");
+    counters.prune(last_closed, "b0", found);
+
+    let document = serde_json::to_value(&counters).unwrap();
+    let series = &document["apis"]["iam.amazonaws.com CreateUser"];
+    let first_startable = last_closed + 2 - WINDOW_MINUTES;
+    for name in ["calls", "errors"] {
+        let minutes = series[name]["minutes"].as_object().unwrap();
+        assert_eq!(minutes.len(), 20);
+        for (minute, tally) in minutes {
+            let minute: i64 = minute.parse().unwrap();
+            let callers_kept = minute >= first_startable;
+            assert_eq!(tally["count"], 1);
+            assert_eq!(tally["by"][2], serde_json::json!({"AccessDenied": 1}));
+            for attribute in [0, 1] {
+                assert_eq!(
+                    tally["by"][attribute].as_object().unwrap().len(),
+                    usize::from(callers_kept),
+                    "{name} minute {minute}"
+                );
+            }
+        }
+    }
+    let errors = MetricQuery {
+        source: "iam.amazonaws.com",
+        name: "CreateUser",
+        kind: InsightKind::ApiErrorRateInsight,
+        error_code: Some("AccessDenied"),
+        start: first * 60,
+        end: (first + 20) * 60,
+        period: 60,
+    };
+    assert_eq!(counters.points(&errors).len(), 20);
+}

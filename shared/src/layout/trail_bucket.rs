@@ -218,13 +218,34 @@ pub fn log_file_stamp(key: &str) -> Option<EventTime> {
     parse_stamp(&format!("{}00Z", &stamp[..13]))
 }
 
-/// The account and Region a log file key of a trail with `prefix` and `organization_id` names,
-/// when `key` is one: the day folder and the file name must agree on account, Region and day.
-pub fn parse_log_file_key<'k>(
+/// The two kinds of file a trail's records are delivered in, each under a folder of its own
+/// whose name its file names repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFileKind {
+    /// `CloudTrail/`: management, data and network activity events.
+    LogFile,
+    /// `CloudTrail-Insight/`: Insights events.
+    InsightFile,
+}
+
+impl RecordFileKind {
+    /// The folder under an account, and the word after the account in the file name.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::LogFile => LOG_FILE_KIND,
+            Self::InsightFile => INSIGHT_KIND,
+        }
+    }
+}
+
+/// A log file's or Insights file's key as a trail with `prefix` and `organization_id` writes
+/// it, read back: its kind, account and Region, when `key` is one. The day folder and the file
+/// name must agree on kind, account, Region and day.
+pub fn parse_record_file_key<'k>(
     prefix: Option<&str>,
     organization_id: Option<&str>,
     key: &'k str,
-) -> Option<(&'k str, &'k str)> {
+) -> Option<(RecordFileKind, &'k str, &'k str)> {
     let mut rest = key;
     if let Some(prefix) = prefix {
         rest = rest.strip_prefix(prefix)?.strip_prefix('/')?;
@@ -234,8 +255,13 @@ pub fn parse_log_file_key<'k>(
         rest = rest.strip_prefix(organization)?.strip_prefix('/')?;
     }
     let parts: Vec<&str> = rest.split('/').collect();
-    let [account, LOG_FILE_KIND, region, year, month, day, name] = parts[..] else {
+    let [account, folder, region, year, month, day, name] = parts[..] else {
         return None;
+    };
+    let kind = match folder {
+        LOG_FILE_KIND => RecordFileKind::LogFile,
+        INSIGHT_KIND => RecordFileKind::InsightFile,
+        _ => return None,
     };
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let region_ok = !region.is_empty()
@@ -247,7 +273,9 @@ pub fn parse_log_file_key<'k>(
     }
     let stamp = name
         .strip_prefix(account)?
-        .strip_prefix("_CloudTrail_")?
+        .strip_prefix('_')?
+        .strip_prefix(folder)?
+        .strip_prefix('_')?
         .strip_prefix(region)?
         .strip_prefix('_')?
         .strip_suffix(".json.gz")?;
@@ -260,7 +288,7 @@ pub fn parse_log_file_key<'k>(
         && date == format!("{year}{month}{day}")
         && digits(hour_minute, 4)
         && unique_ok)
-        .then_some((account, region))
+        .then_some((kind, account, region))
 }
 
 #[cfg(test)]
@@ -362,5 +390,39 @@ mod tests {
             Some("2015-08-17T14:45:00Z")
         );
         assert_eq!(log_file_stamp("AWSLogs/x.json.gz"), None);
+    }
+
+    #[test]
+    fn log_file_and_insights_file_keys_parse_back_with_their_kind() {
+        let at = datetime!(2024-03-07 09:05:59 UTC);
+        let (prefix, organization) = (Some("audit/logs"), Some("o-exampleorgid"));
+        for kind in [RecordFileKind::LogFile, RecordFileKind::InsightFile] {
+            let key_of = match kind {
+                RecordFileKind::LogFile => log_file_key,
+                RecordFileKind::InsightFile => insight_file_key,
+            };
+            let key = key_of(
+                prefix,
+                organization,
+                "111122223333",
+                "eu-west-1",
+                at,
+                "AbCdEfGh01234567",
+            );
+            assert!(key.contains(&format!("/{}/", kind.folder())), "{key}");
+            assert_eq!(
+                parse_record_file_key(prefix, organization, &key),
+                Some((kind, "111122223333", "eu-west-1"))
+            );
+            assert_eq!(parse_record_file_key(None, organization, &key), None);
+        }
+        // The folder and the file name must name the same kind, and a digest is neither.
+        let mixed = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/07/111122223333_CloudTrail-Insight_eu-west-1_20240307T0905Z_AbCdEfGh01234567.json.gz";
+        assert_eq!(parse_record_file_key(None, None, mixed), None);
+        let digest = aws_examples()[0]["digestS3Object"]
+            .as_str()
+            .expect("key")
+            .to_owned();
+        assert_eq!(parse_record_file_key(None, None, &digest), None);
     }
 }

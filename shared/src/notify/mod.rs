@@ -14,8 +14,11 @@
 //! - **An Insights alert object** (`alerts/CloudTrail-Insight/…`, written by deliver for an
 //!   Insights Start) gets one message on `alertTopicArn` explaining the Start ([`insight`]),
 //!   with its sent marker as for match alerts.
-//! - Anything else (digest files, other prefixes and buckets, events of other kinds) is ignored,
-//!   with the reason in the report and the log.
+//! - Anything else (digest files, Insights files, other prefixes and buckets, events of other
+//!   kinds) is ignored, with the reason in the report and the log. Insights files get no notice:
+//!   the User Guide's "Configuring Amazon SNS notifications" speaks of notices "when CloudTrail
+//!   publishes new log files", and no page says Insights files get them (forward does send
+//!   their events to CloudWatch Logs, which the User Guide does say).
 //!
 //! ## Failures
 //!
@@ -59,7 +62,7 @@ use time::OffsetDateTime;
 use crate::alert::{Alert, AlertError, InsightAlert};
 use crate::config::Config;
 use crate::delivered;
-use crate::layout;
+use crate::layout::{self, RecordFileKind};
 use crate::ports::notifier::{MAX_MESSAGE_BYTES, Notification, Notifier, NotifierError};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::retry::{self, Exhausted, RetryPolicy};
@@ -353,6 +356,13 @@ impl<'a> Notify<'a> {
             Ok(file) => file,
             Err(why) => return ObjectPlan::Ignored(why.to_string()),
         };
+        if file.kind == RecordFileKind::InsightFile {
+            return ObjectPlan::Ignored(format!(
+                "s3://{bucket}/{key} is an Insights file of trail {}: delivery notices are for \
+                 log files",
+                file.trail.name()
+            ));
+        }
         match file.trail.sns_topic_arn() {
             Some(topic) => ObjectPlan::Notice {
                 topic: topic.to_owned(),

@@ -637,3 +637,33 @@ async fn log_files_without_cairns_metadata_or_of_another_trails_bucket_are_ignor
     assert!(notifier.published().is_empty());
     assert_eq!(counting.take_gets().len(), 0);
 }
+
+/// Insights files reach notify (its rule takes every object of the trail bucket) but get no
+/// delivery notice, even on a trail with a topic; they are not read either.
+#[tokio::test]
+async fn insights_files_get_no_delivery_notice() {
+    let config = config(CONFIG);
+    let (_dir, store) = store(&config).await;
+    let insights = log_key("audit/", "us-east-1", "AAAAAAAAAAAAAAA1")
+        .replace("CloudTrail", layout::INSIGHT_KIND);
+    put_log_file(&store, "main", TRAIL_BUCKET, &insights, "us-east-1").await;
+    let notifier = FakeNotifier::healthy();
+    let counting = RecordingStore::new(store.clone());
+    let report = Notify::new(&config, &counting, &notifier)
+        .handle(&[item("insights", TRAIL_BUCKET, &insights)], NOW)
+        .await
+        .expect("notify never fails as a whole");
+    assert_eq!(outcomes(&report), [("insights", ItemOutcome::Ignored)]);
+    assert_eq!(
+        report.items[0].reason.as_deref(),
+        Some(
+            format!(
+                "s3://{TRAIL_BUCKET}/{insights} is an Insights file of trail main: delivery \
+                 notices are for log files"
+            )
+            .as_str()
+        )
+    );
+    assert!(notifier.published().is_empty());
+    assert_eq!(counting.take_gets().len(), 0);
+}
