@@ -1,5 +1,5 @@
-//! An SQS queue subscribed to SNS topics on LocalStack, and reading what arrives: how the
-//! LocalStack tests see the messages Cairn publishes.
+//! SQS queues on LocalStack, on their own or subscribed to SNS topics, and reading what
+//! arrives: how the LocalStack tests see the messages Cairn publishes.
 
 use std::time::{Duration, Instant};
 
@@ -17,15 +17,9 @@ pub async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> String {
         .to_owned()
 }
 
-/// Creates queue `name`, subscribes it to each topic (raw message delivery off, so the queue
-/// receives SNS's JSON envelope) and returns its URL.
-pub async fn subscribed_queue(
-    sns: &aws_sdk_sns::Client,
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-    topic_arns: &[&str],
-) -> String {
-    let queue_url = sqs
+/// Creates queue `name` and returns its URL and ARN.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
         .create_queue()
         .queue_name(name)
         .send()
@@ -34,9 +28,9 @@ pub async fn subscribed_queue(
         .queue_url()
         .expect("queue URL")
         .to_owned();
-    let queue_arn = sqs
+    let arn = sqs
         .get_queue_attributes()
-        .queue_url(&queue_url)
+        .queue_url(&url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .send()
         .await
@@ -45,6 +39,18 @@ pub async fn subscribed_queue(
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .expect("queue ARN")
         .to_owned();
+    (url, arn)
+}
+
+/// Creates queue `name`, subscribes it to each topic (raw message delivery off, so the queue
+/// receives SNS's JSON envelope) and returns its URL.
+pub async fn subscribed_queue(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    topic_arns: &[&str],
+) -> String {
+    let (queue_url, queue_arn) = create_queue(sqs, name).await;
     for topic_arn in topic_arns {
         sns.subscribe()
             .topic_arn(*topic_arn)
@@ -63,15 +69,7 @@ pub async fn subscribed_topic(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
 ) -> (String, String) {
-    let topic_arn = sns
-        .create_topic()
-        .name(name)
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn()
-        .expect("topic ARN")
-        .to_owned();
+    let topic_arn = create_topic(sns, name).await;
     let queue_url = subscribed_queue(sns, sqs, &format!("{name}-subscriber"), &[&topic_arn]).await;
     (topic_arn, queue_url)
 }

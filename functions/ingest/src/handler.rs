@@ -157,6 +157,13 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-20 10:06:00 UTC);
     const CHANNEL: &str = "arn:aws:cloudtrail:us-east-1:123456789012:channel/cairn";
+    /// The events of events/sqs-ingest.json's messages: a single-event Records body, another,
+    /// and an EventBridge CloudTrail event.
+    const SAMPLE_SQS_EVENT_IDS: [&str; 3] = [
+        "5b1f7e9c-0000-4000-9000-000000000003",
+        "5b1f7e9c-0000-4000-9000-000000000009",
+        "7d2e9a41-0000-4000-9000-000000000101",
+    ];
 
     fn sample_config() -> Config {
         Config::load(&repo_file("cairn.yaml")).expect("the sample cairn.yaml")
@@ -247,15 +254,7 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
-        // A single-event Records body, another, and an EventBridge CloudTrail event.
-        assert_eq!(
-            staged(&store).await,
-            [[
-                "5b1f7e9c-0000-4000-9000-000000000003",
-                "5b1f7e9c-0000-4000-9000-000000000009",
-                "7d2e9a41-0000-4000-9000-000000000101",
-            ]]
-        );
+        assert_eq!(staged(&store).await, [SAMPLE_SQS_EVENT_IDS]);
     }
 
     #[tokio::test]
@@ -289,14 +288,7 @@ mod tests {
                 {"itemIdentifier": "bad-record"},
             ]})
         );
-        assert_eq!(
-            staged(&store).await,
-            [[
-                "5b1f7e9c-0000-4000-9000-000000000003",
-                "5b1f7e9c-0000-4000-9000-000000000009",
-                "7d2e9a41-0000-4000-9000-000000000101",
-            ]]
-        );
+        assert_eq!(staged(&store).await, [SAMPLE_SQS_EVENT_IDS]);
     }
 
     #[tokio::test]

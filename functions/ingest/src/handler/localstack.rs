@@ -24,6 +24,7 @@ use cairn_test_support::pipeline::{
     config_with_suffix, create_buckets, delivered, expected_deliveries, fixture_batches,
     unique_suffix,
 };
+use cairn_test_support::sns_queue::create_queue;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use time::Duration;
@@ -35,30 +36,6 @@ const NOW: time::OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
 const CHANNEL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:channel/test";
 /// Messages per batch: small, so the fixtures make several batches.
 const BATCH: usize = 100;
-
-async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("queue URL")
-        .to_owned();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .expect("queue ARN")
-        .to_owned();
-    (url, arn)
-}
 
 /// Receives every visible message, 10 at a time with a short wait, as the mapping's poller.
 async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
