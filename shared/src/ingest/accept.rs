@@ -70,22 +70,49 @@ pub(crate) async fn ingest(
     let body = read_body(body, lake)?;
     let mut answer = IngestAnswer::default();
     let records = validate(&body, &mut answer.failed);
+    let staged = stage_accepted(config, store, &records, now).await?;
+    answer.successful = staged.accepted;
+    Ok(IngestReport {
+        answer,
+        staged: staged.key,
+        staged_events: staged.events,
+    })
+}
+
+/// What [`stage_accepted`] did with a set of valid records.
+pub(super) struct StagedRecords {
+    /// Each record's caller id (an event's in its body, or its queue message's) and dedup key.
+    pub accepted: Vec<Accepted>,
+    /// The staging object written, when any record needed delivering.
+    pub key: Option<String>,
+    /// The records a trail or the event history takes.
+    pub events: usize,
+}
+
+/// Routes valid `records`, each with its caller's id, stages those a trail or the event history
+/// takes in one object, and names every record accepted, only once that write is done.
+pub(super) async fn stage_accepted(
+    config: &Config,
+    store: &dyn ObjectStore,
+    records: &[(impl AsRef<str>, Record<'_>)],
+    now: OffsetDateTime,
+) -> Result<StagedRecords, StagingError> {
     let staged_events: Vec<StagedEvent> = records
         .iter()
         .filter_map(|(_, record)| StagedEvent::route(config, record))
         .collect();
-    let staged = staging::stage(store, &config.state_bucket, &staged_events, now).await?;
-    answer.successful = records
+    let key = staging::stage(store, &config.state_bucket, &staged_events, now).await?;
+    let accepted = records
         .iter()
         .map(|(id, record)| Accepted {
-            id: id.clone(),
+            id: id.as_ref().to_owned(),
             event_id: staging::dedup_key(record).into_owned(),
         })
         .collect();
-    Ok(IngestReport {
-        answer,
-        staged,
-        staged_events: staged_events.len(),
+    Ok(StagedRecords {
+        accepted,
+        key,
+        events: staged_events.len(),
     })
 }
 

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::ports::object_store::ObjectStore;
 use crate::record::Record;
-use crate::staging::{self, StagedEvent, StagingError};
+use crate::staging::StagingError;
 
-use super::accept::validate;
+use super::accept::{stage_accepted, validate};
 use super::{Accepted, Failed, LakeContext, read_body};
 
 /// One message of a batch: the queue's id for it (SQS's `messageId`) and its body.
@@ -95,19 +95,10 @@ pub(crate) async fn ingest_messages(
             });
         }
     }
-    let staged_events: Vec<StagedEvent> = records
-        .iter()
-        .filter_map(|(_, record)| StagedEvent::route(config, record))
-        .collect();
-    report.staged = staging::stage(store, &config.state_bucket, &staged_events, now).await?;
-    report.staged_events = staged_events.len();
-    report.accepted = records
-        .iter()
-        .map(|(id, record)| Accepted {
-            id: (*id).to_owned(),
-            event_id: staging::dedup_key(record).into_owned(),
-        })
-        .collect();
+    let staged = stage_accepted(config, store, &records, now).await?;
+    report.accepted = staged.accepted;
+    report.staged = staged.key;
+    report.staged_events = staged.events;
     Ok(report)
 }
 
