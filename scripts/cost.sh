@@ -91,7 +91,7 @@ for shape in batch500 single queue eventbridge; do
       qty[phase, item] += count; cost[phase, item] += usd
     }
     $2 == "request" && $3 == "S3" {
-      price = ($4 == "PUT" || $4 == "LIST") ? s3_put / 1000 : ($4 == "DELETE" ? 0 : s3_get / 1000)
+      price = ($4 == "PUT" || $4 == "LIST" || $4 == "POST") ? s3_put / 1000 : ($4 == "DELETE" ? 0 : s3_get / 1000)
       add($1, "S3 " $4, $5, $5 * price)
     }
     $2 == "request" && $3 == "SNS" { add($1, "SNS Publish", $5, $5 * sns / 1e6) }

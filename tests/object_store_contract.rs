@@ -165,6 +165,7 @@ contract_tests!(
     keys_list_in_utf8_byte_order,
     folders_list_one_level_in_utf8_byte_order,
     delete_is_idempotent,
+    delete_many_removes_exactly_the_keys_named,
     requests_s3_would_refuse_are_invalid,
 );
 

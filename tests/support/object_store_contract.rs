@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cairn_shared::ports::object_store::{
-    Condition, ETag, Encryption, MAX_LIST_PAGE, ObjectStore, ObjectStoreError, PutOptions,
-    PutReceipt,
+    Condition, ETag, Encryption, MAX_DELETE_KEYS, MAX_LIST_PAGE, ObjectStore, ObjectStoreError,
+    PutOptions, PutReceipt,
 };
 
 /// `"` + md5 hex + `"` of `hello` and of the empty body, as S3 computes single-part ETags.
@@ -558,6 +558,41 @@ pub async fn delete_is_idempotent(store: &dyn ObjectStore, bucket: &str) {
         )
         .await
         .expect("re-create");
+}
+
+/// DeleteObjects: every key named goes, present or not, nothing else does, and a repeat is
+/// harmless; more keys than one request takes are refused before anything is deleted.
+pub async fn delete_many_removes_exactly_the_keys_named(store: &dyn ObjectStore, bucket: &str) {
+    let keys: Vec<String> = (0..40).map(|i| format!("many/{}/{i:02}", i % 3)).collect();
+    put_keys(store, bucket, &keys).await;
+    put_text(store, bucket, "many/kept", b"x").await;
+    let mut doomed: Vec<String> = keys[..30].to_vec();
+    doomed.push("many/never-written".to_owned());
+    store
+        .delete_many(bucket, &doomed)
+        .await
+        .expect("delete many");
+    let mut left = keys[30..].to_vec();
+    left.push("many/kept".to_owned());
+    left.sort();
+    assert_eq!(list_keys(store, bucket, "many/").await, left);
+    assert_not_found(store.get(bucket, &keys[0]).await, bucket, &keys[0]);
+    store
+        .delete_many(bucket, &doomed)
+        .await
+        .expect("delete many again");
+    store
+        .delete_many(bucket, &[])
+        .await
+        .expect("delete nothing");
+
+    let too_many: Vec<String> = (0..=MAX_DELETE_KEYS).map(|i| format!("many/{i}")).collect();
+    let refused = store.delete_many(bucket, &too_many).await;
+    assert!(
+        matches!(&refused, Err(ObjectStoreError::InvalidRequest { reason, .. }) if reason.contains("at most 1000 keys")),
+        "{refused:?}"
+    );
+    assert_eq!(list_keys(store, bucket, "many/").await, left);
 }
 
 /// What S3 refuses, every store refuses, before writing anything.

@@ -30,6 +30,7 @@ pub enum Request {
     S3Head,
     S3List,
     S3Delete,
+    S3DeleteObjects,
     SnsPublish,
     LogsPutLogEvents,
     KmsSign,
@@ -40,7 +41,12 @@ impl Request {
     /// The service, as AWS names it.
     pub fn service(self) -> &'static str {
         match self {
-            Self::S3Put | Self::S3Get | Self::S3Head | Self::S3List | Self::S3Delete => "S3",
+            Self::S3Put
+            | Self::S3Get
+            | Self::S3Head
+            | Self::S3List
+            | Self::S3Delete
+            | Self::S3DeleteObjects => "S3",
             Self::SnsPublish => "SNS",
             Self::LogsPutLogEvents => "CloudWatch Logs",
             Self::KmsSign | Self::KmsGetPublicKey => "KMS",
@@ -55,6 +61,8 @@ impl Request {
             Self::S3Head => "HEAD",
             Self::S3List => "LIST",
             Self::S3Delete => "DELETE",
+            // DeleteObjects is `POST /{bucket}?delete`, billed with PUT, COPY, POST and LIST.
+            Self::S3DeleteObjects => "POST",
             Self::SnsPublish => "Publish",
             Self::LogsPutLogEvents => "PutLogEvents",
             Self::KmsSign => "Sign",
@@ -162,6 +170,11 @@ impl<P: ObjectStore + ?Sized> ObjectStore for Counted<'_, P> {
         self.inner.delete(bucket, key).await
     }
 
+    async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        self.counter.add(Request::S3DeleteObjects, 0);
+        self.inner.delete_many(bucket, keys).await
+    }
+
     async fn list_folders(
         &self,
         bucket: &str,
@@ -239,6 +252,18 @@ mod tests {
         counted.list_all("bucket", "").await.expect("list");
         counted.delete("bucket", "k").await.expect("delete");
         counted.get("bucket", "k").await.expect_err("gone");
+        let keys = ["a", "b", "c"].map(String::from);
+        for key in &keys {
+            counted
+                .put("bucket", key, Bytes::new(), &options)
+                .await
+                .expect("put");
+        }
+        counted
+            .delete_many("bucket", &keys)
+            .await
+            .expect("delete many");
+        assert!(store.list_all("bucket", "").await.expect("list").is_empty());
 
         let sink = LocalLogSink::new(dir.path().join("logs"));
         let counted_sink = Counted::new(&sink, &counter);
@@ -276,11 +301,12 @@ mod tests {
         assert_eq!(
             counter.tallies(),
             BTreeMap::from([
-                (Request::S3Put, tally(1, 5)),
+                (Request::S3Put, tally(4, 5)),
                 (Request::S3Get, tally(2, 5)),
                 (Request::S3Head, tally(1, 0)),
                 (Request::S3List, tally(1, 0)),
                 (Request::S3Delete, tally(1, 0)),
+                (Request::S3DeleteObjects, tally(1, 0)),
                 (Request::SnsPublish, tally(1, 6)),
                 (
                     Request::LogsPutLogEvents,

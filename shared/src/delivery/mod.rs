@@ -44,7 +44,9 @@ use crate::emf::{self, cairn::CairnMetric};
 use crate::history;
 use crate::ids::random_id;
 use crate::layout;
-use crate::ports::object_store::{ETag, Encryption, ObjectStore, ObjectStoreError, PutOptions};
+use crate::ports::object_store::{
+    ETag, Encryption, MAX_DELETE_KEYS, ObjectStore, ObjectStoreError, PutOptions,
+};
 use crate::ports::signer::Signer;
 use crate::service::Service;
 use crate::staging::StagingError;
@@ -557,8 +559,8 @@ impl<'a> Deliverer<'a> {
         self.clean(held, clock, report).await
     }
 
-    /// Deletes the batch's staging objects, then empties the journal. Deletes are idempotent,
-    /// so a rerun of this step is harmless.
+    /// Deletes the batch's staging objects, up to [`MAX_DELETE_KEYS`] in one request, then
+    /// empties the journal. Deletes are idempotent, so a rerun of this step is harmless.
     async fn clean(
         &self,
         mut held: Held,
@@ -566,10 +568,10 @@ impl<'a> Deliverer<'a> {
         report: &mut DeliveryReport,
     ) -> Result<(), DeliveryError> {
         let staged = held.batch.staged.clone();
-        self.in_waves(&mut held, clock, &staged, |key| {
-            self.store.delete(self.bucket(), key)
-        })
-        .await?;
+        for keys in staged.chunks(MAX_DELETE_KEYS) {
+            self.keep_lease(&mut held, clock).await?;
+            self.store.delete_many(self.bucket(), keys).await?;
+        }
         let done = Journal::finished(&held.batch);
         if journal::swap(self.store, self.bucket(), &done, Some(&held.etag))
             .await?

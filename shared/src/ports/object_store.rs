@@ -27,6 +27,10 @@ use time::OffsetDateTime;
 /// code paging through the local store pages exactly as it will against S3.
 pub const MAX_LIST_PAGE: usize = 1000;
 
+/// The most keys one [`ObjectStore::delete_many`] call removes: DeleteObjects' own ceiling
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+pub const MAX_DELETE_KEYS: usize = 1000;
+
 /// The longest key S3 accepts, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
@@ -281,6 +285,17 @@ pub trait ObjectStore: Send + Sync {
     /// delete (e.g. a cleanup re-run after a crash) is harmless.
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError>;
 
+    /// Removes every key of `keys` (at most [`MAX_DELETE_KEYS`]), as one request where the store
+    /// has one (S3's DeleteObjects). Keys already absent count as removed. On an error some keys
+    /// may be gone and others not: deletes are idempotent, so the caller repeats the call. This
+    /// default deletes the keys one by one, a few at a time.
+    async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        for wave in keys.chunks(16) {
+            futures::future::try_join_all(wave.iter().map(|key| self.delete(bucket, key))).await?;
+        }
+        Ok(())
+    }
+
     /// The folders directly under `prefix` (which ends with `/`), each as `prefix` and one more
     /// segment ending with `/`, in UTF-8 byte order: S3's CommonPrefixes of a listing with
     /// delimiter `/`. This default derives them from every key under `prefix`; a store that can
@@ -415,6 +430,21 @@ pub(crate) fn validate_key(bucket: &str, key: &str) -> Result<(), ObjectStoreErr
         key: key.to_owned(),
         reason: reason.to_owned(),
     })
+}
+
+/// DeleteObjects' rules: at most [`MAX_DELETE_KEYS`] keys, each a valid key.
+pub(crate) fn validate_delete_many(bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+    if keys.len() > MAX_DELETE_KEYS {
+        return Err(ObjectStoreError::InvalidRequest {
+            bucket: bucket.to_owned(),
+            key: keys[MAX_DELETE_KEYS].clone(),
+            reason: format!(
+                "one DeleteObjects request takes at most {MAX_DELETE_KEYS} keys; this one had {}",
+                keys.len()
+            ),
+        });
+    }
+    keys.iter().try_for_each(|key| validate_key(bucket, key))
 }
 
 #[cfg(test)]

@@ -12,15 +12,15 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
-use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier, ServerSideEncryption};
 use aws_types::service_config::ServiceConfigKey;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::ports::object_store::{
     Condition, ETag, Encryption, ListEntry, ListPage, MAX_LIST_PAGE, ObjectInfo, ObjectStore,
-    ObjectStoreError, PutOptions, PutReceipt, StoredObject, repeated_token, validate_key,
-    validate_put,
+    ObjectStoreError, PutOptions, PutReceipt, StoredObject, repeated_token, validate_delete_many,
+    validate_key, validate_put,
 };
 
 /// [`ObjectStore`] over an S3 client.
@@ -262,6 +262,51 @@ impl ObjectStore for S3ObjectStore {
             .map_err(|error| map_error(error, "DeleteObject", bucket, key))?;
         Ok(())
     }
+
+    /// One DeleteObjects request in quiet mode, which answers only the keys it could not
+    /// delete (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html); a
+    /// missing key is reported deleted, the idempotence the port promises.
+    async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        validate_delete_many(bucket, keys)?;
+        let Some(first) = keys.first() else {
+            return Ok(());
+        };
+        let objects = keys
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| request_unbuildable(bucket, first, error))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|error| request_unbuildable(bucket, first, error))?;
+        let output = self
+            .client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|error| map_error(error, "DeleteObjects", bucket, first))?;
+        match output.errors().first() {
+            None => Ok(()),
+            Some(failed) => Err(ObjectStoreError::Backend {
+                context: format!(
+                    "S3 DeleteObjects s3://{bucket}: {} of {} keys not deleted, the first {}",
+                    output.errors().len(),
+                    keys.len(),
+                    failed.key().unwrap_or("(unnamed)")
+                ),
+                source: format!(
+                    "{}: {}",
+                    failed.code().unwrap_or("no code"),
+                    failed.message().unwrap_or("no message")
+                )
+                .into(),
+            }),
+        }
+    }
 }
 
 /// The fields GetObject and HeadObject share, borrowed from either output.
@@ -407,6 +452,20 @@ fn timestamp(
     value
         .and_then(|time| OffsetDateTime::from_unix_timestamp(time.secs()).ok())
         .ok_or_else(|| malformed("LastModified", operation, bucket, key))
+}
+
+/// The SDK refused to build a DeleteObjects request (a required field missing).
+fn request_unbuildable(
+    bucket: &str,
+    first: &str,
+    error: aws_sdk_s3::error::BuildError,
+) -> ObjectStoreError {
+    ObjectStoreError::Backend {
+        context: format!(
+            "S3 DeleteObjects s3://{bucket} (from {first}): the request could not be built"
+        ),
+        source: Box::new(error),
+    }
 }
 
 fn malformed(field: &str, operation: &str, bucket: &str, key: &str) -> ObjectStoreError {

@@ -35,7 +35,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::ports::object_store::{
     Condition, ETag, Encryption, ListEntry, ListPage, MAX_LIST_PAGE, ObjectInfo, ObjectStore,
-    ObjectStoreError, PutOptions, PutReceipt, StoredObject, validate_key, validate_put,
+    ObjectStoreError, PutOptions, PutReceipt, StoredObject, validate_delete_many, validate_key,
+    validate_put,
 };
 
 const META_DIR: &str = ".cairn-meta";
@@ -343,32 +344,49 @@ impl LocalObjectStore {
         Ok(folders)
     }
 
-    fn delete_blocking(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
-        validate_key(bucket, key)?;
+    fn delete_blocking(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        validate_delete_many(bucket, keys)?;
         let dirs = self.bucket(bucket)?;
         // A key no local object can have is absent, and deleting an absent key succeeds.
-        let Ok(relative) = key_path(bucket, key) else {
+        let doomed: Vec<(&str, ObjectPaths)> = keys
+            .iter()
+            .filter_map(|key| Some((key.as_str(), dirs.object(&key_path(bucket, key).ok()?))))
+            .collect();
+        let Some((first, _)) = doomed.first() else {
             return Ok(());
         };
-        let paths = dirs.object(&relative);
-        let failed = |error| backend("deleting", bucket, key, error);
-
-        let _lock = BucketLock::exclusive(&dirs.lock).map_err(failed)?;
-        // Object first: a crash before the sidecar goes only leaves an entry that matches no file.
-        match fs::remove_file(&paths.object) {
-            Ok(()) => sync_dir(paths.object_dir()).map_err(failed)?,
-            Err(error) if is_absent(&error) || error.kind() == io::ErrorKind::IsADirectory => {}
-            Err(error) => return Err(failed(error)),
+        let _lock = BucketLock::exclusive(&dirs.lock)
+            .map_err(|error| backend("deleting", bucket, first, error))?;
+        // Objects first, made durable once per folder, then their sidecars: a crash before a
+        // sidecar goes only leaves an entry that matches no file.
+        let mut changed: Vec<(&Path, &str)> = Vec::new();
+        for (key, paths) in &doomed {
+            match fs::remove_file(&paths.object) {
+                Ok(()) => {
+                    if !changed.iter().any(|(dir, _)| *dir == paths.object_dir()) {
+                        changed.push((paths.object_dir(), key));
+                    }
+                }
+                Err(error) if is_absent(&error) || error.kind() == io::ErrorKind::IsADirectory => {}
+                Err(error) => return Err(backend("deleting", bucket, key, error)),
+            }
         }
-        match fs::remove_file(&paths.sidecar) {
-            Ok(()) => {}
-            Err(error) if is_absent(&error) => {}
-            Err(error) => return Err(failed(error)),
+        for (dir, key) in changed {
+            sync_dir(dir).map_err(|error| backend("deleting", bucket, key, error))?;
+        }
+        for (key, paths) in &doomed {
+            match fs::remove_file(&paths.sidecar) {
+                Ok(()) => {}
+                Err(error) if is_absent(&error) => {}
+                Err(error) => return Err(backend("deleting", bucket, key, error)),
+            }
         }
         // S3 has no folders: once `a/b` is gone, `a` must be free to become an object.
-        prune_empty_dirs(paths.object_dir(), &dirs.data);
-        if let Some(dir) = paths.sidecar.parent() {
-            prune_empty_dirs(dir, &dirs.meta);
+        for (_, paths) in &doomed {
+            prune_empty_dirs(paths.object_dir(), &dirs.data);
+            if let Some(dir) = paths.sidecar.parent() {
+                prune_empty_dirs(dir, &dirs.meta);
+            }
         }
         Ok(())
     }
@@ -433,8 +451,16 @@ impl ObjectStore for LocalObjectStore {
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
-        let (store, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
-        run_blocking(move || store.delete_blocking(&bucket, &key)).await
+        let (store, bucket, keys) = (self.clone(), bucket.to_owned(), vec![key.to_owned()]);
+        run_blocking(move || store.delete_blocking(&bucket, &keys)).await
+    }
+
+    /// One lock and one sync per folder for all of `keys`, where deleting them one by one
+    /// would take the bucket's lock and sync the folder once per key.
+    async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        validate_delete_many(bucket, keys)?;
+        let (store, bucket, keys) = (self.clone(), bucket.to_owned(), keys.to_vec());
+        run_blocking(move || store.delete_blocking(&bucket, &keys)).await
     }
 }
 
