@@ -48,17 +48,23 @@ pub(super) async fn plan_writes(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<InsightWrites, DeliveryError> {
+    // Each account and Region has its own counters document, so they are counted at once;
+    // what they found is taken in the order of the plan, the same on every rerun.
+    let observed = futures::future::try_join_all(plan.insight_calls.iter().map(
+        |((account, region), calls)| {
+            insights::observe(
+                store,
+                &config.state_bucket,
+                (account, region),
+                batch,
+                EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
+                calls,
+            )
+        },
+    ))
+    .await?;
     let mut found = insights::Found::default();
-    for ((account, region), calls) in &plan.insight_calls {
-        let more = insights::observe(
-            store,
-            &config.state_bucket,
-            (account, region),
-            batch,
-            EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
-            calls,
-        )
-        .await?;
+    for more in observed {
         found.records.extend(more.records);
         found.starts.extend(more.starts);
     }

@@ -476,26 +476,27 @@ impl<'a> Deliverer<'a> {
             &plan.seen,
             PutOptions::new("text/plain"),
         ));
-        self.in_waves(
-            &mut held,
-            clock,
-            &puts,
-            |(bucket, key, body, options)| async move {
-                self.store
-                    .put(bucket, key, (*body).clone(), options)
-                    .await
-                    .map(drop)
-            },
+        let (batch, delivered_at) = (held.batch.id.clone(), held.batch.delivered_at);
+        // Insights counts and judges the batch while its files are written: the two touch
+        // different objects and are both part of the Writing phase, so a crash in either
+        // redoes both, and each is harmless to redo (see `insights`).
+        let (written, found) = futures::future::join(
+            self.in_waves(
+                &mut held,
+                clock,
+                &puts,
+                |(bucket, key, body, options)| async move {
+                    self.store
+                        .put(bucket, key, (*body).clone(), options)
+                        .await
+                        .map(drop)
+                },
+            ),
+            insights::plan_writes(self.config, self.store, &plan, &batch, delivered_at),
         )
-        .await?;
-        let found = insights::plan_writes(
-            self.config,
-            self.store,
-            &plan,
-            &held.batch.id,
-            held.batch.delivered_at,
-        )
-        .await?;
+        .await;
+        written?;
+        let found = found?;
         self.in_waves(
             &mut held,
             clock,

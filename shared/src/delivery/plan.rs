@@ -87,30 +87,60 @@ type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
 /// One log file to build: its trail, destination, part number and records.
 type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed<'a>);
 
+/// One history object to build: its account, Region and hour, and its records.
+type HistoryGroup<'a> = ((&'a str, &'a str, i64), Timed<'a>);
+
+/// A piece of a batch's compression work.
+enum Work<'j, 'a, 'c> {
+    LogFile(&'j Job<'a, 'c>),
+    History(&'j HistoryGroup<'a>),
+}
+
+impl Work<'_, '_, '_> {
+    /// The uncompressed bytes, which compression time follows.
+    fn bytes(&self) -> usize {
+        let records = match self {
+            Work::LogFile((_, _, _, records)) | Work::History((_, records)) => records,
+        };
+        records.iter().map(|(_, raw)| raw.get().len()).sum()
+    }
+}
+
+/// What a piece of work built.
+enum Built<'c> {
+    LogFile(Box<PlannedLogFile<'c>>),
+    History((String, Bytes)),
+}
+
 /// Parses and hashes the staging objects' events. Those are the costs besides compression:
 /// both are done per staging object, on every core.
 pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError> {
-    parallel_map(staged, |object| {
-        let events = staging::read_staged(&object.key, &object.body)?;
-        let staged_at = layout::parse_staging_key(&object.key);
-        let events = events
-            .into_iter()
-            .map(|event| {
-                let time =
-                    EventTime::parse(&event.event_time).map_err(|why| StagingError::Corrupt {
-                        key: object.key.clone(),
-                        source: serde::de::Error::custom(why),
+    parallel_map(
+        staged,
+        |object| object.body.len(),
+        |object| {
+            let events = staging::read_staged(&object.key, &object.body)?;
+            let staged_at = layout::parse_staging_key(&object.key);
+            let events = events
+                .into_iter()
+                .map(|event| {
+                    let time = EventTime::parse(&event.event_time).map_err(|why| {
+                        StagingError::Corrupt {
+                            key: object.key.clone(),
+                            source: serde::de::Error::custom(why),
+                        }
                     })?;
-                Ok(Hashed {
-                    key: seen::hash_key(&event.dedup_key),
-                    content: seen::hash_bytes(event.record.get().as_bytes()),
-                    time,
-                    event,
+                    Ok(Hashed {
+                        key: seen::hash_key(&event.dedup_key),
+                        content: seen::hash_bytes(event.record.get().as_bytes()),
+                        time,
+                        event,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StagingError>>()?;
-        Ok((staged_at, events))
-    })
+                .collect::<Result<Vec<_>, StagingError>>()?;
+            Ok((staged_at, events))
+        },
+    )
     .into_iter()
     .collect()
 }
@@ -208,65 +238,71 @@ pub(super) fn build<'c, 'p>(
             jobs.push((trail, (trail_name, account, region, insight), part, chunk));
         }
     }
-    // The history objects compress the management events a second time: both sets of files are
-    // built at once, so every core is busy until the last one is done.
+    // The history objects compress the management events a second time. Log files and history
+    // objects are one pool of work for every core, largest first, so no core idles while
+    // another still has a big file to compress (two pools side by side left the cores taking
+    // turns at the end of each).
     let mut history_groups: Vec<_> = per_history_hour.into_iter().collect();
     for (_, records) in &mut history_groups {
         records.sort_by_key(|(time, _)| *time);
     }
-    let (log_files, history) = std::thread::scope(|scope| {
-        let history = scope.spawn(|| {
-            parallel_map(&history_groups, |((account, region, hour), records)| {
-                let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
-                let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
-                (
-                    layout::history_key(account, region, hour_start, batch),
-                    Bytes::from(history::encode(&raws)),
-                )
-            })
-        });
-        let log_files = parallel_map(
-            &jobs,
-            |(trail, (trail_name, account, region, insight), part, chunk)| {
-                let seed = if *insight {
-                    format!("{batch}/{trail_name}/{account}/{region}/insight/{part}")
-                } else {
-                    format!("{batch}/{trail_name}/{account}/{region}/{part}")
-                };
-                let unique = log_file::unique_part(seed.as_bytes());
-                let key_of = if *insight {
-                    layout::insight_file_key
-                } else {
-                    layout::log_file_key
-                };
-                let body = log_file::encode(chunk);
-                let facts = body.facts(trail_name, account, region);
-                PlannedLogFile {
-                    trail,
-                    insight: *insight,
-                    bucket: trail.bucket().to_owned(),
-                    key: key_of(
-                        trail.prefix(),
-                        trail.organization_id(),
-                        account,
-                        region,
-                        delivered_at,
-                        &unique,
-                    ),
-                    body,
-                    facts,
-                    // A staging clock ahead of deliver's is no wait at all.
-                    delivery_lag: oldest_staged
-                        .get(&(*trail_name, *account, *region, *insight))
-                        .map(|&at| (delivered_at - at).max(Duration::ZERO)),
-                }
-            },
-        );
-        (
-            log_files,
-            history.join().expect("a history worker panicked"),
-        )
+    let work: Vec<Work<'_, '_, 'c>> = jobs
+        .iter()
+        .map(Work::LogFile)
+        .chain(history_groups.iter().map(Work::History))
+        .collect();
+    let built = parallel_map(&work, Work::bytes, |work| match *work {
+        Work::LogFile((trail, (trail_name, account, region, insight), part, chunk)) => {
+            let seed = if *insight {
+                format!("{batch}/{trail_name}/{account}/{region}/insight/{part}")
+            } else {
+                format!("{batch}/{trail_name}/{account}/{region}/{part}")
+            };
+            let unique = log_file::unique_part(seed.as_bytes());
+            let key_of = if *insight {
+                layout::insight_file_key
+            } else {
+                layout::log_file_key
+            };
+            let body = log_file::encode(chunk);
+            let facts = body.facts(trail_name, account, region);
+            Built::LogFile(Box::new(PlannedLogFile {
+                trail,
+                insight: *insight,
+                bucket: trail.bucket().to_owned(),
+                key: key_of(
+                    trail.prefix(),
+                    trail.organization_id(),
+                    account,
+                    region,
+                    delivered_at,
+                    &unique,
+                ),
+                body,
+                facts,
+                // A staging clock ahead of deliver's is no wait at all.
+                delivery_lag: oldest_staged
+                    .get(&(*trail_name, *account, *region, *insight))
+                    .map(|&at| (delivered_at - at).max(Duration::ZERO)),
+            }))
+        }
+        Work::History(((account, region, hour), records)) => {
+            let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
+            let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
+            Built::History((
+                layout::history_key(account, region, hour_start, batch),
+                Bytes::from(history::encode(&raws)),
+            ))
+        }
     });
+    let mut log_files = Vec::with_capacity(jobs.len());
+    let mut history = Vec::with_capacity(history_groups.len());
+    for built in built {
+        match built {
+            Built::LogFile(file) => log_files.push(*file),
+            Built::History(object) => history.push(object),
+        }
+    }
 
     Plan {
         log_files,
@@ -304,14 +340,22 @@ fn chunks(records: Timed<'_>) -> Vec<Timed<'_>> {
     files
 }
 
-/// Maps `items` on every core (compression dominates delivery), keeping their order.
-fn parallel_map<'i, T: Sync, R: Send>(items: &'i [T], f: impl Fn(&'i T) -> R + Sync) -> Vec<R> {
+/// Maps `items` on every core (compression dominates delivery), keeping their order. The
+/// workers take the items by descending `cost` (longest processing time first), so the last
+/// item to finish is a small one and the cores finish together.
+fn parallel_map<'i, T: Sync, R: Send>(
+    items: &'i [T],
+    cost: impl Fn(&'i T) -> usize,
+    f: impl Fn(&'i T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -319,9 +363,10 @@ fn parallel_map<'i, T: Sync, R: Send>(items: &'i [T], f: impl Fn(&'i T) -> R + S
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break done };
-                        done.push((i, f(item)));
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break done;
+                        };
+                        done.push((i, f(&items[i])));
                     }
                 })
             })
