@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Peak memory of one `cairn deliver` over a backlog of N staged events (default 1,000,000):
-# builds the release `cairn`, generates N realistic records from the Stratus fixtures (each copy
-# with its own eventID, time and Region), ingests them in files of 10,000 into a fresh embedded
-# store, then delivers under /usr/bin/time and prints the maximum resident set size.
+# Peak memory and CPU time of one `cairn deliver` over a backlog of N staged events (default
+# 1,000,000): builds the release `cairn`, generates N realistic records from the Stratus fixtures
+# (each copy with its own eventID, time and Region), ingests them in files of 10,000 into a fresh
+# embedded store, then delivers under /usr/bin/time and prints the elapsed time, the CPU seconds
+# (user and system) and the maximum resident set size.
 #   scripts/measure-backlog.sh [N] [WORKDIR]
+# CAIRN_BIN names a cairn binary to measure instead of building one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 events=${1:-1000000}
 work=${2:-$(mktemp -d)}
 mkdir -p "$work"
-cargo build --release -q -p cairn-cli
+if [[ -z ${CAIRN_BIN:-} ]]; then
+  cargo build --release -q -p cairn-cli
+fi
 cat > "$work/cairn.yaml" <<'YAML'
 accountId: "111122223333"
 stateBucket: backlog-state
@@ -38,9 +42,9 @@ for first in range(0, events, 10000):
             r["awsRegion"] = regions[i % 4]
             f.write(json.dumps(r, separators=(",", ":")) + "\n")
 PY
-cairn=target/release/cairn
+cairn=${CAIRN_BIN:-${CARGO_TARGET_DIR:-target}/release/cairn}
 "$cairn" --config "$work/cairn.yaml" --store "$work/store" ingest "$work"/input/*.jsonl > /dev/null
 echo "staged: $(du -sh "$work/store/backlog-state" | cut -f1) for $events events"
-/usr/bin/time -f "deliver: %e s elapsed, peak RSS %M KiB" \
+/usr/bin/time -f "deliver: %e s elapsed, %U s user, %S s system, peak RSS %M KiB" \
   "$cairn" --config "$work/cairn.yaml" --store "$work/store" deliver > "$work/deliver.out"
 head -1 "$work/deliver.out"
