@@ -10,7 +10,9 @@
 # (`--store DIR --public-keys FILE`, which aws-cli cannot validate, against aws-cli's time on
 # S3), and prints each round's times and ratios. aws-cli reads S3 from LocalStack and gets the
 # public keys from a loopback stand-in for the CloudTrail API that answers ListPublicKeys with
-# what `cairn list-public-keys` prints.
+# what `cairn list-public-keys` prints. The last column is the CPU time LocalStack itself spent
+# while cairn validated on S3 (from /proc, when scripts/localstack.sh started it): serving
+# cairn's requests is part of cairn's S3 time that cairn cannot shorten.
 #
 # Needs LocalStack installed (scripts/localstack.sh install; started here if not running) and
 # aws-cli at CAIRN_AWS_CLI (default .venv-tools/bin/aws, from scripts/tools.sh install).
@@ -118,6 +120,12 @@ for _ in $(seq 50); do [[ -s $WORK/stub.port ]] && break; sleep 0.1; done
 STUB=http://127.0.0.1:$(cat "$WORK/stub.port")
 
 now() { date +%s.%N; }
+# LocalStack's CPU seconds so far (user and system, its threads included), or nothing.
+LOCALSTACK_PID=$(cat .localstack/pid 2>/dev/null || true)
+localstack_cpu() {
+  [[ -n $LOCALSTACK_PID && -r /proc/$LOCALSTACK_PID/stat ]] || return 0
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$LOCALSTACK_PID/stat"
+}
 elapsed() { python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$(now)"; }
 args=(--trail-arn "$ARN" --s3-bucket "$BUCKET" --start-time "$T0" --end-time "$T_END")
 
@@ -126,7 +134,7 @@ args=(--trail-arn "$ARN" --s3-bucket "$BUCKET" --start-time "$T0" --end-time "$T
 
 # RUNS rounds, each timing the three one after the other, so that every ratio compares runs
 # made under the same load; the first round also pays for whatever is not yet in the page cache.
-echo "round  aws-cli (S3)  cairn (S3)  ratio  cairn (local copy)  ratio"
+echo "round  aws-cli (S3)  cairn (S3)  ratio  cairn (local copy)  ratio  LocalStack CPU during cairn (S3)"
 for round in $(seq "$RUNS"); do
   start=$(now)
   AWS_ENDPOINT_URL_S3=$ENDPOINT AWS_ENDPOINT_URL_CLOUDTRAIL=$STUB \
@@ -134,10 +142,12 @@ for round in $(seq "$RUNS"); do
     { cat "$WORK/aws.out"; echo "aws-cli did not validate the chain" >&2; exit 1; }
   aws_seconds=$(elapsed "$start")
 
+  serving_before=$(localstack_cpu)
   start=$(now)
   cairn validate-logs --region us-east-1 "${args[@]}" >"$WORK/cairn.out" 2>&1 ||
     { cat "$WORK/cairn.out"; echo "cairn did not validate the chain" >&2; exit 1; }
   cairn_seconds=$(elapsed "$start")
+  serving=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f} s" if len(sys.argv) == 3 else "n/a")' $serving_before $(localstack_cpu))
 
   start=$(now)
   "$CAIRN" --store "$WORK/copy" --config "$WORK/cairn.yaml" validate-logs --region us-east-1 \
@@ -145,8 +155,8 @@ for round in $(seq "$RUNS"); do
     { cat "$WORK/copy.out"; echo "cairn did not validate the copy" >&2; exit 1; }
   copy_seconds=$(elapsed "$start")
 
-  python3 -c 'import sys; r = sys.argv[1]; a, c, l = map(float, sys.argv[2:]); print(f"{r:>5}  {a:10.2f} s  {c:8.2f} s  {a / c:4.1f}x  {l:16.2f} s  {a / l:4.1f}x")' \
-    "$round" "$aws_seconds" "$cairn_seconds" "$copy_seconds"
+  python3 -c 'import sys; r, s = sys.argv[1], sys.argv[5]; a, c, l = map(float, sys.argv[2:5]); print(f"{r:>5}  {a:10.2f} s  {c:8.2f} s  {a / c:4.1f}x  {l:16.2f} s  {a / l:4.1f}x  {s:>10}")' \
+    "$round" "$aws_seconds" "$cairn_seconds" "$copy_seconds" "$serving"
 done
 
 echo "aws-cli (last round):"
