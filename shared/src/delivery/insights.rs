@@ -24,7 +24,7 @@ use crate::record::{EventTime, Record};
 
 use super::log_file;
 use super::plan::Plan;
-use super::{DeliveredFile, DeliveryError, encryption};
+use super::{DeliveredFile, DeliveryError, WRITE_CONCURRENCY, encryption};
 
 /// Records with their times, to be written in eventTime order.
 type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
@@ -48,21 +48,26 @@ pub(super) async fn plan_writes(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<InsightWrites, DeliveryError> {
-    // Each account and Region has its own counters document, so they are counted at once;
-    // what they found is taken in the order of the plan, the same on every rerun.
-    let observed = futures::future::try_join_all(plan.insight_calls.iter().map(
-        |((account, region), calls)| {
-            insights::observe(
-                store,
-                &config.state_bucket,
-                (account, region),
-                batch,
-                EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
-                calls,
-            )
-        },
-    ))
-    .await?;
+    // Each account and Region has its own counters document, so several are counted at once
+    // (as many as deliver writes at once: an organization trail can have thousands); what they
+    // found is taken in the order of the plan, the same on every rerun.
+    let places: Vec<_> = plan.insight_calls.iter().collect();
+    let mut observed = Vec::with_capacity(places.len());
+    for wave in places.chunks(WRITE_CONCURRENCY) {
+        observed.extend(
+            futures::future::try_join_all(wave.iter().map(|((account, region), calls)| {
+                insights::observe(
+                    store,
+                    &config.state_bucket,
+                    (account, region),
+                    batch,
+                    EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
+                    calls,
+                )
+            }))
+            .await?,
+        );
+    }
     let mut found = insights::Found::default();
     for more in observed {
         found.records.extend(more.records);

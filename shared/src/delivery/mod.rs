@@ -560,7 +560,8 @@ impl<'a> Deliverer<'a> {
         self.clean(held, clock, report).await
     }
 
-    /// Deletes the batch's staging objects, then empties the journal. Deletes are idempotent, so a rerun of this step is harmless.
+    /// Deletes the batch's staging objects, then empties the journal. Deletes are idempotent,
+    /// so a rerun of this step is harmless.
     async fn clean(
         &self,
         mut held: Held,

@@ -355,7 +355,8 @@ fn parallel_map<'i, T: Sync, R: Send>(
         return items.iter().map(f).collect();
     }
     let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
+    // Cached: a cost may sum a whole log file's records.
+    order.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&items[i])));
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)

@@ -290,6 +290,7 @@ pub trait ObjectStore: Send + Sync {
     /// may be gone and others not: deletes are idempotent, so the caller repeats the call. This
     /// default deletes the keys one by one, a few at a time.
     async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
+        validate_delete_many(bucket, keys)?;
         for wave in keys.chunks(16) {
             futures::future::try_join_all(wave.iter().map(|key| self.delete(bucket, key))).await?;
         }

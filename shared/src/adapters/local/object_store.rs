@@ -458,7 +458,6 @@ impl ObjectStore for LocalObjectStore {
     /// One lock and one sync per folder for all of `keys`, where deleting them one by one
     /// would take the bucket's lock and sync the folder once per key.
     async fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), ObjectStoreError> {
-        validate_delete_many(bucket, keys)?;
         let (store, bucket, keys) = (self.clone(), bucket.to_owned(), keys.to_vec());
         run_blocking(move || store.delete_blocking(&bucket, &keys)).await
     }
