@@ -236,8 +236,13 @@ async fn fresh_store() -> (tempfile::TempDir, Arc<LocalObjectStore>) {
 
 /// Every record of the files under `kind` folders of the trail bucket.
 async fn records_under(store: &dyn ObjectStore, kind: &str) -> Vec<Value> {
+    records_of_trail(store, "AWSLogs/", kind).await
+}
+
+/// Every record of the files under `kind` folders below `prefix` in the trail bucket.
+async fn records_of_trail(store: &dyn ObjectStore, prefix: &str, kind: &str) -> Vec<Value> {
     let mut records = Vec::new();
-    for entry in store.list_all("insights-trail", "AWSLogs/").await.unwrap() {
+    for entry in store.list_all("insights-trail", prefix).await.unwrap() {
         if !entry.key.contains(&format!("/{kind}/")) {
             continue;
         }
@@ -321,6 +326,13 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
         ]
         .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned())),
         "{summary:#?}"
+    );
+    // Insights on management events say nothing of a category, as the User Guide's examples.
+    assert!(
+        insights
+            .iter()
+            .all(|r| r["insightDetails"].get("sourceEventCategory").is_none()
+                && r["eventVersion"] == "1.07")
     );
 
     let find = |kind: &str, state: &str| {
@@ -425,14 +437,14 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
         end: (DAY0 + Duration::days(8)).unix_timestamp(),
         period: 3600,
     };
-    let points = insights::metric_data(
-        store.as_ref(),
-        "insights-state",
-        (ACCOUNT, "us-east-1"),
-        &hourly,
-    )
-    .await
-    .unwrap();
+    let management = insights::Place {
+        account: ACCOUNT,
+        region: "us-east-1",
+        data_trail: None,
+    };
+    let points = insights::metric_data(store.as_ref(), "insights-state", &management, &hourly)
+        .await
+        .unwrap();
     let noon = (DAY0 + Duration::days(7) + Duration::hours(12)).unix_timestamp();
     let at_noon = points.iter().find(|(at, _)| *at == noon).unwrap().1;
     assert!((400..420).contains(&at_noon), "{points:?}");
@@ -617,4 +629,221 @@ async fn a_crash_at_any_storage_call_gives_one_start_and_one_end() {
             );
         }
     }
+}
+
+/// Two trails log the same S3 object data events; only `objects` has Insights on data events.
+const DATA_CONFIG: &str = r#"
+accountId: "123456789012"
+stateBucket: insights-state
+trails:
+  - Name: objects
+    S3BucketName: insights-trail
+    HomeRegion: us-east-1
+    AdvancedEventSelectors:
+      - FieldSelectors:
+          - Field: eventCategory
+            Equals: [Data]
+          - Field: resources.type
+            Equals: ["AWS::S3::Object"]
+    InsightSelectors:
+      - InsightType: ApiCallRateInsight
+        EventCategories: [Data]
+  - Name: copy
+    S3BucketName: insights-trail
+    S3KeyPrefix: copy
+    HomeRegion: us-east-1
+    AdvancedEventSelectors:
+      - FieldSelectors:
+          - Field: eventCategory
+            Equals: [Data]
+          - Field: resources.type
+            Equals: ["AWS::S3::Object"]
+"#;
+
+/// An S3 GetObject data event: read-only, which ApiCallRateInsight on data events counts.
+fn get_object(at: OffsetDateTime, seq: u64, who: &str) -> Value {
+    let time = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "arn": who, "accountId": ACCOUNT},
+        "eventTime": time,
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "aws-sdk-java/2.20.0",
+        "requestParameters": {"bucketName": "reports", "key": format!("r/{seq}.csv")},
+        "responseElements": null,
+        "requestID": format!("req-{seq}"),
+        "eventID": format!("00000000-0000-4000-9000-{seq:012}"),
+        "readOnly": true,
+        "resources": [{"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::reports/r/{seq}.csv")}],
+        "eventType": "AwsApiCall",
+        "managementEvent": false,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Data"
+    })
+}
+
+/// Steady reads for a week, then on the eighth day one role reads 20 objects a minute for 20
+/// minutes: the trail with Insights on data events gets one ApiCallRateInsight Start and End
+/// about GetObject, marked as learned from its own data events; the other trail logging the
+/// same events gets none, and the event history none.
+#[tokio::test]
+async fn a_burst_of_data_reads_gives_one_insight_to_the_trail_watching_data_events() {
+    let config = Config::from_yaml(DATA_CONFIG, "insights test").unwrap();
+    let (_dir, store) = fresh_store().await;
+    let mut random = Lcg(11);
+    let mut seq = 0;
+    let burst = 7 * 1440 + 9 * 60;
+    let thief = "arn:aws:sts::123456789012:assumed-role/exfil/session";
+    let mut traffic = |from: i64, to: i64| {
+        let mut records = Vec::new();
+        for minute in from..to {
+            let at = DAY0 + Duration::minutes(minute);
+            for _ in 0..random.poisson(0.3) {
+                seq += 1;
+                records.push(get_object(
+                    at,
+                    seq,
+                    "arn:aws:sts::123456789012:assumed-role/app/a",
+                ));
+            }
+            if (burst..burst + 20).contains(&minute) {
+                for _ in 0..20 {
+                    seq += 1;
+                    records.push(get_object(
+                        at + Duration::seconds(seq as i64 % 60),
+                        seq,
+                        thief,
+                    ));
+                }
+            }
+        }
+        records
+    };
+    let day7 = DAY0 + Duration::days(7);
+    let week = traffic(0, 7 * 1440);
+    ingest(store.as_ref(), &config, &week, day7).await;
+    deliver(store.as_ref(), &config, day7).await;
+    for hour in 0..24 {
+        let from = 7 * 1440 + hour * 60;
+        let records = traffic(from, from + 60);
+        let now = DAY0 + Duration::minutes(from + 60) + Duration::seconds(30);
+        ingest(store.as_ref(), &config, &records, now).await;
+        deliver(store.as_ref(), &config, now).await;
+    }
+
+    let insights = records_under(store.as_ref(), "CloudTrail-Insight").await;
+    let states: Vec<(&str, &str, &str)> = insights
+        .iter()
+        .map(|r| {
+            let details = &r["insightDetails"];
+            (
+                details["insightType"].as_str().unwrap(),
+                details["state"].as_str().unwrap(),
+                r["eventTime"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The Start is the window's first minute above the baseline's busiest rate: the burst's
+    // first, or a steady minute just before it that happened to be busy (08:59 with this seed).
+    assert_eq!(
+        states,
+        [
+            ("ApiCallRateInsight", "Start", "2026-11-08T08:59:00Z"),
+            ("ApiCallRateInsight", "End", "2026-11-08T09:20:00Z"),
+        ],
+        "{insights:#?}"
+    );
+    let objects_arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/objects";
+    for record in &insights {
+        assert_eq!(record["eventVersion"], "1.09");
+        let details = &record["insightDetails"];
+        assert_eq!(details["eventSource"], "s3.amazonaws.com");
+        assert_eq!(details["eventName"], "GetObject");
+        assert_eq!(details["sourceEventCategory"], "Data");
+        assert_eq!(details["insightSource"], objects_arn);
+        let attributions = &details["insightContext"]["attributions"];
+        assert_eq!(attributions[0]["insight"][0]["value"], thief);
+    }
+    assert_eq!(insights[0]["sharedEventID"], insights[1]["sharedEventID"]);
+    let statistics = &insights[1]["insightDetails"]["insightContext"]["statistics"];
+    let baseline = statistics["baseline"]["average"].as_f64().unwrap();
+    assert!((0.25..0.35).contains(&baseline), "baseline {baseline}");
+    assert_eq!(statistics["insightDuration"], 21);
+
+    // The other trail logged every read and no Insights event.
+    assert!(
+        records_of_trail(store.as_ref(), "copy/AWSLogs/", "CloudTrail-Insight")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        records_of_trail(store.as_ref(), "copy/AWSLogs/", "CloudTrail")
+            .await
+            .len(),
+        seq as usize
+    );
+    // The event history keeps management events and their Insights only; the counters are the
+    // trail's own.
+    assert!(
+        store
+            .list_all("insights-state", "history/")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let counters: Vec<String> = store
+        .list_all("insights-state", "insights/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.key)
+        .collect();
+    assert_eq!(
+        counters,
+        ["insights/trails/objects/123456789012/us-east-1/counters.json"]
+    );
+
+    // The Start's alert names the trail, and the series is the trail's.
+    let alert_keys = store
+        .list_all("insights-state", INSIGHT_ALERTS_PREFIX)
+        .await
+        .unwrap();
+    assert_eq!(alert_keys.len(), 1);
+    let body = store
+        .get("insights-state", &alert_keys[0].key)
+        .await
+        .unwrap()
+        .body;
+    let alert = InsightAlert::parse(&body).unwrap();
+    assert_eq!(alert.insight.data_trail.as_deref(), Some(objects_arn));
+    assert_eq!(alert.files.len(), 1);
+    assert_eq!(alert.files[0].trail, "objects");
+    let hourly = MetricQuery {
+        source: "s3.amazonaws.com",
+        name: "GetObject",
+        kind: InsightKind::ApiCallRateInsight,
+        error_code: None,
+        start: day7.unix_timestamp(),
+        end: (day7 + Duration::days(1)).unix_timestamp(),
+        period: 3600,
+    };
+    let place = insights::Place {
+        account: ACCOUNT,
+        region: "us-east-1",
+        data_trail: Some(insights::DataTrail {
+            name: "objects",
+            arn: objects_arn,
+        }),
+    };
+    let points = insights::metric_data(store.as_ref(), "insights-state", &place, &hourly)
+        .await
+        .unwrap();
+    let nine = (day7 + Duration::hours(9)).unix_timestamp();
+    let at_nine = points.iter().find(|(at, _)| *at == nine).unwrap().1;
+    assert!((400..440).contains(&at_nine), "{points:?}");
 }

@@ -34,6 +34,11 @@ const MAX_RESULTS: i64 = 21_600;
 /// of eventTime, in the account of cairn.yaml and the Region of --region, read from the
 /// counters deliver keeps for Insights (the state bucket's insights/{account}/{region}/).
 ///
+/// With --trail-name, the series behind Insights on that trail's data events instead: its data
+/// calls, read or write (ApiCallRateInsight), or those that returned --error-code, from the
+/// trail's own counters (insights/trails/{trail}/{account}/{region}/), as ListInsightsMetricData
+/// reads them with TrailName.
+///
 /// What Cairn keeps bounds what there is (CloudTrail keeps minutes for 15 days, hours for 90):
 /// hourly counts for the 7-day baseline window and an hour, per-minute counts (with their
 /// errorCodes) for the last 60 minutes. --period 3600 reads the hours; --period 60 or 300, or
@@ -50,6 +55,9 @@ const MAX_RESULTS: i64 = 21_600;
 ///   cairn list-insights-metric-data --region eu-west-1 --event-source s3.amazonaws.com \
 ///     --event-name GetBucketPolicy --insight-type ApiErrorRateInsight \
 ///     --error-code AccessDenied --period 60 --data-type FillWithZeros
+///
+///   cairn list-insights-metric-data --trail-name objects --event-source s3.amazonaws.com \
+///     --event-name GetObject --insight-type ApiCallRateInsight --period 60
 #[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ListInsightsMetricDataArgs {
@@ -101,6 +109,11 @@ pub(crate) struct ListInsightsMetricDataArgs {
     /// The NextToken a previous answer printed; pass the same other options with it.
     #[arg(long, value_name = "TOKEN")]
     pub next_token: Option<String>,
+
+    /// For Insights on data events: the trail (its Name or TrailARN) whose data events were
+    /// counted. Leave it out for management events.
+    #[arg(long, value_name = "TRAIL")]
+    pub trail_name: Option<String>,
 
     /// The Region whose counters are read. Default: AWS_REGION, else AWS_DEFAULT_REGION, else
     /// us-east-1.
@@ -206,13 +219,16 @@ async fn answer(
         end,
         period: args.period,
     };
-    let points = insights::metric_data(
-        store,
-        &config.state_bucket,
-        (&config.account_id, region),
-        &query,
-    )
-    .await?;
+    let data_trail = match &args.trail_name {
+        None => None,
+        Some(wanted) => Some(data_trail(config, wanted)?),
+    };
+    let place = insights::Place {
+        account: &config.account_id,
+        region,
+        data_trail,
+    };
+    let points = insights::metric_data(store, &config.state_bucket, &place, &query).await?;
     let points = match args.data_type {
         DataType::NonZeroData => points,
         DataType::FillWithZeros => filled(&points, from, end, args.period),
@@ -229,6 +245,36 @@ async fn answer(
         timestamps: shown.iter().map(|(at, _)| *at as f64).collect(),
         values: shown.iter().map(|(_, count)| *count as f64).collect(),
         next_token,
+    })
+}
+
+/// The trail of cairn.yaml named `wanted` (by Name or TrailARN), when it has Insights on data
+/// events.
+fn data_trail<'c>(
+    config: &'c Config,
+    wanted: &str,
+) -> Result<insights::DataTrail<'c>, AwsCliError> {
+    let trail = config
+        .trails
+        .iter()
+        .find(|trail| trail.name() == wanted || trail.arn() == wanted)
+        .ok_or_else(|| AwsCliError {
+            code: "TrailNotFoundException",
+            operation: OPERATION,
+            message: format!(
+                "Unknown trail: {wanted} for the user: {}",
+                config.account_id
+            ),
+        })?;
+    if !trail.insight_selection().watches_data() {
+        return Err(invalid(format!(
+            "Trail {} does not log Insights events on data events: no InsightSelectors entry has EventCategories Data.",
+            trail.name()
+        )));
+    }
+    Ok(insights::DataTrail {
+        name: trail.name(),
+        arn: trail.arn(),
     })
 }
 
@@ -264,6 +310,55 @@ mod tests {
             [(60, 0), (120, 3), (180, 0), (240, 0), (300, 1)]
         );
         assert!(filled(&[], 60, 60, 60).is_empty());
+    }
+
+    #[test]
+    fn a_trail_name_is_a_trail_with_insights_on_data_events() {
+        let config = Config::from_yaml(
+            r#"
+accountId: "123456789012"
+stateBucket: state
+trails:
+  - Name: objects
+    S3BucketName: trail
+    HomeRegion: us-east-1
+    AdvancedEventSelectors:
+      - FieldSelectors:
+          - {Field: eventCategory, Equals: [Data]}
+          - {Field: resources.type, Equals: ["AWS::S3::Object"]}
+    InsightSelectors:
+      - {InsightType: ApiCallRateInsight, EventCategories: [Data]}
+  - Name: management
+    S3BucketName: trail
+    HomeRegion: us-east-1
+    InsightSelectors:
+      - {InsightType: ApiCallRateInsight}
+"#,
+            "test",
+        )
+        .unwrap();
+        let arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/objects";
+        for wanted in ["objects", arn] {
+            let trail = data_trail(&config, wanted).unwrap();
+            assert_eq!((trail.name, trail.arn), ("objects", arn));
+        }
+        let unknown = data_trail(&config, "nope").unwrap_err();
+        assert_eq!(
+            (unknown.code, unknown.message.as_str()),
+            (
+                "TrailNotFoundException",
+                "Unknown trail: nope for the user: 123456789012"
+            )
+        );
+        let management = data_trail(&config, "management").unwrap_err();
+        assert_eq!(management.code, "InvalidParameterException");
+        assert!(
+            management
+                .message
+                .contains("no InsightSelectors entry has EventCategories Data"),
+            "{}",
+            management.message
+        );
     }
 
     #[test]

@@ -220,6 +220,9 @@ pub struct InsightStart {
     pub insight_type: String,
     pub account: String,
     pub region: String,
+    /// For an Insights event on data events, the ARN of the trail that logs them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_trail: Option<String>,
     /// The minute the anomaly started: the Start record's eventTime.
     pub start: String,
     #[serde(rename = "sharedEventID")]

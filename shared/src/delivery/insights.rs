@@ -1,7 +1,8 @@
 //! The Insights step of a batch, after its log files are written and before it counts as
 //! delivered: count the batch's calls, judge the minutes that closed ([`insights::observe`]),
 //! and write the Insights events found to the `CloudTrail-Insight` files of every trail whose
-//! InsightSelectors take them, and to the event history; and for each Start a trail takes, the
+//! InsightSelectors take them, and those on management events to the event history; and for
+//! each Start a trail takes, the
 //! alert object notify announces it from ([`crate::alert::InsightAlert`]), with the facts
 //! counting knew.
 //!
@@ -48,18 +49,40 @@ pub(super) async fn plan_writes(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Result<InsightWrites, DeliveryError> {
-    // Each account and Region has its own counters document, so several are counted at once
-    // (as many as deliver writes at once: an organization trail can have thousands); what they
-    // found is taken in the order of the plan, the same on every rerun.
-    let places: Vec<_> = plan.insight_calls.iter().collect();
+    // Each place has its own counters document, so several are counted at once (as many as
+    // deliver writes at once: an organization trail can have thousands); what they found is
+    // taken in the order of the plan, the same on every rerun.
+    let places: Vec<_> = plan
+        .insight_calls
+        .iter()
+        .map(|(&(data_trail, account, region), calls)| {
+            let data_trail = data_trail.map(|name| {
+                let trail = config
+                    .trails
+                    .iter()
+                    .find(|trail| trail.name() == name)
+                    .expect("the plan counts data events for trails of the configuration");
+                insights::DataTrail {
+                    name,
+                    arn: trail.arn(),
+                }
+            });
+            let place = insights::Place {
+                account,
+                region,
+                data_trail,
+            };
+            (place, calls)
+        })
+        .collect();
     let mut observed = Vec::with_capacity(places.len());
     for wave in places.chunks(WRITE_CONCURRENCY) {
         observed.extend(
-            futures::future::try_join_all(wave.iter().map(|((account, region), calls)| {
+            futures::future::try_join_all(wave.iter().map(|(place, calls)| {
                 insights::observe(
                     store,
                     &config.state_bucket,
-                    (account, region),
+                    place,
                     batch,
                     EventTime::from_unix_seconds(delivered_at.unix_timestamp()),
                     calls,
@@ -94,6 +117,11 @@ pub(super) async fn plan_writes(
                     .or_default()
                     .push((record.event_time(), record.raw(), position));
             }
+        }
+        // The event history keeps Insights events on management events only: those on data
+        // events are their trail's (ListInsightsData).
+        if record.insight_data_trail().is_some() {
+            continue;
         }
         let account = record.recipient_account_id().unwrap_or(&config.account_id);
         let hour = record.event_time().unix_seconds().div_euclid(3600);

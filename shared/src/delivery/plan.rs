@@ -61,10 +61,15 @@ pub(super) struct Plan<'c, 'p> {
     /// Events routed to trails cairn.yaml no longer has, per trail name: a deleted trail takes
     /// no more deliveries, as in CloudTrail.
     pub removed_trails: BTreeMap<String, usize>,
-    /// The calls Insights counts, per (account, Region) of the event history, borrowed from
-    /// the staging objects as read: counting allocates nothing per call.
-    pub insight_calls: BTreeMap<(&'p str, &'p str), Vec<insights::Call<'p>>>,
+    /// The calls Insights counts, per place, borrowed from the staging objects as read:
+    /// counting allocates nothing per call.
+    pub insight_calls: BTreeMap<CountedAt<'p>, Vec<insights::Call<'p>>>,
 }
+
+/// Where Insights counts a call: the trail whose data events it counts (`None` for
+/// management events, counted per account and Region of the event history), the account
+/// and the Region.
+pub(super) type CountedAt<'p> = (Option<&'p str>, &'p str, &'p str);
 
 /// A staged event with its eventTime and the hashes the dedup records compare.
 pub(super) struct Hashed<'a> {
@@ -159,7 +164,14 @@ pub(super) fn build<'c, 'p>(
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
-    let mut insight_calls: BTreeMap<(&str, &str), Vec<insights::Call<'_>>> = BTreeMap::new();
+    let mut insight_calls: BTreeMap<CountedAt<'_>, Vec<insights::Call<'_>>> = BTreeMap::new();
+    // The trails whose InsightSelectors watch data events: each counts its own.
+    let data_watchers: Vec<&str> = config
+        .trails
+        .iter()
+        .filter(|trail| trail.insight_selection().watches_data())
+        .map(|trail| trail.name())
+        .collect();
     for (staged_at, events) in parsed {
         for Hashed {
             event,
@@ -183,19 +195,32 @@ pub(super) fn build<'c, 'p>(
             }
             in_batch.insert(*hash, content);
             seen_keys.push((&event.dedup_key, content));
-            if let (Some((account, region)), Some(counted)) = (&event.history, &event.counted) {
-                insight_calls
-                    .entry((account.as_ref(), region.as_ref()))
-                    .or_default()
-                    .push(insights::Call {
-                        time,
-                        source: &counted.0,
-                        name: &counted.1,
-                        write: counted.2,
-                        error: counted.3.as_deref(),
-                        arn: counted.4.as_deref(),
-                        agent: counted.5.as_deref(),
-                    });
+            if let Some(counted) = &event.counted {
+                let call = insights::Call {
+                    time,
+                    source: &counted.0,
+                    name: &counted.1,
+                    rated: counted.2,
+                    error: counted.3.as_deref(),
+                    arn: counted.4.as_deref(),
+                    agent: counted.5.as_deref(),
+                };
+                match &event.history {
+                    Some((account, region)) => insight_calls
+                        .entry((None, account, region))
+                        .or_default()
+                        .push(call),
+                    None => {
+                        for route in &event.routes {
+                            if data_watchers.contains(&route.trail()) {
+                                insight_calls
+                                    .entry((Some(route.trail()), route.account(), route.region()))
+                                    .or_default()
+                                    .push(call);
+                            }
+                        }
+                    }
+                }
             }
             for route in &event.routes {
                 let group = (

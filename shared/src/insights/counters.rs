@@ -1,8 +1,9 @@
-//! The counters of one account and Region, and the detection rule run on them.
+//! The counters of one [`super::Place`], and the detection rule run on them.
 //!
-//! One document per account and Region ([`crate::layout::insights_counters_key`]), changed by
-//! compare-and-swap. Per API (eventSource and eventName) it keeps two series, write calls
-//! (ApiCallRateInsight) and calls with an errorCode (ApiErrorRateInsight), each with
+//! One document per place ([`crate::layout::insights_counters_key`]), changed by
+//! compare-and-swap. Per API (eventSource and eventName) it keeps two series, the calls
+//! ApiCallRateInsight rates (write management calls, every data call) and calls with an
+//! errorCode (ApiErrorRateInsight), each with
 //! - calls per hour of eventTime, for the baseline window and a little more;
 //! - calls per minute of eventTime with their errorCodes, for the last [`MINUTE_HORIZON`]
 //!   minutes, and with who made them (userIdentityArn, userAgent) while the rule may still
@@ -18,7 +19,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::record::{self, InsightKind, Ranked, State, Statistics, Subject, TOP_ATTRIBUTIONS};
-use super::{Call, Found, MetricQuery};
+use super::{Call, Found, MetricQuery, Place};
 use crate::alert::{InsightStart, PerMinute, RuleFired};
 use crate::clock::EventTime;
 
@@ -160,7 +161,7 @@ impl Counters {
                     call.agent.unwrap_or("null"),
                     call.error.unwrap_or("null"),
                 ];
-                if call.write {
+                if call.rated {
                     api.calls.add(minute, values, horizon_start);
                 }
                 if call.error.is_some() {
@@ -173,7 +174,7 @@ impl Counters {
     /// Judges every minute up to `last_closed` not judged yet (within the horizon), returning
     /// the Insights records of the anomalies that started or ended, in eventTime order, with
     /// what explains each Start.
-    pub(super) fn judge(&mut self, account: &str, region: &str, last_closed: i64) -> Found {
+    pub(super) fn judge(&mut self, place: &Place<'_>, last_closed: i64) -> Found {
         let earliest = last_closed - MINUTE_HORIZON + WINDOW_MINUTES;
         let from = self
             .judged_through
@@ -190,8 +191,9 @@ impl Counters {
                 (InsightKind::ApiErrorRateInsight, &mut api.errors),
             ] {
                 let subject = Subject {
-                    account,
-                    region,
+                    account: place.account,
+                    region: place.region,
+                    data_trail_arn: place.data_trail.map(|trail| trail.arn),
                     source,
                     name,
                     kind,
@@ -408,6 +410,7 @@ impl Series {
             insight_type: subject.kind.as_str().to_owned(),
             account: subject.account.to_owned(),
             region: subject.region.to_owned(),
+            data_trail: subject.data_trail_arn.map(str::to_owned),
             start: at.to_string(),
             event_id: record::event_id(&shared_event_id, State::Start),
             shared_event_id: shared_event_id.clone(),

@@ -1,6 +1,13 @@
-//! CloudTrail Insights: unusual rates of management API calls (ApiCallRateInsight, write calls)
-//! and of management calls returning an error (ApiErrorRateInsight, read or write), found by
+//! CloudTrail Insights: unusual rates of API calls (ApiCallRateInsight: write management calls,
+//! read or write data calls) and of calls returning an error (ApiErrorRateInsight), found by
 //! counting calls per minute of eventTime, per account, Region, eventSource and eventName.
+//!
+//! Management events are counted once per account and Region, as the event history keeps them,
+//! whichever trails log them. Data events are chosen per trail (each trail's data event
+//! selectors take different events), so a trail whose InsightSelectors watch `Data` has its
+//! own counters per account and Region ([`Place`]), and its Insights events go to its own
+//! files only, never to the event history: AWS lists them per trail (ListInsightsData), not
+//! with LookupEvents.
 //!
 //! The User Guide ("Working with CloudTrail Insights") defines the two types and that Insights
 //! events go to the trail bucket's `CloudTrail-Insight` folder; "CloudTrail record contents for
@@ -32,19 +39,46 @@ pub use record::InsightKind;
 
 use counters::Counters;
 
-/// A management call as Insights counts it: the facts ingest read from the record, borrowed
-/// from the staging object deliver read (counting copies none of them).
+/// A call as Insights counts it: the facts ingest read from the record, borrowed from the
+/// staging object deliver read (counting copies none of them).
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     pub time: EventTime,
     pub source: &'a str,
     pub name: &'a str,
-    /// Not read-only: ApiCallRateInsight counts it.
-    pub write: bool,
+    /// ApiCallRateInsight counts it: a write management call, or any data call.
+    pub rated: bool,
     /// Its errorCode: ApiErrorRateInsight counts it.
     pub error: Option<&'a str>,
     pub arn: Option<&'a str>,
     pub agent: Option<&'a str>,
+}
+
+/// Whose calls a counters document counts: an account and Region's management events, or
+/// the data events one trail logs there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub data_trail: Option<DataTrail<'a>>,
+}
+
+/// The trail whose data events are counted: its name keys the counters, its ARN is the
+/// records' `insightSource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataTrail<'a> {
+    pub name: &'a str,
+    pub arn: &'a str,
+}
+
+impl Place<'_> {
+    fn counters_key(&self) -> String {
+        layout::insights_counters_key(
+            self.data_trail.map(|trail| trail.name),
+            self.account,
+            self.region,
+        )
+    }
 }
 
 /// What counting a batch found: the Insights records (compact JSON, eventTime order) and, for
@@ -61,18 +95,17 @@ fn last_closed_minute(delivered_at: i64) -> i64 {
     delivered_at.div_euclid(60) - 1 - SETTLE_MINUTES
 }
 
-/// Counts one batch's calls of one account and Region and judges the minutes that closed,
-/// returning what it found. Idempotent per `batch`: a batch counted already gets what it
-/// found then.
+/// Counts one batch's calls of one [`Place`] and judges the minutes that closed, returning
+/// what it found. Idempotent per `batch`: a batch counted already gets what it found then.
 pub async fn observe(
     store: &dyn ObjectStore,
     state_bucket: &str,
-    (account, region): (&str, &str),
+    place: &Place<'_>,
     batch: &str,
     delivered_at: EventTime,
     calls: &[Call<'_>],
 ) -> Result<Found, DocumentError> {
-    let key = layout::insights_counters_key(account, region);
+    let key = place.counters_key();
     let last_closed = last_closed_minute(delivered_at.unix_seconds());
     loop {
         let (mut counters, etag) = document::read::<Counters>(store, state_bucket, &key).await?;
@@ -80,7 +113,7 @@ pub async fn observe(
             return Ok(applied.found.clone());
         }
         counters.count(calls, last_closed);
-        let found = counters.judge(account, region, last_closed);
+        let found = counters.judge(place, last_closed);
         counters.prune(last_closed, batch, found.clone());
         let swapped = document::swap(
             store,
@@ -97,7 +130,7 @@ pub async fn observe(
 }
 
 /// A question of ListInsightsMetricData: one API's calls (or errors, of one errorCode) per
-/// period, as the counters of its account and Region hold them.
+/// period, as the counters of its [`Place`] hold them.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricQuery<'a> {
     pub source: &'a str,
@@ -120,10 +153,10 @@ pub struct MetricQuery<'a> {
 pub async fn metric_data(
     store: &dyn ObjectStore,
     state_bucket: &str,
-    (account, region): (&str, &str),
+    place: &Place<'_>,
     query: &MetricQuery<'_>,
 ) -> Result<Vec<(i64, u64)>, DocumentError> {
-    let key = layout::insights_counters_key(account, region);
+    let key = place.counters_key();
     let (counters, _) = document::read::<Counters>(store, state_bucket, &key).await?;
     Ok(counters.points(query))
 }

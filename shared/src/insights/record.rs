@@ -9,6 +9,10 @@
 //! `baselineDuration`, and whose `attributions` list `userIdentityArn`, `userAgent` and
 //! `errorCode`, each with its top values for the insight and the baseline, highest average
 //! first ("null" standing for an absent value, as AWS writes a call without error).
+//!
+//! An Insights event on data events is written as that page's data-event examples are:
+//! eventVersion 1.09, and in `insightDetails` `sourceEventCategory` `Data` after
+//! `insightType`, and `insightSource`, the trail's ARN, after `insightContext`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +23,10 @@ use crate::ids::uuid_text;
 
 /// The eventVersion of the User Guide's Insights examples, the version the fields date from.
 const EVENT_VERSION: &str = "1.07";
+/// The eventVersion of its examples of Insights events on data events ("Viewing Insights
+/// events for trails with the AWS CLI"), which add `sourceEventCategory` and `insightSource`
+/// to `insightDetails`.
+const DATA_EVENT_VERSION: &str = "1.09";
 
 /// How many values of each attribute a record lists, for the insight and for the baseline.
 pub(super) const TOP_ATTRIBUTIONS: usize = 5;
@@ -61,6 +69,8 @@ impl State {
 pub(super) struct Subject<'a> {
     pub account: &'a str,
     pub region: &'a str,
+    /// For data events, the ARN of the trail that logs them.
+    pub data_trail_arn: Option<&'a str>,
     pub source: &'a str,
     pub name: &'a str,
     pub kind: InsightKind,
@@ -104,7 +114,11 @@ struct Details<'a> {
     event_source: &'a str,
     event_name: &'a str,
     insight_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_event_category: Option<&'static str>,
     insight_context: Context<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    insight_source: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -124,6 +138,7 @@ struct StatisticsOut {
 
 #[derive(Serialize)]
 struct Average {
+    #[serde(serialize_with = "number")]
     average: f64,
 }
 
@@ -137,20 +152,37 @@ struct Attribution<'a> {
 #[derive(Serialize)]
 struct Valued<'a> {
     value: &'a str,
+    #[serde(serialize_with = "number")]
     average: f64,
+}
+
+/// An average as AWS's examples write it: a whole number without a fraction (`"average": 0`,
+/// `"average": 664`), any other as it is (`0.6`).
+fn number<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    // Below 2^53 every whole f64 is an exact integer.
+    if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        serializer.serialize_i64(*value as i64)
+    } else {
+        serializer.serialize_f64(*value)
+    }
 }
 
 /// The sharedEventID of the anomaly of `subject` that started at `start`: the same for its
 /// Start and End, and for every rerun of the batch that found it.
 pub(super) fn shared_event_id(subject: &Subject<'_>, start: EventTime) -> String {
-    id_of(&[
+    let start = start.unix_seconds().to_string();
+    let mut parts = vec![
         subject.account,
         subject.region,
         subject.source,
         subject.name,
         subject.kind.as_str(),
-        &start.unix_seconds().to_string(),
-    ])
+        &start,
+    ];
+    // A trail's anomaly on data events is its own, apart from the same API's on management
+    // events and from another trail's.
+    parts.extend(subject.data_trail_arn);
+    id_of(&parts)
 }
 
 fn id_of(parts: &[&str]) -> String {
@@ -194,7 +226,10 @@ pub(super) fn encode(
         })
         .collect();
     let record = InsightRecord {
-        event_version: EVENT_VERSION,
+        event_version: match subject.data_trail_arn {
+            None => EVENT_VERSION,
+            Some(_) => DATA_EVENT_VERSION,
+        },
         event_time: at.to_string(),
         aws_region: subject.region,
         event_id: event_id(shared_event_id, state),
@@ -206,6 +241,7 @@ pub(super) fn encode(
             event_source: subject.source,
             event_name: subject.name,
             insight_type: subject.kind.as_str(),
+            source_event_category: subject.data_trail_arn.map(|_| "Data"),
             insight_context: Context {
                 statistics: StatisticsOut {
                     baseline: Average {
@@ -219,6 +255,7 @@ pub(super) fn encode(
                 },
                 attributions,
             },
+            insight_source: subject.data_trail_arn,
         },
         event_category: "Insight",
     };

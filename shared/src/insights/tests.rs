@@ -44,6 +44,7 @@ fn a_record_matches_the_user_guides_example_field_by_field_and_in_order() {
     let subject = Subject {
         account: "838185438692",
         region: "us-east-1",
+        data_trail_arn: None,
         source: "autoscaling.amazonaws.com",
         name: "CompleteLifecycleAction",
         kind: InsightKind::ApiCallRateInsight,
@@ -94,10 +95,78 @@ fn a_record_matches_the_user_guides_example_field_by_field_and_in_order() {
 }
 
 #[test]
+fn a_record_on_data_events_matches_the_user_guides_data_example_in_order() {
+    // "Viewing Insights events for trails with the AWS CLI", the Insights event on data events:
+    // eventVersion 1.09, `sourceEventCategory` after `insightType` and `insightSource` (the
+    // trail's ARN) after `insightContext`. One difference is Cairn's by design: its error rate
+    // is per API, so it writes no `errorCode` member and lists the errorCodes among the
+    // attributions instead (README, "Insights").
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../tests/fixtures/awsdocs_insights_data_events/awsdocs_insights_data_event_examples.json",
+    );
+    let printed = std::fs::read_to_string(path).unwrap();
+    let mut example: Value = serde_json::from_str::<Value>(&printed).unwrap()["Records"][0].clone();
+    let subject = Subject {
+        account: "123456789012",
+        region: "us-east-2",
+        data_trail_arn: Some("arn:aws:cloudtrail:us-east-2:123456789012:trail/TrailName"),
+        source: "s3.amazonaws.com",
+        name: "PutObject",
+        kind: InsightKind::ApiErrorRateInsight,
+    };
+    let admin = "arn:aws:sts::123456789012:assumed-role/Admin";
+    let browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let statistics = Statistics {
+        baseline_average: 0.0,
+        insight_average: 1.2,
+        insight_duration: 5,
+        baseline_duration: 11092,
+        attributions: [
+            (vec![(admin.into(), 1.2)], vec![]),
+            (vec![(browser.into(), 1.2)], vec![]),
+            (vec![("InvalidRequest".into(), 1.2)], vec![]),
+        ],
+    };
+    let start = EventTime::parse("2024-12-11T16:52:00Z").unwrap();
+    let shared = record::shared_event_id(&subject, start);
+    let text = record::encode(&subject, &shared, State::Start, start, &statistics);
+
+    let mut ours: Value = serde_json::from_str(&text).unwrap();
+    for id in ["eventID", "sharedEventID"] {
+        ours[id] = example[id].clone();
+    }
+    let error_attribution = ours["insightDetails"]["insightContext"]["attributions"]
+        .as_array_mut()
+        .unwrap()
+        .remove(2);
+    assert_eq!(error_attribution["attribute"], "errorCode");
+    let error_code = example["insightDetails"]
+        .as_object_mut()
+        .unwrap()
+        .remove("errorCode");
+    assert_eq!(error_code, Some(Value::from("InvalidRequest")));
+    assert_eq!(ours, example);
+    // The order, on the texts (serde_json's maps sort their keys): the example's as printed,
+    // without its errorCode, against Cairn's, without its last attribution (errorCode, the
+    // members up to `insightSource`).
+    let mut printed_keys = keys_in_order(&printed);
+    printed_keys.retain(|key| key != "Records" && key != "errorCode");
+    let mut our_keys = keys_in_order(&text);
+    let last_attribution = our_keys.iter().rposition(|key| key == "attribute").unwrap();
+    let source = our_keys
+        .iter()
+        .position(|key| key == "insightSource")
+        .unwrap();
+    our_keys.drain(last_attribution..source);
+    assert_eq!(printed_keys, our_keys);
+}
+
+#[test]
 fn start_and_end_share_an_id_that_names_the_anomaly() {
     let subject = Subject {
         account: "123456789012",
         region: "us-east-1",
+        data_trail_arn: None,
         source: "ssm.amazonaws.com",
         name: "UpdateInstanceInformation",
         kind: InsightKind::ApiCallRateInsight,
@@ -110,7 +179,19 @@ fn start_and_end_share_an_id_that_names_the_anomaly() {
         ..subject
     };
     assert_ne!(record::shared_event_id(&other, start), again);
+    let on_data = Subject {
+        data_trail_arn: Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/data"),
+        ..subject
+    };
+    assert_ne!(record::shared_event_id(&on_data, start), again);
 }
+
+/// The management events of one account and Region.
+const MANAGEMENT: super::Place<'static> = super::Place {
+    account: "123456789012",
+    region: "us-east-1",
+    data_trail: None,
+};
 
 /// A deterministic uniform stream (a 64-bit LCG).
 struct Lcg(u64);
@@ -172,7 +253,7 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
                         time: EventTime::from_unix_seconds(minute * 60),
                         source: "ec2.amazonaws.com",
                         name: &names[i],
-                        write: true,
+                        rated: true,
                         error: None,
                         arn: Some("arn:aws:iam::123456789012:role/app"),
                         agent: None,
@@ -183,7 +264,7 @@ fn a_steady_week_with_a_daily_cycle_raises_nothing() {
         let delivered_at = (from + 5) * 60 + 30;
         let last_closed = super::last_closed_minute(delivered_at);
         counters.count(&calls, last_closed);
-        let found = counters.judge("123456789012", "us-east-1", last_closed);
+        let found = counters.judge(&MANAGEMENT, last_closed);
         if step >= 7 * 1440 / 5 {
             judged += 5 * RATES.len() as u64;
         }
@@ -219,7 +300,7 @@ fn callers_are_kept_only_for_the_minutes_a_start_may_still_need() {
             time: EventTime::from_unix_seconds(minute * 60),
             source: "iam.amazonaws.com",
             name: "CreateUser",
-            write: true,
+            rated: true,
             error: Some("AccessDenied"),
             arn: Some("arn:aws:iam::123456789012:user/mallory"),
             agent: Some("aws-cli/2.15.0"),
@@ -228,7 +309,7 @@ fn callers_are_kept_only_for_the_minutes_a_start_may_still_need() {
     let last_closed = first + 19;
     let mut counters = Counters::default();
     counters.count(&calls, last_closed);
-    let found = counters.judge("123456789012", "us-east-1", last_closed);
+    let found = counters.judge(&MANAGEMENT, last_closed);
     assert!(found.records.is_empty(), "no baseline yet");
     counters.prune(last_closed, "b0", found);
 

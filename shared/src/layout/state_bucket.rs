@@ -108,7 +108,7 @@ pub const STATE_OBJECTS: &[StateObject] = &[
     },
     StateObject {
         path: INSIGHTS_PREFIX,
-        holds: "Insights' per-minute counters and open anomalies, one document per account and Region (deliver prunes them past the baseline window)",
+        holds: "Insights' per-minute counters and open anomalies, one document per account and Region, and per trail, account and Region for data events (deliver prunes them past the baseline window)",
         retention: Retention::Kept,
     },
     StateObject {
@@ -193,14 +193,16 @@ pub fn quarantine_key(staging_key: &str) -> String {
     format!("{QUARANTINE_PREFIX}{staging_key}")
 }
 
-/// `insights/{account}/{region}/counters.json`: the Insights counters of one account and
-/// Region, a document changed by compare-and-swap.
-pub fn insights_counters_key(account: &str, region: &str) -> String {
-    format!(
-        "{INSIGHTS_PREFIX}{}/{}/counters.json",
-        segment(account),
-        segment(region)
-    )
+/// The Insights counters document of one account and Region, changed by compare-and-swap:
+/// `insights/{account}/{region}/counters.json` for its management events, and
+/// `insights/trails/{trail}/{account}/{region}/counters.json` for the data events the trail
+/// named `data_trail` logs there (an account is 12 digits, so never `trails`).
+pub fn insights_counters_key(data_trail: Option<&str>, account: &str, region: &str) -> String {
+    let place = format!("{}/{}/counters.json", segment(account), segment(region));
+    match data_trail {
+        None => format!("{INSIGHTS_PREFIX}{place}"),
+        Some(trail) => format!("{INSIGHTS_PREFIX}trails/{}/{place}", segment(trail)),
+    }
 }
 
 /// Key of one history object: `history/{account}/{region}/{YYYY}/{MM}/{DD}/{HH}/{batch}.jsonl.lz4`,

@@ -32,29 +32,32 @@ const LISTED_VALUES: usize = 3;
 struct Words {
     rate: &'static str,
     unit: &'static str,
-    counted: &'static str,
+    counted: String,
 }
 
-fn words(insight_type: &str) -> Words {
-    if insight_type == "ApiErrorRateInsight" {
-        Words {
-            rate: "error rate",
-            unit: "errors",
-            counted: "calls that returned an error",
-        }
+fn words(insight: &InsightStart) -> Words {
+    let (rate, unit, calls) = if insight.insight_type == "ApiErrorRateInsight" {
+        ("error rate", "errors", "calls that returned an error")
+    } else if insight.data_trail.is_some() {
+        ("call rate", "calls", "calls (read or write)")
     } else {
-        Words {
-            rate: "call rate",
-            unit: "calls",
-            counted: "write calls",
-        }
+        ("call rate", "calls", "write calls")
+    };
+    let counted = match &insight.data_trail {
+        Some(trail) => format!("data {calls} logged by trail {trail}"),
+        None => calls.to_owned(),
+    };
+    Words {
+        rate,
+        unit,
+        counted,
     }
 }
 
 /// The message announcing `alert` (see the module documentation).
 pub(super) fn message(alert: &InsightAlert) -> Notification {
     let insight = &alert.insight;
-    let words = words(&insight.insight_type);
+    let words = words(insight);
     let mut body = format!(
         "CloudTrail Insights: an unusual {} of {} ({}),\n{} in account {}, {}, since {}.\n\n",
         words.rate,
@@ -311,6 +314,7 @@ mod tests {
                 insight_type: "ApiCallRateInsight".into(),
                 account: "123456789012".into(),
                 region: "us-east-1".into(),
+                data_trail: None,
                 start: "2026-11-22T10:00:00Z".into(),
                 shared_event_id: "5a1c7f0e-0000-4000-8000-000000000001".into(),
                 event_id: "5a1c7f0e-0000-4000-8000-000000000002".into(),
@@ -424,6 +428,31 @@ mod tests {
             Some(
                 "Cairn Insights: unusual RunInstances call rate in us-east-1: 30/min vs baseline 0.420/min"
             )
+        );
+    }
+
+    #[test]
+    fn a_start_on_data_events_names_the_trail_that_logs_them() {
+        let mut alert = burst();
+        alert.insight.event_source = "s3.amazonaws.com".into();
+        alert.insight.event_name = "GetObject".into();
+        alert.insight.data_trail =
+            Some("arn:aws:cloudtrail:us-east-1:123456789012:trail/data".into());
+        let calls = message(&alert).message;
+        assert!(
+            calls.starts_with(
+                "CloudTrail Insights: an unusual call rate of GetObject (s3.amazonaws.com),\n\
+                 data calls (read or write) logged by trail arn:aws:cloudtrail:us-east-1:123456789012:trail/data in account"
+            ),
+            "{calls}"
+        );
+        alert.insight.insight_type = "ApiErrorRateInsight".into();
+        let errors = message(&alert).message;
+        assert!(
+            errors.contains(
+                "data calls that returned an error logged by trail arn:aws:cloudtrail:us-east-1:123456789012:trail/data in account 123456789012"
+            ),
+            "{errors}"
         );
     }
 

@@ -365,14 +365,14 @@ impl<'a> RecordFields<'a> {
             )
             .flatten();
 
-        let insight_type = problems
+        let (insight_type, insight_data_trail) = problems
             .take(match self.insight_details.value("insightDetails") {
-                Ok(Some(raw)) => decode_insight_type(raw),
+                Ok(Some(raw)) => decode_insight(raw),
                 Ok(None) if is_insight => Err(FieldProblem::new("insightDetails", since(0))),
-                Ok(None) => Ok(None),
+                Ok(None) => Ok((None, None)),
                 Err(problem) => Err(problem),
             })
-            .flatten();
+            .unwrap_or_default();
 
         let recipient_account_id = problems
             .take(
@@ -429,6 +429,7 @@ impl<'a> RecordFields<'a> {
                     vpc_endpoint_id,
                     user_agent,
                     insight_type,
+                    insight_data_trail,
                 })
             }
             _ => Err(problems.0),
@@ -568,6 +569,7 @@ impl<'a> RecordFields<'a> {
                     vpc_endpoint_id: None,
                     user_agent: None,
                     insight_type: None,
+                    insight_data_trail: None,
                 })
             }
             _ => Err(problems.0),
@@ -674,9 +676,20 @@ fn decode_identity(raw: &RawValue, type_required: bool) -> Result<UserIdentity<'
 struct InsightFields<'a> {
     #[serde(borrow, rename = "insightType")]
     insight_type: Slot<'a>,
+    #[serde(borrow, rename = "sourceEventCategory")]
+    source_event_category: Slot<'a>,
+    #[serde(borrow, rename = "insightSource")]
+    insight_source: Slot<'a>,
 }
 
-fn decode_insight_type(raw: &RawValue) -> Result<Option<Cow<'_, str>>, FieldProblem> {
+/// An Insights event's `insightType`, and for one on data events (`sourceEventCategory`
+/// `Data`) the ARN of the trail whose data events it learned from (`insightSource`): the User
+/// Guide's Insights events for data events ("Viewing Insights events for trails with the AWS
+/// CLI") carry both; those on management events carry `Management` or, before data-event
+/// Insights, no category at all.
+type InsightFacts<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+fn decode_insight(raw: &RawValue) -> Result<InsightFacts<'_>, FieldProblem> {
     let fields: InsightFields = serde_json::from_str(raw.get()).map_err(|_| {
         FieldProblem::new(
             "insightDetails",
@@ -685,9 +698,35 @@ fn decode_insight_type(raw: &RawValue) -> Result<Option<Cow<'_, str>>, FieldProb
             },
         )
     })?;
-    fields
+    let insight_type = fields
         .insight_type
-        .optional_string("insightDetails.insightType")
+        .optional_string("insightDetails.insightType")?;
+    let category = fields
+        .source_event_category
+        .optional_string("insightDetails.sourceEventCategory")?;
+    let data_trail = match category.as_deref() {
+        None | Some("Management") => None,
+        Some("Data") => Some(
+            fields
+                .insight_source
+                .optional_string("insightDetails.insightSource")?
+                .ok_or_else(|| {
+                    FieldProblem::new(
+                        "insightDetails.insightSource",
+                        Reason::Required {
+                            by: "Insights events on data events",
+                        },
+                    )
+                })?,
+        ),
+        Some(other) => {
+            return Err(FieldProblem::new(
+                "insightDetails.sourceEventCategory",
+                Reason::Invalid(format!("{other:?} is neither Management nor Data")),
+            ));
+        }
+    };
+    Ok((insight_type, data_trail))
 }
 
 fn decode_resources(raw: Option<&RawValue>) -> Result<Vec<Resource<'_>>, FieldProblem> {

@@ -75,6 +75,7 @@ pub struct Record<'a> {
     vpc_endpoint_id: Option<Cow<'a, str>>,
     user_agent: Option<Cow<'a, str>>,
     insight_type: Option<Cow<'a, str>>,
+    insight_data_trail: Option<Cow<'a, str>>,
 }
 
 impl<'a> Record<'a> {
@@ -165,6 +166,12 @@ impl<'a> Record<'a> {
     /// ApiErrorRateInsight.
     pub fn insight_type(&self) -> Option<&str> {
         self.insight_type.as_deref()
+    }
+
+    /// For an Insights event on data events, the ARN of the trail whose data events it
+    /// learned from (`insightDetails.insightSource`); `None` for one on management events.
+    pub fn insight_data_trail(&self) -> Option<&str> {
+        self.insight_data_trail.as_deref()
     }
 }
 

@@ -288,6 +288,30 @@ fn insights_events_lack_call_fields_but_need_details() {
         problems_of(&without_details),
         "record 7 (eventID i-1): insightDetails missing (required since eventVersion 1.0)"
     );
+    assert_eq!(record.insight_data_trail(), None);
+
+    // On data events: the trail it learned from is its insightSource.
+    let trail = "arn:aws:cloudtrail:us-east-1:123456789012:trail/data";
+    let on_data = insight.replace(
+        r#""insightType":"ApiCallRateInsight""#,
+        &format!(r#""insightType":"ApiCallRateInsight","sourceEventCategory":"Data","insightSource":"{trail}""#),
+    );
+    let record = Record::parse(raw(&on_data), None).expect("insight on data events");
+    assert_eq!(record.insight_data_trail(), Some(trail));
+    let management = insight.replace(
+        r#""insightType":"ApiCallRateInsight""#,
+        r#""insightType":"ApiCallRateInsight","sourceEventCategory":"Management""#,
+    );
+    let record = Record::parse(raw(&management), None).expect("insight on management events");
+    assert_eq!(record.insight_data_trail(), None);
+    assert_eq!(
+        problems_of(&on_data.replace(&format!(r#","insightSource":"{trail}""#), "")),
+        "record 7 (eventID i-1): insightDetails.insightSource missing (required on Insights events on data events)"
+    );
+    assert_eq!(
+        problems_of(&on_data.replace(r#""Data""#, r#""Network""#)),
+        "record 7 (eventID i-1): insightDetails.sourceEventCategory \"Network\" is neither Management nor Data"
+    );
 }
 
 #[test]

@@ -24,13 +24,36 @@ impl InsightSelection {
             .map(|(insight, categories)| (*insight, categories.as_slice()))
     }
 
-    pub fn admits(&self, record: &Record<'_>) -> bool {
-        record.event_type() == EventType::AwsCloudTrailInsight
-            && record.insight_type().is_some_and(|kind| {
-                self.selected
-                    .iter()
-                    .any(|(insight, _)| insight.as_str() == kind)
+    /// Whether some selected type watches data events: Insights then counts the trail's own.
+    pub fn watches_data(&self) -> bool {
+        self.watches(InsightSourceCategory::Data)
+    }
+
+    /// Whether some selected type watches `category`: Insights then counts the trail's calls
+    /// of that category.
+    pub(crate) fn watches(&self, category: InsightSourceCategory) -> bool {
+        self.selected
+            .iter()
+            .any(|(_, categories)| categories.contains(&category))
+    }
+
+    /// Whether the trail of `trail_arn` takes the Insights event `record`: its type selected
+    /// for the category it learned from, and for data events, learned from this trail's own
+    /// (another trail's data events are that trail's to log).
+    pub fn admits(&self, record: &Record<'_>, trail_arn: &str) -> bool {
+        if record.event_type() != EventType::AwsCloudTrailInsight {
+            return false;
+        }
+        let category = match record.insight_data_trail() {
+            None => InsightSourceCategory::Management,
+            Some(arn) if arn == trail_arn => InsightSourceCategory::Data,
+            Some(_) => return false,
+        };
+        record.insight_type().is_some_and(|kind| {
+            self.selected.iter().any(|(insight, categories)| {
+                insight.as_str() == kind && categories.contains(&category)
             })
+        })
     }
 
     /// Checks PutInsightSelectors' rules: each type once, and the events it learns from logged

@@ -12,6 +12,7 @@ pub(crate) mod spec;
 pub use advanced::AdvancedSelector;
 pub use basic::{ArnMatch, BasicResourceType, BasicSelector, DataResource};
 pub use insight::InsightSelection;
+pub(crate) use spec::InsightSourceCategory;
 
 use crate::invalid::Invalid;
 use crate::record::{EventCategory, Record};

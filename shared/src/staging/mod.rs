@@ -18,6 +18,7 @@ use crate::ids::random_id;
 use crate::layout;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::{EventCategory, EventType, Record};
+use crate::selectors::InsightSourceCategory;
 use crate::trail::Destination;
 
 /// One staged event: the raw record and what deliver needs to file it without re-validating it.
@@ -41,15 +42,18 @@ pub struct StagedEvent<'a> {
     /// `CloudTrail-Insight` files, never in `CloudTrail` ones.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insight: bool,
-    /// What Insights counts of a management event that a trail with InsightSelectors takes.
+    /// What Insights counts of the event: of a management event when a trail that takes it
+    /// watches management events for Insights, of a data event when such a trail watches data
+    /// events (deliver then counts it for each of its routes' trails that does).
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub counted: Option<Counted<'a>>,
     #[serde(borrow)]
     pub record: &'a RawValue,
 }
 
-/// A management call as Insights counts it (`[eventSource, eventName, write, errorCode,
-/// userIdentity.arn, userAgent]`), read once at ingest.
+/// A call as Insights counts it (`[eventSource, eventName, rated, errorCode,
+/// userIdentity.arn, userAgent]`), read once at ingest; `rated` when ApiCallRateInsight counts
+/// it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counted<'a>(
     #[serde(borrow)] pub Cow<'a, str>,
@@ -61,19 +65,20 @@ pub struct Counted<'a>(
 );
 
 impl<'a> Counted<'a> {
-    /// The call's facts when either Insights type counts it: a write call, or one with an
-    /// errorCode ("Working with CloudTrail Insights").
-    fn of(record: &Record<'a>) -> Option<Self> {
-        let write = !record.is_read_only();
+    /// The call's facts when either Insights type counts it ("Working with CloudTrail
+    /// Insights"): the call rate counts write management calls and every data call, the error
+    /// rate calls with an errorCode.
+    fn of(record: &Record<'a>, category: InsightSourceCategory) -> Option<Self> {
+        let rated = category == InsightSourceCategory::Data || !record.is_read_only();
         let error = record.error_code();
-        if !write && error.is_none() {
+        if !rated && error.is_none() {
             return None;
         }
         let owned = |text: Option<&str>| text.map(|text| Cow::Owned(text.to_owned()));
         Some(Counted(
             Cow::Owned(record.event_source()?.to_owned()),
             Cow::Owned(record.event_name()?.to_owned()),
-            write,
+            rated,
             owned(error),
             owned(record.user_identity().and_then(|who| who.arn.as_deref())),
             owned(record.user_agent()),
@@ -116,13 +121,18 @@ impl<'a> StagedEvent<'a> {
     /// a management event (CloudTrail keeps those with no trail at all). `None` when nothing
     /// takes it, so there is nothing to stage.
     pub fn route(config: &Config, record: &Record<'a>) -> Option<Self> {
+        let category = match record.category() {
+            EventCategory::Management => Some(InsightSourceCategory::Management),
+            EventCategory::Data => Some(InsightSourceCategory::Data),
+            _ => None,
+        };
         let mut watched = false;
         let routes: Vec<Route<'a>> = config
             .trails
             .iter()
             .filter_map(|trail| {
                 let destination = trail.selects(record, &config.account_id)?;
-                watched |= !trail.insight_selection().is_empty();
+                watched |= category.is_some_and(|c| trail.insight_selection().watches(c));
                 Some(Route::new(trail.name(), destination))
             })
             .collect();
@@ -140,10 +150,9 @@ impl<'a> StagedEvent<'a> {
         if routes.is_empty() && history.is_none() {
             return None;
         }
-        let counted = match history {
-            Some(_) if watched => Counted::of(record),
-            _ => None,
-        };
+        let counted = category
+            .filter(|_| watched)
+            .and_then(|c| Counted::of(record, c));
         Some(StagedEvent {
             dedup_key: dedup_key(record),
             event_time: Cow::Owned(record.event_time().to_string()),

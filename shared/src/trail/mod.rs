@@ -64,7 +64,7 @@ impl Trail {
         if !self.multi_region && region != self.home_region {
             return None;
         }
-        if !(self.events.admits(record) || self.insights.admits(record)) {
+        if !(self.events.admits(record) || self.insights.admits(record, &self.arn)) {
             return None;
         }
         Some(Destination { account_id, region })

@@ -335,6 +335,61 @@ fn insights_events_go_only_to_trails_with_insight_selectors() {
 }
 
 #[test]
+fn insights_events_on_data_events_go_only_to_their_own_trail_watching_data() {
+    let data = |kind: &str, trail: &str| {
+        let mut event = insight(kind, "us-east-2");
+        event["insightDetails"]["sourceEventCategory"] = json!("Data");
+        event["insightDetails"]["insightSource"] = json!(format!(
+            "arn:aws:cloudtrail:us-east-2:{ACCOUNT}:trail/{trail}"
+        ));
+        event
+    };
+    let selectors = "AdvancedEventSelectors: [{FieldSelectors: [{Field: eventCategory, Equals: [Data]}, {Field: resources.type, Equals: [AWS::S3::Object]}]}]";
+    let watching = trail(&format!(
+        "Name: watching\nS3BucketName: cairn-trail\nHomeRegion: us-east-2\n{selectors}\nInsightSelectors: [{{InsightType: ApiCallRateInsight, EventCategories: [Data]}}]"
+    ));
+    route(
+        &watching,
+        &[
+            (
+                "its own data events' call rate",
+                data("ApiCallRateInsight", "watching"),
+                Some((ACCOUNT, "us-east-2")),
+            ),
+            (
+                "another trail's data events",
+                data("ApiCallRateInsight", "other"),
+                None,
+            ),
+            (
+                "its own data events' error rate, not selected",
+                data("ApiErrorRateInsight", "watching"),
+                None,
+            ),
+            (
+                "management events' call rate, not watched",
+                insight("ApiCallRateInsight", "us-east-2"),
+                None,
+            ),
+        ],
+    );
+    let mut explicit = data("ApiCallRateInsight", "watching");
+    explicit["insightDetails"]["sourceEventCategory"] = json!("Management");
+    explicit["insightDetails"]
+        .as_object_mut()
+        .unwrap()
+        .remove("insightSource");
+    route(
+        &watching,
+        &[(
+            "sourceEventCategory Management, not watched",
+            explicit,
+            None,
+        )],
+    );
+}
+
+#[test]
 fn documented_insights_example_routes() {
     let text = include_str!(
         "../../../tests/fixtures/awsdocs_user_guide_examples/awsdocs_example_records.json"
