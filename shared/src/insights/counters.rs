@@ -132,40 +132,49 @@ impl Counters {
         self.applied.iter().find(|applied| applied.batch == batch)
     }
 
-    /// Counts `calls` (their minutes past the horizon only per hour and day). The calls are
-    /// grouped by API first, so each API's entry is looked up once per batch, by a key built
-    /// in one reused buffer.
+    /// Counts `calls` (their minutes past the horizon only per hour and day). A batch's calls
+    /// repeat themselves (one role, one tool, the same minute), so they are first tallied per
+    /// API, minute and attribution values, and each API's series then take one addition per
+    /// distinct tally rather than one per call; each API's entry is looked up once per batch,
+    /// by a key built in one reused buffer.
     pub(super) fn count(&mut self, calls: &[Call<'_>], last_closed: i64) {
         let horizon_start = last_closed - MINUTE_HORIZON + 1;
-        let mut per_api: HashMap<(&str, &str), Vec<&Call<'_>>> = HashMap::new();
+        let mut per_api: HashMap<(&str, &str), HashMap<Tallied<'_>, u64>> = HashMap::new();
         for call in calls {
             let minute = call.time.unix_seconds().div_euclid(60);
             self.first_minute = Some(self.first_minute.map_or(minute, |m| m.min(minute)));
-            per_api
+            let tallied = Tallied {
+                minute,
+                values: [
+                    call.arn.unwrap_or("null"),
+                    call.agent.unwrap_or("null"),
+                    call.error.unwrap_or("null"),
+                ],
+                rated: call.rated,
+                errored: call.error.is_some(),
+            };
+            *per_api
                 .entry((call.source, call.name))
                 .or_default()
-                .push(call);
+                .entry(tallied)
+                .or_default() += 1;
         }
         let mut key = String::new();
-        for ((source, name), calls) in per_api {
+        for ((source, name), tallies) in per_api {
             key.clear();
             write!(key, "{source} {name}").expect("writing to a String");
             if !self.apis.contains_key(key.as_str()) {
                 self.apis.insert(key.clone(), Api::default());
             }
             let api = self.apis.get_mut(key.as_str()).expect("inserted above");
-            for call in calls {
-                let minute = call.time.unix_seconds().div_euclid(60);
-                let values = [
-                    call.arn.unwrap_or("null"),
-                    call.agent.unwrap_or("null"),
-                    call.error.unwrap_or("null"),
-                ];
-                if call.rated {
-                    api.calls.add(minute, values, horizon_start);
+            for (tallied, calls) in tallies {
+                if tallied.rated {
+                    api.calls
+                        .add(tallied.minute, tallied.values, calls, horizon_start);
                 }
-                if call.error.is_some() {
-                    api.errors.add(minute, values, horizon_start);
+                if tallied.errored {
+                    api.errors
+                        .add(tallied.minute, tallied.values, calls, horizon_start);
                 }
             }
         }
@@ -273,6 +282,17 @@ impl Counters {
     }
 }
 
+/// Calls of one API alike in what the counters keep of them: their minute, their attribution
+/// values (userIdentityArn, userAgent, errorCode, "null" where absent) and which series count
+/// them.
+#[derive(PartialEq, Eq, Hash)]
+struct Tallied<'a> {
+    minute: i64,
+    values: [&'a str; 3],
+    rated: bool,
+    errored: bool,
+}
+
 /// A record the rule produced for the window ending at `minute`, and for a Start its
 /// explanation.
 struct Judged {
@@ -289,16 +309,17 @@ impl Series {
             && self.active.is_none()
     }
 
-    fn add(&mut self, minute: i64, values: [&str; 3], horizon_start: i64) {
-        *self.hours.entry(minute.div_euclid(60)).or_default() += 1;
+    /// Adds `calls` calls of `minute` with the attribution `values`.
+    fn add(&mut self, minute: i64, values: [&str; 3], calls: u64, horizon_start: i64) {
+        *self.hours.entry(minute.div_euclid(60)).or_default() += calls;
         self.days
             .entry(minute.div_euclid(1440))
             .or_default()
-            .add(values, 1);
+            .add(values, calls);
         if minute >= horizon_start {
             let tally = self.minutes.entry(minute).or_default();
-            tally.count += 1;
-            tally.by.add(values, 1);
+            tally.count += calls;
+            tally.by.add(values, calls);
         }
     }
 
