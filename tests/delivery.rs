@@ -11,7 +11,7 @@ use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
 use cairn_shared::validate::{FileKind, Line};
 use cairn_test_support::digests::{assert_closed_digest_chains, assert_digest_chains, signer};
-use cairn_test_support::faulty_store::{Fault, FaultyStore};
+use cairn_test_support::faulty_store::{Call, Fault, FaultyStore};
 use cairn_test_support::pipeline::{
     CONFIG, assert_settled, config, delivered, expected_deliveries, fixture_batches, stage_batch,
 };
@@ -205,6 +205,62 @@ async fn a_crash_at_any_storage_call_loses_nothing_and_duplicates_nothing() {
             }
             assert_settled(store.as_ref(), &config).await;
             assert_digest_chains(store.as_ref(), &config, later).await;
+        }
+    }
+}
+
+/// A batch of more than 16 staging objects (deliver's write concurrency) is cleaned with
+/// `delete_many`, a DeleteObjects request on S3, rather than one wave of single deletes. A crash
+/// at any call from its first delete to the end of the run, in both ways, then loses nothing and
+/// duplicates nothing either. The matrix above stages too few objects per batch to take that
+/// path, and the whole matrix over a batch this size takes far too long; every step before the
+/// deletes is the same on both paths.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_while_cleaning_a_large_batch_loses_nothing_and_duplicates_nothing() {
+    let config = config();
+    let batches: Vec<_> = fixture_batches().into_iter().take(24).collect();
+    let expected = expected_deliveries(&config, &batches);
+    let one_batch = 64 * 1024 * 1024;
+    let (_dir, store) = fresh_store(&config).await;
+    stage(store.as_ref(), &config, &batches).await;
+    let staged = store
+        .list_all(&config.state_bucket, cairn_shared::layout::STAGING_PREFIX)
+        .await
+        .expect("list")
+        .len();
+    assert!(staged > 16, "only {staged} staging objects");
+    let counting = FaultyStore::counting(store.clone());
+    let clean = Deliverer::new(&config, &counting, Some(signer().await))
+        .with_max_batch_bytes(one_batch)
+        .handle(&CLAIM_FOR, T0)
+        .await
+        .expect("clean run");
+    assert_eq!(clean.batches, 1);
+    let deletes = counting.calls_of(Call::Delete);
+    assert_eq!(deletes.len(), staged);
+    let total = counting.calls();
+
+    for fault in [Fault::Before, Fault::After] {
+        for fail_at in deletes[0]..=total {
+            let (_dir, store) = fresh_store(&config).await;
+            stage(store.as_ref(), &config, &batches).await;
+            let faulty = FaultyStore::new(store.clone(), fail_at, fault);
+            let crashed = Deliverer::new(&config, &faulty, Some(signer().await))
+                .with_max_batch_bytes(one_batch)
+                .handle(&CLAIM_FOR, T0)
+                .await;
+            assert!(
+                crashed.is_err(),
+                "call {fail_at} ({fault:?}) did not fail the run"
+            );
+
+            let later = T0 + delivery::LEASE + Duration::minutes(1);
+            deliver(store.as_ref(), &config, later).await;
+            let found = delivered(store.as_ref(), &config).await;
+            if found != expected {
+                panic!("crash at call {fail_at} of {total} ({fault:?}): delivered set differs");
+            }
+            assert_settled(store.as_ref(), &config).await;
         }
     }
 }

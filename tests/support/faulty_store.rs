@@ -1,7 +1,7 @@
 //! An object store that fails one chosen call: the crash-at-every-step harness.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -18,11 +18,23 @@ pub enum Fault {
     After,
 }
 
+/// What a call was: the port method that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Put,
+    Get,
+    Head,
+    List,
+    Delete,
+}
+
 /// Passes calls through to `inner`, counting them; call number `fail_at` (1-based) fails as
 /// `fault` says, and so does every later call, as after a crash nothing more happens.
 pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
     calls: AtomicUsize,
+    /// Each call's kind, in the order the calls were numbered.
+    kinds: Mutex<Vec<Call>>,
     fail_at: usize,
     fault: Fault,
 }
@@ -32,6 +44,7 @@ impl FaultyStore {
         Self {
             inner,
             calls: AtomicUsize::new(0),
+            kinds: Mutex::new(Vec::new()),
             fail_at,
             fault,
         }
@@ -46,6 +59,12 @@ impl FaultyStore {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// The numbers (1-based) of the calls of `kind` so far.
+    pub fn calls_of(&self, kind: Call) -> Vec<usize> {
+        let kinds = self.kinds.lock().expect("kinds");
+        (1..=kinds.len()).filter(|n| kinds[n - 1] == kind).collect()
+    }
+
     fn crashed() -> ObjectStoreError {
         ObjectStoreError::Backend {
             context: "injected fault".to_owned(),
@@ -56,9 +75,15 @@ impl FaultyStore {
     /// Runs `call` unless this call is at or past the fault.
     async fn call<T>(
         &self,
+        kind: Call,
         call: impl Future<Output = Result<T, ObjectStoreError>>,
     ) -> Result<T, ObjectStoreError> {
-        let number = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let number = {
+            // Numbered and logged under one lock, so the log's order is the numbers' order.
+            let mut kinds = self.kinds.lock().expect("kinds");
+            kinds.push(kind);
+            self.calls.fetch_add(1, Ordering::SeqCst) + 1
+        };
         if number < self.fail_at {
             return call.await;
         }
@@ -78,15 +103,16 @@ impl ObjectStore for FaultyStore {
         body: Bytes,
         options: &PutOptions,
     ) -> Result<PutReceipt, ObjectStoreError> {
-        self.call(self.inner.put(bucket, key, body, options)).await
+        self.call(Call::Put, self.inner.put(bucket, key, body, options))
+            .await
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
-        self.call(self.inner.get(bucket, key)).await
+        self.call(Call::Get, self.inner.get(bucket, key)).await
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
-        self.call(self.inner.head(bucket, key)).await
+        self.call(Call::Head, self.inner.head(bucket, key)).await
     }
 
     async fn list_page(
@@ -95,11 +121,15 @@ impl ObjectStore for FaultyStore {
         prefix: &str,
         continuation_token: Option<&str>,
     ) -> Result<ListPage, ObjectStoreError> {
-        self.call(self.inner.list_page(bucket, prefix, continuation_token))
-            .await
+        self.call(
+            Call::List,
+            self.inner.list_page(bucket, prefix, continuation_token),
+        )
+        .await
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), ObjectStoreError> {
-        self.call(self.inner.delete(bucket, key)).await
+        self.call(Call::Delete, self.inner.delete(bucket, key))
+            .await
     }
 }
