@@ -195,15 +195,15 @@ async fn a_crash_at_any_storage_call_loses_nothing_and_duplicates_nothing() {
                 "call {fail_at} ({fault:?}) did not fail a run"
             );
 
-            // The next scheduled run, once the crashed run's claim has lapsed.
-            // A minute's slack: the crashed run's lease counts its real running time too.
             let later = digests_due + delivery::LEASE + Duration::minutes(1);
-            deliver(store.as_ref(), &config, later).await;
-            let found = delivered(store.as_ref(), &config).await;
-            if found != expected {
-                panic!("crash at call {fail_at} of {total} ({fault:?}): delivered set differs");
-            }
-            assert_settled(store.as_ref(), &config).await;
+            recover(
+                store.as_ref(),
+                &config,
+                later,
+                &expected,
+                (fail_at, total, fault),
+            )
+            .await;
             assert_digest_chains(store.as_ref(), &config, later).await;
         }
     }
@@ -255,14 +255,34 @@ async fn a_crash_while_cleaning_a_large_batch_loses_nothing_and_duplicates_nothi
             );
 
             let later = T0 + delivery::LEASE + Duration::minutes(1);
-            deliver(store.as_ref(), &config, later).await;
-            let found = delivered(store.as_ref(), &config).await;
-            if found != expected {
-                panic!("crash at call {fail_at} of {total} ({fault:?}): delivered set differs");
-            }
-            assert_settled(store.as_ref(), &config).await;
+            recover(
+                store.as_ref(),
+                &config,
+                later,
+                &expected,
+                (fail_at, total, fault),
+            )
+            .await;
         }
     }
+}
+
+/// The next scheduled run after a crash at call `fail_at` of `total`, at `later`, once the
+/// crashed run's claim has lapsed (a minute's slack: the crashed run's lease counts its real
+/// running time too): every record delivered once, nothing left staged or claimed.
+async fn recover(
+    store: &dyn ObjectStore,
+    config: &Config,
+    later: OffsetDateTime,
+    expected: &BTreeMap<String, Vec<cairn_test_support::pipeline::Placement>>,
+    (fail_at, total, fault): (usize, usize, Fault),
+) {
+    deliver(store, config, later).await;
+    let found = delivered(store, config).await;
+    if found != *expected {
+        panic!("crash at call {fail_at} of {total} ({fault:?}): delivered set differs");
+    }
+    assert_settled(store, config).await;
 }
 
 /// A delivering run at T0, then a run at `digests_due` that writes the digests.

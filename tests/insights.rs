@@ -639,7 +639,7 @@ trails:
   - Name: objects
     S3BucketName: insights-trail
     HomeRegion: us-east-1
-    AdvancedEventSelectors:
+    AdvancedEventSelectors: &objects
       - FieldSelectors:
           - Field: eventCategory
             Equals: [Data]
@@ -652,12 +652,7 @@ trails:
     S3BucketName: insights-trail
     S3KeyPrefix: copy
     HomeRegion: us-east-1
-    AdvancedEventSelectors:
-      - FieldSelectors:
-          - Field: eventCategory
-            Equals: [Data]
-          - Field: resources.type
-            Equals: ["AWS::S3::Object"]
+    AdvancedEventSelectors: *objects
 "#;
 
 /// An S3 GetObject data event: read-only, which ApiCallRateInsight on data events counts.
