@@ -254,18 +254,14 @@ fn data_trail<'c>(
     config: &'c Config,
     wanted: &str,
 ) -> Result<insights::DataTrail<'c>, AwsCliError> {
-    let trail = config
-        .trails
-        .iter()
-        .find(|trail| trail.name() == wanted || trail.arn() == wanted)
-        .ok_or_else(|| AwsCliError {
-            code: "TrailNotFoundException",
-            operation: OPERATION,
-            message: format!(
-                "Unknown trail: {wanted} for the user: {}",
-                config.account_id
-            ),
-        })?;
+    let trail = config.trail(wanted).ok_or_else(|| AwsCliError {
+        code: "TrailNotFoundException",
+        operation: OPERATION,
+        message: format!(
+            "Unknown trail: {wanted} for the user: {}",
+            config.account_id
+        ),
+    })?;
     if !trail.insight_selection().watches_data() {
         return Err(invalid(format!(
             "Trail {} does not log Insights events on data events: no InsightSelectors entry has EventCategories Data.",

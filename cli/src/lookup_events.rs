@@ -271,21 +271,17 @@ pub(crate) async fn run(
 
 /// The trail `--trail` names, by name or ARN.
 fn trail<'c>(config: &'c Config, name: &str) -> Result<&'c Trail> {
-    config
-        .trails
-        .iter()
-        .find(|trail| trail.name() == name || trail.arn() == name)
-        .ok_or_else(|| {
-            let known: Vec<&str> = config.trails.iter().map(Trail::name).collect();
-            anyhow!(
-                "unknown trail {name:?}: the configuration's trails are {}",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )
-        })
+    config.trail(name).ok_or_else(|| {
+        let known: Vec<&str> = config.trails.iter().map(Trail::name).collect();
+        anyhow!(
+            "unknown trail {name:?}: the configuration's trails are {}",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )
+    })
 }
 
 /// Searches `trail`'s log files and writes what matches to `out` as each file is read (flushed

@@ -75,6 +75,14 @@ impl Config {
         Self::from_yaml(&text, &origin)
     }
 
+    /// The trail `name_or_arn` names, by its Name or its TrailARN, as CloudTrail's APIs take
+    /// either.
+    pub fn trail(&self, name_or_arn: &str) -> Option<&Trail> {
+        self.trails
+            .iter()
+            .find(|trail| trail.name() == name_or_arn || trail.arn() == name_or_arn)
+    }
+
     /// Parses and validates YAML text; `origin` names it in errors (a path, or `<stdin>`).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let spec: ConfigSpec = serde_yaml_ng::from_str(text)

@@ -2,9 +2,8 @@
 //! delivered: count the batch's calls, judge the minutes that closed ([`insights::observe`]),
 //! and write the Insights events found to the `CloudTrail-Insight` files of every trail whose
 //! InsightSelectors take them, and those on management events to the event history; and for
-//! each Start a trail takes, the
-//! alert object notify announces it from ([`crate::alert::InsightAlert`]), with the facts
-//! counting knew.
+//! each Start a trail takes, the alert object notify announces it from
+//! ([`crate::alert::InsightAlert`]), with the facts counting knew.
 //!
 //! Redoing the step is harmless: `observe` hands a batch it counted already the same records
 //! and facts, whose files, history and alert objects have keys and bytes fixed by the batch.
@@ -52,29 +51,7 @@ pub(super) async fn plan_writes(
     // Each place has its own counters document, so several are counted at once (as many as
     // deliver writes at once: an organization trail can have thousands); what they found is
     // taken in the order of the plan, the same on every rerun.
-    let places: Vec<_> = plan
-        .insight_calls
-        .iter()
-        .map(|(&(data_trail, account, region), calls)| {
-            let data_trail = data_trail.map(|name| {
-                let trail = config
-                    .trails
-                    .iter()
-                    .find(|trail| trail.name() == name)
-                    .expect("the plan counts data events for trails of the configuration");
-                insights::DataTrail {
-                    name,
-                    arn: trail.arn(),
-                }
-            });
-            let place = insights::Place {
-                account,
-                region,
-                data_trail,
-            };
-            (place, calls)
-        })
-        .collect();
+    let places: Vec<_> = plan.insight_calls.iter().collect();
     let mut observed = Vec::with_capacity(places.len());
     for wave in places.chunks(WRITE_CONCURRENCY) {
         observed.extend(

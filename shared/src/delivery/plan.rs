@@ -61,15 +61,11 @@ pub(super) struct Plan<'c, 'p> {
     /// Events routed to trails cairn.yaml no longer has, per trail name: a deleted trail takes
     /// no more deliveries, as in CloudTrail.
     pub removed_trails: BTreeMap<String, usize>,
-    /// The calls Insights counts, per place, borrowed from the staging objects as read:
-    /// counting allocates nothing per call.
-    pub insight_calls: BTreeMap<CountedAt<'p>, Vec<insights::Call<'p>>>,
+    /// The calls Insights counts, per place (the event history's account and Region for
+    /// management events; a trail watching data events, with its account and Region, for
+    /// those), borrowed from the staging objects as read: counting allocates nothing per call.
+    pub insight_calls: BTreeMap<insights::Place<'p>, Vec<insights::Call<'p>>>,
 }
-
-/// Where Insights counts a call: the trail whose data events it counts (`None` for
-/// management events, counted per account and Region of the event history), the account
-/// and the Region.
-pub(super) type CountedAt<'p> = (Option<&'p str>, &'p str, &'p str);
 
 /// A staged event with its eventTime and the hashes the dedup records compare.
 pub(super) struct Hashed<'a> {
@@ -150,7 +146,7 @@ pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError>
     .collect()
 }
 
-pub(super) fn build<'c, 'p>(
+pub(super) fn build<'c: 'p, 'p>(
     config: &'c Config,
     parsed: &'p Parsed<'_>,
     already_seen: &SeenSet,
@@ -164,13 +160,16 @@ pub(super) fn build<'c, 'p>(
     let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
     let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
-    let mut insight_calls: BTreeMap<CountedAt<'_>, Vec<insights::Call<'_>>> = BTreeMap::new();
+    let mut insight_calls: BTreeMap<insights::Place<'_>, Vec<insights::Call<'_>>> = BTreeMap::new();
     // The trails whose InsightSelectors watch data events: each counts its own.
-    let data_watchers: Vec<&str> = config
+    let data_watchers: Vec<insights::DataTrail<'c>> = config
         .trails
         .iter()
         .filter(|trail| trail.insight_selection().watches_data())
-        .map(|trail| trail.name())
+        .map(|trail| insights::DataTrail {
+            name: trail.name(),
+            arn: trail.arn(),
+        })
         .collect();
     for (staged_at, events) in parsed {
         for Hashed {
@@ -207,14 +206,25 @@ pub(super) fn build<'c, 'p>(
                 };
                 match &event.history {
                     Some((account, region)) => insight_calls
-                        .entry((None, account, region))
+                        .entry(insights::Place {
+                            account,
+                            region,
+                            data_trail: None,
+                        })
                         .or_default()
                         .push(call),
                     None => {
                         for route in &event.routes {
-                            if data_watchers.contains(&route.trail()) {
+                            let watcher = data_watchers
+                                .iter()
+                                .find(|watcher| watcher.name == route.trail());
+                            if let Some(&watcher) = watcher {
                                 insight_calls
-                                    .entry((Some(route.trail()), route.account(), route.region()))
+                                    .entry(insights::Place {
+                                        account: route.account(),
+                                        region: route.region(),
+                                        data_trail: Some(watcher),
+                                    })
                                     .or_default()
                                     .push(call);
                             }

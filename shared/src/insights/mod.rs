@@ -56,7 +56,7 @@ pub struct Call<'a> {
 
 /// Whose calls a counters document counts: an account and Region's management events, or
 /// the data events one trail logs there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Place<'a> {
     pub account: &'a str,
     pub region: &'a str,
@@ -65,7 +65,7 @@ pub struct Place<'a> {
 
 /// The trail whose data events are counted: its name keys the counters, its ARN is the
 /// records' `insightSource`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DataTrail<'a> {
     pub name: &'a str,
     pub arn: &'a str,
