@@ -7,6 +7,7 @@ use std::sync::Arc;
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer, DeliveryReport, read_journal};
+use cairn_shared::layout::Shard;
 use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
 use cairn_shared::validate::{FileKind, Line};
@@ -50,11 +51,22 @@ async fn stage(store: &dyn ObjectStore, config: &Config, batches: &[(String, Str
 /// How long each run may claim new batches.
 const CLAIM_FOR: Duration = Duration::minutes(10);
 
+/// A run of every shard, one after the other, as their scheduled runs would.
 async fn deliver(store: &dyn ObjectStore, config: &Config, now: OffsetDateTime) -> DeliveryReport {
-    Deliverer::new(config, store, Some(signer().await))
-        .handle(&CLAIM_FOR, now)
-        .await
-        .expect("deliver")
+    let mut report = DeliveryReport::default();
+    for deliverer in Deliverer::every_shard(config, store, Some(signer().await)) {
+        report.absorb(deliverer.handle(&CLAIM_FOR, now).await.expect("deliver"));
+    }
+    report
+}
+
+/// The pipeline tests' configuration, with deliver in two shards.
+fn two_shards() -> Config {
+    Config::from_yaml(
+        &format!("deliverShards: 2\n{}", cairn_test_support::pipeline::CONFIG),
+        "two shards",
+    )
+    .expect("two shards")
 }
 
 fn assert_exactly_once(
@@ -168,7 +180,18 @@ async fn a_replay_of_the_same_events_within_a_day_is_not_delivered_again() {
 /// staged, and every log file is in exactly one digest of an unbroken chain.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_crash_at_any_storage_call_loses_nothing_and_duplicates_nothing() {
-    let config = config();
+    crash_matrix(config()).await;
+}
+
+/// The same with deliver in two shards, each step running shard 0 then shard 1 on the same
+/// faulty store: a crash in either shard's run, or in a digest cut either makes, loses and
+/// duplicates nothing in either shard, and the chains the two share the ledger of stay whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_at_any_storage_call_of_either_shard_loses_nothing_and_duplicates_nothing() {
+    crash_matrix(two_shards()).await;
+}
+
+async fn crash_matrix(config: Config) {
     // A sixth of the fixtures in several batches keeps the (calls × 2) runs quick while crashes
     // still land in every step of a batch and between batches.
     let batches: Vec<_> = fixture_batches().into_iter().step_by(6).collect();
@@ -177,6 +200,13 @@ async fn a_crash_at_any_storage_call_loses_nothing_and_duplicates_nothing() {
     let digests_due = T0 + Duration::hours(2);
     let (_dir, store) = fresh_store(&config).await;
     stage(store.as_ref(), &config, &batches).await;
+    for shard in Shard::all(config.deliver_shards) {
+        let staged = store
+            .list_all(&config.state_bucket, &shard.staging_prefix())
+            .await
+            .expect("list");
+        assert!(!staged.is_empty(), "{shard} has nothing to deliver");
+    }
     let counting = FaultyStore::counting(store.clone());
     let (first, second) = two_runs(&config, &counting, batch_bytes, digests_due).await;
     let clean = first.expect("clean run");
@@ -295,11 +325,103 @@ async fn two_runs(
     Result<DeliveryReport, delivery::DeliveryError>,
     Result<DeliveryReport, delivery::DeliveryError>,
 ) {
-    let deliverer =
-        Deliverer::new(config, store, Some(signer().await)).with_max_batch_bytes(batch_bytes);
-    let first = deliverer.handle(&CLAIM_FOR, T0).await;
-    let second = deliverer.handle(&CLAIM_FOR, digests_due).await;
+    // Every shard's run, one after the other; the first error ends the step, as a crash would.
+    let deliverers: Vec<_> = Deliverer::every_shard(config, store, Some(signer().await))
+        .into_iter()
+        .map(|deliverer| deliverer.with_max_batch_bytes(batch_bytes))
+        .collect();
+    let every_shard = async |now| {
+        let mut report = DeliveryReport::default();
+        for deliverer in &deliverers {
+            report.absorb(deliverer.handle(&CLAIM_FOR, now).await?);
+        }
+        Ok(report)
+    };
+    let first = every_shard(T0).await;
+    let second = every_shard(digests_due).await;
     (first, second)
+}
+
+/// Two shards' runs at once: every fixture record delivered once to each trail that takes it;
+/// each shard delivers its own (account, Region) destinations, so each digest chain gets its
+/// log files from one shard; and the chains the two record in one ledger validate.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_shards_at_once_deliver_everything_once_and_keep_each_chain_in_one_shard() {
+    let config = two_shards();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let shard_of = |prefix: &str| {
+        let store = store.clone();
+        let state = config.state_bucket.clone();
+        let prefix = prefix.to_owned();
+        async move { store.list_all(&state, &prefix).await.expect("list").len() }
+    };
+    let (first, second) = (
+        shard_of("staging/shard-0/").await,
+        shard_of("staging/shard-1/").await,
+    );
+    assert!(first > 0 && second > 0, "staged {first} and {second}");
+    assert_eq!(shard_of("staging/2").await, 0, "nothing staged unsharded");
+
+    let deliverers = Deliverer::every_shard(&config, store.as_ref(), Some(signer().await));
+    let (a, b) = tokio::join!(
+        deliverers[0].handle(&CLAIM_FOR, T0),
+        deliverers[1].handle(&CLAIM_FOR, T0)
+    );
+    let (a, b) = (a.expect("shard 0"), b.expect("shard 1"));
+    assert!(
+        a.events > 0 && b.events > 0,
+        "{} and {}",
+        a.events,
+        b.events
+    );
+    let destinations = |report: &DeliveryReport| -> std::collections::BTreeSet<(String, String)> {
+        report
+            .log_files
+            .iter()
+            .map(|file| {
+                // …/{account}/CloudTrail/{region}/…
+                let parts: Vec<&str> = file.key.split('/').collect();
+                let kind = parts.iter().position(|p| *p == "CloudTrail").unwrap();
+                (parts[kind - 1].to_owned(), parts[kind + 1].to_owned())
+            })
+            .collect()
+    };
+    let (in_a, in_b) = (destinations(&a), destinations(&b));
+    assert!(in_a.is_disjoint(&in_b), "{in_a:?} and {in_b:?}");
+    for (shard, places) in [(0, &in_a), (1, &in_b)] {
+        for (account, region) in places {
+            assert_eq!(
+                cairn_shared::staging::shard_of(2, account, region).index(),
+                shard
+            );
+        }
+    }
+
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+    // Their journals and dedup records are their own.
+    for shard in Shard::all(2) {
+        assert_eq!(
+            shard_of(&shard.seen_prefix()).await,
+            1,
+            "{shard}: one batch's dedup record"
+        );
+    }
+
+    // A replay is dropped by each shard's own dedup records.
+    stage_fixtures(store.as_ref(), &config).await;
+    let replay = deliver(store.as_ref(), &config, T0 + Duration::minutes(5)).await;
+    assert_eq!(replay.events, 0);
+    assert!(replay.log_files.is_empty());
+
+    let later = T0 + Duration::hours(2);
+    deliver(store.as_ref(), &config, later).await;
+    let chains = assert_digest_chains(store.as_ref(), &config, later).await;
+    assert!(chains.digests.len() > 2, "{:?}", chains.digests.keys());
 }
 
 /// A run that finds another run's unexpired claim leaves the batch alone.
@@ -320,7 +442,7 @@ async fn a_run_leaves_a_batch_another_run_holds() {
             .await
             .is_err()
     );
-    let (journal, _) = read_journal(store.as_ref(), &config.state_bucket)
+    let (journal, _) = read_journal(store.as_ref(), &config.state_bucket, Shard::ONLY)
         .await
         .unwrap();
     let held = journal.batch.expect("the crashed run's claim");

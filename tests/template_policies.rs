@@ -394,7 +394,6 @@ fn only_deliver_may_sign_with_the_signing_key() {
         texts(&deliver["Environment"]["Variables"]["CAIRN_SIGNING_KEY"]),
         ["SigningKey.Arn"]
     );
-    assert_eq!(deliver["ReservedConcurrentExecutions"].as_u64(), Some(1));
 }
 
 /// A flood of ingest requests is throttled at a bound the deployer sets, not scaled out.

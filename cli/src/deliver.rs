@@ -12,8 +12,8 @@ use crate::backend::BackendArgs;
 use cairn_shared::service::Service;
 use time::{Duration, OffsetDateTime};
 
-/// One deliver run, digests included; on the embedded store also the event history's 90-day
-/// expiry (an S3 lifecycle rule does that in AWS).
+/// One deliver run of every shard at once, digests included; on the embedded store also the
+/// event history's 90-day expiry (an S3 lifecycle rule does that in AWS).
 pub(crate) async fn deliver(
     config: &Config,
     store: &dyn ObjectStore,
@@ -21,9 +21,15 @@ pub(crate) async fn deliver(
     now: OffsetDateTime,
 ) -> Result<DeliveryReport> {
     let signer = backend.signer().await?;
-    let report = Deliverer::new(config, store, signer.as_deref())
-        .handle(&Duration::days(1), now)
-        .await?;
+    let deliverers = Deliverer::every_shard(config, store, signer.as_deref());
+    let claim_for = Duration::days(1);
+    let runs = deliverers
+        .iter()
+        .map(|deliverer| deliverer.handle(&claim_for, now));
+    let mut report = DeliveryReport::default();
+    for run in futures::future::try_join_all(runs).await? {
+        report.absorb(run);
+    }
     if backend.is_embedded() {
         history::prune(store, &config.state_bucket, now).await?;
     }

@@ -9,6 +9,8 @@
 //! the closest to the work itself. Last, the size of the counters documents Insights left in
 //! the state bucket.
 
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "support/staged.rs"]
 mod staged;
 mod support;
@@ -36,18 +38,6 @@ struct Took {
     cpu: Duration,
 }
 
-/// The CPU time (user and system) every thread of this process has used so far, from
-/// `/proc/self/stat` (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    let after_name = &stat[stat.rfind(')').expect("a command name") + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    Duration::from_millis(ticks * 10)
-}
-
 /// One delivery of the records, staged first (untimed); returns what the delivery took and
 /// the bytes of the Insights counters it left.
 fn deliver_once(
@@ -56,9 +46,9 @@ fn deliver_once(
     runtime: &tokio::runtime::Runtime,
 ) -> (Took, u64) {
     let (_dir, store) = staged_store(config, records, runtime);
-    let cpu_before = process_cpu();
+    let cpu_before = cpu::process();
     let (wall, report) = timed_delivery(config, &store, runtime);
-    let cpu = process_cpu() - cpu_before;
+    let cpu = cpu::process() - cpu_before;
     assert_eq!(report.events, RECORDS);
     let counters = runtime
         .block_on(store.list_all("bench-state", "insights/"))

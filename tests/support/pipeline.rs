@@ -14,6 +14,7 @@ use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::ports::signer::Signer;
 use cairn_shared::record::{EventTime, EventType, Record, compact, split_batch};
 use cairn_shared::service::Service;
+use cairn_shared::staging::{self, StagedEvent};
 use flate2::read::GzDecoder;
 use serde_json::value::RawValue;
 
@@ -106,8 +107,9 @@ fn kind_of(record: &Record<'_>) -> &'static str {
 
 /// What the fixtures should become: per record text, compact as ingest stores it (the
 /// Stratus records are pretty-printed), every (trail, account, region) that must hold it,
-/// worked out from the trails' selectors record by record. A record whose eventID an earlier
-/// record already had is left out (AWS's documentation examples reuse a few).
+/// from the trails' selectors record by record. Each deliver shard drops a record whose
+/// eventID an earlier record already had there (AWS's documentation examples reuse a few):
+/// with one shard, the later record entirely.
 pub fn expected_deliveries(
     config: &Config,
     batches: &[(String, String)],
@@ -117,20 +119,24 @@ pub fn expected_deliveries(
     for (_, body) in batches {
         for raw in split_batch(body).expect("fixture batch") {
             let record = Record::parse(raw, None).expect("real records are valid");
-            if let Some(id) = record.event_id()
-                && !event_ids.insert(id.to_owned())
-            {
+            let Some(staged) = StagedEvent::route(config, &record) else {
                 continue;
-            }
-            for trail in &config.trails {
-                if let Some(to) = trail.selects(&record, &config.account_id) {
+            };
+            for (shard, parts) in staging::by_shard(vec![staged], config.deliver_shards) {
+                let [part] = &parts[..] else {
+                    panic!("one part of one event per shard")
+                };
+                if !event_ids.insert((shard, part.dedup_key.to_string())) {
+                    continue;
+                }
+                for route in &part.routes {
                     expected
                         .entry(compact(raw).get().to_owned())
                         .or_default()
                         .push(Placement {
-                            trail: trail.name().to_owned(),
-                            account: to.account_id.to_owned(),
-                            region: to.region.to_owned(),
+                            trail: route.trail().to_owned(),
+                            account: route.account().to_owned(),
+                            region: route.region().to_owned(),
                             kind: kind_of(&record),
                         });
                 }
@@ -291,17 +297,19 @@ pub fn config_with_suffix(suffix: &str) -> Config {
     Config::from_yaml(&yaml, "pipeline test configuration").expect("the test configuration")
 }
 
-/// Nothing left behind by deliver: no staging objects, no batch in the journal.
+/// Nothing left behind by deliver: no staging objects, no batch in any shard's journal.
 pub async fn assert_settled(store: &dyn ObjectStore, config: &Config) {
     let staged = store
         .list_all(&config.state_bucket, cairn_shared::layout::STAGING_PREFIX)
         .await
         .expect("list");
     assert!(staged.is_empty(), "staging objects left: {staged:?}");
-    let (journal, _) = cairn_shared::delivery::read_journal(store, &config.state_bucket)
-        .await
-        .expect("journal");
-    assert_eq!(journal.batch, None);
+    for shard in cairn_shared::layout::Shard::all(config.deliver_shards) {
+        let (journal, _) = cairn_shared::delivery::read_journal(store, &config.state_bucket, shard)
+            .await
+            .expect("journal");
+        assert_eq!(journal.batch, None, "{shard}");
+    }
 }
 
 /// A suffix for bucket names that no earlier run against the same LocalStack has used.

@@ -1,11 +1,13 @@
 //! deliver's invocations: a schedule tick, and the invocation's deadline, into the run's clock
-//! and claim window; the run's report is the answer, and its metrics (per trail: events and
-//! Insights events delivered, delivery lag) are printed as EMF lines.
+//! and claim window, and the tick's `detail.shard` into the shard the run works (template.yaml's
+//! schedule sends one tick per shard; a tick without one works shard 0); the run's report is the
+//! answer, and its metrics (per trail: events and Insights events delivered, delivery lag) are
+//! printed as EMF lines.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cairn_edge::FunctionError;
 use cairn_edge::error::{Classify, ErrorKind};
-use cairn_shared::delivery::{Deliverer, DeliveryReport};
+use cairn_shared::delivery::{Deliverer, DeliveryReport, NoSuchShard};
 use cairn_shared::service::Service;
 use lambda_runtime::{LambdaEvent, tracing};
 use time::error::ComponentRange;
@@ -42,12 +44,30 @@ impl Classify for ClockError {
     }
 }
 
+/// A tick whose `detail.shard` is not a shard number.
+#[derive(Debug, thiserror::Error)]
+#[error("the schedule's detail.shard is {found}, not a shard number (0, 1, …)")]
+pub(crate) struct ShardUnreadable {
+    found: String,
+}
+
+impl Classify for ShardUnreadable {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::BadEvent
+    }
+}
+
 /// Answers one invocation; `real_now` is this machine's clock.
 pub(crate) async fn handle(
-    deliverer: &Deliverer<'_>,
+    deliverers: &[Deliverer<'_>],
     event: LambdaEvent<EventBridgeEvent>,
     real_now: OffsetDateTime,
 ) -> Result<DeliveryReport, FunctionError> {
+    let index = shard(&event.payload)?;
+    let deliverer = deliverers.get(usize::from(index)).ok_or(NoSuchShard {
+        index,
+        count: u16::try_from(deliverers.len()).expect("at most a few shards"),
+    })?;
     let now = run_clock(scheduled_time(&event.payload)?, real_now);
     let claim_for = claim_window(deadline(event.context.deadline)?, real_now);
     let report = deliverer.handle(&claim_for, now).await?;
@@ -55,6 +75,7 @@ pub(crate) async fn handle(
         cairn_edge::print_metric(&line);
     }
     tracing::info!(
+        shard = index,
         events = report.events,
         log_files = report.log_files.len(),
         duplicates = report.duplicates,
@@ -89,6 +110,20 @@ fn deadline(deadline_ms: u64) -> Result<OffsetDateTime, ClockError> {
             source,
         },
     )
+}
+
+/// The shard a tick names in `detail.shard`; 0 when it names none (a schedule's own tick has
+/// `detail: {}`).
+fn shard(event: &EventBridgeEvent) -> Result<u16, ShardUnreadable> {
+    match event.detail.get("shard") {
+        None => Ok(0),
+        Some(value) => value
+            .as_u64()
+            .and_then(|index| u16::try_from(index).ok())
+            .ok_or_else(|| ShardUnreadable {
+                found: value.to_string(),
+            }),
+    }
 }
 
 /// The schedule's `time`, to the second, when the event has one.

@@ -20,9 +20,11 @@ async fn main() -> Result<(), Error> {
     let signer = std::env::var("CAIRN_SIGNING_KEY")
         .ok()
         .map(|key_id| KmsSigner::new(&sdk, key_id));
-    let deliverer = &Deliverer::new(&config, &store, signer.as_ref().map(|s| s as &dyn Signer));
+    // One per shard, each keeping its own dedup cache across invocations.
+    let deliverers =
+        &Deliverer::every_shard(&config, &store, signer.as_ref().map(|s| s as &dyn Signer));
     run(service_fn(move |event| {
-        handler::handle(deliverer, event, OffsetDateTime::now_utc())
+        handler::handle(deliverers, event, OffsetDateTime::now_utc())
     }))
     .await
 }

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::fmt;
 
 use cairn_shared::config::ConfigError;
-use cairn_shared::delivery::DeliveryError;
+use cairn_shared::delivery::{DeliveryError, NoSuchShard};
 use cairn_shared::digest::DigestError;
 use cairn_shared::document::DocumentError;
 use cairn_shared::forward::ForwardError;
@@ -134,6 +134,20 @@ impl From<FunctionError> for Diagnostic {
 }
 
 impl Classify for ConfigError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::ConfigInvalid
+    }
+}
+
+impl Classify for crate::ShardsDisagree {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::ConfigInvalid
+    }
+}
+
+/// The schedule names a shard cairn.yaml's `deliverShards` does not have: the template's
+/// `DeliverShards` and the configuration disagree.
+impl Classify for NoSuchShard {
     fn kind(&self) -> ErrorKind {
         ErrorKind::ConfigInvalid
     }

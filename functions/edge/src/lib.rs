@@ -24,8 +24,12 @@ const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
 pub async fn start() -> Result<Config, FunctionError> {
     tracing::init_default_subscriber();
     let path = env_or("CAIRN_CONFIG", "cairn.yaml");
+    let shards = std::env::var(DELIVER_SHARDS_VARIABLE).ok();
     let error = match Config::load(path.as_ref()) {
-        Ok(config) => return Ok(config),
+        Ok(config) => match check_shards(&config, shards.as_deref()) {
+            Ok(()) => return Ok(config),
+            Err(error) => FunctionError::from(error),
+        },
         Err(error) => FunctionError::from(error),
     };
     tracing::error!(
@@ -35,6 +39,34 @@ pub async fn start() -> Result<Config, FunctionError> {
     );
     report_init_error(&error).await;
     Err(error)
+}
+
+/// template.yaml's `DeliverShards`, in the environment of ingest and deliver.
+const DELIVER_SHARDS_VARIABLE: &str = "CAIRN_DELIVER_SHARDS";
+
+/// The deployment schedules a different number of deliver shards than cairn.yaml splits events
+/// into: some shard's events would never be delivered, or a schedule would name no shard.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "template.yaml's DeliverShards ({DELIVER_SHARDS_VARIABLE}={template}) is not cairn.yaml's deliverShards ({config}); deploy both with the same number"
+)]
+pub struct ShardsDisagree {
+    template: String,
+    config: u16,
+}
+
+/// Checks the template's shard count, when the function's environment has one, against the
+/// configuration's.
+fn check_shards(config: &Config, template: Option<&str>) -> Result<(), ShardsDisagree> {
+    match template {
+        Some(text) if text.parse::<u16>().ok() != Some(config.deliver_shards) => {
+            Err(ShardsDisagree {
+                template: text.to_owned(),
+                config: config.deliver_shards,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Prints an embedded-metric-format line ([`cairn_shared::emf`]) to stdout, alone on its line:
@@ -73,5 +105,34 @@ async fn report_init_error(error: &FunctionError) {
     };
     if let Err(report) = result {
         tracing::warn!(%report, "the init error was not reported to Lambda");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_templates_shard_count_must_be_the_configurations() {
+        let config = |shards: u16| {
+            Config::from_yaml(
+                &format!("accountId: \"111122223333\"\ndeliverShards: {shards}\n"),
+                "cairn.yaml",
+            )
+            .expect("valid")
+        };
+        assert!(check_shards(&config(2), Some("2")).is_ok());
+        // Run outside the template (cargo lambda watch): the configuration alone decides.
+        assert!(check_shards(&config(2), None).is_ok());
+        let error = check_shards(&config(1), Some("2")).expect_err("they differ");
+        assert_eq!(
+            error.to_string(),
+            "template.yaml's DeliverShards (CAIRN_DELIVER_SHARDS=2) is not cairn.yaml's deliverShards (1); deploy both with the same number"
+        );
+        assert_eq!(
+            lambda_runtime::Diagnostic::from(FunctionError::from(error)).error_type,
+            "ConfigInvalid"
+        );
+        assert!(check_shards(&config(1), Some("one")).is_err());
     }
 }

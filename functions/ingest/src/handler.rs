@@ -126,7 +126,7 @@ async fn sqs_batch(
         messages = batch.records.len(),
         events_accepted = report.accepted.len(),
         events_staged = report.staged_events,
-        staging_object = report.staged.as_deref().unwrap_or("none"),
+        staging_objects = ?report.staged,
         refused = response.batch_item_failures.len(),
         "batch staged"
     );

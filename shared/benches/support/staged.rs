@@ -53,8 +53,12 @@ pub(crate) fn staged_store(
         "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
     );
     runtime.block_on(async {
-        for bucket in ["bench-state", "bench-trail"] {
-            store.create_bucket(bucket).await.expect("bucket");
+        store
+            .create_bucket(&config.state_bucket)
+            .await
+            .expect("bucket");
+        for trail in &config.trails {
+            store.create_bucket(trail.bucket()).await.expect("bucket");
         }
         for chunk in records.chunks(PER_REQUEST) {
             let body = format!("{{\"Records\":[{}]}}", chunk.join(","));

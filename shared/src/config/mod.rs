@@ -38,7 +38,15 @@ pub struct Config {
     pub alert_topic_arn: Option<String>,
     pub trails: Vec<Trail>,
     pub metric_filters: Vec<MetricFilter>,
+    /// How many deliver runs share the work, each taking the events of its own (trail,
+    /// account, Region) destinations: ingest stages each event's part in its shard, and each
+    /// shard has its own journal and dedup records. 1 unless set.
+    pub deliver_shards: u16,
 }
+
+/// The most deliver shards: `template.yaml`'s `DeliverShards` parameter allows as many, one
+/// schedule target each.
+pub const MAX_DELIVER_SHARDS: u16 = 4;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -51,6 +59,7 @@ struct ConfigSpec {
     trails: Vec<TrailSpec>,
     #[serde(default)]
     metric_filters: Vec<MetricFilterSpec>,
+    deliver_shards: Option<u16>,
 }
 
 /// CloudTrail's quotas: five trails per Region (a multi-Region trail counts in every Region),
@@ -109,6 +118,15 @@ impl Config {
             check_sns_topic_arn(topic)
                 .map_err(|why| Invalid::new("alertTopicArn", why.to_string()))?;
         }
+        let deliver_shards = spec.deliver_shards.unwrap_or(1);
+        if !(1..=MAX_DELIVER_SHARDS).contains(&deliver_shards) {
+            return Err(Invalid::new(
+                "deliverShards",
+                format!(
+                    "{deliver_shards} is not a number of deliver shards: 1 to {MAX_DELIVER_SHARDS}"
+                ),
+            ));
+        }
         let mut trails: Vec<Trail> = Vec::with_capacity(spec.trails.len());
         for (i, trail) in spec.trails.into_iter().enumerate() {
             let name = trail.name.clone();
@@ -138,6 +156,7 @@ impl Config {
             account_id: spec.account_id,
             state_bucket,
             alert_topic_arn: spec.alert_topic_arn,
+            deliver_shards,
             trails,
             metric_filters,
         })

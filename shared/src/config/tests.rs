@@ -675,7 +675,7 @@ fn trail_and_file_errors_match_cloudtrail_rules() {
         (
             "top-level key",
             format!("{}metricFilter: []\n", with_audit("")),
-            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `stateBucket`, `alertTopicArn`, `trails`, `metricFilters`",
+            "line 9, column 1: unknown field `metricFilter`, expected one of `accountId`, `stateBucket`, `alertTopicArn`, `trails`, `metricFilters`, `deliverShards`",
         ),
         (
             "missing account",
@@ -941,6 +941,30 @@ fn the_state_bucket_defaults_per_account_and_must_be_cairns_own() {
             "a trail's bucket",
             format!("stateBucket: cairn-audit\n{}", with_trail(AUDIT)),
             "stateBucket: \"cairn-audit\" is also trail audit's S3BucketName; Cairn's state needs a bucket of its own",
+        ),
+    ]);
+}
+
+#[test]
+fn deliver_is_unsharded_unless_asked_and_takes_one_to_four_shards() {
+    let config = Config::from_yaml(&with_trail(AUDIT), "cairn.yaml").expect("valid");
+    assert_eq!(config.deliver_shards, 1);
+    let config = Config::from_yaml(
+        &format!("deliverShards: 4\n{}", with_trail(AUDIT)),
+        "cairn.yaml",
+    )
+    .expect("valid");
+    assert_eq!(config.deliver_shards, 4);
+    check(&[
+        (
+            "no shard",
+            format!("deliverShards: 0\n{}", with_trail(AUDIT)),
+            "deliverShards: 0 is not a number of deliver shards: 1 to 4",
+        ),
+        (
+            "more than the template schedules",
+            format!("deliverShards: 5\n{}", with_trail(AUDIT)),
+            "deliverShards: 5 is not a number of deliver shards: 1 to 4",
         ),
     ]);
 }

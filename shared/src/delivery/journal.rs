@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::document::{self, Style};
-use crate::layout::JOURNAL_KEY;
+use crate::layout::Shard;
 use crate::ports::object_store::{ETag, ObjectStore};
 
 use super::DeliveryError;
@@ -85,12 +85,13 @@ pub struct PlannedFile {
     pub records: usize,
 }
 
-/// The journal and its ETag; an absent journal is an empty one with no ETag.
+/// The shard's journal and its ETag; an absent journal is an empty one with no ETag.
 pub async fn read(
     store: &dyn ObjectStore,
     bucket: &str,
+    shard: Shard,
 ) -> Result<(Journal, Option<ETag>), DeliveryError> {
-    Ok(document::read(store, bucket, JOURNAL_KEY).await?)
+    Ok(document::read(store, bucket, &shard.journal_key()).await?)
 }
 
 /// Replaces the journal if it is still at `expected` (absent when `None`); returns the new
@@ -98,13 +99,14 @@ pub async fn read(
 pub(super) async fn swap(
     store: &dyn ObjectStore,
     bucket: &str,
+    shard: Shard,
     journal: &Journal,
     expected: Option<&ETag>,
 ) -> Result<Option<ETag>, DeliveryError> {
     Ok(document::swap(
         store,
         bucket,
-        JOURNAL_KEY,
+        &shard.journal_key(),
         (journal, Style::Compact),
         expected,
     )
@@ -138,37 +140,57 @@ mod tests {
         let store = LocalObjectStore::new(dir.path().to_path_buf());
         store.create_bucket("state").await.unwrap();
 
-        let e1 = swap(&store, "state", &Journal::holding(batch("b1")), None)
-            .await
-            .unwrap()
-            .expect("claimed");
-        let empty = swap(&store, "state", &Journal::finished(&batch("b1")), Some(&e1))
-            .await
-            .unwrap()
-            .expect("finished");
+        let e1 = swap(
+            &store,
+            "state",
+            Shard::ONLY,
+            &Journal::holding(batch("b1")),
+            None,
+        )
+        .await
+        .unwrap()
+        .expect("claimed");
+        let empty = swap(
+            &store,
+            "state",
+            Shard::ONLY,
+            &Journal::finished(&batch("b1")),
+            Some(&e1),
+        )
+        .await
+        .unwrap()
+        .expect("finished");
 
         // Run A reads the journal empty; run B claims b2, finishes it and empties the journal.
-        let (read, stale) = read(&store, "state").await.unwrap();
+        let (read, stale) = read(&store, "state", Shard::ONLY).await.unwrap();
         assert_eq!(read.batch, None);
         assert_eq!(stale.as_ref(), Some(&empty));
         let e2 = swap(
             &store,
             "state",
+            Shard::ONLY,
             &Journal::holding(batch("b2")),
             stale.as_ref(),
         )
         .await
         .unwrap()
         .expect("B claims");
-        swap(&store, "state", &Journal::finished(&batch("b2")), Some(&e2))
-            .await
-            .unwrap()
-            .expect("B finishes");
+        swap(
+            &store,
+            "state",
+            Shard::ONLY,
+            &Journal::finished(&batch("b2")),
+            Some(&e2),
+        )
+        .await
+        .unwrap()
+        .expect("B finishes");
 
         // A's claim on what it read fails.
         let claim = swap(
             &store,
             "state",
+            Shard::ONLY,
             &Journal::holding(batch("b3")),
             stale.as_ref(),
         )

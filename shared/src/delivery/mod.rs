@@ -19,6 +19,13 @@
 //! counts as delivered) keeps later copies of its events out for 24 hours.
 //!
 //! Before and after its batches, a run writes the digest files of every hour that has ended.
+//!
+//! Sharded (`deliverShards` > 1), a run works one shard: that shard's staging objects, journal
+//! and dedup records ([`Shard`]), while other runs work the others. Every (trail, account,
+//! Region) destination belongs to one shard, so each digest chain's log files come from one
+//! shard; the digest ledger they share changes only by compare-and-swap and remembers every
+//! batch it recorded by its (random, unique) ID, so the shards' batches interleave safely, and
+//! every shard's run may cut the digests due (see [`crate::digest::writer`]).
 
 mod insights;
 mod journal;
@@ -43,7 +50,7 @@ use crate::document::DocumentError;
 use crate::emf::{self, cairn::CairnMetric};
 use crate::history;
 use crate::ids::random_id;
-use crate::layout;
+use crate::layout::{self, Shard};
 use crate::ports::object_store::{
     ETag, Encryption, MAX_DELETE_KEYS, ObjectStore, ObjectStoreError, PutOptions,
 };
@@ -141,6 +148,29 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    /// Adds another shard's run to this one, for a command that delivers every shard.
+    pub fn absorb(&mut self, other: DeliveryReport) {
+        self.batches += other.batches;
+        self.resumed += other.resumed;
+        self.events += other.events;
+        self.duplicates += other.duplicates;
+        self.conflicts.extend(other.conflicts);
+        self.log_files.extend(other.log_files);
+        self.insight_files.extend(other.insight_files);
+        for (trail, lag) in other.delivery_lag_seconds {
+            let longest = self.delivery_lag_seconds.entry(trail).or_default();
+            *longest = (*longest).max(lag);
+        }
+        self.insight_alerts.extend(other.insight_alerts);
+        self.digests.extend(other.digests);
+        self.history_objects += other.history_objects;
+        for (trail, count) in other.removed_trails {
+            *self.removed_trails.entry(trail).or_default() += count;
+        }
+        self.quarantined.extend(other.quarantined);
+        self.busy_until = self.busy_until.max(other.busy_until);
+    }
+
     /// Cairn's metrics of this run ([`emf::cairn`]), one EMF line per trail that got events,
     /// dated `at`: the events and Insights events delivered, and the delivery lag.
     pub fn metric_lines(&self, at: OffsetDateTime) -> Vec<String> {
@@ -174,6 +204,15 @@ pub struct Deliverer<'a> {
     digests: DigestWriter<'a>,
     seen: SeenCache,
     max_batch_bytes: u64,
+    shard: Shard,
+}
+
+/// A shard the configuration does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("deliver was asked for shard {index}, but cairn.yaml's deliverShards is {count} (shards 0 to {last})", last = count - 1)]
+pub struct NoSuchShard {
+    pub index: u16,
+    pub count: u16,
 }
 
 /// The delivery clock: the run's start time moved on by real elapsed time, so `--now` fixes the
@@ -226,7 +265,37 @@ impl<'a> Deliverer<'a> {
             digests: DigestWriter::new(config, store, signer),
             seen: SeenCache::default(),
             max_batch_bytes: MAX_BATCH_BYTES,
+            shard: Shard::all(config.deliver_shards)
+                .next()
+                .expect("a configuration has at least one shard"),
         }
+    }
+
+    /// One deliverer per shard of the configuration's `deliverShards`, in shard order.
+    pub fn every_shard(
+        config: &'a Config,
+        store: &'a dyn ObjectStore,
+        signer: Option<&'a dyn Signer>,
+    ) -> Vec<Self> {
+        (0..config.deliver_shards)
+            .map(|index| {
+                Self::new(config, store, signer)
+                    .for_shard(index)
+                    .expect("every index below the count is a shard")
+            })
+            .collect()
+    }
+
+    /// Works shard `index` of the configuration's `deliverShards` rather than the first.
+    pub fn for_shard(mut self, index: u16) -> Result<Self, NoSuchShard> {
+        let count = self.config.deliver_shards;
+        self.shard = Shard::new(index, count).ok_or(NoSuchShard { index, count })?;
+        Ok(self)
+    }
+
+    /// The shard this deliverer works.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Smaller batches (tests use them to get many batches out of little data).
@@ -237,6 +306,11 @@ impl<'a> Deliverer<'a> {
 
     fn bucket(&self) -> &str {
         &self.config.state_bucket
+    }
+
+    /// Where this shard's journal and dedup records are.
+    fn place(&self) -> (&str, Shard) {
+        (self.bucket(), self.shard)
     }
 
     /// Delivers everything staged before `now` (and what arrives while it runs, time allowing),
@@ -259,7 +333,7 @@ impl<'a> Deliverer<'a> {
         // hold them up.
         report.digests = self.digests.cut_due(clock.now()).await?;
         loop {
-            let (journal, etag) = journal::read(self.store, self.bucket()).await?;
+            let (journal, etag) = journal::read(self.store, self.bucket(), self.shard).await?;
             if let Some(batch) = journal.batch {
                 if batch.owner != owner && batch.lease_until > clock.now() {
                     report.busy_until = Some(batch.lease_until);
@@ -276,7 +350,7 @@ impl<'a> Deliverer<'a> {
             // Pruning here, with no batch in the journal, keeps a resumed batch's dedup set
             // identical to its first attempt's.
             self.seen
-                .prune(self.store, self.bucket(), clock.now())
+                .prune(self.store, self.place(), clock.now())
                 .await?;
             let staged = self.next_staged().await?;
             if staged.is_empty() {
@@ -286,7 +360,7 @@ impl<'a> Deliverer<'a> {
             let id = random_id();
             let already = self
                 .seen
-                .window(self.store, self.bucket(), delivered_at, &id)
+                .window(self.store, self.place(), delivered_at, &id)
                 .await?;
             let parsed = match plan::parse(&staged) {
                 Ok(parsed) => parsed,
@@ -309,7 +383,9 @@ impl<'a> Deliverer<'a> {
                 log_files: plan.log_files.iter().map(planned_file).collect(),
             };
             let claim = Journal::holding(batch.clone());
-            match journal::swap(self.store, self.bucket(), &claim, etag.as_ref()).await? {
+            match journal::swap(self.store, self.bucket(), self.shard, &claim, etag.as_ref())
+                .await?
+            {
                 // Another run claimed first; the next read of the journal shows its batch.
                 None => continue,
                 Some(etag) => {
@@ -344,17 +420,22 @@ impl<'a> Deliverer<'a> {
         Ok(())
     }
 
-    /// The oldest staging objects, up to the batch size (at least one), read in full.
+    /// The shard's oldest staging objects, up to the batch size (at least one), read in full.
     async fn next_staged(&self) -> Result<Vec<StagedObject>, DeliveryError> {
+        let prefix = self.shard.staging_prefix();
         let mut chosen = Vec::new();
         let mut bytes = 0;
         let mut token: Option<String> = None;
         'pages: loop {
             let page = self
                 .store
-                .list_page(self.bucket(), layout::STAGING_PREFIX, token.as_deref())
+                .list_page(self.bucket(), &prefix, token.as_deref())
                 .await?;
             for entry in page.entries {
+                // The only shard's listing ends in the sharded folders: none of its objects.
+                if !self.shard.owns_staging_key(&entry.key) {
+                    break 'pages;
+                }
                 if !chosen.is_empty() && bytes + entry.size > self.max_batch_bytes {
                     break 'pages;
                 }
@@ -396,7 +477,14 @@ impl<'a> Deliverer<'a> {
         batch.owner = owner.to_owned();
         batch.lease_until = clock.now() + LEASE;
         let takeover = Journal::holding(batch.clone());
-        let Some(etag) = journal::swap(self.store, self.bucket(), &takeover, Some(&etag)).await?
+        let Some(etag) = journal::swap(
+            self.store,
+            self.bucket(),
+            self.shard,
+            &takeover,
+            Some(&etag),
+        )
+        .await?
         else {
             // Another run took it over first.
             return Ok(());
@@ -421,7 +509,7 @@ impl<'a> Deliverer<'a> {
                     .seen
                     .window(
                         self.store,
-                        self.bucket(),
+                        self.place(),
                         held.batch.delivered_at,
                         &held.batch.id,
                     )
@@ -451,7 +539,7 @@ impl<'a> Deliverer<'a> {
         // Every put below writes a key fixed by the journal with bytes fixed by the staging
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
-        let seen_key = layout::seen_key(held.batch.delivered_at, &held.batch.id);
+        let seen_key = self.shard.seen_key(held.batch.delivered_at, &held.batch.id);
         let mut puts: Vec<(&str, &str, &Bytes, PutOptions)> = plan
             .log_files
             .iter()
@@ -584,9 +672,15 @@ impl<'a> Deliverer<'a> {
             }
         }
         let done = Journal::finished(&held.batch);
-        if journal::swap(self.store, self.bucket(), &done, Some(&held.etag))
-            .await?
-            .is_none()
+        if journal::swap(
+            self.store,
+            self.bucket(),
+            self.shard,
+            &done,
+            Some(&held.etag),
+        )
+        .await?
+        .is_none()
         {
             return Err(DeliveryError::LeaseLost {
                 batch: held.batch.id,
@@ -628,7 +722,15 @@ impl<'a> Deliverer<'a> {
 
     async fn swap(&self, held: &mut Held) -> Result<(), DeliveryError> {
         let journal = Journal::holding(held.batch.clone());
-        match journal::swap(self.store, self.bucket(), &journal, Some(&held.etag)).await? {
+        match journal::swap(
+            self.store,
+            self.bucket(),
+            self.shard,
+            &journal,
+            Some(&held.etag),
+        )
+        .await?
+        {
             Some(etag) => {
                 held.etag = etag;
                 Ok(())

@@ -1,4 +1,5 @@
-//! What deliver has already delivered: one object per batch under `deliver/seen/`, listing the
+//! What deliver has already delivered: one object per batch under `deliver/seen/` (a shard's
+//! own folder when deliver is sharded: each shard stages and dedups its own part of an event), listing the
 //! dedup keys (eventIDs) the batch delivered with a hash of each record's bytes. A batch skips
 //! every event whose key a batch of the previous 24 hours delivered, which is what makes a
 //! client's retry or replay harmless; the content hash tells a true copy from a different
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::layout::{SEEN_PREFIX, parse_seen_key};
+use crate::layout::{Shard, parse_seen_key};
 use crate::ports::object_store::ObjectStore;
 
 use super::DeliveryError;
@@ -86,13 +87,13 @@ impl SeenCache {
     pub(super) async fn window(
         &self,
         store: &dyn ObjectStore,
-        bucket: &str,
+        (bucket, shard): (&str, Shard),
         delivered_at: OffsetDateTime,
         batch: &str,
     ) -> Result<SeenSet, DeliveryError> {
         let since = delivered_at - WINDOW;
         let mut records = Vec::new();
-        for entry in store.list_all(bucket, SEEN_PREFIX).await? {
+        for entry in store.list_all(bucket, &shard.seen_prefix()).await? {
             let Some((at, owner)) = parse_seen_key(&entry.key) else {
                 continue;
             };
@@ -125,12 +126,12 @@ impl SeenCache {
     pub(super) async fn prune(
         &self,
         store: &dyn ObjectStore,
-        bucket: &str,
+        (bucket, shard): (&str, Shard),
         now: OffsetDateTime,
     ) -> Result<usize, DeliveryError> {
         let cutoff = now - WINDOW - Duration::hours(1);
         let mut pruned = 0;
-        for entry in store.list_all(bucket, SEEN_PREFIX).await? {
+        for entry in store.list_all(bucket, &shard.seen_prefix()).await? {
             if parse_seen_key(&entry.key).is_some_and(|(at, _)| at < cutoff) {
                 store.delete(bucket, &entry.key).await?;
                 self.lock().remove(&entry.key);
@@ -155,7 +156,7 @@ mod tests {
 
     #[test]
     fn keys_carry_the_delivery_time_and_batch() {
-        let key = crate::layout::seen_key(datetime!(2024-03-07 09:05:59 UTC), "b1");
+        let key = Shard::ONLY.seen_key(datetime!(2024-03-07 09:05:59 UTC), "b1");
         assert_eq!(key, "deliver/seen/20240307T090559Z-b1.txt");
         assert_eq!(
             parse_seen_key(&key),

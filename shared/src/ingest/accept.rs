@@ -39,8 +39,9 @@ pub struct Failed {
 #[derive(Debug)]
 pub struct IngestReport {
     pub answer: IngestAnswer,
-    /// The staging object written, when any event needed delivering.
-    pub staged: Option<String>,
+    /// The staging objects written: one when any event needed delivering, or one per deliver
+    /// shard the events reach.
+    pub staged: Vec<String>,
     /// Accepted events that a trail or the event history takes (the others are valid but
     /// nobody asked for them, as CloudTrail drops events no trail selects).
     pub staged_events: usize,
@@ -74,7 +75,7 @@ pub(crate) async fn ingest(
     answer.successful = staged.accepted;
     Ok(IngestReport {
         answer,
-        staged: staged.key,
+        staged: staged.keys,
         staged_events: staged.events,
     })
 }
@@ -83,8 +84,8 @@ pub(crate) async fn ingest(
 pub(super) struct StagedRecords {
     /// Each record's caller id (an event's in its body, or its queue message's) and dedup key.
     pub accepted: Vec<Accepted>,
-    /// The staging object written, when any record needed delivering.
-    pub key: Option<String>,
+    /// The staging objects written, one per deliver shard the records reach.
+    pub keys: Vec<String>,
     /// The records a trail or the event history takes.
     pub events: usize,
 }
@@ -101,7 +102,8 @@ pub(super) async fn stage_accepted(
         .iter()
         .filter_map(|(_, record)| StagedEvent::route(config, record))
         .collect();
-    let key = staging::stage(store, &config.state_bucket, &staged_events, now).await?;
+    let events = staged_events.len();
+    let keys = staging::stage(store, config, staged_events, now).await?;
     let accepted = records
         .iter()
         .map(|(id, record)| Accepted {
@@ -111,8 +113,8 @@ pub(super) async fn stage_accepted(
         .collect();
     Ok(StagedRecords {
         accepted,
-        key,
-        events: staged_events.len(),
+        keys,
+        events,
     })
 }
 
@@ -268,9 +270,11 @@ mod tests {
             failed.error_message
         );
         // Both good events are management events: staged for the event history.
-        let key = done.staged.expect("a staging object");
-        let object = store.get("state", &key).await.unwrap();
-        let staged = staging::read_staged(&key, &object.body).unwrap();
+        let [key] = &done.staged[..] else {
+            panic!("one staging object: {:?}", done.staged)
+        };
+        let object = store.get("state", key).await.unwrap();
+        let staged = staging::read_staged(key, &object.body).unwrap();
         let ids: Vec<&str> = staged.iter().map(|e| e.dedup_key.as_ref()).collect();
         assert_eq!(ids, ["e-1", "e-3"]);
         assert_eq!(done.staged_events, 2);

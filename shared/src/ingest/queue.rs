@@ -41,8 +41,9 @@ pub struct QueueReport {
     /// The messages refused, in the batch's order: the queue should hand them back (and after
     /// its redrive policy keep them in its dead-letter queue) rather than drop them.
     pub refused: Vec<RefusedMessage>,
-    /// The one staging object written, when any accepted event needed delivering.
-    pub staged: Option<String>,
+    /// The staging objects written: one when any accepted event needed delivering, or one per
+    /// deliver shard the events reach.
+    pub staged: Vec<String>,
     /// Accepted events that a trail or the event history takes.
     pub staged_events: usize,
 }
@@ -97,7 +98,7 @@ pub(crate) async fn ingest_messages(
     }
     let staged = stage_accepted(config, store, &records, now).await?;
     report.accepted = staged.accepted;
-    report.staged = staged.key;
+    report.staged = staged.keys;
     report.staged_events = staged.events;
     Ok(report)
 }
@@ -217,10 +218,12 @@ mod tests {
         // One object for the whole batch, holding the accepted messages' events only.
         let objects = store.list_all("state", "").await.unwrap();
         assert_eq!(objects.len(), 1);
-        let key = report.staged.expect("a staging object");
-        assert_eq!(objects[0].key, key);
-        let object = store.get("state", &key).await.unwrap();
-        let staged = read_staged(&key, &object.body).unwrap();
+        let [key] = &report.staged[..] else {
+            panic!("one staging object: {:?}", report.staged)
+        };
+        assert_eq!(&objects[0].key, key);
+        let object = store.get("state", key).await.unwrap();
+        let staged = read_staged(key, &object.body).unwrap();
         let ids: Vec<&str> = staged.iter().map(|e| e.dedup_key.as_ref()).collect();
         assert_eq!(ids, ["e-1", "e-4", "e-5"]);
         assert_eq!(report.staged_events, 3);

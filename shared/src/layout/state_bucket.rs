@@ -46,6 +46,8 @@ pub const INSIGHT_ALERTS_PREFIX: &str = "alerts/CloudTrail-Insight/";
 pub const NOTIFY_SENT_PREFIX: &str = "notify/sent/";
 pub const QUARANTINE_PREFIX: &str = "quarantine/";
 pub const INSIGHTS_PREFIX: &str = "insights/";
+/// Each delivery shard's own journal and dedup records, when `deliverShards` is more than one.
+pub const SHARDS_FOLDER: &str = "deliver/shards/";
 
 /// How a history object's name ends: JSON lines in an LZ4 frame.
 const HISTORY_SUFFIX: &str = ".jsonl.lz4";
@@ -75,6 +77,11 @@ pub const STATE_OBJECTS: &[StateObject] = &[
         path: SEEN_PREFIX,
         holds: "dedup records: the eventIDs each batch delivered",
         retention: Retention::DeletedByCairn,
+    },
+    StateObject {
+        path: SHARDS_FOLDER,
+        holds: "per delivery shard (deliverShards > 1): its journal and its dedup records (deliver removes those)",
+        retention: Retention::Kept,
     },
     StateObject {
         path: DIGEST_LEDGER_KEY,
@@ -118,21 +125,110 @@ pub const STATE_OBJECTS: &[StateObject] = &[
     },
 ];
 
-/// `staging/{UTC time to the millisecond}-{16 random alphanumerics}.jsonl`: listing order is
-/// staging order, so deliver takes the oldest first.
-pub fn staging_key(now: OffsetDateTime, suffix: &str) -> String {
-    let stamp = now
-        .to_offset(time::UtcOffset::UTC)
-        .format(format_description!(
-            "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
-        ))
-        .expect("a UTC time always formats");
-    format!("{STAGING_PREFIX}{stamp}-{suffix}.jsonl")
+/// One of deliver's shards: the staged events of the (trail, account, Region) destinations it
+/// owns, with its own journal and dedup records, so `count` deliver runs work side by side.
+/// The only shard of an unsharded deployment keeps the original keys (`staging/`,
+/// `deliver/journal.json`, `deliver/seen/`); shard `k` of more keeps them under `shard-{k}/` of
+/// `staging/` and under `deliver/shards/{k}/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Shard {
+    index: u16,
+    count: u16,
 }
 
-/// When ingest staged the objects at `key`: the time [`staging_key`] names it by.
+impl Shard {
+    /// The only shard when deliver is not sharded.
+    pub const ONLY: Shard = Shard { index: 0, count: 1 };
+
+    /// Shard `index` of `count`; `None` when there is no such shard.
+    pub fn new(index: u16, count: u16) -> Option<Shard> {
+        (index < count).then_some(Shard { index, count })
+    }
+
+    /// Every shard of `count`, in order.
+    pub fn all(count: u16) -> impl Iterator<Item = Shard> {
+        (0..count).map(move |index| Shard { index, count })
+    }
+
+    pub fn index(self) -> u16 {
+        self.index
+    }
+
+    pub fn count(self) -> u16 {
+        self.count
+    }
+
+    fn sharded(self) -> bool {
+        self.count > 1
+    }
+
+    /// Where this shard's staging objects are: listing it returns them oldest first.
+    pub fn staging_prefix(self) -> Cow<'static, str> {
+        if self.sharded() {
+            Cow::Owned(format!("{STAGING_PREFIX}shard-{}/", self.index))
+        } else {
+            Cow::Borrowed(STAGING_PREFIX)
+        }
+    }
+
+    /// `{staging prefix}{UTC time to the millisecond}-{16 random alphanumerics}.jsonl`: listing
+    /// order is staging order, so deliver takes the oldest first.
+    pub fn staging_key(self, now: OffsetDateTime, suffix: &str) -> String {
+        let stamp = now
+            .to_offset(time::UtcOffset::UTC)
+            .format(format_description!(
+                "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
+            ))
+            .expect("a UTC time always formats");
+        format!("{}{stamp}-{suffix}.jsonl", self.staging_prefix())
+    }
+
+    /// Whether `key`, listed under [`Self::staging_prefix`], is this shard's staging object.
+    /// The only shard's prefix also lists the sharded folders `staging/shard-{k}/`, which sort
+    /// after every dated key (a letter after every digit), so its listing can stop at the first.
+    pub fn owns_staging_key(self, key: &str) -> bool {
+        key.strip_prefix(self.staging_prefix().as_ref())
+            .is_some_and(|name| !name.contains('/'))
+    }
+
+    pub fn journal_key(self) -> Cow<'static, str> {
+        if self.sharded() {
+            Cow::Owned(format!("{SHARDS_FOLDER}{}/journal.json", self.index))
+        } else {
+            Cow::Borrowed(JOURNAL_KEY)
+        }
+    }
+
+    pub fn seen_prefix(self) -> Cow<'static, str> {
+        if self.sharded() {
+            Cow::Owned(format!("{SHARDS_FOLDER}{}/seen/", self.index))
+        } else {
+            Cow::Borrowed(SEEN_PREFIX)
+        }
+    }
+
+    /// `{seen prefix}{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
+    pub fn seen_key(self, delivered_at: OffsetDateTime, batch: &str) -> String {
+        let stamp = delivered_at
+            .format(format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .expect("a UTC time always formats");
+        format!("{}{stamp}-{batch}.txt", self.seen_prefix())
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "shard {} of {}", self.index, self.count)
+    }
+}
+
+/// When ingest staged the objects at `key`: the time [`Shard::staging_key`] names it by.
 pub fn parse_staging_key(key: &str) -> Option<OffsetDateTime> {
-    let (stamp, _) = key.strip_prefix(STAGING_PREFIX)?.split_once('-')?;
+    let name = key.strip_prefix(STAGING_PREFIX)?;
+    let name = name.rsplit_once('/').map_or(name, |(_, name)| name);
+    let (stamp, _) = name.split_once('-')?;
     PrimitiveDateTime::parse(
         stamp,
         format_description!("[year][month][day]T[hour][minute][second][subsecond digits:3]Z"),
@@ -141,18 +237,9 @@ pub fn parse_staging_key(key: &str) -> Option<OffsetDateTime> {
     .map(PrimitiveDateTime::assume_utc)
 }
 
-/// `deliver/seen/{YYYYMMDDTHHMMSSZ}-{batch}.txt`, dated by the batch's delivery time.
-pub fn seen_key(delivered_at: OffsetDateTime, batch: &str) -> String {
-    let stamp = delivered_at
-        .format(format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .expect("a UTC time always formats");
-    format!("{SEEN_PREFIX}{stamp}-{batch}.txt")
-}
-
+/// A dedup record's delivery time and batch, from a key [`Shard::seen_key`] made.
 pub fn parse_seen_key(key: &str) -> Option<(OffsetDateTime, &str)> {
-    let rest = key.strip_prefix(SEEN_PREFIX)?.strip_suffix(".txt")?;
+    let rest = key.rsplit_once('/')?.1.strip_suffix(".txt")?;
     let (stamp, batch) = rest.split_once('-')?;
     let at = PrimitiveDateTime::parse(
         stamp,
@@ -301,7 +388,7 @@ mod tests {
 
     #[test]
     fn deliver_keeps_its_bookkeeping_in_its_folder() {
-        for path in [JOURNAL_KEY, SEEN_PREFIX, DIGEST_LEDGER_KEY] {
+        for path in [JOURNAL_KEY, SEEN_PREFIX, DIGEST_LEDGER_KEY, SHARDS_FOLDER] {
             assert!(path.starts_with(DELIVER_FOLDER), "{path}");
         }
     }
@@ -317,12 +404,53 @@ mod tests {
     #[test]
     fn staging_keys_parse_back_to_their_time() {
         let at = time::macros::datetime!(2026-11-20 10:05:12.345 UTC);
-        let key = staging_key(at, "abcdefghijklmnop");
+        let key = Shard::ONLY.staging_key(at, "abcdefghijklmnop");
         assert_eq!(parse_staging_key(&key), Some(at));
+        let sharded = Shard::new(1, 2)
+            .unwrap()
+            .staging_key(at, "abcdefghijklmnop");
+        assert_eq!(
+            sharded,
+            "staging/shard-1/20261120T100512345Z-abcdefghijklmnop.jsonl"
+        );
+        assert_eq!(parse_staging_key(&sharded), Some(at));
         assert_eq!(parse_staging_key("staging/nonsense.jsonl"), None);
         assert_eq!(
             parse_staging_key("quarantine/20261120T100512345Z-a.jsonl"),
             None
         );
+    }
+
+    #[test]
+    fn each_shard_keeps_its_own_keys_and_the_only_shard_the_original_ones() {
+        let at = time::macros::datetime!(2026-11-20 10:05:12 UTC);
+        assert_eq!(Shard::ONLY.journal_key(), JOURNAL_KEY);
+        assert_eq!(Shard::ONLY.seen_prefix(), SEEN_PREFIX);
+        assert_eq!(
+            Shard::ONLY.seen_key(at, "b1"),
+            "deliver/seen/20261120T100512Z-b1.txt"
+        );
+        let second = Shard::new(1, 2).unwrap();
+        assert_eq!(second.journal_key(), "deliver/shards/1/journal.json");
+        assert_eq!(
+            second.seen_key(at, "b1"),
+            "deliver/shards/1/seen/20261120T100512Z-b1.txt"
+        );
+        assert_eq!(parse_seen_key(&second.seen_key(at, "b1")), Some((at, "b1")));
+        assert_eq!(Shard::new(2, 2), None);
+        assert_eq!(
+            Shard::all(3).map(Shard::index).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+
+        // The only shard's listing of staging/ meets the sharded folders last, and takes
+        // none of their objects.
+        let top = Shard::ONLY.staging_key(at, "a");
+        let in_shard = second.staging_key(at, "a");
+        assert!(top < in_shard);
+        assert!(Shard::ONLY.owns_staging_key(&top));
+        assert!(!Shard::ONLY.owns_staging_key(&in_shard));
+        assert!(second.owns_staging_key(&in_shard));
+        assert!(!second.owns_staging_key(&top));
     }
 }

@@ -4,6 +4,11 @@
 //! trail or the event history takes, with the routing decided on arrival. deliver reads them in
 //! key order (the key starts with the staging time), and removes them only once their log files
 //! are written (see `delivery`).
+//!
+//! When deliver is sharded (`deliverShards`), each (trail, account, Region) destination belongs
+//! to one shard, that of its account and Region ([`shard_of`]), and a request's events are
+//! staged in one object per shard they reach, each holding the part of every event its shard
+//! delivers ([`by_shard`]).
 
 use std::borrow::Cow;
 
@@ -15,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::random_id;
-use crate::layout;
+use crate::layout::Shard;
 use crate::ports::object_store::{Condition, ObjectStore, ObjectStoreError, PutOptions};
 use crate::record::{EventCategory, EventType, Record};
 use crate::selectors::InsightSourceCategory;
@@ -216,25 +221,122 @@ pub enum StagingError {
     Store(#[from] ObjectStoreError),
 }
 
-/// Writes `events` as a new staging object and returns its key; writes nothing for no events.
+/// The shard of `count` that delivers the log files of `account` and `region`, of every trail,
+/// and keeps their event history and Insights counters.
 ///
-/// Safe to repeat: a retried request stages a second object under a new key, and deliver drops
-/// the copies by dedup key. Create-only, so a key can never replace events staged earlier.
+/// Every (trail, account, Region) destination, hence every digest chain, belongs to one shard.
+/// The trail is left out of the key because an event's routes and its event history almost
+/// always share its (account, Region): the event is then staged whole in one shard, where a
+/// key with the trail would stage an event most trails take once per trail's shard.
+///
+/// FNV-1a over the two names, so every ingest and deliver, of any version, agrees: a
+/// destination that changed shards would have its dedup records in the old one's folder.
+pub fn shard_of(count: u16, account: &str, region: &str) -> Shard {
+    if count <= 1 {
+        return Shard::ONLY;
+    }
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut hash = OFFSET;
+    for part in [account, region] {
+        // 0xff occurs in no UTF-8 text, so ("ab", "c") and ("a", "bc") differ.
+        for &byte in part.as_bytes().iter().chain(&[0xff]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        }
+    }
+    // FNV's low bits are the parity of the bytes (its prime is odd), so the shard comes from
+    // its well-mixed high 32 bits, scaled to the count (Lemire's multiply-shift reduction).
+    let index = u16::try_from(((hash >> 32) * u64::from(count)) >> 32)
+        .expect("a shard index is below the count");
+    Shard::new(index, count).expect("the index is below the count")
+}
+
+/// Splits routed events among `count` shards, in order: each shard gets the part of an event
+/// it delivers, the routes to its destinations and the event history of its (account,
+/// Region), with the management-event Insights count. A data event's Insights count stays with
+/// each part, since each trail that watches data events counts its own. An event whose routes
+/// and history share one (account, Region), nearly all, goes whole to one shard.
+pub fn by_shard<'a>(
+    events: Vec<StagedEvent<'a>>,
+    count: u16,
+) -> Vec<(Shard, Vec<StagedEvent<'a>>)> {
+    if count <= 1 {
+        return if events.is_empty() {
+            Vec::new()
+        } else {
+            vec![(Shard::ONLY, events)]
+        };
+    }
+    let mut shards: std::collections::BTreeMap<Shard, Vec<StagedEvent<'a>>> = Default::default();
+    for event in events {
+        let history_shard = event
+            .history
+            .as_ref()
+            .map(|(account, region)| shard_of(count, account, region));
+        let route_shards: Vec<Shard> = event
+            .routes
+            .iter()
+            .map(|route| shard_of(count, route.account(), route.region()))
+            .collect();
+        let mut targets: Vec<Shard> = route_shards.iter().copied().chain(history_shard).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        if let [only] = targets[..] {
+            shards.entry(only).or_default().push(event);
+            continue;
+        }
+        for &shard in &targets {
+            let keeps_history = history_shard == Some(shard);
+            let part = StagedEvent {
+                dedup_key: event.dedup_key.clone(),
+                event_time: event.event_time.clone(),
+                routes: event
+                    .routes
+                    .iter()
+                    .zip(&route_shards)
+                    .filter(|&(_, &of)| of == shard)
+                    .map(|(route, _)| route.clone())
+                    .collect(),
+                history: event.history.clone().filter(|_| keeps_history),
+                insight: event.insight,
+                counted: event
+                    .counted
+                    .clone()
+                    .filter(|_| keeps_history || event.history.is_none()),
+                record: event.record,
+            };
+            shards.entry(shard).or_default().push(part);
+        }
+    }
+    shards.into_iter().collect()
+}
+
+/// Writes `events` as new staging objects, one per shard of `config` they reach, and returns
+/// their keys; writes nothing for no events.
+///
+/// Safe to repeat: a retried request stages new objects under new keys, and each shard's deliver
+/// drops the copies by dedup key. Create-only, so a key can never replace events staged earlier.
+/// A failure after some shards' objects are written fails the request, whose retry stages them
+/// again: copies, dropped the same way.
 pub async fn stage(
     store: &dyn ObjectStore,
-    bucket: &str,
-    events: &[StagedEvent<'_>],
+    config: &Config,
+    events: Vec<StagedEvent<'_>>,
     now: OffsetDateTime,
-) -> Result<Option<String>, StagingError> {
-    if events.is_empty() {
-        return Ok(None);
-    }
-    let key = layout::staging_key(now, &random_id());
+) -> Result<Vec<String>, StagingError> {
     let options = PutOptions::new("application/x-ndjson").condition(Condition::IfNoneMatch);
-    store
-        .put(bucket, &key, Bytes::from(encode(events)), &options)
-        .await?;
-    Ok(Some(key))
+    let writes = by_shard(events, config.deliver_shards)
+        .into_iter()
+        .map(|(shard, events)| {
+            let key = shard.staging_key(now, &random_id());
+            let body = Bytes::from(encode(&events));
+            let options = &options;
+            async move {
+                store.put(&config.state_bucket, &key, body, options).await?;
+                Ok::<_, StagingError>(key)
+            }
+        });
+    futures::future::try_join_all(writes).await
 }
 
 #[cfg(test)]
@@ -335,9 +437,110 @@ trails:
     }
 
     #[test]
+    fn a_destination_keeps_its_shard_across_versions() {
+        // Pinned: changing the hash would move destinations between shards, and with them the
+        // dedup records that keep a retried event out.
+        let shards: Vec<u16> = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+            .iter()
+            .map(|region| shard_of(4, "123456789012", region).index())
+            .collect();
+        assert_eq!(shards, PINNED_SHARDS);
+        assert_eq!(shard_of(1, "123456789012", "us-east-1"), Shard::ONLY);
+        assert_ne!(
+            shard_of(1 << 15, "12345678901", "2us-east-1"),
+            shard_of(1 << 15, "123456789012", "us-east-1"),
+            "the names are kept apart"
+        );
+    }
+
+    /// What ingest computed of each of four Regions with 4 shards.
+    const PINNED_SHARDS: [u16; 4] = [1, 2, 1, 1];
+
+    fn counted() -> Counted<'static> {
+        Counted(
+            "iam.amazonaws.com".into(),
+            "CreateUser".into(),
+            true,
+            None,
+            None,
+            None,
+        )
+    }
+
+    /// Two accounts whose (account, us-east-1) fall in different shards of 2.
+    fn accounts_in_two_shards() -> (&'static str, &'static str) {
+        let first = "111111111111";
+        let other = [
+            "222222222222",
+            "333333333333",
+            "444444444444",
+            "555555555555",
+        ]
+        .into_iter()
+        .find(|account| shard_of(2, account, "us-east-1") != shard_of(2, first, "us-east-1"))
+        .expect("an account in the other shard");
+        (first, other)
+    }
+
+    #[test]
+    fn an_event_goes_whole_to_its_shard_or_split_by_destination() {
+        let raw = record(RECORD);
+        let (first, other) = accounts_in_two_shards();
+        let route = |trail: &'static str, account: &'static str| {
+            Route(trail.into(), account.into(), "us-east-1".into())
+        };
+        let event = |routes, history: Option<&'static str>| StagedEvent {
+            dedup_key: "e-1".into(),
+            event_time: "2024-03-01T10:00:00Z".into(),
+            routes,
+            history: history.map(|account| (account.into(), "us-east-1".into())),
+            insight: false,
+            counted: Some(counted()),
+            record: &raw,
+        };
+        let events = vec![
+            // Routes and history in one (account, Region): whole, to one shard.
+            event(vec![route("a", first), route("b", first)], Some(first)),
+            // A management event whose second trail files it under another account.
+            event(vec![route("a", first), route("b", other)], Some(first)),
+            // A data event (no history) taken under two accounts.
+            event(vec![route("a", first), route("b", other)], None),
+        ];
+        let shards = by_shard(events, 2);
+        assert_eq!(shards.len(), 2);
+        let part = |account: &str| {
+            &shards
+                .iter()
+                .find(|(shard, _)| *shard == shard_of(2, account, "us-east-1"))
+                .expect("the account's shard")
+                .1
+        };
+        let (home, away) = (part(first), part(other));
+        assert_eq!(home.len(), 3);
+        assert_eq!(home[0].routes, [route("a", first), route("b", first)]);
+        assert_eq!(home[1].routes, [route("a", first)]);
+        assert!(home[1].history.is_some() && home[1].counted.is_some());
+        assert_eq!(away.len(), 2);
+        assert_eq!(away[0].routes, [route("b", other)]);
+        // The history and the management count stay with the history's shard; a data event's
+        // count goes with every part, each trail counting its own.
+        assert!(away[0].history.is_none() && away[0].counted.is_none());
+        assert_eq!(away[1].counted, Some(counted()));
+        assert_eq!(home[2].counted, Some(counted()));
+        assert!(away.iter().chain(home).all(|part| part.dedup_key == "e-1"));
+
+        // Unsharded, everything stays as it was, in one object.
+        let one = by_shard(vec![event(vec![route("a", other)], Some(first))], 1);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].0, Shard::ONLY);
+        assert!(by_shard(Vec::new(), 2).is_empty());
+    }
+
+    #[test]
     fn staging_keys_sort_by_staging_time() {
-        let early = layout::staging_key(time::macros::datetime!(2024-03-01 10:00:00.5 UTC), "a");
-        let late = layout::staging_key(time::macros::datetime!(2024-03-01 10:00:01 UTC), "a");
+        let early =
+            Shard::ONLY.staging_key(time::macros::datetime!(2024-03-01 10:00:00.5 UTC), "a");
+        let late = Shard::ONLY.staging_key(time::macros::datetime!(2024-03-01 10:00:01 UTC), "a");
         assert!(early.starts_with("staging/20240301T100000500Z-"), "{early}");
         assert!(early < late);
     }

@@ -2,6 +2,7 @@ use std::path::Path;
 
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
+use cairn_shared::ports::object_store::ObjectStore;
 use cairn_test_support::repo_file;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{Value, json};
@@ -12,10 +13,21 @@ use super::*;
 const NOW: OffsetDateTime = datetime!(2026-11-20 10:10:00 UTC);
 
 fn schedule(time: Option<&str>) -> EventBridgeEvent {
+    schedule_with_detail(time, json!({}))
+}
+
+/// A tick as template.yaml's DeliverShardSchedule sends it: its targets' constant input, the
+/// shard in `detail`, and no time (tests/template_shards.rs checks the template's inputs).
+fn shard_tick(shard: Value) -> EventBridgeEvent {
+    let input = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {"shard": shard}});
+    serde_json::from_value(input).expect("the template's shard tick")
+}
+
+fn schedule_with_detail(time: Option<&str>, detail: Value) -> EventBridgeEvent {
     let mut event = json!({
         "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
         "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "region": "us-east-1", "detail": {}
+        "account": "123456789012", "region": "us-east-1", "detail": detail
     });
     if let Some(time) = time {
         event["time"] = Value::from(time);
@@ -139,12 +151,12 @@ async fn a_tick_with_nothing_staged_delivers_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = config_without_digests();
     let store = store_with_buckets(&config, dir.path()).await;
-    let deliverer = Deliverer::new(&config, &store, None);
+    let deliverers = Deliverer::every_shard(&config, &store, None);
     let event = invocation(
         schedule(Some("2026-11-20T10:10:00Z")),
         NOW + Duration::minutes(5),
     );
-    let report = handle(&deliverer, event, NOW).await.expect("a run");
+    let report = handle(&deliverers, event, NOW).await.expect("a run");
     assert_eq!((report.events, report.log_files.len()), (0, 0));
 }
 
@@ -153,9 +165,11 @@ async fn a_validating_trail_without_a_signing_key_is_a_configuration_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = sample_config();
     let store = store_with_buckets(&config, dir.path()).await;
-    let deliverer = Deliverer::new(&config, &store, None);
+    let deliverers = Deliverer::every_shard(&config, &store, None);
     let event = invocation(schedule(None), NOW + Duration::minutes(5));
-    let error = handle(&deliverer, event, NOW).await.expect_err("no signer");
+    let error = handle(&deliverers, event, NOW)
+        .await
+        .expect_err("no signer");
     assert_eq!(Diagnostic::from(error).error_type, "ConfigInvalid");
 }
 
@@ -164,12 +178,80 @@ async fn a_missing_state_bucket_is_reported_as_such() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = config_without_digests();
     let store = LocalObjectStore::new(dir.path().to_owned());
-    let deliverer = Deliverer::new(&config, &store, None);
+    let deliverers = Deliverer::every_shard(&config, &store, None);
     let event = invocation(schedule(None), NOW + Duration::minutes(5));
-    let error = handle(&deliverer, event, NOW).await.expect_err("no bucket");
+    let error = handle(&deliverers, event, NOW)
+        .await
+        .expect_err("no bucket");
     let diagnostic = Diagnostic::from(error);
     assert!(
         diagnostic.error_type == "StagingUnavailable",
         "{diagnostic:?}"
     );
+}
+
+#[test]
+fn a_tick_names_its_shard_in_its_detail_and_the_schedules_own_tick_is_shard_0() {
+    assert_eq!(shard(&schedule(None)).expect("shard 0"), 0);
+    assert_eq!(shard(&shard_tick(json!(3))).expect("shard 3"), 3);
+    for unreadable in [json!("1"), json!(-1), json!(1.5), json!(70000)] {
+        let error = shard(&shard_tick(unreadable.clone())).expect_err("not a shard");
+        assert_eq!(
+            error.to_string(),
+            format!("the schedule's detail.shard is {unreadable}, not a shard number (0, 1, …)")
+        );
+        assert_eq!(
+            Diagnostic::from(FunctionError::from(error)).error_type,
+            "BadEvent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_shards_tick_delivers_that_shards_events_and_a_shard_the_configuration_lacks_is_a_configuration_error()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = format!(
+        "deliverShards: 2\n{}",
+        sample_yaml().replace(
+            "EnableLogFileValidation: true",
+            "EnableLogFileValidation: false"
+        )
+    );
+    let config = Config::from_yaml(&yaml, "cairn.yaml").expect("two shards");
+    let store = store_with_buckets(&config, dir.path()).await;
+    let body = std::fs::read_to_string(repo_file("events/ingest-records.json")).expect("sample");
+    let staged = cairn_shared::ingest::Ingestor::new(&config, &store, "us-east-1", "channel")
+        .handle(&body, NOW)
+        .await
+        .expect("ingest");
+    assert_eq!(staged.staged.len(), 2, "{:?}", staged.staged);
+    let deliverers = Deliverer::every_shard(&config, &store, None);
+
+    let mut delivered = 0;
+    for index in [0, 1] {
+        let event = invocation(shard_tick(json!(index)), NOW + Duration::minutes(5));
+        let report = handle(&deliverers, event, NOW).await.expect("a run");
+        assert!(
+            report.batches == 1 && report.events > 0,
+            "shard {index}: {report:?}"
+        );
+        delivered += report.log_files.len();
+    }
+    assert!(delivered > 0);
+    let left = store
+        .list_all(&config.state_bucket, cairn_shared::layout::STAGING_PREFIX)
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "{left:?}");
+
+    let event = invocation(shard_tick(json!(2)), NOW + Duration::minutes(5));
+    let error = handle(&deliverers, event, NOW)
+        .await
+        .expect_err("no shard 2");
+    assert_eq!(
+        error.to_string(),
+        "deliver was asked for shard 2, but cairn.yaml's deliverShards is 2 (shards 0 to 1)"
+    );
+    assert_eq!(Diagnostic::from(error).error_type, "ConfigInvalid");
 }
