@@ -88,6 +88,53 @@ async fn two_runs_at_once_deliver_everything_once() {
     assert_settled(&store, &config).await;
 }
 
+/// deliver in two shards on S3, each shard's two runs at once (four runs racing on S3's
+/// conditional writes: two per journal, all four on the digest ledger): every record delivered
+/// once, nothing left staged or claimed, and the digest chains whole two hours later.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_shards_each_raced_by_two_runs_deliver_everything_once() {
+    let name = "two_shards_each_raced_by_two_runs_deliver_everything_once";
+    let Some((config, store, _)) = localstack(name).await else {
+        return;
+    };
+    let config = Config {
+        deliver_shards: 2,
+        ..config
+    };
+    stage_fixtures(&store, &config).await;
+    let signer = signer().await;
+    let runs = || {
+        Deliverer::every_shard(&config, &store, Some(signer))
+            .into_iter()
+            .map(|deliverer| deliverer.with_max_batch_bytes(64 * 1024))
+    };
+    let deliverers: Vec<Deliverer> = runs().chain(runs()).collect();
+    let run = |i: usize| deliverers[i].handle(&CLAIM_FOR, T0);
+    let (a, b, c, d) = tokio::join!(run(0), run(1), run(2), run(3));
+    let mut delivered_by_shard = [0, 0];
+    for (deliverer, report) in deliverers.iter().zip([a, b, c, d]) {
+        let report = report.expect("a run");
+        delivered_by_shard[usize::from(deliverer.shard().index())] += report.events;
+    }
+    assert!(
+        delivered_by_shard.iter().all(|&events| events > 0),
+        "{delivered_by_shard:?}"
+    );
+    let later = T0 + Duration::hours(2);
+    for deliverer in &deliverers[..2] {
+        deliverer
+            .handle(&CLAIM_FOR, later)
+            .await
+            .expect("digest run");
+    }
+    assert_eq!(
+        delivered(&store, &config).await,
+        expected_deliveries(&config, &fixture_batches())
+    );
+    assert_settled(&store, &config).await;
+    assert_digest_chains(&store, &config, later).await;
+}
+
 /// Digests on S3 signed with a KMS RSA_2048 key (the production signer), and a rotation to a
 /// second KMS key between two hours: the chain stays unbroken, each digest names the key that
 /// signed it, and both keys stay published.
