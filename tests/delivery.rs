@@ -424,6 +424,75 @@ async fn two_shards_at_once_deliver_everything_once_and_keep_each_chain_in_one_s
     assert!(chains.digests.len() > 2, "{:?}", chains.digests.keys());
 }
 
+/// Events staged under one shard count and delivered under another: shard 0's run stages them
+/// again in the current shards' folders, and every record is delivered once, both ways (one
+/// shard to two, two to one); a replay of the same events staged under the new count is still
+/// dropped by each shard's dedup.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_staged_under_another_shard_count_are_moved_and_delivered_once() {
+    for (staged_with, delivered_with) in [(config(), two_shards()), (two_shards(), config())] {
+        let (_dir, store) = fresh_store(&delivered_with).await;
+        stage_fixtures(store.as_ref(), &staged_with).await;
+        let report = deliver(store.as_ref(), &delivered_with, T0).await;
+        assert!(report.rehomed > 0, "nothing moved");
+        assert_exactly_once(
+            &delivered(store.as_ref(), &delivered_with).await,
+            &expected_deliveries(&delivered_with, &fixture_batches()),
+        );
+        assert_settled(store.as_ref(), &delivered_with).await;
+
+        // An hour on, the count is settled: the run no longer looks.
+        let settled = deliver(
+            store.as_ref(),
+            &delivered_with,
+            T0 + Duration::hours(1) + Duration::minutes(1),
+        )
+        .await;
+        assert_eq!((settled.rehomed, settled.events), (0, 0));
+    }
+}
+
+/// A crash at any call of the run that moves events staged under one shard, in both ways,
+/// then the next run: every record delivered once, nothing left staged or claimed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_while_moving_events_to_new_shards_loses_nothing_and_duplicates_nothing() {
+    let (staged_with, config) = (config(), two_shards());
+    let batches: Vec<_> = fixture_batches().into_iter().step_by(6).collect();
+    let expected = expected_deliveries(&config, &batches);
+    let (_dir, store) = fresh_store(&config).await;
+    stage(store.as_ref(), &staged_with, &batches).await;
+    let counting = FaultyStore::counting(store.clone());
+    let moved = Deliverer::new(&config, &counting, Some(signer().await))
+        .handle(&CLAIM_FOR, T0)
+        .await
+        .expect("clean run");
+    assert!(moved.rehomed > 0);
+    let total = counting.calls();
+
+    for fault in [Fault::Before, Fault::After] {
+        for fail_at in 1..=total {
+            let (_dir, store) = fresh_store(&config).await;
+            stage(store.as_ref(), &staged_with, &batches).await;
+            let faulty = FaultyStore::new(store.clone(), fail_at, fault);
+            let crashed = Deliverer::new(&config, &faulty, Some(signer().await))
+                .handle(&CLAIM_FOR, T0)
+                .await;
+            assert!(
+                crashed.is_err(),
+                "call {fail_at} ({fault:?}) did not fail the run"
+            );
+            recover(
+                store.as_ref(),
+                &config,
+                T0 + delivery::LEASE + Duration::minutes(1),
+                &expected,
+                (fail_at, total, fault),
+            )
+            .await;
+        }
+    }
+}
+
 /// A run that finds another run's unexpired claim leaves the batch alone.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_leaves_a_batch_another_run_holds() {
@@ -431,10 +500,10 @@ async fn a_run_leaves_a_batch_another_run_holds() {
     let (_dir, store) = fresh_store(&config).await;
     stage_fixtures(store.as_ref(), &config).await;
     // The first run stops after claiming. Its calls: the digest ledger (read, start the home
-    // chains, read again), the journal, the dedup records (prune), the staging list, each
-    // staging object, the dedup records (window), the claim; the next, the first log file put,
-    // never happens.
-    let first_put = 3 + 3 + fixture_batches().len() + 3;
+    // chains, read again), the shard count (read, record, list what another count staged),
+    // the journal, the dedup records (prune), the staging list, each staging object, the dedup
+    // records (window), the claim; the next, the first log file put, never happens.
+    let first_put = 3 + 3 + 3 + fixture_batches().len() + 3;
     let faulty = FaultyStore::new(store.clone(), first_put, Fault::Before);
     assert!(
         Deliverer::new(&config, &faulty, Some(signer().await))

@@ -206,6 +206,8 @@ fn ingest_takes_single_events_from_its_queue_in_batches() {
 fn deliver_may_take_staged_events_and_write_log_files() {
     let template = template();
     let mut put: Vec<&str> = vec![
+        // Re-staging what another shard count staged (create-only).
+        "${StateBucket.Arn}/staging/*",
         "${StateBucket.Arn}/deliver/*",
         "${StateBucket.Arn}/public-keys.json",
         "${StateBucket.Arn}/history/*",

@@ -94,6 +94,12 @@ fn print_report(config: &Config, report: &DeliveryReport) {
             digest.trail, digest.bucket, digest.key, digest.log_files
         );
     }
+    if report.rehomed > 0 {
+        println!(
+            "moved {} staging objects staged under another shard count into the {} shards' folders",
+            report.rehomed, config.deliver_shards
+        );
+    }
     for (trail, events) in &report.removed_trails {
         eprintln!(
             "warning: {events} staged events were for trail {trail}, which cairn.yaml no longer has; not delivered"

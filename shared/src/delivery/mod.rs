@@ -25,15 +25,19 @@
 //! Region) destination belongs to one shard, so each digest chain's log files come from one
 //! shard; the digest ledger they share changes only by compare-and-swap and remembers every
 //! batch it recorded by its (random, unique) ID, so the shards' batches interleave safely, and
-//! every shard's run may cut the digests due (see [`crate::digest::writer`]).
+//! every shard's run may cut the digests due (see [`crate::digest::writer`]). For an hour after
+//! the shard count changes, shard 0's runs first stage again, in the current shards' folders,
+//! what was staged under the old count (`rehome`).
 
 mod insights;
 mod journal;
 mod log_file;
 mod plan;
+mod rehome;
 mod seen;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -64,6 +68,7 @@ pub use log_file::{MAX_RECORDS, encode as encode_log_file, unique_part as log_fi
 
 use journal::{Batch, Phase, PlannedFile};
 use plan::{Plan, StagedObject};
+use rehome::Rehomed;
 use seen::SeenCache;
 
 /// How long a claim on a batch lasts unless renewed. A run renews it whenever less than half is
@@ -142,6 +147,10 @@ pub struct DeliveryReport {
     pub removed_trails: BTreeMap<String, usize>,
     /// Staging objects that were not what ingest writes, moved under [`layout::QUARANTINE_PREFIX`].
     pub quarantined: Vec<String>,
+    /// Staging objects of another shard count, staged again in the current shards' folders
+    /// (see `rehome`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rehomed: usize,
     /// Set when another run holds the journal: this run left its batch alone.
     #[serde(with = "time::serde::rfc3339::option")]
     pub busy_until: Option<OffsetDateTime>,
@@ -168,6 +177,7 @@ impl DeliveryReport {
             *self.removed_trails.entry(trail).or_default() += count;
         }
         self.quarantined.extend(other.quarantined);
+        self.rehomed += other.rehomed;
         self.busy_until = self.busy_until.max(other.busy_until);
     }
 
@@ -205,6 +215,9 @@ pub struct Deliverer<'a> {
     seen: SeenCache,
     max_batch_bytes: u64,
     shard: Shard,
+    /// Set once shard 0 finds the shard count settled: no events can be staged under another
+    /// count any more, so this process stops looking (see `rehome`).
+    settled: AtomicBool,
 }
 
 /// A shard the configuration does not have.
@@ -268,6 +281,7 @@ impl<'a> Deliverer<'a> {
             shard: Shard::all(config.deliver_shards)
                 .next()
                 .expect("a configuration has at least one shard"),
+            settled: AtomicBool::new(false),
         }
     }
 
@@ -332,6 +346,18 @@ impl<'a> Deliverer<'a> {
         // Hours that ended before this run get their digests first, so a long backlog does not
         // hold them up.
         report.digests = self.digests.cut_due(clock.now()).await?;
+        if self.shard.index() == 0 && !self.settled.load(Ordering::Relaxed) {
+            match rehome::rehome(self.config, self.store, &clock, claim_until).await? {
+                Rehomed::Settled => self.settled.store(true, Ordering::Relaxed),
+                Rehomed::Moved {
+                    objects,
+                    quarantined,
+                } => {
+                    report.rehomed += objects;
+                    report.quarantined.extend(quarantined);
+                }
+            }
+        }
         loop {
             let (journal, etag) = journal::read(self.store, self.bucket(), self.shard).await?;
             if let Some(batch) = journal.batch {
@@ -400,24 +426,13 @@ impl<'a> Deliverer<'a> {
         Ok(report)
     }
 
-    /// Moves a staging object deliver cannot read out of the way, to `quarantine/{key}`, so the
-    /// events behind it keep flowing and the object stays for a person to look at. Safe to
-    /// repeat: the copy is a plain put of the same bytes, the delete idempotent.
+    /// Quarantines the batch's staging object `key`.
     async fn quarantine(&self, staged: &[StagedObject], key: &str) -> Result<(), DeliveryError> {
         let object = staged
             .iter()
             .find(|object| object.key == key)
             .expect("a corrupt staging object is one of the batch's");
-        self.store
-            .put(
-                self.bucket(),
-                &layout::quarantine_key(key),
-                object.body.clone(),
-                &PutOptions::new("application/x-ndjson"),
-            )
-            .await?;
-        self.store.delete(self.bucket(), key).await?;
-        Ok(())
+        quarantine(self.store, self.bucket(), key, object.body.clone()).await
     }
 
     /// The shard's oldest staging objects, up to the batch size (at least one), read in full.
@@ -740,6 +755,31 @@ impl<'a> Deliverer<'a> {
             }),
         }
     }
+}
+
+/// Moves a staging object deliver cannot read out of the way, to `quarantine/{key}`, so the
+/// events behind it keep flowing and the object stays for a person to look at. Safe to repeat:
+/// the copy is a plain put of the same bytes, the delete idempotent.
+async fn quarantine(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    body: Bytes,
+) -> Result<(), DeliveryError> {
+    store
+        .put(
+            bucket,
+            &layout::quarantine_key(key),
+            body,
+            &PutOptions::new("application/x-ndjson"),
+        )
+        .await?;
+    store.delete(bucket, key).await?;
+    Ok(())
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// A rebuilt plan must match what the journal recorded, file for file; its files then take the

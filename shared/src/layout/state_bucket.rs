@@ -48,6 +48,8 @@ pub const QUARANTINE_PREFIX: &str = "quarantine/";
 pub const INSIGHTS_PREFIX: &str = "insights/";
 /// Each delivery shard's own journal and dedup records, when `deliverShards` is more than one.
 pub const SHARDS_FOLDER: &str = "deliver/shards/";
+/// The shard count deliver last ran with, and since when.
+pub const SHARD_COUNT_KEY: &str = "deliver/shard-count.json";
 
 /// How a history object's name ends: JSON lines in an LZ4 frame.
 const HISTORY_SUFFIX: &str = ".jsonl.lz4";
@@ -81,6 +83,11 @@ pub const STATE_OBJECTS: &[StateObject] = &[
     StateObject {
         path: SHARDS_FOLDER,
         holds: "per delivery shard (deliverShards > 1): its journal and its dedup records (deliver removes those)",
+        retention: Retention::Kept,
+    },
+    StateObject {
+        path: SHARD_COUNT_KEY,
+        holds: "the shard count deliver last ran with, and when it changed (compare-and-swap)",
         retention: Retention::Kept,
     },
     StateObject {
@@ -189,6 +196,19 @@ impl Shard {
     pub fn owns_staging_key(self, key: &str) -> bool {
         key.strip_prefix(self.staging_prefix().as_ref())
             .is_some_and(|name| !name.contains('/'))
+    }
+
+    /// The folders of staged events that none of `count` shards reads, for shard counts up to
+    /// `most`: with one shard, every sharded folder (`staging/shard-`, one prefix); with more,
+    /// `staging/` itself (its own objects, listed before any folder) and the folders of shards
+    /// `count` and up.
+    pub fn retired_staging_prefixes(count: u16, most: u16) -> Vec<String> {
+        if count <= 1 {
+            return vec![format!("{STAGING_PREFIX}shard-")];
+        }
+        std::iter::once(STAGING_PREFIX.to_owned())
+            .chain((count..most).map(|index| format!("{STAGING_PREFIX}shard-{index}/")))
+            .collect()
     }
 
     pub fn journal_key(self) -> Cow<'static, str> {
@@ -388,7 +408,13 @@ mod tests {
 
     #[test]
     fn deliver_keeps_its_bookkeeping_in_its_folder() {
-        for path in [JOURNAL_KEY, SEEN_PREFIX, DIGEST_LEDGER_KEY, SHARDS_FOLDER] {
+        for path in [
+            JOURNAL_KEY,
+            SEEN_PREFIX,
+            DIGEST_LEDGER_KEY,
+            SHARDS_FOLDER,
+            SHARD_COUNT_KEY,
+        ] {
             assert!(path.starts_with(DELIVER_FOLDER), "{path}");
         }
     }
@@ -452,5 +478,12 @@ mod tests {
         assert!(!Shard::ONLY.owns_staging_key(&in_shard));
         assert!(second.owns_staging_key(&in_shard));
         assert!(!second.owns_staging_key(&top));
+
+        assert_eq!(Shard::retired_staging_prefixes(1, 4), ["staging/shard-"]);
+        assert_eq!(
+            Shard::retired_staging_prefixes(2, 4),
+            ["staging/", "staging/shard-2/", "staging/shard-3/"]
+        );
+        assert_eq!(Shard::retired_staging_prefixes(4, 4), ["staging/"]);
     }
 }

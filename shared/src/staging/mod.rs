@@ -311,6 +311,36 @@ pub fn by_shard<'a>(
     shards.into_iter().collect()
 }
 
+/// Puts back together the parts of each event that [`by_shard`] split, in the order their
+/// first parts come: the routes of all of them, and the history and Insights count of the one
+/// that kept them. Parts are the same event when they have the same dedup key and the same
+/// record bytes; a record reusing another's dedup key stays apart, for deliver to name.
+pub fn merge_parts(events: Vec<StagedEvent<'_>>) -> Vec<StagedEvent<'_>> {
+    let mut merged: Vec<StagedEvent<'_>> = Vec::with_capacity(events.len());
+    let mut first_part: std::collections::HashMap<(Cow<'_, str>, &str), usize> =
+        std::collections::HashMap::new();
+    for event in events {
+        let identity = (event.dedup_key.clone(), event.record.get());
+        match first_part.get(&identity) {
+            Some(&at) => {
+                let whole = &mut merged[at];
+                for route in event.routes {
+                    if !whole.routes.contains(&route) {
+                        whole.routes.push(route);
+                    }
+                }
+                whole.history = whole.history.take().or(event.history);
+                whole.counted = whole.counted.take().or(event.counted);
+            }
+            None => {
+                first_part.insert(identity, merged.len());
+                merged.push(event);
+            }
+        }
+    }
+    merged
+}
+
 /// Writes `events` as new staging objects, one per shard of `config` they reach, and returns
 /// their keys; writes nothing for no events.
 ///
@@ -489,8 +519,8 @@ trails:
         let route = |trail: &'static str, account: &'static str| {
             Route(trail.into(), account.into(), "us-east-1".into())
         };
-        let event = |routes, history: Option<&'static str>| StagedEvent {
-            dedup_key: "e-1".into(),
+        let event = |id: &'static str, routes, history: Option<&'static str>| StagedEvent {
+            dedup_key: id.into(),
             event_time: "2024-03-01T10:00:00Z".into(),
             routes,
             history: history.map(|account| (account.into(), "us-east-1".into())),
@@ -500,11 +530,19 @@ trails:
         };
         let events = vec![
             // Routes and history in one (account, Region): whole, to one shard.
-            event(vec![route("a", first), route("b", first)], Some(first)),
+            event(
+                "e-1",
+                vec![route("a", first), route("b", first)],
+                Some(first),
+            ),
             // A management event whose second trail files it under another account.
-            event(vec![route("a", first), route("b", other)], Some(first)),
+            event(
+                "e-2",
+                vec![route("a", first), route("b", other)],
+                Some(first),
+            ),
             // A data event (no history) taken under two accounts.
-            event(vec![route("a", first), route("b", other)], None),
+            event("e-3", vec![route("a", first), route("b", other)], None),
         ];
         let shards = by_shard(events, 2);
         assert_eq!(shards.len(), 2);
@@ -527,10 +565,39 @@ trails:
         assert!(away[0].history.is_none() && away[0].counted.is_none());
         assert_eq!(away[1].counted, Some(counted()));
         assert_eq!(home[2].counted, Some(counted()));
-        assert!(away.iter().chain(home).all(|part| part.dedup_key == "e-1"));
+        let ids = |parts: &[StagedEvent]| -> Vec<String> {
+            parts
+                .iter()
+                .map(|part| part.dedup_key.to_string())
+                .collect()
+        };
+        assert_eq!(
+            (ids(home), ids(away)),
+            (
+                vec!["e-1".into(), "e-2".into(), "e-3".into()],
+                vec!["e-2".into(), "e-3".into()]
+            )
+        );
+
+        // Put back together, the parts are the events as routed.
+        let parts: Vec<StagedEvent> = shards.into_iter().flat_map(|(_, part)| part).collect();
+        let mut merged = merge_parts(parts);
+        merged.sort_by(|x, y| x.dedup_key.cmp(&y.dedup_key));
+        assert_eq!(merged.len(), 3);
+        for (whole, routes) in merged.iter().zip([
+            vec![route("a", first), route("b", first)],
+            vec![route("a", first), route("b", other)],
+            vec![route("a", first), route("b", other)],
+        ]) {
+            let mut found = whole.routes.clone();
+            found.sort_by(|x, y| x.trail().cmp(y.trail()));
+            assert_eq!(found, routes);
+        }
+        assert!(merged[1].history.is_some() && merged[1].counted.is_some());
+        assert!(merged[2].history.is_none() && merged[2].counted.is_some());
 
         // Unsharded, everything stays as it was, in one object.
-        let one = by_shard(vec![event(vec![route("a", other)], Some(first))], 1);
+        let one = by_shard(vec![event("e-4", vec![route("a", other)], Some(first))], 1);
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].0, Shard::ONLY);
         assert!(by_shard(Vec::new(), 2).is_empty());
