@@ -426,8 +426,7 @@ async fn two_shards_at_once_deliver_everything_once_and_keep_each_chain_in_one_s
 
 /// Events staged under one shard count and delivered under another: shard 0's run stages them
 /// again in the current shards' folders, and every record is delivered once, both ways (one
-/// shard to two, two to one); a replay of the same events staged under the new count is still
-/// dropped by each shard's dedup.
+/// shard to two, two to one); an hour later the count is settled and a run no longer looks.
 #[tokio::test(flavor = "multi_thread")]
 async fn events_staged_under_another_shard_count_are_moved_and_delivered_once() {
     for (staged_with, delivered_with) in [(config(), two_shards()), (two_shards(), config())] {

@@ -278,8 +278,7 @@ impl<'a> Deliverer<'a> {
             digests: DigestWriter::new(config, store, signer),
             seen: SeenCache::default(),
             max_batch_bytes: MAX_BATCH_BYTES,
-            shard: Shard::all(config.deliver_shards)
-                .next()
+            shard: Shard::new(0, config.deliver_shards)
                 .expect("a configuration has at least one shard"),
             settled: AtomicBool::new(false),
         }
@@ -409,9 +408,7 @@ impl<'a> Deliverer<'a> {
                 log_files: plan.log_files.iter().map(planned_file).collect(),
             };
             let claim = Journal::holding(batch.clone());
-            match journal::swap(self.store, self.bucket(), self.shard, &claim, etag.as_ref())
-                .await?
-            {
+            match self.swap_journal(&claim, etag.as_ref()).await? {
                 // Another run claimed first; the next read of the journal shows its batch.
                 None => continue,
                 Some(etag) => {
@@ -448,7 +445,7 @@ impl<'a> Deliverer<'a> {
                 .await?;
             for entry in page.entries {
                 // The only shard's listing ends in the sharded folders: none of its objects.
-                if !self.shard.owns_staging_key(&entry.key) {
+                if !layout::is_staging_object_in(&prefix, &entry.key) {
                     break 'pages;
                 }
                 if !chosen.is_empty() && bytes + entry.size > self.max_batch_bytes {
@@ -492,15 +489,7 @@ impl<'a> Deliverer<'a> {
         batch.owner = owner.to_owned();
         batch.lease_until = clock.now() + LEASE;
         let takeover = Journal::holding(batch.clone());
-        let Some(etag) = journal::swap(
-            self.store,
-            self.bucket(),
-            self.shard,
-            &takeover,
-            Some(&etag),
-        )
-        .await?
-        else {
+        let Some(etag) = self.swap_journal(&takeover, Some(&etag)).await? else {
             // Another run took it over first.
             return Ok(());
         };
@@ -687,16 +676,7 @@ impl<'a> Deliverer<'a> {
             }
         }
         let done = Journal::finished(&held.batch);
-        if journal::swap(
-            self.store,
-            self.bucket(),
-            self.shard,
-            &done,
-            Some(&held.etag),
-        )
-        .await?
-        .is_none()
-        {
+        if self.swap_journal(&done, Some(&held.etag)).await?.is_none() {
             return Err(DeliveryError::LeaseLost {
                 batch: held.batch.id,
             });
@@ -735,17 +715,18 @@ impl<'a> Deliverer<'a> {
         Ok(())
     }
 
+    /// Swaps this shard's journal (see [`journal::swap`]).
+    async fn swap_journal(
+        &self,
+        journal: &Journal,
+        expected: Option<&ETag>,
+    ) -> Result<Option<ETag>, DeliveryError> {
+        journal::swap(self.store, self.bucket(), self.shard, journal, expected).await
+    }
+
     async fn swap(&self, held: &mut Held) -> Result<(), DeliveryError> {
         let journal = Journal::holding(held.batch.clone());
-        match journal::swap(
-            self.store,
-            self.bucket(),
-            self.shard,
-            &journal,
-            Some(&held.etag),
-        )
-        .await?
-        {
+        match self.swap_journal(&journal, Some(&held.etag)).await? {
             Some(etag) => {
                 held.etag = etag;
                 Ok(())

@@ -98,8 +98,11 @@ pub(super) async fn rehome(
     let mut quarantined = Vec::new();
     for prefix in Shard::retired_staging_prefixes(count, MAX_DELIVER_SHARDS) {
         for entry in store.list_all(bucket, &prefix).await? {
-            // `staging/` lists the current shards' folders too, after its own objects.
-            if prefix == layout::STAGING_PREFIX && !Shard::ONLY.owns_staging_key(&entry.key) {
+            // `staging/` lists the current shards' folders too, after its own objects. (The
+            // other prefixes hold only retired objects: `staging/shard-` lists whole folders.)
+            if prefix == layout::STAGING_PREFIX
+                && !layout::is_staging_object_in(&prefix, &entry.key)
+            {
                 break;
             }
             match layout::parse_staging_key(&entry.key) {

@@ -190,14 +190,6 @@ impl Shard {
         format!("{}{stamp}-{suffix}.jsonl", self.staging_prefix())
     }
 
-    /// Whether `key`, listed under [`Self::staging_prefix`], is this shard's staging object.
-    /// The only shard's prefix also lists the sharded folders `staging/shard-{k}/`, which sort
-    /// after every dated key (a letter after every digit), so its listing can stop at the first.
-    pub fn owns_staging_key(self, key: &str) -> bool {
-        key.strip_prefix(self.staging_prefix().as_ref())
-            .is_some_and(|name| !name.contains('/'))
-    }
-
     /// The folders of staged events that none of `count` shards reads, for shard counts up to
     /// `most`: with one shard, every sharded folder (`staging/shard-`, one prefix); with more,
     /// `staging/` itself (its own objects, listed before any folder) and the folders of shards
@@ -236,6 +228,16 @@ impl Shard {
             .expect("a UTC time always formats");
         format!("{}{stamp}-{batch}.txt", self.seen_prefix())
     }
+}
+
+/// Whether `key`, listed under a shard's `prefix` ([`Shard::staging_prefix`]), is one of that
+/// shard's staging objects rather than an object of a folder inside it. The only shard's
+/// prefix, `staging/`, also lists the sharded folders `staging/shard-{k}/`, which sort after
+/// every dated key (a letter after every digit), so its listing can stop at the first. Takes
+/// the prefix the listing used, so checking a listed key allocates nothing.
+pub fn is_staging_object_in(prefix: &str, key: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|name| !name.contains('/'))
 }
 
 impl std::fmt::Display for Shard {
@@ -474,10 +476,11 @@ mod tests {
         let top = Shard::ONLY.staging_key(at, "a");
         let in_shard = second.staging_key(at, "a");
         assert!(top < in_shard);
-        assert!(Shard::ONLY.owns_staging_key(&top));
-        assert!(!Shard::ONLY.owns_staging_key(&in_shard));
-        assert!(second.owns_staging_key(&in_shard));
-        assert!(!second.owns_staging_key(&top));
+        let owns = |shard: Shard, key: &str| is_staging_object_in(&shard.staging_prefix(), key);
+        assert!(owns(Shard::ONLY, &top));
+        assert!(!owns(Shard::ONLY, &in_shard));
+        assert!(owns(second, &in_shard));
+        assert!(!owns(second, &top));
 
         assert_eq!(Shard::retired_staging_prefixes(1, 4), ["staging/shard-"]);
         assert_eq!(

@@ -269,6 +269,26 @@ pub fn by_shard<'a>(
     }
     let mut shards: std::collections::BTreeMap<Shard, Vec<StagedEvent<'a>>> = Default::default();
     for event in events {
+        // Nearly every event's routes and history share one (account, Region): it goes whole
+        // to that one's shard, found with one hash and no allocation.
+        let mut places = event
+            .routes
+            .iter()
+            .map(|route| (route.account(), route.region()))
+            .chain(
+                event
+                    .history
+                    .as_ref()
+                    .map(|(account, region)| (account.as_ref(), region.as_ref())),
+            );
+        let first = places
+            .next()
+            .expect("a staged event has a route or the event history");
+        if places.all(|place| place == first) {
+            let shard = shard_of(count, first.0, first.1);
+            shards.entry(shard).or_default().push(event);
+            continue;
+        }
         let history_shard = event
             .history
             .as_ref()
