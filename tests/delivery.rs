@@ -4,12 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{self, Deliverer, DeliveryReport, read_journal};
 use cairn_shared::layout::Shard;
-use cairn_shared::ports::object_store::ObjectStore;
+use cairn_shared::ports::object_store::{ObjectStore, PutOptions};
 use cairn_shared::service::Service;
+use cairn_shared::staging;
 use cairn_shared::validate::{FileKind, Line};
 use cairn_test_support::digests::{assert_closed_digest_chains, assert_digest_chains, signer};
 use cairn_test_support::faulty_store::{Call, Fault, FaultyStore};
@@ -167,6 +170,64 @@ async fn a_replay_of_the_same_events_within_a_day_is_not_delivered_again() {
     assert_eq!(replay.duplicates, 2 * first.events);
     assert_eq!(replay.conflicts.len(), 2 * first.conflicts.len());
     assert!(replay.log_files.is_empty());
+    assert_exactly_once(
+        &delivered(store.as_ref(), &config).await,
+        &expected_deliveries(&config, &fixture_batches()),
+    );
+    assert_settled(store.as_ref(), &config).await;
+}
+
+/// Objects staged before ingest carried each record's hash: deliver hashes the records itself,
+/// and tells copies from different records reusing an eventID exactly as by the carried hash.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_staged_without_their_record_hash_are_told_apart_alike() {
+    let config = config();
+    let (_dir, store) = fresh_store(&config).await;
+    stage_fixtures(store.as_ref(), &config).await;
+    let keys = store
+        .list_keys(&config.state_bucket, "staging/")
+        .await
+        .expect("list");
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let body = store
+            .get_body(&config.state_bucket, key)
+            .await
+            .expect("get");
+        let mut events = staging::read_staged(key, &body).expect("staged");
+        assert!(events.iter().all(|event| event.record_hash.is_some()));
+        for event in &mut events {
+            event.record_hash = None;
+        }
+        let older = staging::encode(&events);
+        store
+            .put(
+                &config.state_bucket,
+                key,
+                Bytes::from(older),
+                &PutOptions::new("application/x-ndjson"),
+            )
+            .await
+            .expect("put");
+    }
+    let first = deliver(store.as_ref(), &config, T0).await;
+    assert_eq!(first.duplicates, 0);
+    assert_eq!(
+        first.conflicts,
+        [
+            "f8ef8fc5-e3e8-4ee1-9d52-2f412ddf17e3",
+            "deb1e1f9-c99b-4612-8e9f-21f93b5d79c0",
+            "234f004b-EXAMPLE"
+        ]
+    );
+
+    // A replay staged now carries the hashes: every event is a copy of one delivered above,
+    // which it is only when both hashes agree.
+    stage_fixtures(store.as_ref(), &config).await;
+    let replay = deliver(store.as_ref(), &config, T0 + Duration::hours(1)).await;
+    assert_eq!(replay.events, 0);
+    assert_eq!(replay.duplicates, first.events);
+    assert_eq!(replay.conflicts.len(), first.conflicts.len());
     assert_exactly_once(
         &delivered(store.as_ref(), &config).await,
         &expected_deliveries(&config, &fixture_batches()),

@@ -96,7 +96,7 @@ fn store_with_log_files(
                     (time, raw.as_ref())
                 })
                 .collect();
-            let body = encode_log_file(&timed);
+            let body = encode_log_file(&timed, false);
             let unique = log_file_unique_part(format!("bench/{part}").as_bytes());
             let key = cairn_shared::layout::log_file_key(
                 None,

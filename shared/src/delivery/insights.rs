@@ -129,7 +129,8 @@ pub(super) async fn plan_writes(
         let unique = log_file::unique_part(
             format!("{batch}/{trail_name}/{account}/{region}/insights").as_bytes(),
         );
-        let body = log_file::encode(&timed);
+        // An Insights file: no digest lists it.
+        let body = log_file::encode(&timed, false);
         let facts = body.facts(trail_name, account, region);
         let key = layout::insight_file_key(
             trail.prefix(),

@@ -34,8 +34,9 @@ pub fn unique_part(seed: &[u8]) -> String {
 pub struct LogFileBody {
     /// One gzip member holding `{"Records":[…]}`.
     pub gzip: Bytes,
-    /// SHA-256 of the uncompressed bytes, as digest files list it.
-    pub sha256: [u8; 32],
+    /// SHA-256 of the uncompressed bytes, as digest files list it; computed only for a file a
+    /// digest lists, since nothing else reads it.
+    pub sha256: Option<[u8; 32]>,
     pub oldest_event_time: EventTime,
     pub newest_event_time: EventTime,
     pub records: usize,
@@ -56,16 +57,17 @@ impl LogFileBody {
 }
 
 /// Writes `{"Records":[…]}` with each record exactly as it arrived, in the order given,
-/// compressing and hashing as it goes so the uncompressed file is never held whole.
+/// compressing (and hashing, when a digest is to list the file: `digested`) as it goes so the
+/// uncompressed file is never held whole.
 ///
 /// `records` must not be empty and must be in eventTime order.
-pub fn encode(records: &[(EventTime, &RawValue)]) -> LogFileBody {
+pub fn encode(records: &[(EventTime, &RawValue)], digested: bool) -> LogFileBody {
     let (Some(first), Some(last)) = (records.first(), records.last()) else {
         panic!("a log file holds at least one record");
     };
     let estimate: usize = records.iter().map(|(_, raw)| raw.get().len()).sum();
     let mut out = HashingWriter {
-        hasher: Sha256::new(),
+        hasher: digested.then(Sha256::new),
         gzip: GzEncoder::new(
             Vec::with_capacity(estimate / 6 + 64),
             Compression::new(GZIP_LEVEL),
@@ -85,7 +87,7 @@ pub fn encode(records: &[(EventTime, &RawValue)]) -> LogFileBody {
         .expect("compressing into memory cannot fail");
     LogFileBody {
         gzip: Bytes::from(gzip),
-        sha256: out.hasher.finalize().into(),
+        sha256: out.hasher.map(|hasher| hasher.finalize().into()),
         oldest_event_time: first.0,
         newest_event_time: last.0,
         records: records.len(),
@@ -93,13 +95,15 @@ pub fn encode(records: &[(EventTime, &RawValue)]) -> LogFileBody {
 }
 
 struct HashingWriter {
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     gzip: GzEncoder<Vec<u8>>,
 }
 
 impl HashingWriter {
     fn write(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(bytes);
+        }
         self.gzip
             .write_all(bytes)
             .expect("compressing into memory cannot fail");
@@ -129,7 +133,7 @@ mod tests {
         let b = RawValue::from_string(r#"{"eventID":"b"}"#.to_owned()).unwrap();
         let t1 = EventTime::parse("2024-03-07T09:00:00Z").unwrap();
         let t2 = EventTime::parse("2024-03-07T09:01:00Z").unwrap();
-        let body = encode(&[(t1, &a), (t2, &b)]);
+        let body = encode(&[(t1, &a), (t2, &b)], true);
         let mut text = String::new();
         let mut decoder = GzDecoder::new(&body.gzip[..]);
         decoder.read_to_string(&mut text).unwrap();
@@ -141,9 +145,12 @@ mod tests {
         assert!(decoder.into_inner().is_empty());
         assert_eq!(
             body.sha256,
-            <[u8; 32]>::from(Sha256::digest(text.as_bytes()))
+            Some(<[u8; 32]>::from(Sha256::digest(text.as_bytes())))
         );
         assert_eq!((body.oldest_event_time, body.newest_event_time), (t1, t2));
         assert_eq!(body.records, 2);
+        // A file no digest lists is the same bytes, unhashed.
+        let unlisted = encode(&[(t1, &a), (t2, &b)], false);
+        assert_eq!((unlisted.gzip, unlisted.sha256), (body.gzip, None));
     }
 }

@@ -794,17 +794,16 @@ fn adopt_recorded_files(plan: &mut Plan<'_, '_>, batch: &Batch) -> Result<(), De
 fn delivered_log_files<'p>(plan: &'p Plan<'_, '_>) -> Vec<DeliveredLogFile<'p>> {
     plan.log_files
         .iter()
-        // Digest files list the CloudTrail log files of their hour; the User Guide's digest
-        // pages describe no Insights files in them, so Cairn keeps them out.
-        .filter(|file| file.trail.log_file_validation() && !file.insight)
-        .map(|file| DeliveredLogFile {
+        // The plan hashed exactly the files a digest lists (see `plan::build`).
+        .filter_map(|file| Some((file, file.body.sha256?)))
+        .map(|(file, sha256)| DeliveredLogFile {
             trail: file.trail.name(),
             account: &file.facts.account,
             region: &file.facts.region,
             entry: LogFileEntry {
                 s3_bucket: file.bucket.clone(),
                 s3_object: file.key.clone(),
-                hash_value: hex::encode(file.body.sha256),
+                hash_value: hex::encode(sha256),
                 hash_algorithm: HASH_ALGORITHM.to_owned(),
                 newest_event_time: file.facts.newest_event_time.to_string(),
                 oldest_event_time: file.facts.oldest_event_time.to_string(),

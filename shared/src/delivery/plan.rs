@@ -133,7 +133,10 @@ pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError>
                     })?;
                     Ok(Hashed {
                         key: seen::hash_key(&event.dedup_key),
-                        content: seen::hash_bytes(event.record.get().as_bytes()),
+                        content: event
+                            .record_hash
+                            .unwrap_or_else(|| staging::RecordHash::of(event.record))
+                            .0,
                         time,
                         event,
                     })
@@ -299,7 +302,10 @@ pub(super) fn build<'c: 'p, 'p>(
             } else {
                 layout::log_file_key
             };
-            let body = log_file::encode(chunk);
+            // Digest files list the CloudTrail log files of a validating trail's hour; the User
+            // Guide's digest pages describe no Insights files in them, so Cairn keeps them out.
+            let digested = trail.log_file_validation() && !*insight;
+            let body = log_file::encode(chunk, digested);
             let facts = body.facts(trail_name, account, region);
             Built::LogFile(Box::new(PlannedLogFile {
                 trail,

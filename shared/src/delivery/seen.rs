@@ -9,32 +9,27 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::layout::{Shard, parse_seen_key};
 use crate::ports::object_store::ObjectStore;
+use crate::staging;
 
 use super::DeliveryError;
 
 /// How long a delivered eventID keeps its copies out.
 pub(super) const WINDOW: Duration = Duration::hours(24);
 
-/// A dedup key reduced to 128 bits: a day of a busy account's eventIDs fits in memory, and a
-/// collision (about 2^-64 at a billion events) is far less likely than any storage fault.
+/// A dedup key reduced to 128 bits ([`staging::hash128`]).
 pub(super) type KeyHash = u128;
 
 pub(super) fn hash_key(key: &str) -> KeyHash {
-    hash_bytes(key.as_bytes())
+    staging::hash128(key.as_bytes())
 }
 
-/// What a record's bytes hash to, to tell a copy from a different record with the same key.
+/// What a record's bytes hash to ([`staging::RecordHash`]), to tell a copy from a different
+/// record with the same key.
 pub(super) type ContentHash = u128;
-
-pub(super) fn hash_bytes(bytes: &[u8]) -> u128 {
-    let digest = Sha256::digest(bytes);
-    u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"))
-}
 
 /// One dedup record as read: each event's key and content hashes.
 type Entries = Arc<Vec<(KeyHash, ContentHash)>>;

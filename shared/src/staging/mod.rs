@@ -52,8 +52,68 @@ pub struct StagedEvent<'a> {
     /// events (deliver then counts it for each of its routes' trails that does).
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub counted: Option<Counted<'a>>,
+    /// The hash of the record's bytes, by which deliver tells a copy from a different record
+    /// reusing its dedup key. `None` only in objects staged before ingest computed it; deliver
+    /// then hashes the record itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_hash: Option<RecordHash>,
     #[serde(borrow)]
     pub record: &'a RawValue,
+}
+
+/// The first 128 bits of SHA-256: what the dedup records keep of a dedup key and of a record's
+/// bytes. A day of a busy account's events fits in memory, and a collision (about 2^-64 at a
+/// billion events) is far less likely than any storage fault.
+pub fn hash128(bytes: &[u8]) -> u128 {
+    first_128_bits(&Sha256::digest(bytes))
+}
+
+fn first_128_bits(digest: &[u8]) -> u128 {
+    u128::from_be_bytes(digest[..16].try_into().expect("SHA-256 has 32 bytes"))
+}
+
+/// [`hash128`] of a record's exact bytes, computed once at ingest, where the record is read
+/// anyway: deliver, which every event of a shard passes through in turn, then reads 32 hex
+/// digits rather than hashing about 1.3 KB per event. Written as those digits, as the dedup
+/// records write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHash(pub u128);
+
+impl RecordHash {
+    pub fn of(record: &RawValue) -> Self {
+        RecordHash(hash128(record.get().as_bytes()))
+    }
+}
+
+impl Serialize for RecordHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:032x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Hex;
+        impl serde::de::Visitor<'_> for Hex {
+            type Value = RecordHash;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("32 lowercase hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RecordHash, E> {
+                // from_str_radix alone would take a sign or fewer digits.
+                let digits = text.len() == 32
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                digits
+                    .then(|| u128::from_str_radix(text, 16).ok())
+                    .flatten()
+                    .map(RecordHash)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+            }
+        }
+        deserializer.deserialize_str(Hex)
+    }
 }
 
 /// A call as Insights counts it (`[eventSource, eventName, rated, errorCode,
@@ -158,13 +218,15 @@ impl<'a> StagedEvent<'a> {
         let counted = category
             .filter(|_| watched)
             .and_then(|c| Counted::of(record, c));
+        let digest = Sha256::digest(record.raw().get().as_bytes());
         Some(StagedEvent {
-            dedup_key: dedup_key(record),
+            dedup_key: dedup_key_with(record, &digest),
             event_time: Cow::Owned(record.event_time().to_string()),
             routes,
             history,
             insight: record.event_type() == EventType::AwsCloudTrailInsight,
             counted,
+            record_hash: Some(RecordHash(first_128_bits(&digest))),
             record: record.raw(),
         })
     }
@@ -174,10 +236,15 @@ impl<'a> StagedEvent<'a> {
 pub fn dedup_key<'a>(record: &Record<'a>) -> Cow<'a, str> {
     match record.event_id() {
         Some(id) => Cow::Owned(id.to_owned()),
-        None => Cow::Owned(format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(record.raw().get().as_bytes()))
-        )),
+        None => dedup_key_with(record, &Sha256::digest(record.raw().get().as_bytes())),
+    }
+}
+
+/// [`dedup_key`], given the SHA-256 of the record's bytes.
+fn dedup_key_with<'a>(record: &Record<'a>, digest: &[u8]) -> Cow<'a, str> {
+    match record.event_id() {
+        Some(id) => Cow::Owned(id.to_owned()),
+        None => Cow::Owned(format!("sha256:{}", hex::encode(digest))),
     }
 }
 
@@ -323,6 +390,7 @@ pub fn by_shard<'a>(
                     .counted
                     .clone()
                     .filter(|_| keeps_history || event.history.is_none()),
+                record_hash: event.record_hash,
                 record: event.record,
             };
             shards.entry(shard).or_default().push(part);
@@ -447,6 +515,45 @@ trails:
             back[0].history,
             Some(("123456789012".into(), "us-east-1".into()))
         );
+        // Each record's hash is of its own bytes, written as the dedup records write it.
+        let hash = |text: &str| format!("{:032x}", hash128(text.as_bytes()));
+        assert_eq!(back[0].record_hash, Some(RecordHash::of(&raw)));
+        assert_eq!(back[1].record_hash, Some(RecordHash::of(&pretty)));
+        assert_ne!(back[0].record_hash, back[1].record_hash);
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.contains(&format!("\"recordHash\":\"{}\"", hash(RECORD))),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn objects_staged_before_record_hashes_read_without_them_and_a_bad_one_is_named() {
+        let config = config();
+        let raw = record(RECORD);
+        let parsed = Record::parse(&raw, None).unwrap();
+        let mut event = StagedEvent::route(&config, &parsed).unwrap();
+        event.record_hash = None;
+        let old = encode(&[event]);
+        assert!(!String::from_utf8_lossy(&old).contains("recordHash"));
+        assert_eq!(read_staged("k", &old).unwrap()[0].record_hash, None);
+
+        let good =
+            String::from_utf8(encode(&[StagedEvent::route(&config, &parsed).unwrap()])).unwrap();
+        let digits = format!("{:032x}", hash128(RECORD.as_bytes()));
+        for bad in [
+            digits.to_uppercase(),
+            digits[1..].to_owned(),
+            format!("+{}", &digits[1..]),
+            format!("{digits}0"),
+        ] {
+            let body = good.replace(&digits, &bad);
+            let error = read_staged("staging/x.jsonl", body.as_bytes()).unwrap_err();
+            assert!(
+                error.to_string().contains("32 lowercase hex digits"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]
@@ -546,6 +653,7 @@ trails:
             history: history.map(|account| (account.into(), "us-east-1".into())),
             insight: false,
             counted: Some(counted()),
+            record_hash: Some(RecordHash::of(&raw)),
             record: &raw,
         };
         let events = vec![
@@ -584,6 +692,11 @@ trails:
         // count goes with every part, each trail counting its own.
         assert!(away[0].history.is_none() && away[0].counted.is_none());
         assert_eq!(away[1].counted, Some(counted()));
+        // Every part carries its record's hash.
+        assert!(
+            away.iter()
+                .all(|part| part.record_hash == Some(RecordHash::of(&raw)))
+        );
         assert_eq!(home[2].counted, Some(counted()));
         let ids = |parts: &[StagedEvent]| -> Vec<String> {
             parts
