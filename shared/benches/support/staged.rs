@@ -7,6 +7,7 @@ use cairn_shared::adapters::local::LocalObjectStore;
 use cairn_shared::config::Config;
 use cairn_shared::delivery::{Deliverer, DeliveryReport};
 use cairn_shared::ingest::Ingestor;
+use cairn_shared::ports::object_store::ObjectStore;
 use cairn_shared::service::Service;
 use time::macros::datetime;
 
@@ -45,13 +46,6 @@ pub(crate) fn staged_store(
 ) -> (tempfile::TempDir, LocalObjectStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalObjectStore::new(dir.path().to_path_buf());
-    let now = datetime!(2026-11-22 10:00:00 UTC);
-    let ingestor = Ingestor::new(
-        config,
-        &store,
-        "us-east-1",
-        "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
-    );
     runtime.block_on(async {
         store
             .create_bucket(&config.state_bucket)
@@ -60,19 +54,38 @@ pub(crate) fn staged_store(
         for trail in &config.trails {
             store.create_bucket(trail.bucket()).await.expect("bucket");
         }
+    });
+    stage(config, &store, records, runtime);
+    (dir, store)
+}
+
+/// Stages the records in `store` by ingest, in requests of 1,000.
+pub(crate) fn stage(
+    config: &Config,
+    store: &dyn ObjectStore,
+    records: &[String],
+    runtime: &tokio::runtime::Runtime,
+) {
+    let now = datetime!(2026-11-22 10:00:00 UTC);
+    let ingestor = Ingestor::new(
+        config,
+        store,
+        "us-east-1",
+        "arn:aws:cloudtrail:us-east-1:111122223333:channel/bench",
+    );
+    runtime.block_on(async {
         for chunk in records.chunks(PER_REQUEST) {
             let body = format!("{{\"Records\":[{}]}}", chunk.join(","));
             let done = ingestor.handle(&body, now).await.expect("ingest");
             assert!(done.answer.failed.is_empty());
         }
     });
-    (dir, store)
 }
 
 /// Delivers everything staged in `store` in one run; only this is timed.
 pub(crate) fn timed_delivery(
     config: &Config,
-    store: &LocalObjectStore,
+    store: &dyn ObjectStore,
     runtime: &tokio::runtime::Runtime,
 ) -> (Duration, DeliveryReport) {
     let started = Instant::now();
