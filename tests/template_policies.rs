@@ -409,8 +409,17 @@ fn ingest_runs_at_most_its_reserved_concurrency() {
     );
     let parameter = &template["Parameters"]["IngestReservedConcurrency"];
     assert_eq!(parameter["Type"].as_str(), Some("Number"));
-    assert_eq!(parameter["MinValue"].as_u64(), Some(1));
-    assert!(parameter["Default"].as_u64().is_some_and(|n| n >= 1));
+    // Never below what the queue may take: Lambda would throttle the queue's own batches.
+    let queue_takes =
+        properties["Events"]["Queued"]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+            .as_u64()
+            .expect("the queue's maximum concurrency");
+    assert_eq!(parameter["MinValue"].as_u64(), Some(queue_takes));
+    assert!(
+        parameter["Default"]
+            .as_u64()
+            .is_some_and(|n| n >= queue_takes)
+    );
 }
 
 /// An Object Created event forward still fails on after Lambda's retries is kept for replay.
