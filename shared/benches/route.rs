@@ -10,6 +10,7 @@ use std::io::Write;
 
 use cairn_shared::config::Config;
 use cairn_shared::record::{Record, compact, split_batch};
+use cairn_shared::staging::{self, StagedEvent};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use support::{repo, stratus_batches};
 
@@ -47,6 +48,27 @@ fn validate_and_route(c: &mut Criterion) {
                 }
             }
             black_box(selected)
+        })
+    });
+    // All of ingest's work on an event before the put: the routing as staged, the record's
+    // hash, and the staging object's bytes.
+    group.bench_function("parse, validate, stage and encode", |b| {
+        b.iter(|| {
+            let mut bytes = 0usize;
+            for body in &batches {
+                let raws = split_batch(body).expect("batch");
+                let records: Vec<Record> = raws
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, raw)| Record::parse(raw, Some(i)).expect("valid"))
+                    .collect();
+                let staged: Vec<StagedEvent> = records
+                    .iter()
+                    .filter_map(|record| StagedEvent::route(&config, record))
+                    .collect();
+                bytes += staging::encode(&staged).len();
+            }
+            black_box(bytes)
         })
     });
     group.finish();
