@@ -218,9 +218,9 @@ impl<'a> StagedEvent<'a> {
         let counted = category
             .filter(|_| watched)
             .and_then(|c| Counted::of(record, c));
-        let digest = Sha256::digest(record.raw().get().as_bytes());
+        let digest: [u8; 32] = Sha256::digest(record.raw().get().as_bytes()).into();
         Some(StagedEvent {
-            dedup_key: dedup_key_with(record, &digest),
+            dedup_key: dedup_key_of(record, || digest),
             event_time: Cow::Owned(record.event_time().to_string()),
             routes,
             history,
@@ -234,17 +234,16 @@ impl<'a> StagedEvent<'a> {
 
 /// The eventID, or a hash of the exact bytes when the record predates eventIDs.
 pub fn dedup_key<'a>(record: &Record<'a>) -> Cow<'a, str> {
-    match record.event_id() {
-        Some(id) => Cow::Owned(id.to_owned()),
-        None => dedup_key_with(record, &Sha256::digest(record.raw().get().as_bytes())),
-    }
+    dedup_key_of(record, || {
+        Sha256::digest(record.raw().get().as_bytes()).into()
+    })
 }
 
-/// [`dedup_key`], given the SHA-256 of the record's bytes.
-fn dedup_key_with<'a>(record: &Record<'a>, digest: &[u8]) -> Cow<'a, str> {
+/// [`dedup_key`], taking the SHA-256 of the record's bytes from `digest` when it needs it.
+fn dedup_key_of<'a>(record: &Record<'a>, digest: impl FnOnce() -> [u8; 32]) -> Cow<'a, str> {
     match record.event_id() {
         Some(id) => Cow::Owned(id.to_owned()),
-        None => Cow::Owned(format!("sha256:{}", hex::encode(digest))),
+        None => Cow::Owned(format!("sha256:{}", hex::encode(digest()))),
     }
 }
 
@@ -581,6 +580,11 @@ trails:
         let parsed = Record::parse(&raw, None).unwrap();
         let key = dedup_key(&parsed);
         assert!(key.starts_with("sha256:") && key.len() == 7 + 64, "{key}");
+        // Staged, its key and its record hash come from the one digest.
+        let staged = StagedEvent::route(&config(), &parsed).expect("the all-events trail takes it");
+        assert_eq!(staged.dedup_key, key);
+        let hash = staged.record_hash.expect("ingest hashes every record");
+        assert_eq!(format!("{:032x}", hash.0), key[7..7 + 32]);
     }
 
     #[test]
