@@ -133,10 +133,7 @@ pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError>
                     })?;
                     Ok(Hashed {
                         key: seen::hash_key(&event.dedup_key),
-                        content: event
-                            .record_hash
-                            .unwrap_or_else(|| staging::RecordHash::of(event.record))
-                            .0,
+                        content: event.hash_of_record(),
                         time,
                         event,
                     })

@@ -27,9 +27,8 @@ pub(super) fn hash_key(key: &str) -> KeyHash {
     staging::hash128(key.as_bytes())
 }
 
-/// What a record's bytes hash to ([`staging::RecordHash`]), to tell a copy from a different
-/// record with the same key.
-pub(super) type ContentHash = u128;
+/// What a record's bytes hash to, to tell a copy from a different record with the same key.
+pub(super) type ContentHash = staging::RecordHash;
 
 /// One dedup record as read: each event's key and content hashes.
 type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
@@ -43,7 +42,7 @@ pub(super) fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)
     for (key, content) in events {
         body.push_str(key);
         body.push('\t');
-        body.push_str(&format!("{content:032x}"));
+        body.push_str(&content.to_string());
         body.push('\n');
     }
     Bytes::from(body)
@@ -61,7 +60,7 @@ fn decode(key: &str, body: &[u8]) -> Result<Vec<(KeyHash, ContentHash)>, Deliver
         .map(|(i, line)| {
             let (event, content) = line.rsplit_once('\t').ok_or_else(|| corrupt(i + 1))?;
             let content = u128::from_str_radix(content, 16).map_err(|_| corrupt(i + 1))?;
-            Ok((hash_key(event), content))
+            Ok((hash_key(event), staging::RecordHash(content)))
         })
         .collect()
 }
@@ -162,10 +161,11 @@ mod tests {
 
     #[test]
     fn bodies_round_trip_and_corruption_is_named() {
-        let body = encode([("e-1", 7), ("sha256:ab", u128::MAX)]);
+        let (seven, max) = (staging::RecordHash(7), staging::RecordHash(u128::MAX));
+        let body = encode([("e-1", seven), ("sha256:ab", max)]);
         assert_eq!(
             decode("k", &body).unwrap(),
-            vec![(hash_key("e-1"), 7), (hash_key("sha256:ab"), u128::MAX)]
+            vec![(hash_key("e-1"), seven), (hash_key("sha256:ab"), max)]
         );
         let error = decode("deliver/seen/x.txt", b"e-1\t07\ne-2\n").unwrap_err();
         assert_eq!(

@@ -85,9 +85,15 @@ impl RecordHash {
     }
 }
 
+impl std::fmt::Display for RecordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 impl Serialize for RecordHash {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&format_args!("{:032x}", self.0))
+        serializer.collect_str(self)
     }
 }
 
@@ -100,16 +106,14 @@ impl<'de> Deserialize<'de> for RecordHash {
                 f.write_str("32 lowercase hex digits")
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RecordHash, E> {
-                // from_str_radix alone would take a sign or fewer digits.
-                let digits = text.len() == 32
-                    && text
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                digits
-                    .then(|| u128::from_str_radix(text, 16).ok())
-                    .flatten()
-                    .map(RecordHash)
-                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+                // from_str_radix alone would take a sign, fewer digits or uppercase ones.
+                if text.len() != 32 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return Err(E::invalid_value(serde::de::Unexpected::Str(text), &self));
+                }
+                Ok(RecordHash(
+                    u128::from_str_radix(text, 16).expect("32 hex digits fit 128 bits"),
+                ))
             }
         }
         deserializer.deserialize_str(Hex)
@@ -182,6 +186,13 @@ impl Route<'_> {
 }
 
 impl<'a> StagedEvent<'a> {
+    /// The record's hash: as ingest carried it, or for an object staged before ingest did,
+    /// computed now.
+    pub fn hash_of_record(&self) -> RecordHash {
+        self.record_hash
+            .unwrap_or_else(|| RecordHash::of(self.record))
+    }
+
     /// Routes a validated record: every trail that selects it, and the event history when it is
     /// a management event (CloudTrail keeps those with no trail at all). `None` when nothing
     /// takes it, so there is nothing to stage.
@@ -401,13 +412,14 @@ pub fn by_shard<'a>(
 /// Puts back together the parts of each event that [`by_shard`] split, in the order their
 /// first parts come: the routes of all of them, and the history and Insights count of the one
 /// that kept them. Parts are the same event when they have the same dedup key and the same
-/// record bytes; a record reusing another's dedup key stays apart, for deliver to name.
+/// record hash, as deliver tells copies; a record reusing another's dedup key stays apart, for
+/// deliver to name.
 pub fn merge_parts(events: Vec<StagedEvent<'_>>) -> Vec<StagedEvent<'_>> {
     let mut merged: Vec<StagedEvent<'_>> = Vec::with_capacity(events.len());
-    let mut first_part: std::collections::HashMap<(Cow<'_, str>, &str), usize> =
+    let mut first_part: std::collections::HashMap<(Cow<'_, str>, u128), usize> =
         std::collections::HashMap::new();
     for event in events {
-        let identity = (event.dedup_key.clone(), event.record.get());
+        let identity = (event.dedup_key.clone(), event.hash_of_record().0);
         match first_part.get(&identity) {
             Some(&at) => {
                 let whole = &mut merged[at];
