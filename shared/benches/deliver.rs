@@ -1,9 +1,9 @@
 //! deliver: 100,000 realistic records (the 310 real Stratus records as templates, each copy
 //! with its own eventID, time, account and Region) staged by ingest in requests of 1,000, then
 //! delivered to log files and the event history, on the embedded store and on a store in
-//! memory (deliver's own work alone: no MD5 ETags, files or fsyncs). In the same run, gzip
-//! alone at the same level on the same records, chunked as the log files are: the ratio of a
-//! delivery to it is what everything but compression costs.
+//! memory (deliver's own work alone: no MD5 ETags, files or fsyncs). After each delivery, gzip
+//! alone at the same level on the same records, chunked as the log files are: the ratio of the
+//! deliveries to those runs is what everything but compression costs.
 
 #[path = "support/memory_store.rs"]
 mod memory_store;
@@ -32,7 +32,17 @@ fn deliver(c: &mut Criterion) {
     let records = records();
     let bytes: usize = records.iter().map(String::len).sum();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let timings = Mutex::new([(Duration::ZERO, 0u32); 3]);
+    // Per store: (delivery time, gzip time, deliveries). Each delivery is paired with a run of
+    // gzip alone right after it, so the ratio compares the two on the machine as it was then:
+    // this machine's speed drifts by a fifth between minutes, more than the ratio moves.
+    let paired = Mutex::new([(Duration::ZERO, Duration::ZERO, 0u32); 2]);
+    let pair = |store: usize, delivery: Duration| {
+        let gzip = gzip_alone(&records);
+        let mut paired = paired.lock().unwrap();
+        paired[store].0 += delivery;
+        paired[store].1 += gzip;
+        paired[store].2 += 1;
+    };
 
     let mut group = c.benchmark_group("deliver 100k records");
     group.sample_size(10);
@@ -43,12 +53,10 @@ fn deliver(c: &mut Criterion) {
             for _ in 0..iterations {
                 let (_dir, store) = staged_store(&config, &records, &runtime);
                 let (elapsed, report) = timed_delivery(&config, &store, &runtime);
-                total += elapsed;
                 assert_eq!(report.events, RECORDS);
+                total += elapsed;
+                pair(0, elapsed);
             }
-            let mut t = timings.lock().unwrap();
-            t[0].0 += total;
-            t[0].1 += iterations as u32;
             total
         })
     });
@@ -59,60 +67,48 @@ fn deliver(c: &mut Criterion) {
                 let store = MemoryStore::default();
                 stage(&config, &store, &records, &runtime);
                 let (elapsed, report) = timed_delivery(&config, &store, &runtime);
-                total += elapsed;
                 assert_eq!(report.events, RECORDS);
                 assert_eq!(store.count(&config.state_bucket, "staging/"), 0);
+                total += elapsed;
+                pair(1, elapsed);
             }
-            let mut t = timings.lock().unwrap();
-            t[2].0 += total;
-            t[2].1 += iterations as u32;
-            total
-        })
-    });
-    // The same records, in log-file-sized chunks, compressed on one core.
-    group.bench_function("gzip alone, same bytes and level", |b| {
-        b.iter_custom(|iterations| {
-            let started = Instant::now();
-            for _ in 0..iterations {
-                for chunk in records.chunks(MAX_RECORDS) {
-                    let mut gzip = GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL));
-                    gzip.write_all(b"{\"Records\":[").unwrap();
-                    for (i, record) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            gzip.write_all(b",").unwrap();
-                        }
-                        gzip.write_all(record.as_bytes()).unwrap();
-                    }
-                    gzip.write_all(b"]}").unwrap();
-                    black_box(gzip.finish().unwrap());
-                }
-            }
-            let total = started.elapsed();
-            let mut t = timings.lock().unwrap();
-            t[1].0 += total;
-            t[1].1 += iterations as u32;
             total
         })
     });
     group.finish();
 
-    let t = timings.lock().unwrap();
-    let mean = |(total, n): (Duration, u32)| total.as_secs_f64() / f64::from(n.max(1));
-    let (delivery, gzip, in_memory) = (mean(t[0]), mean(t[1]), mean(t[2]));
-    println!(
-        "deliver: {:.0} events/s, {:.1} MB/s of records; gzip alone: {:.1} MB/s; delivery time / gzip time = {:.2} ({} records, {:.1} MB)",
-        RECORDS as f64 / delivery,
-        bytes as f64 / 1e6 / delivery,
-        bytes as f64 / 1e6 / gzip,
-        delivery / gzip,
-        RECORDS,
-        bytes as f64 / 1e6
-    );
-    println!(
-        "deliver in memory: {:.0} events/s; delivery time / gzip time = {:.2}",
-        RECORDS as f64 / in_memory,
-        in_memory / gzip
-    );
+    let paired = paired.lock().unwrap();
+    let seconds = |time: Duration, n: u32| time.as_secs_f64() / f64::from(n.max(1));
+    for (store, (delivery, gzip, n)) in ["the embedded store", "memory"].iter().zip(paired.iter()) {
+        let (delivery, gzip) = (seconds(*delivery, *n), seconds(*gzip, *n));
+        println!(
+            "deliver on {store}: {:.0} events/s, {:.1} MB/s of records; gzip alone: {:.1} MB/s; delivery time / gzip time = {:.2} ({} records, {:.1} MB, {n} deliveries each paired with gzip alone)",
+            RECORDS as f64 / delivery,
+            bytes as f64 / 1e6 / delivery,
+            bytes as f64 / 1e6 / gzip,
+            delivery / gzip,
+            RECORDS,
+            bytes as f64 / 1e6
+        );
+    }
+}
+
+/// The same records, in log-file-sized chunks, compressed on one core at deliver's level.
+fn gzip_alone(records: &[String]) -> Duration {
+    let started = Instant::now();
+    for chunk in records.chunks(MAX_RECORDS) {
+        let mut gzip = GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL));
+        gzip.write_all(b"{\"Records\":[").unwrap();
+        for (i, record) in chunk.iter().enumerate() {
+            if i > 0 {
+                gzip.write_all(b",").unwrap();
+            }
+            gzip.write_all(record.as_bytes()).unwrap();
+        }
+        gzip.write_all(b"]}").unwrap();
+        black_box(gzip.finish().unwrap());
+    }
+    started.elapsed()
 }
 
 criterion_group!(benches, deliver);
