@@ -11,6 +11,11 @@
 //! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
 //! 5. deletes the staging objects (idempotent) and swaps the journal empty.
 //!
+//! While a batch goes through steps 3 to 5, which wait on the store, the run reads and parses
+//! the next batch's staging objects (all but the batch's own). That read claims nothing and
+//! changes nothing; the run uses it only if the journal is still as its batch left it, since
+//! until then no other run could claim or clean a batch of the shard.
+//!
 //! A crash anywhere leaves the journal naming the batch and its phase. The next run, once the
 //! crashed run's lease has expired, takes the batch over and redoes the phase it was in: a
 //! `Writing` batch is rebuilt from its staging objects (deleted only in `Cleaning`) and rewritten
@@ -36,7 +41,7 @@ mod plan;
 mod rehome;
 mod seen;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -67,7 +72,7 @@ pub use journal::{Journal, read as read_journal};
 pub use log_file::{MAX_RECORDS, encode as encode_log_file, unique_part as log_file_unique_part};
 
 use journal::{Batch, Phase, PlannedFile};
-use plan::{Plan, StagedObject};
+use plan::{ParsedBatch, Plan, StagedObject};
 use rehome::Rehomed;
 use seen::SeenCache;
 
@@ -357,6 +362,9 @@ impl<'a> Deliverer<'a> {
                 }
             }
         }
+        // The next batch, read and parsed while this run's last batch was written, and the
+        // journal's ETag as that batch left it.
+        let mut read_ahead: Option<(ETag, NextBatch)> = None;
         loop {
             let (journal, etag) = journal::read(self.store, self.bucket(), self.shard).await?;
             if let Some(batch) = journal.batch {
@@ -365,6 +373,7 @@ impl<'a> Deliverer<'a> {
                     break;
                 }
                 let etag = etag.expect("a journal naming a batch was read from the store");
+                read_ahead = None;
                 self.resume(batch, etag, &clock, &owner, &mut report)
                     .await?;
                 continue;
@@ -377,34 +386,41 @@ impl<'a> Deliverer<'a> {
             self.seen
                 .prune(self.store, self.place(), clock.now())
                 .await?;
-            let staged = self.next_staged().await?;
-            if staged.is_empty() {
-                break;
-            }
+            // Objects read ahead are still staged and in no batch only if no other run has
+            // changed the journal since this run emptied it: until then this run held it. The
+            // emptied journal names this run's batch, so its ETag is this run's alone.
+            let next = match read_ahead.take() {
+                Some((emptied, next)) if etag.as_ref() == Some(&emptied) => next,
+                _ => self.next_staged(&HashSet::new()).await?,
+            };
+            let parsed = match next {
+                NextBatch::Empty => break,
+                NextBatch::Parsed(parsed) => parsed,
+                NextBatch::Corrupt { staged, key, why } => {
+                    tracing::error!(%key, %why, "staging object unreadable; moved to quarantine");
+                    self.quarantine(&staged, &key).await?;
+                    report.quarantined.push(key);
+                    continue;
+                }
+            };
             let delivered_at = whole_seconds(clock.now());
             let id = random_id();
             let already = self
                 .seen
                 .window(self.store, self.place(), delivered_at, &id)
                 .await?;
-            let parsed = match plan::parse(&staged) {
-                Ok(parsed) => parsed,
-                Err(StagingError::Corrupt { key, source }) => {
-                    tracing::error!(%key, %source, "staging object unreadable; moved to quarantine");
-                    self.quarantine(&staged, &key).await?;
-                    report.quarantined.push(key);
-                    continue;
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let plan = plan::build(self.config, &parsed, &already, &id, delivered_at);
+            let plan = plan::build(self.config, parsed.parsed(), &already, &id, delivered_at);
             let batch = Batch {
                 id,
                 owner: owner.clone(),
                 lease_until: clock.now() + LEASE,
                 delivered_at,
                 phase: Phase::Writing,
-                staged: staged.iter().map(|object| object.key.clone()).collect(),
+                staged: parsed
+                    .staged()
+                    .iter()
+                    .map(|object| object.key.clone())
+                    .collect(),
                 log_files: plan.log_files.iter().map(planned_file).collect(),
             };
             let claim = Journal::holding(batch.clone());
@@ -412,8 +428,27 @@ impl<'a> Deliverer<'a> {
                 // Another run claimed first; the next read of the journal shows its batch.
                 None => continue,
                 Some(etag) => {
+                    let in_batch: HashSet<&str> = parsed
+                        .staged()
+                        .iter()
+                        .map(|object| object.key.as_str())
+                        .collect();
                     let held = Held { batch, etag };
-                    self.write(plan, held, &clock, &mut report).await?;
+                    // The batch's writes and deletes wait on the store; the next batch's reads
+                    // and parsing go on meanwhile. Reading ahead takes no claim and changes
+                    // nothing, so a crash or a lost lease costs only the read.
+                    let reading = async {
+                        if clock.now() < claim_until {
+                            self.next_staged(&in_batch).await.map(Some)
+                        } else {
+                            Ok(None)
+                        }
+                    };
+                    let (emptied, next) =
+                        futures::future::join(self.write(plan, held, &clock, &mut report), reading)
+                            .await;
+                    let emptied = emptied?;
+                    read_ahead = next?.map(|next| (emptied, next));
                 }
             }
         }
@@ -432,8 +467,9 @@ impl<'a> Deliverer<'a> {
         quarantine(self.store, self.bucket(), key, object.body.clone()).await
     }
 
-    /// The shard's oldest staging objects, up to the batch size (at least one), read in full.
-    async fn next_staged(&self) -> Result<Vec<StagedObject>, DeliveryError> {
+    /// The shard's oldest staging objects but those `in_batch`, up to the batch size (at least
+    /// one), read in full and parsed.
+    async fn next_staged(&self, in_batch: &HashSet<&str>) -> Result<NextBatch, DeliveryError> {
         let prefix = self.shard.staging_prefix();
         let mut chosen = Vec::new();
         let mut bytes = 0;
@@ -448,6 +484,9 @@ impl<'a> Deliverer<'a> {
                 if !layout::is_staging_object_in(&prefix, &entry.key) {
                     break 'pages;
                 }
+                if in_batch.contains(entry.key.as_str()) {
+                    continue;
+                }
                 if !chosen.is_empty() && bytes + entry.size > self.max_batch_bytes {
                     break 'pages;
                 }
@@ -459,18 +498,27 @@ impl<'a> Deliverer<'a> {
                 None => break,
             }
         }
-        self.read_staged(chosen).await
+        if chosen.is_empty() {
+            return Ok(NextBatch::Empty);
+        }
+        let staged = self.read_staged(chosen).await?;
+        Ok(match ParsedBatch::parse_apart(staged).await {
+            Ok(parsed) => NextBatch::Parsed(parsed),
+            Err((staged, StagingError::Corrupt { key, source })) => NextBatch::Corrupt {
+                staged,
+                key,
+                why: source,
+            },
+            Err((_, other)) => return Err(other.into()),
+        })
     }
 
     async fn read_staged(&self, keys: Vec<String>) -> Result<Vec<StagedObject>, DeliveryError> {
         let bucket = self.bucket();
         futures::stream::iter(keys)
             .map(|key| async move {
-                let object = self.store.get(bucket, &key).await?;
-                Ok::<_, DeliveryError>(StagedObject {
-                    key,
-                    body: object.body,
-                })
+                let body = self.store.get_body(bucket, &key).await?;
+                Ok::<_, DeliveryError>(StagedObject { key, body })
             })
             .buffered(READ_CONCURRENCY)
             .try_collect()
@@ -496,7 +544,7 @@ impl<'a> Deliverer<'a> {
         report.resumed += 1;
         let held = Held { batch, etag };
         match held.batch.phase {
-            Phase::Cleaning => self.clean(held, clock, report).await,
+            Phase::Cleaning => self.clean(held, clock, report).await.map(drop),
             Phase::Writing => {
                 let staged = self.read_staged(held.batch.staged.clone()).await.map_err(
                     |error| match error {
@@ -518,28 +566,30 @@ impl<'a> Deliverer<'a> {
                         &held.batch.id,
                     )
                     .await?;
-                let parsed = plan::parse(&staged)?;
+                let parsed = ParsedBatch::parse_apart(staged)
+                    .await
+                    .map_err(|(_, error)| error)?;
                 let mut plan = plan::build(
                     self.config,
-                    &parsed,
+                    parsed.parsed(),
                     &already,
                     &held.batch.id,
                     held.batch.delivered_at,
                 );
                 adopt_recorded_files(&mut plan, &held.batch)?;
-                self.write(plan, held, clock, report).await
+                self.write(plan, held, clock, report).await.map(drop)
             }
         }
     }
 
-    /// Steps 3 to 5 for a claimed batch.
+    /// Steps 3 to 5 for a claimed batch; returns the ETag of the journal it leaves empty.
     async fn write(
         &self,
         plan: Plan<'_, '_>,
         mut held: Held,
         clock: &Clock,
         report: &mut DeliveryReport,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<ETag, DeliveryError> {
         // Every put below writes a key fixed by the journal with bytes fixed by the staging
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
@@ -588,6 +638,7 @@ impl<'a> Deliverer<'a> {
         )
         .await;
         written?;
+        self.seen.remember(&seen_key, &plan.delivered);
         let found = found?;
         self.in_waves(
             &mut held,
@@ -652,14 +703,14 @@ impl<'a> Deliverer<'a> {
         self.clean(held, clock, report).await
     }
 
-    /// Deletes the batch's staging objects, then empties the journal. Deletes are idempotent,
-    /// so a rerun of this step is harmless.
+    /// Deletes the batch's staging objects, then empties the journal, whose new ETag it
+    /// returns. Deletes are idempotent, so a rerun of this step is harmless.
     async fn clean(
         &self,
         mut held: Held,
         clock: &Clock,
         report: &mut DeliveryReport,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<ETag, DeliveryError> {
         let staged = held.batch.staged.clone();
         // S3 bills no DELETE but bills DeleteObjects as a POST: a batch whose keys fit in one
         // wave of single deletes takes that one round trip for free; a bigger one takes one
@@ -676,13 +727,13 @@ impl<'a> Deliverer<'a> {
             }
         }
         let done = Journal::finished(&held.batch);
-        if self.swap_journal(&done, Some(&held.etag)).await?.is_none() {
+        let Some(emptied) = self.swap_journal(&done, Some(&held.etag)).await? else {
             return Err(DeliveryError::LeaseLost {
                 batch: held.batch.id,
             });
-        }
+        };
         report.batches += 1;
-        Ok(())
+        Ok(emptied)
     }
 
     /// Runs `call` on every item, [`WRITE_CONCURRENCY`] at a time, renewing the claim before
@@ -757,6 +808,20 @@ async fn quarantine(
         .await?;
     store.delete(bucket, key).await?;
     Ok(())
+}
+
+/// The shard's next batch, read and parsed.
+enum NextBatch {
+    /// Nothing is staged.
+    Empty,
+    Parsed(ParsedBatch),
+    /// The staging object `key` is not what ingest writes; it goes to quarantine, and the
+    /// others wait for the next batch.
+    Corrupt {
+        staged: Vec<StagedObject>,
+        key: String,
+        why: serde_json::Error,
+    },
 }
 
 fn is_zero(count: &usize) -> bool {

@@ -52,6 +52,8 @@ pub(super) struct Plan<'c, 'p> {
     pub history: Vec<(String, Bytes)>,
     /// The dedup record: the keys of every event this batch delivers.
     pub seen: Bytes,
+    /// What the dedup record holds, as a read of it gives it.
+    pub delivered: SeenSet,
     /// Events delivered (to at least one trail or the history).
     pub events: usize,
     /// Events dropped as copies of ones already delivered.
@@ -78,6 +80,39 @@ pub(super) struct Hashed<'a> {
 /// A batch's staging objects parsed: each object's staging time (from its key, when it names
 /// one) and its events in order.
 pub(super) type Parsed<'a> = Vec<(Option<OffsetDateTime>, Vec<Hashed<'a>>)>;
+
+self_cell::self_cell!(
+    /// Staging objects with their events parsed, owned together: parsing then runs off the
+    /// async task, while the batch before is still being written, and the result is carried
+    /// to the next batch.
+    pub(super) struct ParsedBatch {
+        owner: Vec<StagedObject>,
+        #[covariant]
+        dependent: Parsed,
+    }
+);
+
+impl ParsedBatch {
+    /// Parses `staged` on the blocking pool (see [`parse`]); a staging object that is not what
+    /// ingest writes hands the objects back with the error, for the caller to quarantine it.
+    pub(super) async fn parse_apart(
+        staged: Vec<StagedObject>,
+    ) -> Result<Self, (Vec<StagedObject>, StagingError)> {
+        tokio::task::spawn_blocking(move || {
+            Self::try_new_or_recover(staged, |staged| parse(staged))
+        })
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+    }
+
+    pub(super) fn staged(&self) -> &[StagedObject] {
+        self.borrow_owner()
+    }
+
+    pub(super) fn parsed(&self) -> &Parsed<'_> {
+        self.borrow_dependent()
+    }
+}
 
 /// Trail, account, Region, and whether the files are Insights files.
 type LogFileGroup<'a> = (&'a str, &'a str, &'a str, bool);
@@ -115,7 +150,7 @@ enum Built<'c> {
 
 /// Parses and hashes the staging objects' events. Those are the costs besides compression:
 /// both are done per staging object, on every core.
-pub(super) fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError> {
+fn parse(staged: &[StagedObject]) -> Result<Parsed<'_>, StagingError> {
     parallel_map(
         staged,
         |object| object.body.len(),
@@ -347,6 +382,7 @@ pub(super) fn build<'c: 'p, 'p>(
         history,
         events: seen_keys.len(),
         seen: seen::encode(seen_keys.iter().copied()),
+        delivered: in_batch,
         duplicates,
         conflicts,
         removed_trails,
