@@ -880,3 +880,110 @@ async fn a_trail_that_stops_validating_gets_a_final_digest_that_validates() {
         assert_eq!(valid_logs.len(), delivered_while_validating.len(), "{how}");
     }
 }
+
+/// Every history object of `store`, decoded: its folder (account, Region and hour), with its
+/// lines sorted; and the copies of log files among them, by key.
+async fn history(
+    store: &dyn ObjectStore,
+    config: &Config,
+) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Bytes>) {
+    let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut copies = BTreeMap::new();
+    for entry in store
+        .list_all(&config.state_bucket, "history/")
+        .await
+        .expect("list")
+    {
+        let body = store
+            .get_body(&config.state_bucket, &entry.key)
+            .await
+            .expect("history object");
+        let text = cairn_shared::history::decode(&entry.key, &body).expect("decode");
+        let (folder, _) = entry.key.rsplit_once('/').expect("a folder");
+        lines
+            .entry(folder.to_owned())
+            .or_default()
+            .extend(text.lines().map(str::to_owned));
+        if cairn_shared::layout::is_history_log_file_key(&entry.key) {
+            copies.insert(entry.key, body);
+        }
+    }
+    lines.values_mut().for_each(|lines| lines.sort());
+    (lines, copies)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_history_object_whose_events_a_log_file_holds_is_that_files_bytes() {
+    // A trail taking every management event: each Region's events of the batch are one log
+    // file, and the history copies it.
+    let management = Config::from_yaml(
+        r#"
+accountId: "111122223333"
+trails:
+  - Name: management
+    S3BucketName: cairn-test-management
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+"#,
+        "management",
+    )
+    .expect("config");
+    // A trail taking no management event: the history is all JSON lines.
+    let data = Config::from_yaml(
+        r#"
+accountId: "111122223333"
+trails:
+  - Name: data
+    S3BucketName: cairn-test-data
+    HomeRegion: us-east-1
+    IsMultiRegionTrail: true
+    AdvancedEventSelectors:
+      - FieldSelectors:
+          - {Field: eventCategory, Equals: [Data]}
+          - {Field: resources.type, Equals: ["AWS::S3::Object"]}
+"#,
+        "data",
+    )
+    .expect("config");
+    // The fixtures span years; a batch's events of one account and Region fall in one hour
+    // when it delivers as it goes, so the records are moved into one hour, a second apart.
+    let mut second = 0;
+    let one_hour: Vec<(String, String)> = fixture_batches()
+        .into_iter()
+        .map(|(name, body)| {
+            let mut batch: serde_json::Value = serde_json::from_str(&body).expect("fixture");
+            for record in batch["Records"].as_array_mut().expect("records") {
+                record["eventTime"] =
+                    format!("2026-11-22T09:{:02}:{:02}Z", second / 60 % 60, second % 60).into();
+                second += 1;
+            }
+            (name, batch.to_string())
+        })
+        .collect();
+    let mut histories = Vec::new();
+    for config in [&management, &data] {
+        let (_dir, store) = fresh_store(config).await;
+        stage(store.as_ref(), config, &one_hour).await;
+        deliver(store.as_ref(), config, T0).await;
+        let (lines, copies) = history(store.as_ref(), config).await;
+        let trail = &config.trails[0];
+        let mut log_files = Vec::new();
+        for entry in store.list_all(trail.bucket(), "").await.expect("list") {
+            log_files.push(
+                store
+                    .get_body(trail.bucket(), &entry.key)
+                    .await
+                    .expect("log file"),
+            );
+        }
+        for (key, body) in &copies {
+            assert!(log_files.contains(body), "{key} is no log file's copy");
+        }
+        histories.push((lines, copies.len()));
+    }
+    let [(with_copies, copied), (all_lines, none)] = histories.try_into().expect("two runs");
+    assert!(copied > 0, "no history object was a copy");
+    assert_eq!(none, 0);
+    // The same events in the same hours, line for line, whichever form holds them.
+    assert_eq!(with_copies, all_lines);
+}

@@ -377,7 +377,7 @@ async fn a_week_of_baseline_then_three_bursts_gives_exactly_two_insights() {
     let mut in_history = 0;
     for entry in store.list_all("insights-state", "history/").await.unwrap() {
         let body = store.get("insights-state", &entry.key).await.unwrap().body;
-        let text = cairn_shared::history::decode(&body).unwrap();
+        let text = cairn_shared::history::decode(&entry.key, &body).unwrap();
         in_history += text
             .lines()
             .filter(|line| line.contains(r#""eventCategory":"Insight""#))

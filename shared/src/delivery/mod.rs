@@ -57,7 +57,6 @@ use crate::digest::ledger::DeliveredLogFile;
 use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
 use crate::document::DocumentError;
 use crate::emf::{self, cairn::CairnMetric};
-use crate::history;
 use crate::ids::random_id;
 use crate::layout::{self, Shard};
 use crate::ports::object_store::{
@@ -610,7 +609,7 @@ impl<'a> Deliverer<'a> {
         puts.extend(
             plan.history
                 .iter()
-                .map(|(key, body)| (self.bucket(), key.as_str(), body, history::put_options())),
+                .map(|(key, body, options)| (self.bucket(), key.as_str(), body, options.clone())),
         );
         puts.push((
             self.bucket(),

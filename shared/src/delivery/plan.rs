@@ -17,6 +17,7 @@ use crate::delivered::LogFileFacts;
 use crate::history;
 use crate::insights;
 use crate::layout;
+use crate::ports::object_store::PutOptions;
 use crate::record::EventTime;
 use crate::staging::{self, StagingError};
 use crate::trail::Trail;
@@ -48,8 +49,8 @@ pub(super) struct PlannedLogFile<'c> {
 /// A plan borrows the facts of its parsed staging objects ([`Parsed`]) for `'p`.
 pub(super) struct Plan<'c, 'p> {
     pub log_files: Vec<PlannedLogFile<'c>>,
-    /// (key, body) of each event-history object.
-    pub history: Vec<(String, Bytes)>,
+    /// Each event-history object: key, body and how to put it.
+    pub history: Vec<(String, Bytes, PutOptions)>,
     /// The dedup record: the keys of every event this batch delivers.
     pub seen: Bytes,
     /// What the dedup record holds, as a read of it gives it.
@@ -145,7 +146,7 @@ impl Work<'_, '_, '_> {
 /// What a piece of work built.
 enum Built<'c> {
     LogFile(Box<PlannedLogFile<'c>>),
-    History((String, Bytes)),
+    History((String, Bytes, PutOptions)),
 }
 
 /// Parses and hashes the staging objects' events. Those are the costs besides compression:
@@ -308,18 +309,27 @@ pub(super) fn build<'c: 'p, 'p>(
             jobs.push((trail, (trail_name, account, region, insight), part, chunk));
         }
     }
-    // The history objects compress the management events a second time. Log files and history
-    // objects are one pool of work for every core, largest first, so no core idles while
-    // another still has a big file to compress (two pools side by side left the cores taking
-    // turns at the end of each).
     let mut history_groups: Vec<_> = per_history_hour.into_iter().collect();
     for (_, records) in &mut history_groups {
         records.sort_by_key(|(time, _)| *time);
     }
+    // A history object holding exactly one log file's records is a copy of that file, so its
+    // events are compressed once; the others compress the management events a second time.
+    let (copies, to_compress): (Vec<_>, Vec<_>) = history_groups
+        .iter()
+        .map(|group| (group, same_records_as(&jobs, group)))
+        .partition(|(_, file)| file.is_some());
+    // Log files and history objects are one pool of work for every core, largest first, so
+    // no core idles while another still has a big file to compress (two pools side by side
+    // left the cores taking turns at the end of each).
     let work: Vec<Work<'_, '_, 'c>> = jobs
         .iter()
         .map(Work::LogFile)
-        .chain(history_groups.iter().map(Work::History))
+        .chain(
+            to_compress
+                .into_iter()
+                .map(|(group, _)| Work::History(group)),
+        )
         .collect();
     let built = parallel_map(&work, Work::bytes, |work| match *work {
         Work::LogFile((trail, (trail_name, account, region, insight), part, chunk)) => {
@@ -365,6 +375,7 @@ pub(super) fn build<'c: 'p, 'p>(
             Built::History((
                 layout::history_key(account, region, hour_start, batch),
                 Bytes::from(history::encode(&raws)),
+                history::put_options(),
             ))
         }
     });
@@ -375,6 +386,16 @@ pub(super) fn build<'c: 'p, 'p>(
             Built::LogFile(file) => log_files.push(*file),
             Built::History(object) => history.push(object),
         }
+    }
+    // Log files are built in job order, so a job's index is its file's.
+    for (((account, region, hour), _), file) in copies {
+        let file = &log_files[file.expect("partitioned on it")];
+        let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
+        history.push((
+            layout::history_log_file_key(account, region, hour_start, batch),
+            file.body.gzip.clone(),
+            history::log_file_put_options(),
+        ));
     }
 
     Plan {
@@ -388,6 +409,25 @@ pub(super) fn build<'c: 'p, 'p>(
         removed_trails,
         insight_calls,
     }
+}
+
+/// The log-file job whose records are exactly the history group's, the same records in the
+/// same order, if any. Insights files never count: the history keeps Insights events apart.
+fn same_records_as(
+    jobs: &[Job<'_, '_>],
+    ((account, region, _), records): &HistoryGroup<'_>,
+) -> Option<usize> {
+    jobs.iter()
+        .position(|(_, (_, file_account, file_region, insight), _, file)| {
+            !insight
+                && file_account == account
+                && file_region == region
+                && file.len() == records.len()
+                && file
+                    .iter()
+                    .zip(records)
+                    .all(|((_, a), (_, b))| std::ptr::eq(*a, *b))
+        })
 }
 
 /// Splits one destination's records into log files of at most [`MAX_RECORDS`] records and

@@ -723,7 +723,7 @@ impl HistoryWalk<'_> {
                 key: key.clone(),
                 reason,
             };
-            let text = super::decode(&object.body).map_err(|e| corrupt(e.to_string()))?;
+            let text = super::decode(key, &object.body).map_err(|e| corrupt(e.to_string()))?;
             for (number, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;

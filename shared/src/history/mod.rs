@@ -23,6 +23,10 @@
 //!   activity events are left out. The Insights events Cairn finds are kept too
 //!   (`eventCategory` `Insight`), in objects of their own (`{batch}-insights`), as CloudTrail's
 //!   event history keeps Insights events for LookupEvents' `EventCategory` `insight`.
+//! - When a batch's events of one account, Region and hour are exactly the records of one of its
+//!   CloudTrail log files (a trail taking every management event, as most do), the object is a
+//!   copy of that log file instead: `{batch}.json.gz`, `{"Records":[…]}` in one gzip member,
+//!   records exactly as they arrived. deliver has then compressed those events once, not twice.
 //! - Writing the same batch again writes the same keys with the same bytes (the frame carries
 //!   no timestamp), so a retried delivery is harmless.
 //! - Objects written while the history was gzip (`.jsonl.gz`, one gzip member) are read as well,
@@ -49,7 +53,9 @@ use lz4_flex::frame::{FrameDecoder, FrameEncoder, FrameInfo};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use crate::layout::{HISTORY_PREFIX, HISTORY_RETENTION_DAYS, hour_of_history_key};
+use crate::layout::{
+    HISTORY_PREFIX, HISTORY_RETENTION_DAYS, hour_of_history_key, is_history_log_file_key,
+};
 use crate::ports::object_store::{ObjectStore, ObjectStoreError, PutOptions};
 use crate::record;
 
@@ -70,6 +76,12 @@ pub const CONTENT_TYPE: &str = "application/x-lz4";
 /// batch rewrites its own objects with the same bytes).
 pub fn put_options() -> PutOptions {
     PutOptions::new(CONTENT_TYPE)
+}
+
+/// The options to put a history object that is a copy of a log file with: the log file's own
+/// type and encoding, as deliver puts log files.
+pub fn log_file_put_options() -> PutOptions {
+    PutOptions::new("application/json").content_encoding("gzip")
 }
 
 /// The first bytes of an LZ4 frame (its magic number, little-endian) and of a gzip member.
@@ -103,20 +115,30 @@ pub fn encode(records: &[&RawValue]) -> Vec<u8> {
     frame.finish().expect("LZ4 into memory")
 }
 
-/// The lines of a history object's body, as [`encode`] wrote them, or as a gzip member when
-/// written before the history was LZ4. A body that is neither (one an HTTP layer unpacked on the
-/// way, honouring a gzip object's Content-Encoding) is taken as the lines themselves.
-pub fn decode(body: &[u8]) -> std::io::Result<String> {
+/// The lines of the history object `key`: its body as [`encode`] wrote it, or as a gzip member
+/// when written before the history was LZ4, or, for a copy of a log file, that file's records,
+/// each made a line as [`encode`] makes it. A body not compressed (one an HTTP layer unpacked on
+/// the way, honouring a gzip object's Content-Encoding) is taken as it is.
+pub fn decode(key: &str, body: &[u8]) -> std::io::Result<String> {
+    let invalid = |e| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
     let mut text = String::new();
     if body.starts_with(&LZ4_MAGIC) {
         FrameDecoder::new(body).read_to_string(&mut text)?;
     } else if body.starts_with(&GZIP_MAGIC) {
         MultiGzDecoder::new(body).read_to_string(&mut text)?;
     } else {
-        text = String::from_utf8(body.to_vec())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        text = String::from_utf8(body.to_vec()).map_err(|e| invalid(e.to_string()))?;
     }
-    Ok(text)
+    if !is_history_log_file_key(key) {
+        return Ok(text);
+    }
+    let records = record::split_batch(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut lines = String::with_capacity(text.len());
+    for record in records {
+        lines.push_str(single_line(record).get());
+        lines.push('\n');
+    }
+    Ok(lines)
 }
 
 /// A record on one line. Ingest stores records compact, but a record staged by an earlier

@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::adapters::local::{LocalObjectStore, RecordingStore};
-use crate::layout::{history_key, hour_of_history_key};
+use crate::layout::{history_key, history_log_file_key, hour_of_history_key};
 use crate::record::EventTime;
 use crate::record::{EventCategory, Record, split_batch};
 use crate::selectors::testing;
@@ -477,24 +477,60 @@ fn keys_follow_the_layout_and_parse_back() {
     }
 }
 
+/// The key of a history object of JSON lines.
+const LINES: &str = "history/123456789012/eu-west-1/2024/08/05/07/batch-1.jsonl.lz4";
+
+#[test]
+fn a_copy_of_a_log_file_reads_as_the_lines_of_its_records() {
+    use std::io::Write;
+
+    let compact = r#"{"eventVersion":"1.09","eventName":"ListUsers"}"#;
+    let pretty = "{\n  \"eventName\" : \"GetUser\"\n}";
+    let file = format!(r#"{{"Records":[{compact},{pretty}]}}"#);
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(file.as_bytes()).expect("gzip");
+    let body = gzip.finish().expect("gzip");
+    let hour = time::macros::datetime!(2024-08-05 07:00 UTC);
+    let key = history_log_file_key("123456789012", "eu-west-1", hour, "batch-1");
+    assert!(key.ends_with("/07/batch-1.json.gz"), "{key}");
+    assert_eq!(
+        hour_of_history_key(&key),
+        Some(EventTime::from_unix_seconds(hour.unix_timestamp()))
+    );
+    let lines = format!("{compact}\n{{\"eventName\":\"GetUser\"}}\n");
+    assert_eq!(decode(&key, &body).expect("unpack"), lines);
+    // Unpacked on the way, it reads the same.
+    assert_eq!(decode(&key, file.as_bytes()).expect("plain"), lines);
+    // The same bytes under a name of JSON lines are one line, not records.
+    assert_eq!(decode(LINES, &body).expect("unpack"), file);
+    assert!(decode(&key, b"{\"Records\":[").is_err(), "truncated");
+    assert!(
+        decode(&key, &body[..body.len() - 4]).is_err(),
+        "truncated gzip"
+    );
+}
+
 #[test]
 fn compact_records_are_stored_byte_for_byte() {
     let compact = r#"{"eventVersion":"1.09", "a b":"x\ny \"q\" \\","n":1.50e3}"#;
     let raw: Box<RawValue> = serde_json::from_str(compact).expect("raw");
     let body = encode(&[&raw, &raw]);
     assert_eq!(
-        decode(&body).expect("unpack"),
+        decode(LINES, &body).expect("unpack"),
         format!("{compact}\n{compact}\n")
     );
     // Deterministic bytes, so a retried batch writes the very same object.
     assert_eq!(body, encode(&[&raw, &raw]));
     // A body already unpacked on the way reads the same; anything else is an error.
     assert_eq!(
-        decode(format!("{compact}\n").as_bytes()).expect("plain"),
+        decode(LINES, format!("{compact}\n").as_bytes()).expect("plain"),
         format!("{compact}\n")
     );
-    assert!(decode(&body[..body.len() - 4]).is_err(), "truncated frame");
-    assert!(decode(&[0xff, 0xfe]).is_err(), "not UTF-8");
+    assert!(
+        decode(LINES, &body[..body.len() - 4]).is_err(),
+        "truncated frame"
+    );
+    assert!(decode(LINES, &[0xff, 0xfe]).is_err(), "not UTF-8");
 }
 
 #[test]
@@ -507,17 +543,20 @@ fn objects_written_as_gzip_read_the_same() {
         .expect("gzip");
     let body = gzip.finish().expect("gzip");
     assert_eq!(
-        decode(&body).expect("gunzip"),
+        decode(LINES, &body).expect("gunzip"),
         format!("{compact}\n{compact}\n")
     );
-    assert!(decode(&body[..body.len() - 4]).is_err(), "truncated gzip");
+    assert!(
+        decode(LINES, &body[..body.len() - 4]).is_err(),
+        "truncated gzip"
+    );
 }
 
 #[test]
 fn pretty_printed_records_become_one_line_with_nothing_else_changed() {
     let pretty = "{\n  \"eventName\" : \"Put Object\",\r\n\t\"s\": \"a \\\" b\\\\\",\n  \"n\": 1.50e3,\n  \"l\": [ 1 , {\"k\": \" \"} ]\n}";
     let raw: Box<RawValue> = serde_json::from_str(pretty).expect("raw");
-    let line = decode(&encode(&[&raw])).expect("unpack");
+    let line = decode(LINES, &encode(&[&raw])).expect("unpack");
     assert_eq!(
         line,
         "{\"eventName\":\"Put Object\",\"s\":\"a \\\" b\\\\\",\"n\":1.50e3,\"l\":[1,{\"k\":\" \"}]}\n"
@@ -552,7 +591,7 @@ fn objects_for_batch_groups_management_events_by_account_region_and_hour() {
         let mut stored = Vec::new();
         for (key, body) in &objects {
             assert!(key.ends_with(&format!("/{name}.jsonl.lz4")));
-            for line in decode(body).expect("unpack").lines() {
+            for line in decode(key, body).expect("unpack").lines() {
                 let record = Expected::new(serde_json::from_str(line).expect("line"));
                 let hour = record.time - record.time.rem_euclid(3600);
                 assert_eq!(

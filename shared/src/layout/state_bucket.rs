@@ -55,6 +55,9 @@ pub const SHARD_COUNT_KEY: &str = "deliver/shard-count.json";
 const HISTORY_SUFFIX: &str = ".jsonl.lz4";
 /// How it ended while the history was gzip: such objects stay readable for their 90 days.
 const HISTORY_SUFFIX_BEFORE_LZ4: &str = ".jsonl.gz";
+/// How the name of a history object that is a copy of a log file ends: `{"Records":[…]}`,
+/// gzip, the log file's own bytes.
+const HISTORY_LOG_FILE_SUFFIX: &str = ".json.gz";
 
 /// How long the history keeps an event, as CloudTrail's event history does.
 pub const HISTORY_RETENTION_DAYS: u32 = 90;
@@ -324,9 +327,35 @@ pub fn insights_counters_key(data_trail: Option<&str>, account: &str, region: &s
 /// The batch name must be the same on every retry of a delivery, so a retry rewrites its own
 /// objects instead of adding copies.
 pub fn history_key(account: &str, region: &str, hour: OffsetDateTime, batch: &str) -> String {
+    history_key_ending(account, region, hour, batch, HISTORY_SUFFIX)
+}
+
+/// The key of a history object that is a copy of one of the batch's log files (see
+/// [`history_key`]).
+pub fn history_log_file_key(
+    account: &str,
+    region: &str,
+    hour: OffsetDateTime,
+    batch: &str,
+) -> String {
+    history_key_ending(account, region, hour, batch, HISTORY_LOG_FILE_SUFFIX)
+}
+
+/// Whether the history object `key` is a copy of a log file, rather than JSON lines.
+pub fn is_history_log_file_key(key: &str) -> bool {
+    key.ends_with(HISTORY_LOG_FILE_SUFFIX)
+}
+
+fn history_key_ending(
+    account: &str,
+    region: &str,
+    hour: OffsetDateTime,
+    batch: &str,
+    suffix: &str,
+) -> String {
     let seconds = hour.unix_timestamp();
     format!(
-        "{}{:02}/{}{HISTORY_SUFFIX}",
+        "{}{:02}/{}{suffix}",
         history_day_prefix(account, region, seconds),
         utc(seconds).hour(),
         segment(batch)
@@ -385,9 +414,13 @@ pub fn hour_of_history_key(key: &str) -> Option<EventTime> {
             .then(|| text.parse::<u32>().ok())
             .flatten()
     };
-    let named = [HISTORY_SUFFIX, HISTORY_SUFFIX_BEFORE_LZ4]
-        .iter()
-        .any(|suffix| file.ends_with(suffix));
+    let named = [
+        HISTORY_SUFFIX,
+        HISTORY_SUFFIX_BEFORE_LZ4,
+        HISTORY_LOG_FILE_SUFFIX,
+    ]
+    .iter()
+    .any(|suffix| file.ends_with(suffix));
     if account.is_empty() || region.is_empty() || !named {
         return None;
     }
