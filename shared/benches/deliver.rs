@@ -5,6 +5,8 @@
 //! alone at the same level on the same records, chunked as the log files are: the ratio of the
 //! deliveries to those runs is what everything but compression costs.
 
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "support/memory_store.rs"]
 mod memory_store;
 #[path = "support/staged.rs"]
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use cairn_shared::config::Config;
 use cairn_shared::delivery::MAX_RECORDS;
 use cairn_shared::digest::GZIP_LEVEL;
+use cairn_shared::ports::object_store::ObjectStore;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -32,16 +35,25 @@ fn deliver(c: &mut Criterion) {
     let records = records();
     let bytes: usize = records.iter().map(String::len).sum();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    // Per store: (delivery time, gzip time, deliveries). Each delivery is paired with a run of
-    // gzip alone right after it, so the ratio compares the two on the machine as it was then:
-    // this machine's speed drifts by a fifth between minutes, more than the ratio moves.
-    let paired = Mutex::new([(Duration::ZERO, Duration::ZERO, 0u32); 2]);
-    let pair = |store: usize, delivery: Duration| {
+    // Per store: (delivery time, its CPU time, gzip time, deliveries). Each delivery is paired
+    // with a run of gzip alone right after it, so the ratio compares the two on the machine as
+    // it was then: this machine's speed drifts by a fifth between minutes, more than the ratio
+    // moves.
+    let paired = Mutex::new([(Duration::ZERO, Duration::ZERO, Duration::ZERO, 0u32); 2]);
+    let pair = |store: usize, (delivery, cpu): (Duration, Duration)| {
         let gzip = gzip_alone(&records);
         let mut paired = paired.lock().unwrap();
         paired[store].0 += delivery;
-        paired[store].1 += gzip;
-        paired[store].2 += 1;
+        paired[store].1 += cpu;
+        paired[store].2 += gzip;
+        paired[store].3 += 1;
+    };
+    // A delivery's time by the clock and in CPU (every thread's).
+    let measured = |store: &dyn ObjectStore| {
+        let cpu_before = cpu::process();
+        let (elapsed, report) = timed_delivery(&config, store, &runtime);
+        assert_eq!(report.events, RECORDS);
+        (elapsed, cpu::process() - cpu_before)
     };
 
     let mut group = c.benchmark_group("deliver 100k records");
@@ -52,10 +64,9 @@ fn deliver(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 let (_dir, store) = staged_store(&config, &records, &runtime);
-                let (elapsed, report) = timed_delivery(&config, &store, &runtime);
-                assert_eq!(report.events, RECORDS);
-                total += elapsed;
-                pair(0, elapsed);
+                let timed = measured(&store);
+                total += timed.0;
+                pair(0, timed);
             }
             total
         })
@@ -66,11 +77,10 @@ fn deliver(c: &mut Criterion) {
             for _ in 0..iterations {
                 let store = MemoryStore::default();
                 stage(&config, &store, &records, &runtime);
-                let (elapsed, report) = timed_delivery(&config, &store, &runtime);
-                assert_eq!(report.events, RECORDS);
+                let timed = measured(&store);
                 assert_eq!(store.count(&config.state_bucket, "staging/"), 0);
-                total += elapsed;
-                pair(1, elapsed);
+                total += timed.0;
+                pair(1, timed);
             }
             total
         })
@@ -79,12 +89,20 @@ fn deliver(c: &mut Criterion) {
 
     let paired = paired.lock().unwrap();
     let seconds = |time: Duration, n: u32| time.as_secs_f64() / f64::from(n.max(1));
-    for (store, (delivery, gzip, n)) in ["the embedded store", "memory"].iter().zip(paired.iter()) {
-        let (delivery, gzip) = (seconds(*delivery, *n), seconds(*gzip, *n));
+    for (store, (delivery, cpu, gzip, n)) in
+        ["the embedded store", "memory"].iter().zip(paired.iter())
+    {
+        let (delivery, cpu, gzip) = (
+            seconds(*delivery, *n),
+            seconds(*cpu, *n),
+            seconds(*gzip, *n),
+        );
         println!(
-            "deliver on {store}: {:.0} events/s, {:.1} MB/s of records; gzip alone: {:.1} MB/s; delivery time / gzip time = {:.2} ({} records, {:.1} MB, {n} deliveries each paired with gzip alone)",
+            "deliver on {store}: {:.0} events/s, {:.1} MB/s of records, {:.2} CPU-seconds ({:.2} cores busy); gzip alone: {:.1} MB/s; delivery time / gzip time = {:.2} ({} records, {:.1} MB, {n} deliveries each paired with gzip alone)",
             RECORDS as f64 / delivery,
             bytes as f64 / 1e6 / delivery,
+            cpu,
+            cpu / delivery,
             bytes as f64 / 1e6 / gzip,
             delivery / gzip,
             RECORDS,

@@ -11,10 +11,11 @@
 //! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
 //! 5. deletes the staging objects (idempotent) and swaps the journal empty.
 //!
-//! While a batch goes through steps 3 to 5, which wait on the store, the run reads and parses
-//! the next batch's staging objects (all but the batch's own). That read claims nothing and
-//! changes nothing; the run uses it only if the journal is still as its batch left it, since
-//! until then no other run could claim or clean a batch of the shard.
+//! A run's batches go back to back, each step that waits on the store beside one that works:
+//! while a batch goes through steps 3 and 4, the run reads and parses the next batch's staging
+//! objects (all but the batch's own); while it goes through step 5, the run plans the next one.
+//! Neither claims nor changes anything, and the next batch is claimed from the journal exactly
+//! as the batch before left it, so no other run can have touched its objects in between.
 //!
 //! A crash anywhere leaves the journal naming the batch and its phase. The next run, once the
 //! crashed run's lease has expired, takes the batch over and redoes the phase it was in: a
@@ -361,10 +362,7 @@ impl<'a> Deliverer<'a> {
                 }
             }
         }
-        // The next batch, read and parsed while this run's last batch was written, and the
-        // journal's ETag as that batch left it.
-        let mut read_ahead: Option<(ETag, NextBatch)> = None;
-        loop {
+        'runs: loop {
             let (journal, etag) = journal::read(self.store, self.bucket(), self.shard).await?;
             if let Some(batch) = journal.batch {
                 if batch.owner != owner && batch.lease_until > clock.now() {
@@ -372,7 +370,6 @@ impl<'a> Deliverer<'a> {
                     break;
                 }
                 let etag = etag.expect("a journal naming a batch was read from the store");
-                read_ahead = None;
                 self.resume(batch, etag, &clock, &owner, &mut report)
                     .await?;
                 continue;
@@ -385,70 +382,105 @@ impl<'a> Deliverer<'a> {
             self.seen
                 .prune(self.store, self.place(), clock.now())
                 .await?;
-            // Objects read ahead are still staged and in no batch only if no other run has
-            // changed the journal since this run emptied it: until then this run held it. The
-            // emptied journal names this run's batch, so its ETag is this run's alone.
-            let next = match read_ahead.take() {
-                Some((emptied, next)) if etag.as_ref() == Some(&emptied) => next,
-                _ => self.next_staged(&HashSet::new()).await?,
-            };
-            let parsed = match next {
-                NextBatch::Empty => break,
-                NextBatch::Parsed(parsed) => parsed,
-                NextBatch::Corrupt { staged, key, why } => {
-                    tracing::error!(%key, %why, "staging object unreadable; moved to quarantine");
-                    self.quarantine(&staged, &key).await?;
-                    report.quarantined.push(key);
-                    continue;
+            let mut next = self.next_staged(&HashSet::new()).await?;
+            // From here the run's batches go back to back, each step that waits on the store
+            // beside one that works: a batch is written (steps 3 and 4) while the next one is
+            // read and parsed, and cleaned (step 5) while the next one is planned. The next
+            // batch is claimed from the journal exactly as the one before left it, so until
+            // the claim this run held the journal throughout: no other run can have claimed,
+            // delivered or cleaned the objects read ahead (an emptied journal names its
+            // batch, so its ETag is this run's alone).
+            let mut expected = etag;
+            let mut cleaning: Option<Held> = None;
+            loop {
+                let parsed = match next {
+                    NextBatch::Parsed(parsed) => parsed,
+                    NextBatch::Empty => {
+                        if let Some(held) = cleaning.take() {
+                            self.clean(held, &clock, &mut report).await?;
+                        }
+                        break 'runs;
+                    }
+                    NextBatch::Corrupt { staged, key, why } => {
+                        if let Some(held) = cleaning.take() {
+                            self.clean(held, &clock, &mut report).await?;
+                        }
+                        tracing::error!(%key, %why, "staging object unreadable; moved to quarantine");
+                        self.quarantine(&staged, &key).await?;
+                        report.quarantined.push(key);
+                        continue 'runs;
+                    }
+                };
+                let delivered_at = whole_seconds(clock.now());
+                let id = random_id();
+                // The batch before has its dedup record written (step 3), so this batch's
+                // dedup set is complete; and nothing is pruned until the journal is empty, so
+                // a resumed attempt at this batch sees the same set.
+                let (cleaned, planned) = futures::future::join(
+                    async {
+                        match cleaning.take() {
+                            Some(held) => self.clean(held, &clock, &mut report).await.map(Some),
+                            None => Ok(None),
+                        }
+                    },
+                    async {
+                        let already = self
+                            .seen
+                            .window(self.store, self.place(), delivered_at, &id)
+                            .await?;
+                        Ok::<_, DeliveryError>(plan::build(
+                            self.config,
+                            parsed.parsed(),
+                            &already,
+                            &id,
+                            delivered_at,
+                        ))
+                    },
+                )
+                .await;
+                if let Some(emptied) = cleaned? {
+                    expected = Some(emptied);
                 }
-            };
-            let delivered_at = whole_seconds(clock.now());
-            let id = random_id();
-            let already = self
-                .seen
-                .window(self.store, self.place(), delivered_at, &id)
-                .await?;
-            let plan = plan::build(self.config, parsed.parsed(), &already, &id, delivered_at);
-            let batch = Batch {
-                id,
-                owner: owner.clone(),
-                lease_until: clock.now() + LEASE,
-                delivered_at,
-                phase: Phase::Writing,
-                staged: parsed
-                    .staged()
-                    .iter()
-                    .map(|object| object.key.clone())
-                    .collect(),
-                log_files: plan.log_files.iter().map(planned_file).collect(),
-            };
-            let claim = Journal::holding(batch.clone());
-            match self.swap_journal(&claim, etag.as_ref()).await? {
-                // Another run claimed first; the next read of the journal shows its batch.
-                None => continue,
-                Some(etag) => {
-                    let in_batch: HashSet<&str> = parsed
+                let plan = planned?;
+                let batch = Batch {
+                    id,
+                    owner: owner.clone(),
+                    lease_until: clock.now() + LEASE,
+                    delivered_at,
+                    phase: Phase::Writing,
+                    staged: parsed
                         .staged()
                         .iter()
-                        .map(|object| object.key.as_str())
-                        .collect();
-                    let held = Held { batch, etag };
-                    // The batch's writes and deletes wait on the store; the next batch's reads
-                    // and parsing go on meanwhile. Reading ahead takes no claim and changes
-                    // nothing, so a crash or a lost lease costs only the read.
-                    let reading = async {
-                        if clock.now() < claim_until {
-                            self.next_staged(&in_batch).await.map(Some)
-                        } else {
-                            Ok(None)
-                        }
-                    };
-                    let (emptied, next) =
-                        futures::future::join(self.write(plan, held, &clock, &mut report), reading)
-                            .await;
-                    let emptied = emptied?;
-                    read_ahead = next?.map(|next| (emptied, next));
-                }
+                        .map(|object| object.key.clone())
+                        .collect(),
+                    log_files: plan.log_files.iter().map(planned_file).collect(),
+                };
+                let claim = Journal::holding(batch.clone());
+                let Some(etag) = self.swap_journal(&claim, expected.as_ref()).await? else {
+                    // Another run claimed first; the next read of the journal shows its batch.
+                    continue 'runs;
+                };
+                let in_batch: HashSet<&str> = parsed
+                    .staged()
+                    .iter()
+                    .map(|object| object.key.as_str())
+                    .collect();
+                // Reading ahead takes no claim and changes nothing, so a crash or a lost lease
+                // costs only the read.
+                let reading = async {
+                    if clock.now() < claim_until {
+                        self.next_staged(&in_batch).await
+                    } else {
+                        Ok(NextBatch::Empty)
+                    }
+                };
+                let (written, read) = futures::future::join(
+                    self.write(plan, Held { batch, etag }, &clock, &mut report),
+                    reading,
+                )
+                .await;
+                cleaning = Some(written?);
+                next = read?;
             }
         }
         report
@@ -576,19 +608,20 @@ impl<'a> Deliverer<'a> {
                     held.batch.delivered_at,
                 );
                 adopt_recorded_files(&mut plan, &held.batch)?;
-                self.write(plan, held, clock, report).await.map(drop)
+                let held = self.write(plan, held, clock, report).await?;
+                self.clean(held, clock, report).await.map(drop)
             }
         }
     }
 
-    /// Steps 3 to 5 for a claimed batch; returns the ETag of the journal it leaves empty.
+    /// Steps 3 and 4 for a claimed batch; returns it held in `Cleaning`, for [`Self::clean`].
     async fn write(
         &self,
         plan: Plan<'_, '_>,
         mut held: Held,
         clock: &Clock,
         report: &mut DeliveryReport,
-    ) -> Result<ETag, DeliveryError> {
+    ) -> Result<Held, DeliveryError> {
         // Every put below writes a key fixed by the journal with bytes fixed by the staging
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
@@ -699,7 +732,7 @@ impl<'a> Deliverer<'a> {
         }
         report.insight_files.extend(found.files);
         report.insight_alerts.extend(found.alerts);
-        self.clean(held, clock, report).await
+        Ok(held)
     }
 
     /// Deletes the batch's staging objects, then empties the journal, whose new ETag it
