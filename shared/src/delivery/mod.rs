@@ -11,11 +11,10 @@
 //! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
 //! 5. deletes the staging objects (idempotent) and swaps the journal empty.
 //!
-//! A run's batches go back to back, each step that waits on the store beside one that works:
-//! while a batch goes through steps 3 and 4, the run reads and parses the next batch's staging
-//! objects (all but the batch's own); while it goes through step 5, the run plans the next one.
-//! Neither claims nor changes anything, and the next batch is claimed from the journal exactly
-//! as the batch before left it, so no other run can have touched its objects in between.
+//! A run's batches go back to back: while a batch goes through step 5, the run reads and parses
+//! the next batch's staging objects (all but the batch's own). That claims and changes nothing,
+//! and the next batch is claimed from the journal exactly as the batch before left it, so no
+//! other run can have touched its objects in between.
 //!
 //! A crash anywhere leaves the journal naming the batch and its phase. The next run, once the
 //! crashed run's lease has expired, takes the batch over and redoes the phase it was in: a
@@ -382,29 +381,44 @@ impl<'a> Deliverer<'a> {
             self.seen
                 .prune(self.store, self.place(), clock.now())
                 .await?;
-            let mut next = self.next_staged(&HashSet::new()).await?;
-            // From here the run's batches go back to back, each step that waits on the store
-            // beside one that works: a batch is written (steps 3 and 4) while the next one is
-            // read and parsed, and cleaned (step 5) while the next one is planned. The next
-            // batch is claimed from the journal exactly as the one before left it, so until
-            // the claim this run held the journal throughout: no other run can have claimed,
-            // delivered or cleaned the objects read ahead (an emptied journal names its
+            // From here the run's batches go back to back: while a batch is cleaned (step 5),
+            // the next one is read and parsed. Only one batch's staging objects are in memory
+            // at a time (a run's memory stays bounded by the batch size, whatever the backlog).
+            // The next batch is claimed from the journal exactly as the one before left it, so
+            // until the claim this run held the journal throughout: no other run can have
+            // claimed, delivered or cleaned the objects it read (an emptied journal names its
             // batch, so its ETag is this run's alone).
             let mut expected = etag;
             let mut cleaning: Option<Held> = None;
             loop {
-                let parsed = match next {
-                    NextBatch::Parsed(parsed) => parsed,
-                    NextBatch::Empty => {
-                        if let Some(held) = cleaning.take() {
-                            self.clean(held, &clock, &mut report).await?;
-                        }
-                        break 'runs;
+                if clock.now() >= claim_until {
+                    if let Some(held) = cleaning.take() {
+                        self.clean(held, &clock, &mut report).await?;
                     }
-                    NextBatch::Corrupt { staged, key, why } => {
-                        if let Some(held) = cleaning.take() {
-                            self.clean(held, &clock, &mut report).await?;
+                    break 'runs;
+                }
+                // The batch in hand's objects are still listed until its deletes end.
+                let in_batch: HashSet<String> = cleaning
+                    .iter()
+                    .flat_map(|held| held.batch.staged.iter().cloned())
+                    .collect();
+                let (cleaned, next) = futures::future::join(
+                    async {
+                        match cleaning.take() {
+                            Some(held) => self.clean(held, &clock, &mut report).await.map(Some),
+                            None => Ok(None),
                         }
+                    },
+                    self.next_staged(&in_batch),
+                )
+                .await;
+                if let Some(emptied) = cleaned? {
+                    expected = Some(emptied);
+                }
+                let parsed = match next? {
+                    NextBatch::Parsed(parsed) => parsed,
+                    NextBatch::Empty => break 'runs,
+                    NextBatch::Corrupt { staged, key, why } => {
                         tracing::error!(%key, %why, "staging object unreadable; moved to quarantine");
                         self.quarantine(&staged, &key).await?;
                         report.quarantined.push(key);
@@ -413,35 +427,16 @@ impl<'a> Deliverer<'a> {
                 };
                 let delivered_at = whole_seconds(clock.now());
                 let id = random_id();
-                // The batch before has its dedup record written (step 3), so this batch's
-                // dedup set is complete; and nothing is pruned until the journal is empty, so
-                // a resumed attempt at this batch sees the same set.
-                let (cleaned, planned) = futures::future::join(
-                    async {
-                        match cleaning.take() {
-                            Some(held) => self.clean(held, &clock, &mut report).await.map(Some),
-                            None => Ok(None),
-                        }
-                    },
-                    async {
-                        let already = self
-                            .seen
-                            .window(self.store, self.place(), delivered_at, &id)
-                            .await?;
-                        Ok::<_, DeliveryError>(plan::build(
-                            self.config,
-                            parsed.parsed(),
-                            &already,
-                            &id,
-                            delivered_at,
-                        ))
-                    },
-                )
-                .await;
-                if let Some(emptied) = cleaned? {
-                    expected = Some(emptied);
-                }
-                let plan = planned?;
+                // The batch before wrote its dedup record (step 3), so this batch's dedup set is
+                // complete; and nothing is pruned until the journal is empty, so a resumed
+                // attempt at this batch sees the same set.
+                let already = self
+                    .seen
+                    .window(self.store, self.place(), delivered_at, &id)
+                    .await?;
+                let plan = plan::build(self.config, parsed.parsed(), &already, &id, delivered_at);
+                // A day of dedup keys, held no longer than the plan needs it.
+                drop(already);
                 let batch = Batch {
                     id,
                     owner: owner.clone(),
@@ -460,27 +455,10 @@ impl<'a> Deliverer<'a> {
                     // Another run claimed first; the next read of the journal shows its batch.
                     continue 'runs;
                 };
-                let in_batch: HashSet<&str> = parsed
-                    .staged()
-                    .iter()
-                    .map(|object| object.key.as_str())
-                    .collect();
-                // Reading ahead takes no claim and changes nothing, so a crash or a lost lease
-                // costs only the read.
-                let reading = async {
-                    if clock.now() < claim_until {
-                        self.next_staged(&in_batch).await
-                    } else {
-                        Ok(NextBatch::Empty)
-                    }
-                };
-                let (written, read) = futures::future::join(
-                    self.write(plan, Held { batch, etag }, &clock, &mut report),
-                    reading,
-                )
-                .await;
-                cleaning = Some(written?);
-                next = read?;
+                let held = self
+                    .write(plan, Held { batch, etag }, &clock, &mut report)
+                    .await?;
+                cleaning = Some(held);
             }
         }
         report
@@ -500,7 +478,7 @@ impl<'a> Deliverer<'a> {
 
     /// The shard's oldest staging objects but those `in_batch`, up to the batch size (at least
     /// one), read in full and parsed.
-    async fn next_staged(&self, in_batch: &HashSet<&str>) -> Result<NextBatch, DeliveryError> {
+    async fn next_staged(&self, in_batch: &HashSet<String>) -> Result<NextBatch, DeliveryError> {
         let prefix = self.shard.staging_prefix();
         let mut chosen = Vec::new();
         let mut bytes = 0;
