@@ -84,8 +84,8 @@ pub(super) type Parsed<'a> = Vec<(Option<OffsetDateTime>, Vec<Hashed<'a>>)>;
 
 self_cell::self_cell!(
     /// Staging objects with their events parsed, owned together: parsing then runs off the
-    /// async task, while the batch before is still being written, and the result is carried
-    /// to the next batch.
+    /// async task, while the batch before is cleaned, and the result outlives the step that
+    /// read it.
     pub(super) struct ParsedBatch {
         owner: Vec<StagedObject>,
         #[covariant]
