@@ -53,11 +53,17 @@ pub enum FactsError {
     },
 }
 
+/// A log file's type and encoding, as deliver puts it; a history object that copies one is put
+/// with them too.
+pub fn log_file_put_options() -> PutOptions {
+    PutOptions::new("application/json").content_encoding("gzip")
+}
+
 impl LogFileFacts {
     /// How deliver puts the log file: gzip-encoded JSON with these facts as its user metadata
     /// (the trail's encryption is deliver's to add).
     pub fn put_options(&self) -> PutOptions {
-        let mut options = PutOptions::new("application/json").content_encoding("gzip");
+        let mut options = log_file_put_options();
         options.metadata = self.to_metadata();
         options
     }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
-use crate::delivered::LogFileFacts;
+use crate::delivered::{self, LogFileFacts};
 use crate::history;
 use crate::insights;
 use crate::layout;
@@ -394,7 +394,7 @@ pub(super) fn build<'c: 'p, 'p>(
         history.push((
             layout::history_log_file_key(account, region, hour_start, batch),
             file.body.gzip.clone(),
-            history::log_file_put_options(),
+            delivered::log_file_put_options(),
         ));
     }
 

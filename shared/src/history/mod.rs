@@ -78,12 +78,6 @@ pub fn put_options() -> PutOptions {
     PutOptions::new(CONTENT_TYPE)
 }
 
-/// The options to put a history object that is a copy of a log file with: the log file's own
-/// type and encoding, as deliver puts log files.
-pub fn log_file_put_options() -> PutOptions {
-    PutOptions::new("application/json").content_encoding("gzip")
-}
-
 /// The first bytes of an LZ4 frame (its magic number, little-endian) and of a gzip member.
 const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
