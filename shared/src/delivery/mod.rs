@@ -1,13 +1,14 @@
 //! deliver: staged events to CloudTrail log files, exactly once.
 //!
 //! A run takes staging objects in batches. For each batch it
-//! 1. plans everything the batch writes, in memory, from the staging objects alone
-//!    ([`plan::build`]: deterministic, so a rerun rebuilds the same keys and bytes);
+//! 1. plans everything the batch writes from the staging objects alone ([`plan::build`]:
+//!    deterministic, so a rerun rebuilds the same keys, and the same bytes once compressed);
 //! 2. claims the batch by a compare-and-swap on the journal (phase `Writing`); a run that loses
 //!    the swap leaves the batch to the winner;
-//! 3. writes the log files, the event-history objects and the dedup record: plain puts of fixed
-//!    keys and bytes, harmless to repeat; then records the log files of validating trails in the
-//!    digest ledger (once per batch, see [`crate::digest::writer`]);
+//! 3. compresses the log files and event-history objects on every core, putting each as soon as
+//!    it is compressed, and puts the dedup record: plain puts of fixed keys and bytes, harmless
+//!    to repeat; then records the log files of validating trails in the digest ledger (once per
+//!    batch, see [`crate::digest::writer`]);
 //! 4. swaps the journal to `Cleaning`: from here the batch counts as delivered;
 //! 5. deletes the staging objects (idempotent) and swaps the journal empty.
 //!
@@ -43,6 +44,7 @@ mod seen;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -52,11 +54,13 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::whole_seconds;
 use crate::config::Config;
+use crate::delivered;
 use crate::digest::format::{HASH_ALGORITHM, LogFileEntry};
 use crate::digest::ledger::DeliveredLogFile;
 use crate::digest::writer::{DigestError, DigestWriter, WrittenDigest};
 use crate::document::DocumentError;
 use crate::emf::{self, cairn::CairnMetric};
+use crate::history;
 use crate::ids::random_id;
 use crate::layout::{self, Shard};
 use crate::ports::object_store::{
@@ -71,7 +75,8 @@ pub use journal::{Journal, read as read_journal};
 pub use log_file::{MAX_RECORDS, encode as encode_log_file, unique_part as log_file_unique_part};
 
 use journal::{Batch, Phase, PlannedFile};
-use plan::{ParsedBatch, Plan, StagedObject};
+use log_file::LogFileBody;
+use plan::{Compressed, ParsedBatch, Plan, StagedObject};
 use rehome::Rehomed;
 use seen::SeenCache;
 
@@ -434,6 +439,7 @@ impl<'a> Deliverer<'a> {
                     .seen
                     .window(self.store, self.place(), delivered_at, &id)
                     .await?;
+                let parsed = Arc::new(parsed);
                 let plan = plan::build(self.config, parsed.parsed(), &already, &id, delivered_at);
                 // A day of dedup keys, held no longer than the plan needs it.
                 drop(already);
@@ -456,7 +462,7 @@ impl<'a> Deliverer<'a> {
                     continue 'runs;
                 };
                 let held = self
-                    .write(plan, Held { batch, etag }, &clock, &mut report)
+                    .write(plan, &parsed, Held { batch, etag }, &clock, &mut report)
                     .await?;
                 cleaning = Some(held);
             }
@@ -575,9 +581,11 @@ impl<'a> Deliverer<'a> {
                         &held.batch.id,
                     )
                     .await?;
-                let parsed = ParsedBatch::parse_apart(staged)
-                    .await
-                    .map_err(|(_, error)| error)?;
+                let parsed = Arc::new(
+                    ParsedBatch::parse_apart(staged)
+                        .await
+                        .map_err(|(_, error)| error)?,
+                );
                 let mut plan = plan::build(
                     self.config,
                     parsed.parsed(),
@@ -586,7 +594,7 @@ impl<'a> Deliverer<'a> {
                     held.batch.delivered_at,
                 );
                 adopt_recorded_files(&mut plan, &held.batch)?;
-                let held = self.write(plan, held, clock, report).await?;
+                let held = self.write(plan, &parsed, held, clock, report).await?;
                 self.clean(held, clock, report).await.map(drop)
             }
         }
@@ -595,8 +603,9 @@ impl<'a> Deliverer<'a> {
     /// Steps 3 and 4 for a claimed batch; returns it held in `Cleaning`, for [`Self::clean`].
     async fn write(
         &self,
-        plan: Plan<'_, '_>,
-        mut held: Held,
+        mut plan: Plan<'_, '_>,
+        parsed: &Arc<ParsedBatch>,
+        held: Held,
         clock: &Clock,
         report: &mut DeliveryReport,
     ) -> Result<Held, DeliveryError> {
@@ -604,50 +613,62 @@ impl<'a> Deliverer<'a> {
         // objects, so repeating any of them (after a crash, or by a run taking the batch over)
         // rewrites the same object.
         let seen_key = self.shard.seen_key(held.batch.delivered_at, &held.batch.id);
-        let mut puts: Vec<(&str, &str, &Bytes, PutOptions)> = plan
-            .log_files
-            .iter()
-            .map(|file| {
-                let options = file.facts.put_options().encryption(encryption(file.trail));
-                (
-                    file.bucket.as_str(),
-                    file.key.as_str(),
-                    &file.body.gzip,
-                    options,
-                )
-            })
-            .collect();
-        puts.extend(
-            plan.history
-                .iter()
-                .map(|(key, body, options)| (self.bucket(), key.as_str(), body, options.clone())),
-        );
-        puts.push((
-            self.bucket(),
-            &seen_key,
-            &plan.seen,
-            PutOptions::new("text/plain"),
-        ));
         let (batch, delivered_at) = (held.batch.id.clone(), held.batch.delivered_at);
+        let held = futures::lock::Mutex::new(held);
+        let bodies = Mutex::new(vec![None; plan.log_files.len()]);
+        // Each body is put as soon as it is compressed: the puts wait on the store while the
+        // cores compress the next bodies.
+        let compressed = futures::stream::iter(std::mem::take(&mut plan.compressions))
+            .map(|compression| {
+                let parsed = Arc::clone(parsed);
+                tokio::task::spawn_blocking(move || compression.run(parsed.parsed()))
+            })
+            .buffer_unordered(plan::cores())
+            .map(|joined| {
+                joined.unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+            });
+        let plan = &plan;
+        let puts = futures::stream::iter([Put {
+            bucket: self.bucket().to_owned(),
+            key: seen_key.clone(),
+            body: plan.seen.clone(),
+            options: PutOptions::new("text/plain"),
+        }])
+        .chain(compressed.flat_map(|compressed| {
+            futures::stream::iter(self.puts_of(
+                plan,
+                compressed,
+                &mut bodies.lock().expect("no put panics"),
+            ))
+        }))
+        .map(|put: Put| {
+            let held = &held;
+            async move {
+                self.keep_lease(&mut *held.lock().await, clock).await?;
+                self.store
+                    .put(&put.bucket, &put.key, put.body, &put.options)
+                    .await?;
+                Ok::<_, DeliveryError>(())
+            }
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .try_collect::<()>();
         // Insights counts and judges the batch while its files are written: the two touch
         // different objects and are both part of the Writing phase, so a crash in either
         // redoes both, and each is harmless to redo (see `insights`).
         let (written, found) = futures::future::join(
-            self.in_waves(
-                &mut held,
-                clock,
-                &puts,
-                |(bucket, key, body, options)| async move {
-                    self.store
-                        .put(bucket, key, (*body).clone(), options)
-                        .await
-                        .map(drop)
-                },
-            ),
-            insights::plan_writes(self.config, self.store, &plan, &batch, delivered_at),
+            puts,
+            insights::plan_writes(self.config, self.store, plan, &batch, delivered_at),
         )
         .await;
         written?;
+        let mut held = held.into_inner();
+        let bodies: Vec<LogFileBody> = bodies
+            .into_inner()
+            .expect("no put panics")
+            .into_iter()
+            .map(|body| body.expect("every log file was compressed and put"))
+            .collect();
         self.seen.remember(&seen_key, &plan.delivered);
         let found = found?;
         self.in_waves(
@@ -667,7 +688,7 @@ impl<'a> Deliverer<'a> {
             .record(
                 &held.batch.id,
                 held.batch.delivered_at,
-                &delivered_log_files(&plan),
+                &delivered_log_files(plan, &bodies),
             )
             .await?;
 
@@ -685,8 +706,8 @@ impl<'a> Deliverer<'a> {
         }
         report.conflicts.extend(plan.conflicts.iter().cloned());
         report.history_objects += plan.history.len();
-        for (trail, count) in plan.removed_trails {
-            *report.removed_trails.entry(trail).or_default() += count;
+        for (trail, count) in &plan.removed_trails {
+            *report.removed_trails.entry(trail.clone()).or_default() += count;
         }
         for file in &plan.log_files {
             if let Some(lag) = file.delivery_lag {
@@ -700,7 +721,7 @@ impl<'a> Deliverer<'a> {
                 trail: file.trail.name().to_owned(),
                 bucket: file.bucket.clone(),
                 key: file.key.clone(),
-                records: file.body.records,
+                records: file.records,
             };
             if file.insight {
                 report.insight_files.push(delivered);
@@ -711,6 +732,51 @@ impl<'a> Deliverer<'a> {
         report.insight_files.extend(found.files);
         report.insight_alerts.extend(found.alerts);
         Ok(held)
+    }
+
+    /// The puts a compressed body makes: a log file's own and those of the history objects
+    /// that copy it, or a history object's. Keeps a log file's body in `bodies` for the digest
+    /// ledger.
+    fn puts_of(
+        &self,
+        plan: &Plan<'_, '_>,
+        compressed: Compressed,
+        bodies: &mut [Option<LogFileBody>],
+    ) -> Vec<Put> {
+        match compressed {
+            Compressed::LogFile(index, body) => {
+                let file = &plan.log_files[index];
+                let options = body
+                    .facts(file.trail.name(), &file.account, &file.region)
+                    .put_options()
+                    .encryption(encryption(file.trail));
+                let mut puts = vec![Put {
+                    bucket: file.bucket.clone(),
+                    key: file.key.clone(),
+                    body: body.gzip.clone(),
+                    options,
+                }];
+                puts.extend(
+                    plan.history
+                        .iter()
+                        .filter(|object| object.copy_of == Some(index))
+                        .map(|object| Put {
+                            bucket: self.bucket().to_owned(),
+                            key: object.key.clone(),
+                            body: body.gzip.clone(),
+                            options: delivered::log_file_put_options(),
+                        }),
+                );
+                bodies[index] = Some(body);
+                puts
+            }
+            Compressed::History(index, body) => vec![Put {
+                bucket: self.bucket().to_owned(),
+                key: plan.history[index].key.clone(),
+                body,
+                options: history::put_options(),
+            }],
+        }
     }
 
     /// Deletes the batch's staging objects, then empties the journal, whose new ETag it
@@ -820,6 +886,15 @@ async fn quarantine(
     Ok(())
 }
 
+/// One object a batch writes. Owned: a few per batch, and the puts run while compression goes
+/// on.
+struct Put {
+    bucket: String,
+    key: String,
+    body: Bytes,
+    options: PutOptions,
+}
+
 /// The shard's next batch, read and parsed.
 enum NextBatch {
     /// Nothing is staged.
@@ -865,23 +940,27 @@ fn adopt_recorded_files(plan: &mut Plan<'_, '_>, batch: &Batch) -> Result<(), De
     Ok(())
 }
 
-/// What the digest ledger keeps of a batch's log files.
-fn delivered_log_files<'p>(plan: &'p Plan<'_, '_>) -> Vec<DeliveredLogFile<'p>> {
+/// What the digest ledger keeps of a batch's log files, given their bodies.
+fn delivered_log_files<'p>(
+    plan: &'p Plan<'_, '_>,
+    bodies: &[LogFileBody],
+) -> Vec<DeliveredLogFile<'p>> {
     plan.log_files
         .iter()
+        .zip(bodies)
         // The plan hashed exactly the files a digest lists (see `plan::build`).
-        .filter_map(|file| Some((file, file.body.sha256?)))
-        .map(|(file, sha256)| DeliveredLogFile {
+        .filter_map(|(file, body)| Some((file, body, body.sha256?)))
+        .map(|(file, body, sha256)| DeliveredLogFile {
             trail: file.trail.name(),
-            account: &file.facts.account,
-            region: &file.facts.region,
+            account: &file.account,
+            region: &file.region,
             entry: LogFileEntry {
                 s3_bucket: file.bucket.clone(),
                 s3_object: file.key.clone(),
                 hash_value: hex::encode(sha256),
                 hash_algorithm: HASH_ALGORITHM.to_owned(),
-                newest_event_time: file.facts.newest_event_time.to_string(),
-                oldest_event_time: file.facts.oldest_event_time.to_string(),
+                newest_event_time: body.newest_event_time.to_string(),
+                oldest_event_time: body.oldest_event_time.to_string(),
             },
         })
         .collect()
@@ -892,7 +971,7 @@ fn planned_file(file: &plan::PlannedLogFile<'_>) -> PlannedFile {
         trail: file.trail.name().to_owned(),
         bucket: file.bucket.clone(),
         key: file.key.clone(),
-        records: file.facts.records,
+        records: file.records,
     }
 }
 

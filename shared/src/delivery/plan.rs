@@ -13,11 +13,9 @@ use serde_json::value::RawValue;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
-use crate::delivered::{self, LogFileFacts};
 use crate::history;
 use crate::insights;
 use crate::layout;
-use crate::ports::object_store::PutOptions;
 use crate::record::EventTime;
 use crate::staging::{self, StagingError};
 use crate::trail::Trail;
@@ -31,26 +29,37 @@ pub(super) struct StagedObject {
     pub body: Bytes,
 }
 
-/// A log file ready to write.
+/// A log file to write: where it goes and what it holds. Its body is compressed after the
+/// batch is claimed ([`Compression`]), and written as soon as it is.
 pub(super) struct PlannedLogFile<'c> {
     pub trail: &'c Trail,
     /// An Insights file (`CloudTrail-Insight`), which no digest lists.
     pub insight: bool,
+    pub account: String,
+    pub region: String,
     pub bucket: String,
     pub key: String,
-    pub body: LogFileBody,
-    /// What the file's S3 metadata carries to forward and notify.
-    pub facts: LogFileFacts,
+    pub records: usize,
     /// From the staging of the oldest event of the file's trail, account and Region in the
     /// batch to the delivery time; `None` when no staging key names a time.
     pub delivery_lag: Option<Duration>,
 }
 
+/// An event-history object to write.
+pub(super) struct PlannedHistory {
+    pub key: String,
+    /// The log file (its index in [`Plan::log_files`]) whose bytes this object is, when it
+    /// holds exactly that file's records; otherwise its body is compressed on its own.
+    pub copy_of: Option<usize>,
+}
+
 /// A plan borrows the facts of its parsed staging objects ([`Parsed`]) for `'p`.
 pub(super) struct Plan<'c, 'p> {
     pub log_files: Vec<PlannedLogFile<'c>>,
-    /// Each event-history object: key, body and how to put it.
-    pub history: Vec<(String, Bytes, PutOptions)>,
+    pub history: Vec<PlannedHistory>,
+    /// The bodies to compress, largest first: each log file's, and each history object's that
+    /// is no copy of a log file.
+    pub compressions: Vec<Compression>,
     /// The dedup record: the keys of every event this batch delivers.
     pub seen: Bytes,
     /// What the dedup record holds, as a read of it gives it.
@@ -70,6 +79,79 @@ pub(super) struct Plan<'c, 'p> {
     pub insight_calls: BTreeMap<insights::Place<'p>, Vec<insights::Call<'p>>>,
 }
 
+/// Where a staged event is in its [`Parsed`] batch: its object's index and its own. Compression
+/// runs on the blocking pool, where it cannot borrow the batch, so it takes these and reads the
+/// records from the batch it shares ([`ParsedBatch`] in an `Arc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RecordRef {
+    object: u32,
+    event: u32,
+}
+
+impl RecordRef {
+    fn raw<'a>(self, parsed: &'a Parsed<'_>) -> &'a RawValue {
+        parsed[self.object as usize].1[self.event as usize]
+            .event
+            .record
+    }
+}
+
+/// One body to compress: the records, in the order written, and what they make.
+pub(super) struct Compression {
+    output: Output,
+    records: Timed,
+    /// Uncompressed bytes, which compression time follows.
+    bytes: usize,
+}
+
+/// What a [`Compression`] makes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Output {
+    /// The body of log file `index`; hashed when a digest is to list it.
+    LogFile { index: usize, digested: bool },
+    /// The body of history object `index`.
+    History { index: usize },
+}
+
+/// A compressed body, for the output it names.
+pub(super) enum Compressed {
+    LogFile(usize, LogFileBody),
+    History(usize, Bytes),
+}
+
+impl Compression {
+    fn of(output: Output, records: Timed) -> Self {
+        let bytes = records.iter().map(|(_, _, size)| size).sum();
+        Compression {
+            output,
+            records,
+            bytes,
+        }
+    }
+
+    /// Compresses the records of `parsed`, the batch the plan was built from.
+    pub(super) fn run(&self, parsed: &Parsed<'_>) -> Compressed {
+        match self.output {
+            Output::LogFile { index, digested } => {
+                let timed: Vec<(EventTime, &RawValue)> = self
+                    .records
+                    .iter()
+                    .map(|(time, record, _)| (*time, record.raw(parsed)))
+                    .collect();
+                Compressed::LogFile(index, log_file::encode(&timed, digested))
+            }
+            Output::History { index } => {
+                let raws: Vec<&RawValue> = self
+                    .records
+                    .iter()
+                    .map(|(_, record, _)| record.raw(parsed))
+                    .collect();
+                Compressed::History(index, Bytes::from(history::encode(&raws)))
+            }
+        }
+    }
+}
+
 /// A staged event with its eventTime and the hashes the dedup records compare.
 pub(super) struct Hashed<'a> {
     event: staging::StagedEvent<'a>,
@@ -84,8 +166,8 @@ pub(super) type Parsed<'a> = Vec<(Option<OffsetDateTime>, Vec<Hashed<'a>>)>;
 
 self_cell::self_cell!(
     /// Staging objects with their events parsed, owned together: parsing then runs off the
-    /// async task, while the batch before is cleaned, and the result outlives the step that
-    /// read it.
+    /// async task, while the batch before is cleaned, the result outlives the step that read
+    /// it, and compression, on the blocking pool, reads the records from it (in an `Arc`).
     pub(super) struct ParsedBatch {
         owner: Vec<StagedObject>,
         #[covariant]
@@ -118,36 +200,14 @@ impl ParsedBatch {
 /// Trail, account, Region, and whether the files are Insights files.
 type LogFileGroup<'a> = (&'a str, &'a str, &'a str, bool);
 
-/// Records with their times, in the order they are to be written.
-type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
+/// Records with their times and uncompressed sizes, in the order they are to be written.
+type Timed = Vec<(EventTime, RecordRef, usize)>;
 
 /// One log file to build: its trail, destination, part number and records.
-type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed<'a>);
+type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed);
 
 /// One history object to build: its account, Region and hour, and its records.
-type HistoryGroup<'a> = ((&'a str, &'a str, i64), Timed<'a>);
-
-/// A piece of a batch's compression work.
-enum Work<'j, 'a, 'c> {
-    LogFile(&'j Job<'a, 'c>),
-    History(&'j HistoryGroup<'a>),
-}
-
-impl Work<'_, '_, '_> {
-    /// The uncompressed bytes, which compression time follows.
-    fn bytes(&self) -> usize {
-        let records = match self {
-            Work::LogFile((_, _, _, records)) | Work::History((_, records)) => records,
-        };
-        records.iter().map(|(_, raw)| raw.get().len()).sum()
-    }
-}
-
-/// What a piece of work built.
-enum Built<'c> {
-    LogFile(Box<PlannedLogFile<'c>>),
-    History((String, Bytes, PutOptions)),
-}
+type HistoryGroup<'a> = ((&'a str, &'a str, i64), Timed);
 
 /// Parses and hashes the staging objects' events. Those are the costs besides compression:
 /// both are done per staging object, on every core.
@@ -193,9 +253,9 @@ pub(super) fn build<'c: 'p, 'p>(
     let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
-    let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed<'_>> = BTreeMap::new();
+    let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed> = BTreeMap::new();
     let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
-    let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed<'_>> = BTreeMap::new();
+    let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed> = BTreeMap::new();
     let mut insight_calls: BTreeMap<insights::Place<'_>, Vec<insights::Call<'_>>> = BTreeMap::new();
     // The trails whose InsightSelectors watch data events: each counts its own.
     let data_watchers: Vec<insights::DataTrail<'c>> = config
@@ -207,15 +267,26 @@ pub(super) fn build<'c: 'p, 'p>(
             arn: trail.arn(),
         })
         .collect();
-    for (staged_at, events) in parsed {
-        for Hashed {
-            event,
-            time,
-            key: hash,
-            content,
-        } in events
+    for (object, (staged_at, events)) in (0u32..).zip(parsed) {
+        for (
+            event_index,
+            Hashed {
+                event,
+                time,
+                key: hash,
+                content,
+            },
+        ) in (0u32..).zip(events)
         {
             let time = *time;
+            let record = (
+                time,
+                RecordRef {
+                    object,
+                    event: event_index,
+                },
+                event.record.get().len(),
+            );
             let content = *content;
             match already_seen.get(hash).or_else(|| in_batch.get(hash)) {
                 Some(delivered) if *delivered == content => {
@@ -275,10 +346,7 @@ pub(super) fn build<'c: 'p, 'p>(
                     route.region(),
                     event.insight,
                 );
-                per_destination
-                    .entry(group)
-                    .or_default()
-                    .push((time, event.record));
+                per_destination.entry(group).or_default().push(record);
                 if let Some(at) = *staged_at {
                     oldest_staged
                         .entry(group)
@@ -291,7 +359,7 @@ pub(super) fn build<'c: 'p, 'p>(
                 per_history_hour
                     .entry((account, region, hour))
                     .or_default()
-                    .push((time, event.record));
+                    .push(record);
             }
         }
     }
@@ -304,103 +372,91 @@ pub(super) fn build<'c: 'p, 'p>(
             continue;
         };
         // Stable: events of the same second keep their staging order.
-        records.sort_by_key(|(time, _)| *time);
+        records.sort_by_key(|(time, _, _)| *time);
         for (part, chunk) in chunks(records).into_iter().enumerate() {
             jobs.push((trail, (trail_name, account, region, insight), part, chunk));
         }
     }
     let mut history_groups: Vec<_> = per_history_hour.into_iter().collect();
     for (_, records) in &mut history_groups {
-        records.sort_by_key(|(time, _)| *time);
+        records.sort_by_key(|(time, _, _)| *time);
     }
     // A history object holding exactly one log file's records is a copy of that file, so its
     // events are compressed once; the others compress the management events a second time.
-    let (copies, to_compress): (Vec<_>, Vec<_>) = history_groups
+    let copies: Vec<Option<usize>> = history_groups
         .iter()
-        .map(|group| (group, same_records_as(&jobs, group)))
-        .partition(|(_, file)| file.is_some());
-    // Log files and history objects are one pool of work for every core, largest first, so
-    // no core idles while another still has a big file to compress (two pools side by side
-    // left the cores taking turns at the end of each).
-    let work: Vec<Work<'_, '_, 'c>> = jobs
-        .iter()
-        .map(Work::LogFile)
-        .chain(
-            to_compress
-                .into_iter()
-                .map(|(group, _)| Work::History(group)),
-        )
+        .map(|group| same_records_as(&jobs, group))
         .collect();
-    let built = parallel_map(&work, Work::bytes, |work| match *work {
-        Work::LogFile((trail, (trail_name, account, region, insight), part, chunk)) => {
-            let seed = if *insight {
-                format!("{batch}/{trail_name}/{account}/{region}/insight/{part}")
-            } else {
-                format!("{batch}/{trail_name}/{account}/{region}/{part}")
-            };
-            let unique = log_file::unique_part(seed.as_bytes());
-            let key_of = if *insight {
-                layout::insight_file_key
-            } else {
-                layout::log_file_key
-            };
-            // Digest files list the CloudTrail log files of a validating trail's hour; the User
-            // Guide's digest pages describe no Insights files in them, so Cairn keeps them out.
-            let digested = trail.log_file_validation() && !*insight;
-            let body = log_file::encode(chunk, digested);
-            let facts = body.facts(trail_name, account, region);
-            Built::LogFile(Box::new(PlannedLogFile {
-                trail,
-                insight: *insight,
-                bucket: trail.bucket().to_owned(),
-                key: key_of(
-                    trail.prefix(),
-                    trail.organization_id(),
-                    account,
-                    region,
-                    delivered_at,
-                    &unique,
-                ),
-                body,
-                facts,
-                // A staging clock ahead of deliver's is no wait at all.
-                delivery_lag: oldest_staged
-                    .get(&(*trail_name, *account, *region, *insight))
-                    .map(|&at| (delivered_at - at).max(Duration::ZERO)),
-            }))
-        }
-        Work::History(((account, region, hour), records)) => {
+    let history: Vec<PlannedHistory> = history_groups
+        .iter()
+        .zip(&copies)
+        .map(|(((account, region, hour), _), copy_of)| {
             let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
-            let raws: Vec<&RawValue> = records.iter().map(|(_, raw)| *raw).collect();
-            Built::History((
-                layout::history_key(account, region, hour_start, batch),
-                Bytes::from(history::encode(&raws)),
-                history::put_options(),
-            ))
-        }
-    });
+            let key = if copy_of.is_some() {
+                layout::history_log_file_key
+            } else {
+                layout::history_key
+            };
+            PlannedHistory {
+                key: key(account, region, hour_start, batch),
+                copy_of: *copy_of,
+            }
+        })
+        .collect();
+
     let mut log_files = Vec::with_capacity(jobs.len());
-    let mut history = Vec::with_capacity(history_groups.len());
-    for built in built {
-        match built {
-            Built::LogFile(file) => log_files.push(*file),
-            Built::History(object) => history.push(object),
+    let mut compressions = Vec::with_capacity(jobs.len() + history.len());
+    for (index, (trail, (trail_name, account, region, insight), part, chunk)) in
+        jobs.into_iter().enumerate()
+    {
+        let seed = if insight {
+            format!("{batch}/{trail_name}/{account}/{region}/insight/{part}")
+        } else {
+            format!("{batch}/{trail_name}/{account}/{region}/{part}")
+        };
+        let unique = log_file::unique_part(seed.as_bytes());
+        let key_of = if insight {
+            layout::insight_file_key
+        } else {
+            layout::log_file_key
+        };
+        log_files.push(PlannedLogFile {
+            trail,
+            insight,
+            account: account.to_owned(),
+            region: region.to_owned(),
+            bucket: trail.bucket().to_owned(),
+            key: key_of(
+                trail.prefix(),
+                trail.organization_id(),
+                account,
+                region,
+                delivered_at,
+                &unique,
+            ),
+            records: chunk.len(),
+            // A staging clock ahead of deliver's is no wait at all.
+            delivery_lag: oldest_staged
+                .get(&(trail_name, account, region, insight))
+                .map(|&at| (delivered_at - at).max(Duration::ZERO)),
+        });
+        // Digest files list the CloudTrail log files of a validating trail's hour; the User
+        // Guide's digest pages describe no Insights files in them, so Cairn keeps them out.
+        let digested = trail.log_file_validation() && !insight;
+        compressions.push(Compression::of(Output::LogFile { index, digested }, chunk));
+    }
+    for (index, ((_, records), copy_of)) in history_groups.into_iter().zip(copies).enumerate() {
+        if copy_of.is_none() {
+            compressions.push(Compression::of(Output::History { index }, records));
         }
     }
-    // Log files are built in job order, so a job's index is its file's.
-    for (((account, region, hour), _), file) in copies {
-        let file = &log_files[file.expect("partitioned on it")];
-        let hour_start = EventTime::from_unix_seconds(hour * 3600).to_offset_date_time();
-        history.push((
-            layout::history_log_file_key(account, region, hour_start, batch),
-            file.body.gzip.clone(),
-            delivered::log_file_put_options(),
-        ));
-    }
+    // Largest first: the workers then finish together, the last to finish a small one.
+    compressions.sort_by_key(|compression| std::cmp::Reverse(compression.bytes));
 
     Plan {
         log_files,
         history,
+        compressions,
         events: seen_keys.len(),
         seen: seen::encode(seen_keys.iter().copied()),
         delivered: in_batch,
@@ -423,22 +479,19 @@ fn same_records_as(
                 && file_account == account
                 && file_region == region
                 && file.len() == records.len()
-                && file
-                    .iter()
-                    .zip(records)
-                    .all(|((_, a), (_, b))| std::ptr::eq(*a, *b))
+                && file.iter().zip(records).all(|(a, b)| a.1 == b.1)
         })
 }
 
 /// Splits one destination's records into log files of at most [`MAX_RECORDS`] records and
 /// [`MAX_UNCOMPRESSED_BYTES`] (a single larger record still gets its own file).
-fn chunks(records: Timed<'_>) -> Vec<Timed<'_>> {
+fn chunks(records: Timed) -> Vec<Timed> {
     let overhead = br#"{"Records":[]}"#.len();
     let mut files = Vec::new();
-    let mut current: Timed<'_> = Vec::new();
+    let mut current: Timed = Vec::new();
     let mut bytes = overhead;
     for record in records {
-        let size = record.1.get().len() + 1;
+        let size = record.2 + 1;
         if !current.is_empty()
             && (current.len() == MAX_RECORDS || bytes + size > MAX_UNCOMPRESSED_BYTES)
         {
@@ -454,6 +507,11 @@ fn chunks(records: Timed<'_>) -> Vec<Timed<'_>> {
     files
 }
 
+/// The cores deliver compresses and parses on: every one (compression dominates delivery).
+pub(super) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Maps `items` on every core (compression dominates delivery), keeping their order. The
 /// workers take the items by descending `cost` (longest processing time first), so the last
 /// item to finish is a small one and the cores finish together.
@@ -462,9 +520,7 @@ fn parallel_map<'i, T: Sync, R: Send>(
     cost: impl Fn(&'i T) -> usize,
     f: impl Fn(&'i T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
