@@ -6,6 +6,7 @@
 //! rewriting them is harmless: that is what lets deliver redo a half-written batch.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
@@ -203,8 +204,9 @@ type LogFileGroup<'a> = (&'a str, &'a str, &'a str, bool);
 /// Records with their times and uncompressed sizes, in the order they are to be written.
 type Timed = Vec<(EventTime, RecordRef, usize)>;
 
-/// One log file to build: its trail, destination, part number and records.
-type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed);
+/// One log file to build: its trail, destination, part number, records, and its destination's
+/// delivery lag (see [`PlannedLogFile::delivery_lag`]).
+type Job<'a, 'c> = (&'c Trail, LogFileGroup<'a>, usize, Timed, Option<Duration>);
 
 /// One history object to build: its account, Region and hour, and its records.
 type HistoryGroup<'a> = ((&'a str, &'a str, i64), Timed);
@@ -249,12 +251,15 @@ pub(super) fn build<'c: 'p, 'p>(
     batch: &str,
     delivered_at: OffsetDateTime,
 ) -> Plan<'c, 'p> {
-    let mut in_batch = SeenSet::new();
-    let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::new();
+    let staged_events = parsed.iter().map(|(_, events)| events.len()).sum();
+    // Sized once: the set is probed and filled for every event.
+    let mut in_batch = SeenSet::with_capacity(staged_events);
+    let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::with_capacity(staged_events);
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
-    let mut per_destination: BTreeMap<LogFileGroup<'_>, Timed> = BTreeMap::new();
-    let mut oldest_staged: BTreeMap<LogFileGroup<'_>, OffsetDateTime> = BTreeMap::new();
+    // Each destination's records, and when the oldest of them was staged.
+    let mut per_destination: BTreeMap<LogFileGroup<'_>, (Timed, Option<OffsetDateTime>)> =
+        BTreeMap::new();
     let mut per_history_hour: BTreeMap<(&str, &str, i64), Timed> = BTreeMap::new();
     let mut insight_calls: BTreeMap<insights::Place<'_>, Vec<insights::Call<'_>>> = BTreeMap::new();
     // The trails whose InsightSelectors watch data events: each counts its own.
@@ -288,8 +293,19 @@ pub(super) fn build<'c: 'p, 'p>(
                 event.record.get().len(),
             );
             let content = *content;
-            match already_seen.get(hash).or_else(|| in_batch.get(hash)) {
-                Some(delivered) if *delivered == content => {
+            // One probe of each set: the day's, then (inserting when new) the batch's own.
+            let earlier = match already_seen.get(hash) {
+                Some(delivered) => Some(*delivered),
+                None => match in_batch.entry(*hash) {
+                    Entry::Occupied(delivered) => Some(*delivered.get()),
+                    Entry::Vacant(new) => {
+                        new.insert(content);
+                        None
+                    }
+                },
+            };
+            match earlier {
+                Some(delivered) if delivered == content => {
                     duplicates += 1;
                     continue;
                 }
@@ -299,7 +315,6 @@ pub(super) fn build<'c: 'p, 'p>(
                 }
                 None => {}
             }
-            in_batch.insert(*hash, content);
             seen_keys.push((&event.dedup_key, content));
             if let Some(counted) = &event.counted {
                 let call = insights::Call {
@@ -346,12 +361,10 @@ pub(super) fn build<'c: 'p, 'p>(
                     route.region(),
                     event.insight,
                 );
-                per_destination.entry(group).or_default().push(record);
+                let (records, oldest_staged) = per_destination.entry(group).or_default();
+                records.push(record);
                 if let Some(at) = *staged_at {
-                    oldest_staged
-                        .entry(group)
-                        .and_modify(|oldest| *oldest = (*oldest).min(at))
-                        .or_insert(at);
+                    *oldest_staged = Some(oldest_staged.map_or(at, |oldest| oldest.min(at)));
                 }
             }
             if let Some((account, region)) = &event.history {
@@ -366,15 +379,23 @@ pub(super) fn build<'c: 'p, 'p>(
 
     let mut removed_trails = BTreeMap::new();
     let mut jobs: Vec<Job<'_, 'c>> = Vec::new();
-    for ((trail_name, account, region, insight), mut records) in per_destination {
+    for ((trail_name, account, region, insight), (mut records, oldest_staged)) in per_destination {
         let Some(trail) = config.trails.iter().find(|t| t.name() == trail_name) else {
             *removed_trails.entry(trail_name.to_owned()).or_default() += records.len();
             continue;
         };
+        // A staging clock ahead of deliver's is no wait at all.
+        let lag = oldest_staged.map(|at| (delivered_at - at).max(Duration::ZERO));
         // Stable: events of the same second keep their staging order.
         records.sort_by_key(|(time, _, _)| *time);
         for (part, chunk) in chunks(records).into_iter().enumerate() {
-            jobs.push((trail, (trail_name, account, region, insight), part, chunk));
+            jobs.push((
+                trail,
+                (trail_name, account, region, insight),
+                part,
+                chunk,
+                lag,
+            ));
         }
     }
     let mut history_groups: Vec<_> = per_history_hour.into_iter().collect();
@@ -406,7 +427,7 @@ pub(super) fn build<'c: 'p, 'p>(
 
     let mut log_files = Vec::with_capacity(jobs.len());
     let mut compressions = Vec::with_capacity(jobs.len() + history.len());
-    for (index, (trail, (trail_name, account, region, insight), part, chunk)) in
+    for (index, (trail, (trail_name, account, region, insight), part, chunk, delivery_lag)) in
         jobs.into_iter().enumerate()
     {
         let seed = if insight {
@@ -435,10 +456,7 @@ pub(super) fn build<'c: 'p, 'p>(
                 &unique,
             ),
             records: chunk.len(),
-            // A staging clock ahead of deliver's is no wait at all.
-            delivery_lag: oldest_staged
-                .get(&(trail_name, account, region, insight))
-                .map(|&at| (delivered_at - at).max(Duration::ZERO)),
+            delivery_lag,
         });
         // Digest files list the CloudTrail log files of a validating trail's hour; the User
         // Guide's digest pages describe no Insights files in them, so Cairn keeps them out.
@@ -458,7 +476,7 @@ pub(super) fn build<'c: 'p, 'p>(
         history,
         compressions,
         events: seen_keys.len(),
-        seen: seen::encode(seen_keys.iter().copied()),
+        seen: seen::encode(&seen_keys),
         delivered: in_batch,
         duplicates,
         conflicts,
@@ -474,7 +492,7 @@ fn same_records_as(
     ((account, region, _), records): &HistoryGroup<'_>,
 ) -> Option<usize> {
     jobs.iter()
-        .position(|(_, (_, file_account, file_region, insight), _, file)| {
+        .position(|(_, (_, file_account, file_region, insight), _, file, _)| {
             !insight
                 && file_account == account
                 && file_region == region

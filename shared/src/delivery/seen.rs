@@ -6,7 +6,6 @@
 //! record reusing an eventID, which is reported rather than passed over in silence.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -38,11 +37,18 @@ type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
 pub(super) type SeenSet = HashMap<KeyHash, ContentHash>;
 
 /// The body: a line per event, its dedup key, a tab and the hex content hash.
-pub(super) fn encode<'k>(events: impl IntoIterator<Item = (&'k str, ContentHash)>) -> Bytes {
-    let mut body = String::new();
-    for (key, content) in events {
-        // Formatting in place: a String per line was most of this function's time.
-        writeln!(body, "{key}\t{content}").expect("writing to a String cannot fail");
+pub(super) fn encode(events: &[(&str, ContentHash)]) -> Bytes {
+    // An eventID, a tab, 32 hex digits and a newline.
+    let mut body = Vec::with_capacity(events.len() * 72);
+    let mut hex = [0; 32];
+    for &(key, content) in events {
+        // Hex by hand: `format!`'s padded u128 cost six times as much, and this runs per event.
+        hex::encode_to_slice(content.0.to_be_bytes(), &mut hex)
+            .expect("16 bytes make 32 hex digits");
+        body.extend_from_slice(key.as_bytes());
+        body.push(b'\t');
+        body.extend_from_slice(&hex);
+        body.push(b'\n');
     }
     Bytes::from(body)
 }
@@ -171,7 +177,11 @@ mod tests {
     #[test]
     fn bodies_round_trip_and_corruption_is_named() {
         let (seven, max) = (staging::RecordHash(7), staging::RecordHash(u128::MAX));
-        let body = encode([("e-1", seven), ("sha256:ab", max)]);
+        let body = encode(&[("e-1", seven), ("sha256:ab", max)]);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            format!("e-1\t{:032x}\nsha256:ab\t{}\n", 7, "f".repeat(32))
+        );
         assert_eq!(
             decode("k", &body).unwrap(),
             vec![(hash_key("e-1"), seven), (hash_key("sha256:ab"), max)]
