@@ -440,9 +440,14 @@ impl<'a> Deliverer<'a> {
                     .window(self.store, self.place(), delivered_at, &id)
                     .await?;
                 let parsed = Arc::new(parsed);
-                let plan = plan::build(self.config, parsed.parsed(), &already, &id, delivered_at);
-                // A day of dedup keys, held no longer than the plan needs it.
-                drop(already);
+                let plan = plan::build(
+                    self.config,
+                    parsed.parsed(),
+                    already.keys(),
+                    &id,
+                    delivered_at,
+                );
+                self.seen.keep(already);
                 let batch = Batch {
                     id,
                     owner: owner.clone(),
@@ -589,10 +594,11 @@ impl<'a> Deliverer<'a> {
                 let mut plan = plan::build(
                     self.config,
                     parsed.parsed(),
-                    &already,
+                    already.keys(),
                     &held.batch.id,
                     held.batch.delivered_at,
                 );
+                self.seen.keep(already);
                 adopt_recorded_files(&mut plan, &held.batch)?;
                 let held = self.write(plan, &parsed, held, clock, report).await?;
                 self.clean(held, clock, report).await.map(drop)

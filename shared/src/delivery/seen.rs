@@ -5,8 +5,8 @@
 //! client's retry or replay harmless; the content hash tells a true copy from a different
 //! record reusing an eventID, which is reported rather than passed over in silence.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
@@ -31,7 +31,7 @@ pub(super) fn hash_key(key: &str) -> KeyHash {
 pub(super) type ContentHash = staging::RecordHash;
 
 /// One dedup record as read: each event's key and content hashes.
-type Entries = Arc<Vec<(KeyHash, ContentHash)>>;
+type Entries = Vec<(KeyHash, ContentHash)>;
 
 /// The keys delivered in the window, each with its record's content hash.
 pub(super) type SeenSet = HashMap<KeyHash, ContentHash>;
@@ -70,16 +70,73 @@ fn decode(key: &str, body: &[u8]) -> Result<Vec<(KeyHash, ContentHash)>, Deliver
         .collect()
 }
 
-/// The seen objects read so far, kept across invocations of a warm Lambda: they never change
-/// once written, so each is fetched once.
+/// The dedup window of the last batch planned, kept across batches and across invocations of
+/// a warm Lambda: dedup records never change once written, so each is read once, and from one
+/// batch to the next only the records that entered or left the window are added or removed,
+/// where merging a day's keys again for every batch made a backlog's batches ever slower.
 #[derive(Default)]
 pub(super) struct SeenCache {
-    objects: Mutex<BTreeMap<String, Entries>>,
+    /// `None` before the first window, and while a batch is planned with it.
+    window: Mutex<Option<Window>>,
+}
+
+/// The keys of a set of dedup records, merged.
+#[derive(Default)]
+pub(super) struct Window {
+    keys: SeenSet,
+    /// The records merged, by key, with their entries.
+    records: BTreeMap<String, Entries>,
+    /// Keys added while another record already held them. Removing a record must then not
+    /// remove a key another one holds, so it merges the rest again instead.
+    shared: usize,
+}
+
+impl Window {
+    /// Every key of the records in the window, with its record's content hash.
+    pub(super) fn keys(&self) -> &SeenSet {
+        &self.keys
+    }
+
+    fn add(&mut self, record: String, entries: Entries) {
+        self.merge(&entries);
+        self.records.insert(record, entries);
+    }
+
+    /// Merges `entries` in. Where two records hold a key, the later one's hash stands, as when
+    /// the records are merged in key (time) order.
+    fn merge(&mut self, entries: &Entries) {
+        self.keys.reserve(entries.len());
+        for &(key, content) in entries {
+            if self.keys.insert(key, content).is_some() {
+                self.shared += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, record: &str) {
+        let Some(entries) = self.records.remove(record) else {
+            return;
+        };
+        if self.shared == 0 {
+            for (key, _) in entries {
+                self.keys.remove(&key);
+            }
+            return;
+        }
+        self.keys.clear();
+        self.shared = 0;
+        let records = std::mem::take(&mut self.records);
+        for entries in records.values() {
+            self.merge(entries);
+        }
+        self.records = records;
+    }
 }
 
 impl SeenCache {
     /// Every key delivered by batches in the window before `delivered_at`, except `batch`'s
-    /// own (a resumed batch must not skip its own events).
+    /// own (a resumed batch must not skip its own events). Hand it back with [`Self::keep`]
+    /// once the batch is planned; if it is not, the next window is merged afresh.
     ///
     /// The set depends only on the objects in the store, and nothing is added or pruned while
     /// a batch is in the journal, so a resumed batch sees exactly the set its first attempt saw.
@@ -89,49 +146,59 @@ impl SeenCache {
         (bucket, shard): (&str, Shard),
         delivered_at: OffsetDateTime,
         batch: &str,
-    ) -> Result<SeenSet, DeliveryError> {
+    ) -> Result<Window, DeliveryError> {
+        let mut window = self.lock().take().unwrap_or_default();
         let since = delivered_at - WINDOW;
-        let mut records = Vec::new();
+        let mut wanted = BTreeSet::new();
         for entry in store.list_all(bucket, &shard.seen_prefix()).await? {
             let Some((at, owner)) = parse_seen_key(&entry.key) else {
                 continue;
             };
-            if at < since || owner == batch {
-                continue;
+            if at >= since && owner != batch {
+                wanted.insert(entry.key);
             }
-            let cached = self.lock().get(&entry.key).cloned();
-            let hashes = match cached {
-                Some(hashes) => hashes,
-                None => {
-                    let body = store.get(bucket, &entry.key).await?.body;
-                    let hashes = Arc::new(decode(&entry.key, &body)?);
-                    self.lock().insert(entry.key.clone(), hashes.clone());
-                    hashes
-                }
-            };
-            records.push(hashes);
         }
-        // Sized once: growing a map of a day's eventIDs would hold two copies at the peak.
-        let mut seen = SeenSet::with_capacity(records.iter().map(|r| r.len()).sum());
-        for hashes in records {
-            seen.extend(hashes.iter().copied());
-        }
-        Ok(seen)
-    }
-
-    /// Keeps what this run just wrote to the dedup record `key`: the same entries a read of it
-    /// would give, without reading and hashing it back.
-    pub(super) fn remember(&self, key: &str, delivered: &SeenSet) {
-        let entries = delivered
-            .iter()
-            .map(|(&key, &content)| (key, content))
+        let leaving: Vec<String> = window
+            .records
+            .keys()
+            .filter(|record| !wanted.contains(*record))
+            .cloned()
             .collect();
-        self.lock().insert(key.to_owned(), Arc::new(entries));
+        for record in leaving {
+            window.remove(&record);
+        }
+        for record in wanted {
+            if !window.records.contains_key(&record) {
+                let body = store.get(bucket, &record).await?.body;
+                let entries = decode(&record, &body)?;
+                window.add(record, entries);
+            }
+        }
+        Ok(window)
     }
 
-    /// Removes the objects of batches delivered before the window that ends at `now`, in the
-    /// store and here. Only called while no batch is in the journal (see [`Self::window`]).
-    /// Safe to repeat: deletes are idempotent.
+    /// Keeps `window` for the next batch's.
+    pub(super) fn keep(&self, window: Window) {
+        *self.lock() = Some(window);
+    }
+
+    /// Adds what this run just wrote to the dedup record `key` to the window kept: the same
+    /// entries a read of it would give, without reading and hashing it back. The next window
+    /// still decides whether the record is in it.
+    pub(super) fn remember(&self, key: &str, delivered: &SeenSet) {
+        if let Some(window) = self.lock().as_mut() {
+            let entries = delivered
+                .iter()
+                .map(|(&key, &content)| (key, content))
+                .collect();
+            window.remove(key);
+            window.add(key.to_owned(), entries);
+        }
+    }
+
+    /// Removes the objects of batches delivered before the window that ends at `now` from the
+    /// store; the next window drops them. Only called while no batch is in the journal (see
+    /// [`Self::window`]). Safe to repeat: deletes are idempotent.
     pub(super) async fn prune(
         &self,
         store: &dyn ObjectStore,
@@ -143,15 +210,14 @@ impl SeenCache {
         for entry in store.list_all(bucket, &shard.seen_prefix()).await? {
             if parse_seen_key(&entry.key).is_some_and(|(at, _)| at < cutoff) {
                 store.delete(bucket, &entry.key).await?;
-                self.lock().remove(&entry.key);
                 pruned += 1;
             }
         }
         Ok(pruned)
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entries>> {
-        self.objects
+    fn lock(&self) -> MutexGuard<'_, Option<Window>> {
+        self.window
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -172,6 +238,27 @@ mod tests {
             Some((datetime!(2024-03-07 09:05:59 UTC), "b1"))
         );
         assert_eq!(parse_seen_key("deliver/seen/garbage.txt"), None);
+    }
+
+    #[test]
+    fn a_window_adds_and_removes_records_and_keeps_a_key_two_records_hold() {
+        let (a, b, c) = (hash_key("a"), hash_key("b"), hash_key("c"));
+        let hash = staging::RecordHash;
+        let mut window = Window::default();
+        window.add("r1".to_owned(), vec![(a, hash(1)), (b, hash(2))]);
+        window.add("r2".to_owned(), vec![(c, hash(3))]);
+        assert_eq!(window.keys().len(), 3);
+        window.remove("r1");
+        assert_eq!(window.keys(), &SeenSet::from([(c, hash(3))]));
+        // The later record's hash stands while both hold the key, and the key stays until
+        // neither does.
+        window.add("r3".to_owned(), vec![(c, hash(4))]);
+        assert_eq!(window.keys().get(&c), Some(&hash(4)));
+        window.remove("r3");
+        assert_eq!(window.keys(), &SeenSet::from([(c, hash(3))]));
+        window.remove("r2");
+        window.remove("r2");
+        assert!(window.keys().is_empty() && window.records.is_empty());
     }
 
     #[test]
