@@ -5,14 +5,14 @@
 //! client's retry or replay harmless; the content hash tells a true copy from a different
 //! record reusing an eventID, which is reported rather than passed over in silence.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 
 use crate::layout::{Shard, parse_seen_key};
-use crate::ports::object_store::ObjectStore;
+use crate::ports::object_store::{ObjectStore, ObjectStoreError};
 use crate::staging;
 
 use super::DeliveryError;
@@ -71,9 +71,10 @@ fn decode(key: &str, body: &[u8]) -> Result<Vec<(KeyHash, ContentHash)>, Deliver
 }
 
 /// The dedup window of the last batch planned, kept across batches and across invocations of
-/// a warm Lambda: dedup records never change once written, so each is read once, and from one
-/// batch to the next only the records that entered or left the window are added or removed,
-/// where merging a day's keys again for every batch made a backlog's batches ever slower.
+/// a warm Lambda: from one batch to the next only the dedup records that entered or left the
+/// window are added or removed, where merging a day's keys again for every batch made a
+/// backlog's batches ever slower. Dedup records never change once written, so a record leaving
+/// is read again for its keys rather than its keys kept twice in memory.
 #[derive(Default)]
 pub(super) struct SeenCache {
     /// `None` before the first window, and while a batch is planned with it.
@@ -84,11 +85,11 @@ pub(super) struct SeenCache {
 #[derive(Default)]
 pub(super) struct Window {
     keys: SeenSet,
-    /// The records merged, by key, with their entries.
-    records: BTreeMap<String, Entries>,
-    /// Keys added while another record already held them. Removing a record must then not
-    /// remove a key another one holds, so it merges the rest again instead.
-    shared: usize,
+    /// The records merged.
+    records: BTreeSet<String>,
+    /// Each key more than one of the records holds, with every holder's content hash in the
+    /// order they were merged; the first holder unnamed, as `keys` keeps no holder.
+    shared: HashMap<KeyHash, Vec<(Option<String>, ContentHash)>>,
 }
 
 impl Window {
@@ -97,39 +98,57 @@ impl Window {
         &self.keys
     }
 
-    fn add(&mut self, record: String, entries: Entries) {
-        self.merge(&entries);
-        self.records.insert(record, entries);
-    }
-
-    /// Merges `entries` in. Where two records hold a key, the later one's hash stands, as when
-    /// the records are merged in key (time) order.
-    fn merge(&mut self, entries: &Entries) {
+    /// Merges the record's entries in. Where two records hold a key, the later one's hash
+    /// stands, as when the records are merged in key (time) order.
+    fn add(
+        &mut self,
+        record: &str,
+        entries: impl ExactSizeIterator<Item = (KeyHash, ContentHash)>,
+    ) {
+        if !self.records.insert(record.to_owned()) {
+            return;
+        }
         self.keys.reserve(entries.len());
-        for &(key, content) in entries {
-            if self.keys.insert(key, content).is_some() {
-                self.shared += 1;
+        for (key, content) in entries {
+            if let Some(earlier) = self.keys.insert(key, content) {
+                self.shared
+                    .entry(key)
+                    .or_insert_with(|| vec![(None, earlier)])
+                    .push((Some(record.to_owned()), content));
             }
         }
     }
 
-    fn remove(&mut self, record: &str) {
-        let Some(entries) = self.records.remove(record) else {
+    /// Takes the record's entries out; a key another record holds stays, with that one's hash.
+    fn remove(&mut self, record: &str, entries: &[(KeyHash, ContentHash)]) {
+        if !self.records.remove(record) {
             return;
-        };
-        if self.shared == 0 {
-            for (key, _) in entries {
-                self.keys.remove(&key);
+        }
+        for (key, _) in entries {
+            let Some(holders) = self.shared.get_mut(key) else {
+                self.keys.remove(key);
+                continue;
+            };
+            // The record is a named holder, or else the unnamed first one.
+            let position = holders
+                .iter()
+                .position(|(holder, _)| holder.as_deref() == Some(record))
+                .or_else(|| holders.iter().position(|(holder, _)| holder.is_none()));
+            if let Some(position) = position {
+                holders.remove(position);
             }
-            return;
+            match holders.last() {
+                Some(&(_, content)) => {
+                    self.keys.insert(*key, content);
+                }
+                None => {
+                    self.keys.remove(key);
+                }
+            }
+            if holders.len() <= 1 {
+                self.shared.remove(key);
+            }
         }
-        self.keys.clear();
-        self.shared = 0;
-        let records = std::mem::take(&mut self.records);
-        for entries in records.values() {
-            self.merge(entries);
-        }
-        self.records = records;
     }
 }
 
@@ -158,21 +177,26 @@ impl SeenCache {
                 wanted.insert(entry.key);
             }
         }
-        let leaving: Vec<String> = window
-            .records
-            .keys()
-            .filter(|record| !wanted.contains(*record))
-            .cloned()
-            .collect();
+        let leaving: Vec<String> = window.records.difference(&wanted).cloned().collect();
         for record in leaving {
-            window.remove(&record);
-        }
-        for record in wanted {
-            if !window.records.contains_key(&record) {
-                let body = store.get(bucket, &record).await?.body;
-                let entries = decode(&record, &body)?;
-                window.add(record, entries);
+            match read(store, bucket, &record).await {
+                Ok(entries) => window.remove(&record, &entries),
+                // Pruned since the last window (a run idle for over an hour): its keys can no
+                // longer be told, so the window is merged afresh.
+                Err(DeliveryError::Store(ObjectStoreError::NotFound { .. })) => {
+                    window = Window::default();
+                    break;
+                }
+                Err(error) => return Err(error),
             }
+        }
+        let entering: Vec<String> = wanted
+            .into_iter()
+            .filter(|record| !window.records.contains(record))
+            .collect();
+        for record in entering {
+            let entries = read(store, bucket, &record).await?;
+            window.add(&record, entries.into_iter());
         }
         Ok(window)
     }
@@ -187,12 +211,7 @@ impl SeenCache {
     /// still decides whether the record is in it.
     pub(super) fn remember(&self, key: &str, delivered: &SeenSet) {
         if let Some(window) = self.lock().as_mut() {
-            let entries = delivered
-                .iter()
-                .map(|(&key, &content)| (key, content))
-                .collect();
-            window.remove(key);
-            window.add(key.to_owned(), entries);
+            window.add(key, delivered.iter().map(|(&key, &content)| (key, content)));
         }
     }
 
@@ -223,6 +242,12 @@ impl SeenCache {
     }
 }
 
+/// The dedup record `key`'s entries.
+async fn read(store: &dyn ObjectStore, bucket: &str, key: &str) -> Result<Entries, DeliveryError> {
+    let body = store.get_body(bucket, key).await?;
+    decode(key, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -244,21 +269,102 @@ mod tests {
     fn a_window_adds_and_removes_records_and_keeps_a_key_two_records_hold() {
         let (a, b, c) = (hash_key("a"), hash_key("b"), hash_key("c"));
         let hash = staging::RecordHash;
+        let (r1, r2, r3) = (
+            vec![(a, hash(1)), (b, hash(2))],
+            vec![(c, hash(3))],
+            vec![(c, hash(4))],
+        );
         let mut window = Window::default();
-        window.add("r1".to_owned(), vec![(a, hash(1)), (b, hash(2))]);
-        window.add("r2".to_owned(), vec![(c, hash(3))]);
+        window.add("r1", r1.iter().copied());
+        window.add("r2", r2.iter().copied());
         assert_eq!(window.keys().len(), 3);
-        window.remove("r1");
+        window.remove("r1", &r1);
         assert_eq!(window.keys(), &SeenSet::from([(c, hash(3))]));
         // The later record's hash stands while both hold the key, and the key stays until
-        // neither does.
-        window.add("r3".to_owned(), vec![(c, hash(4))]);
+        // neither does, whichever leaves first.
+        window.add("r3", r3.iter().copied());
         assert_eq!(window.keys().get(&c), Some(&hash(4)));
-        window.remove("r3");
+        window.remove("r3", &r3);
         assert_eq!(window.keys(), &SeenSet::from([(c, hash(3))]));
-        window.remove("r2");
-        window.remove("r2");
-        assert!(window.keys().is_empty() && window.records.is_empty());
+        window.add("r3", r3.iter().copied());
+        window.remove("r2", &r2);
+        assert_eq!(window.keys(), &SeenSet::from([(c, hash(4))]));
+        window.remove("r3", &r3);
+        window.remove("r3", &r3);
+        assert!(window.keys().is_empty() && window.records.is_empty() && window.shared.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_kept_window_follows_records_in_and_out_and_a_pruned_one_starts_it_afresh() {
+        use crate::adapters::local::LocalObjectStore;
+        use crate::ports::object_store::PutOptions;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path().to_path_buf());
+        store.create_bucket("state").await.unwrap();
+        let place = ("state", Shard::ONLY);
+        let t0 = datetime!(2024-03-07 09:00:00 UTC);
+        let hash = staging::RecordHash;
+        let (first, second) = (
+            Shard::ONLY.seen_key(t0, "b1"),
+            Shard::ONLY.seen_key(t0 + Duration::hours(2), "b2"),
+        );
+        for (key, event) in [(&first, "e-1"), (&second, "e-2")] {
+            store
+                .put(
+                    "state",
+                    key,
+                    encode(&[(event, hash(1))]),
+                    &PutOptions::new("text/plain"),
+                )
+                .await
+                .unwrap();
+        }
+        let keys = |window: &Window| {
+            let mut keys: Vec<KeyHash> = window.keys().keys().copied().collect();
+            keys.sort_unstable();
+            keys
+        };
+        let sorted = |mut keys: Vec<KeyHash>| {
+            keys.sort_unstable();
+            keys
+        };
+        let cache = SeenCache::default();
+
+        let window = cache
+            .window(&store, place, t0 + Duration::hours(3), "b3")
+            .await
+            .unwrap();
+        assert_eq!(
+            keys(&window),
+            sorted(vec![hash_key("e-1"), hash_key("e-2")])
+        );
+        cache.keep(window);
+        // The batch's own record, written and remembered, joins the window kept.
+        let own = Shard::ONLY.seen_key(t0 + Duration::hours(3), "b3");
+        store
+            .put(
+                "state",
+                &own,
+                encode(&[("e-3", hash(1))]),
+                &PutOptions::new("text/plain"),
+            )
+            .await
+            .unwrap();
+        cache.remember(&own, &SeenSet::from([(hash_key("e-3"), hash(1))]));
+        // A day after the first record, it leaves; a batch's own record is never in its window.
+        let window = cache
+            .window(&store, place, t0 + Duration::hours(25), "b3")
+            .await
+            .unwrap();
+        assert_eq!(keys(&window), vec![hash_key("e-2")]);
+        cache.keep(window);
+        // A record leaving after it was pruned can no longer be read: the window starts
+        // afresh, with no record left in it.
+        let later = t0 + Duration::hours(28);
+        assert_eq!(cache.prune(&store, place, later).await.unwrap(), 2);
+        let window = cache.window(&store, place, later, "b4").await.unwrap();
+        assert!(window.keys().is_empty());
     }
 
     #[test]
