@@ -435,19 +435,8 @@ impl<'a> Deliverer<'a> {
                 // The batch before wrote its dedup record (step 3), so this batch's dedup set is
                 // complete; and nothing is pruned until the journal is empty, so a resumed
                 // attempt at this batch sees the same set.
-                let already = self
-                    .seen
-                    .window(self.store, self.place(), delivered_at, &id)
-                    .await?;
                 let parsed = Arc::new(parsed);
-                let plan = plan::build(
-                    self.config,
-                    parsed.parsed(),
-                    already.keys(),
-                    &id,
-                    delivered_at,
-                );
-                self.seen.keep(already);
+                let plan = self.plan(&parsed, &id, delivered_at).await?;
                 let batch = Batch {
                     id,
                     owner: owner.clone(),
@@ -577,33 +566,45 @@ impl<'a> Deliverer<'a> {
                         other => other,
                     },
                 )?;
-                let already = self
-                    .seen
-                    .window(
-                        self.store,
-                        self.place(),
-                        held.batch.delivered_at,
-                        &held.batch.id,
-                    )
-                    .await?;
                 let parsed = Arc::new(
                     ParsedBatch::parse_apart(staged)
                         .await
                         .map_err(|(_, error)| error)?,
                 );
-                let mut plan = plan::build(
-                    self.config,
-                    parsed.parsed(),
-                    already.keys(),
-                    &held.batch.id,
-                    held.batch.delivered_at,
-                );
-                self.seen.keep(already);
+                let mut plan = self
+                    .plan(&parsed, &held.batch.id, held.batch.delivered_at)
+                    .await?;
                 adopt_recorded_files(&mut plan, &held.batch)?;
                 let held = self.write(plan, &parsed, held, clock, report).await?;
                 self.clean(held, clock, report).await.map(drop)
             }
         }
+    }
+
+    /// Step 1: plans `parsed` as batch `id` against the dedup window before `delivered_at`,
+    /// which is kept for the next batch's (see [`SeenCache::window`]).
+    async fn plan<'p>(
+        &self,
+        parsed: &'p ParsedBatch,
+        id: &str,
+        delivered_at: OffsetDateTime,
+    ) -> Result<Plan<'a, 'p>, DeliveryError>
+    where
+        'a: 'p,
+    {
+        let window = self
+            .seen
+            .window(self.store, self.place(), delivered_at, id)
+            .await?;
+        let plan = plan::build(
+            self.config,
+            parsed.parsed(),
+            window.keys(),
+            id,
+            delivered_at,
+        );
+        self.seen.keep(window);
+        Ok(plan)
     }
 
     /// Steps 3 and 4 for a claimed batch; returns it held in `Cleaning`, for [`Self::clean`].
