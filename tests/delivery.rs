@@ -177,8 +177,23 @@ async fn a_replay_of_the_same_events_within_a_day_is_not_delivered_again() {
     assert_settled(store.as_ref(), &config).await;
 }
 
-/// Objects staged before ingest carried each record's hash: deliver hashes the records itself,
-/// and tells copies from different records reusing an eventID exactly as by the carried hash.
+/// `body` as ingest staged it before it wrote each record's length: every line without its
+/// `recordBytes` field.
+fn without_record_lengths(body: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(body).expect("UTF-8");
+    let mut older = String::with_capacity(text.len());
+    for line in text.lines() {
+        let (fields, rest) = line.split_once(",\"recordBytes\":").expect("a length");
+        let (_, record) = rest.split_once(",\"record\":").expect("the record");
+        older.push_str(&format!("{fields},\"record\":{record}\n"));
+    }
+    assert!(!older.contains("recordBytes"));
+    older.into_bytes()
+}
+
+/// Objects staged before ingest carried each record's hash and length: deliver hashes the
+/// records itself, and tells copies from different records reusing an eventID exactly as by the
+/// carried hash.
 #[tokio::test(flavor = "multi_thread")]
 async fn events_staged_without_their_record_hash_are_told_apart_alike() {
     let config = config();
@@ -199,7 +214,7 @@ async fn events_staged_without_their_record_hash_are_told_apart_alike() {
         for event in &mut events {
             event.record_hash = None;
         }
-        let older = staging::encode(&events);
+        let older = without_record_lengths(&staging::encode(&events));
         store
             .put(
                 &config.state_bucket,

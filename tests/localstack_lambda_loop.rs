@@ -684,7 +684,7 @@ async fn staged_events(store: &dyn ObjectStore, state_bucket: &str) -> Vec<(Stri
     {
         let object = store.get(state_bucket, &entry.key).await.expect("staged");
         for event in read_staged(&entry.key, &object.body).expect("a staging object") {
-            events.push((event.dedup_key.to_string(), event.record.get().to_owned()));
+            events.push((event.dedup_key.to_string(), event.record.to_owned()));
         }
     }
     events.sort();

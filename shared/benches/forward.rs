@@ -28,7 +28,6 @@ use cairn_shared::service::Service;
 use cairn_shared::trigger::ObjectCreated;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use time::macros::datetime;
 
 const RECORDS: usize = 100_000;
@@ -84,16 +83,12 @@ fn store_with_log_files(
         }
         let mut keys = Vec::new();
         for (part, chunk) in records.chunks(MAX_RECORDS).enumerate() {
-            let raws: Vec<Box<RawValue>> = chunk
+            let timed: Vec<(EventTime, &str)> = chunk
                 .iter()
-                .map(|r| RawValue::from_string(r.clone()).expect("json"))
-                .collect();
-            let timed: Vec<(EventTime, &RawValue)> = raws
-                .iter()
-                .map(|raw| {
-                    let value: Value = serde_json::from_str(raw.get()).expect("json");
+                .map(|record| {
+                    let value: Value = serde_json::from_str(record).expect("json");
                     let time = EventTime::parse(value["eventTime"].as_str().unwrap()).unwrap();
-                    (time, raw.as_ref())
+                    (time, record.as_str())
                 })
                 .collect();
             let body = encode_log_file(&timed, false);

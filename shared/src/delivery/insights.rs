@@ -27,10 +27,10 @@ use super::plan::Plan;
 use super::{DeliveredFile, DeliveryError, WRITE_CONCURRENCY, encryption};
 
 /// Records with their times, to be written in eventTime order.
-type Timed<'a> = Vec<(EventTime, &'a RawValue)>;
+type Timed<'a> = Vec<(EventTime, &'a str)>;
 
 /// Records with their times and their positions among the records found.
-type Positioned<'a> = Vec<(EventTime, &'a RawValue, usize)>;
+type Positioned<'a> = Vec<(EventTime, &'a str, usize)>;
 
 /// What the step writes: each object's bucket, key, body and options.
 pub(super) struct InsightWrites {
@@ -85,14 +85,14 @@ pub(super) async fn plan_writes(
 
     // Each file's records, with their positions in `records`.
     let mut per_file: BTreeMap<(&str, &str, &str), Positioned<'_>> = BTreeMap::new();
-    let mut per_history_hour: BTreeMap<(&str, &str, i64), Vec<&RawValue>> = BTreeMap::new();
+    let mut per_history_hour: BTreeMap<(&str, &str, i64), Vec<&str>> = BTreeMap::new();
     for (position, record) in records.iter().enumerate() {
         for trail in &config.trails {
             if let Some(to) = trail.selects(record, &config.account_id) {
                 per_file
                     .entry((trail.name(), to.account_id, to.region))
                     .or_default()
-                    .push((record.event_time(), record.raw(), position));
+                    .push((record.event_time(), record.raw().get(), position));
             }
         }
         // The event history keeps Insights events on management events only: those on data
@@ -105,7 +105,7 @@ pub(super) async fn plan_writes(
         per_history_hour
             .entry((account, record.aws_region(), hour))
             .or_default()
-            .push(record.raw());
+            .push(record.raw().get());
     }
 
     let mut writes = InsightWrites {

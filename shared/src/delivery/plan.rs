@@ -10,7 +10,6 @@ use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
@@ -90,7 +89,7 @@ pub(super) struct RecordRef {
 }
 
 impl RecordRef {
-    fn raw<'a>(self, parsed: &'a Parsed<'_>) -> &'a RawValue {
+    fn raw<'a>(self, parsed: &'a Parsed<'_>) -> &'a str {
         parsed[self.object as usize].1[self.event as usize]
             .event
             .record
@@ -134,7 +133,7 @@ impl Compression {
     pub(super) fn run(&self, parsed: &Parsed<'_>) -> Compressed {
         match self.output {
             Output::LogFile { index, digested } => {
-                let timed: Vec<(EventTime, &RawValue)> = self
+                let timed: Vec<(EventTime, &str)> = self
                     .records
                     .iter()
                     .map(|(time, record, _)| (*time, record.raw(parsed)))
@@ -142,7 +141,7 @@ impl Compression {
                 Compressed::LogFile(index, log_file::encode(&timed, digested))
             }
             Output::History { index } => {
-                let raws: Vec<&RawValue> = self
+                let raws: Vec<&str> = self
                     .records
                     .iter()
                     .map(|(_, record, _)| record.raw(parsed))
@@ -290,7 +289,7 @@ pub(super) fn build<'c: 'p, 'p>(
                     object,
                     event: event_index,
                 },
-                event.record.get().len(),
+                event.record.len(),
             );
             let content = *content;
             // One probe of each set: the day's, then (inserting when new) the batch's own.

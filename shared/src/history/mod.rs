@@ -50,7 +50,6 @@ use std::io::{Read, Write};
 
 use flate2::read::MultiGzDecoder;
 use lz4_flex::frame::{FrameDecoder, FrameEncoder, FrameInfo};
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::layout::{
@@ -91,18 +90,18 @@ pub(crate) fn hour_start(seconds: i64) -> i64 {
 
 /// The body of one history object: an LZ4 frame of JSON lines, one record per line (see the
 /// module docs for the one case in which a record's bytes change).
-pub fn encode(records: &[&RawValue]) -> Vec<u8> {
+pub fn encode(records: &[&str]) -> Vec<u8> {
     // LZ4, not gzip: deliver compresses every management event a second time here, and gzip's
     // fastest level cost about half of what the log files' own compression does; LZ4 a small
     // fraction of it, for objects about a third larger (benches/deliver.rs measures both).
-    let estimate: usize = records.iter().map(|record| record.get().len() + 1).sum();
+    let estimate: usize = records.iter().map(|record| record.len() + 1).sum();
     let info = FrameInfo::new().content_checksum(true);
     let mut frame = FrameEncoder::with_frame_info(info, Vec::with_capacity(estimate / 3));
     for record in records {
         let line = single_line(record);
         // Writing into a Vec cannot fail.
         frame
-            .write_all(line.get().as_bytes())
+            .write_all(line.as_bytes())
             .and_then(|()| frame.write_all(b"\n"))
             .expect("LZ4 into memory");
     }
@@ -129,7 +128,7 @@ pub fn decode(key: &str, body: &[u8]) -> std::io::Result<String> {
     let records = record::split_batch(&text).map_err(|e| invalid(e.to_string()))?;
     let mut lines = String::with_capacity(text.len());
     for record in records {
-        lines.push_str(single_line(record).get());
+        lines.push_str(&single_line(record.get()));
         lines.push('\n');
     }
     Ok(lines)
@@ -138,10 +137,10 @@ pub fn decode(key: &str, body: &[u8]) -> std::io::Result<String> {
 /// A record on one line. Ingest stores records compact, but a record staged by an earlier
 /// version may be pretty-printed, and a raw line break (inside strings JSON escapes it) would
 /// split it across lines: such a record is compacted ([`record::compact`]), any other kept as is.
-fn single_line(record: &RawValue) -> Cow<'_, RawValue> {
+fn single_line(record: &str) -> Cow<'_, str> {
     // memchr: a search for either char scans byte by byte, and this runs over every record.
-    if memchr::memchr2(b'\n', b'\r', record.get().as_bytes()).is_some() {
-        record::compact(record)
+    if memchr::memchr2(b'\n', b'\r', record.as_bytes()).is_some() {
+        record::compact_text(record)
     } else {
         Cow::Borrowed(record)
     }

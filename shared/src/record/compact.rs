@@ -18,6 +18,11 @@ use serde_json::value::RawValue;
 
 /// `raw` without whitespace between its tokens: borrowed when it has none, as a record from an
 /// AWS SDK or a CloudTrail log file already is.
+/// [`compact`] of JSON text.
+pub fn compact_text(text: &str) -> Cow<'_, str> {
+    without_whitespace(text).map_or(Cow::Borrowed(text), Cow::Owned)
+}
+
 pub fn compact(raw: &RawValue) -> Cow<'_, RawValue> {
     match without_whitespace(raw.get()) {
         None => Cow::Borrowed(raw),

@@ -20,7 +20,7 @@ pub use batch::{BatchError, split_batch};
 pub use classify::GLOBAL_SERVICE_REGION;
 #[cfg(test)]
 pub(crate) use compact::assert_compact_form_of;
-pub use compact::compact;
+pub use compact::{compact, compact_text};
 pub use decode::IDENTITY_TYPES;
 pub use error::{FieldProblem, Reason, RecordError, RecordRef};
 pub use fields::{EventCategory, EventType, EventVersion, EventVersionError};

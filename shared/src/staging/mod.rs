@@ -11,6 +11,7 @@
 //! delivers ([`by_shard`]).
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -57,8 +58,11 @@ pub struct StagedEvent<'a> {
     /// then hashes the record itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_hash: Option<RecordHash>,
-    #[serde(borrow)]
-    pub record: &'a RawValue,
+    /// The record's exact bytes (compact JSON, as ingest stores every record). Written and read
+    /// by [`encode`] and [`read_staged`] around the fields above, never by serde alone: see
+    /// [`encode`] for why.
+    #[serde(skip)]
+    pub record: &'a str,
 }
 
 /// The first 128 bits of SHA-256: what the dedup records keep of a dedup key and of a record's
@@ -80,8 +84,8 @@ fn first_128_bits(digest: &[u8]) -> u128 {
 pub struct RecordHash(pub u128);
 
 impl RecordHash {
-    pub fn of(record: &RawValue) -> Self {
-        RecordHash(hash128(record.get().as_bytes()))
+    pub fn of(record: &str) -> Self {
+        RecordHash(hash128(record.as_bytes()))
     }
 }
 
@@ -238,7 +242,7 @@ impl<'a> StagedEvent<'a> {
             insight: record.event_type() == EventType::AwsCloudTrailInsight,
             counted,
             record_hash: Some(RecordHash(first_128_bits(&digest))),
-            record: record.raw(),
+            record: record.raw().get(),
         })
     }
 }
@@ -258,32 +262,146 @@ fn dedup_key_of<'a>(record: &Record<'a>, digest: impl FnOnce() -> [u8; 32]) -> C
     }
 }
 
-/// The body of one staging object: the events as concatenated JSON values, one per line. A
-/// record keeps its own bytes, so a pretty-printed one spans lines: read it back with
-/// [`read_staged`], not by splitting lines.
+/// The body of one staging object: one JSON object per event, each on its own line (ingest
+/// stores records compact), with the record last and its length just before it:
+/// `{"dedupKey":…,…,"recordHash":…,"recordBytes":1234,"record":{…}}`.
+///
+/// The length is what lets deliver, which reads every staged event, take the record's bytes
+/// without scanning them: parsing a record as JSON cost most of reading a batch. Each event is
+/// still one JSON object with the fields it always had, so a deliver of an earlier version,
+/// which ignores `recordBytes`, reads these objects (during a deploy), and this one reads
+/// theirs (see [`read_staged`]).
 pub fn encode(events: &[StagedEvent<'_>]) -> Vec<u8> {
     let mut body = Vec::with_capacity(
         events
             .iter()
-            .map(|event| event.record.get().len() + 160)
+            .map(|event| event.record.len() + 200)
             .sum(),
     );
     for event in events {
         serde_json::to_writer(&mut body, event).expect("a staged event always serializes");
-        body.push(b'\n');
+        // The fields as serde wrote them, less the closing brace; dedupKey is always there, so
+        // a comma follows.
+        body.pop();
+        write!(
+            body,
+            ",\"{RECORD_BYTES}\":{},\"{RECORD}\":",
+            event.record.len()
+        )
+        .expect("writing into a Vec cannot fail");
+        body.extend_from_slice(event.record.as_bytes());
+        body.extend_from_slice(b"}\n");
     }
     body
 }
 
+/// What JSON allows between values.
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The keys [`encode`] writes by hand.
+const RECORD_BYTES: &str = "recordBytes";
+const RECORD: &str = "record";
+
 /// Parses a staging object's body; `key` names it in the error.
+///
+/// Every event is a compact JSON object whose keys are [`StagedEvent`]'s field names (serde
+/// writes them so, and every ingest has). Each field but the record is read as a JSON value
+/// and given to the derived deserializer; the record is taken as its `recordBytes` bytes when
+/// those come first, and otherwise (objects staged before ingest wrote the length) parsed to
+/// find its end.
 pub fn read_staged<'a>(key: &str, body: &'a [u8]) -> Result<Vec<StagedEvent<'a>>, StagingError> {
-    serde_json::Deserializer::from_slice(body)
-        .into_iter::<StagedEvent<'a>>()
-        .collect::<Result<_, _>>()
-        .map_err(|source| StagingError::Corrupt {
-            key: key.to_owned(),
-            source,
-        })
+    let corrupt = |why: String| StagingError::Corrupt {
+        key: key.to_owned(),
+        source: serde::de::Error::custom(why),
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|e| corrupt(format!("not UTF-8 text ({e})")))?;
+    let mut events = Vec::new();
+    let mut fields = Vec::new();
+    let mut rest = text.trim_start_matches(JSON_WHITESPACE);
+    while !rest.is_empty() {
+        let at = text.len() - rest.len();
+        let (event, after) = read_event(rest, &mut fields)
+            .map_err(|why| corrupt(format!("event {} (byte {at}): {why}", events.len() + 1)))?;
+        events.push(event);
+        rest = after.trim_start_matches(JSON_WHITESPACE);
+    }
+    Ok(events)
+}
+
+/// Reads the event at the start of `text` and returns it with the text after it. `fields` is
+/// scratch space, reused from event to event.
+fn read_event<'a>(
+    text: &'a str,
+    fields: &mut Vec<(&'a str, &'a RawValue)>,
+) -> Result<(StagedEvent<'a>, &'a str), String> {
+    let mut rest = text.strip_prefix('{').ok_or("expected '{'")?;
+    fields.clear();
+    let mut record_bytes: Option<usize> = None;
+    let mut record = None;
+    loop {
+        // Keys are field names: letters between quotes, then a colon.
+        let (name, after) = rest
+            .strip_prefix('"')
+            .and_then(|quoted| quoted.split_once('"'))
+            .filter(|(name, _)| name.bytes().all(|b| b.is_ascii_alphabetic()))
+            .ok_or("expected a field name")?;
+        rest = after
+            .strip_prefix(':')
+            .ok_or("expected ':' after a field name")?;
+        if name == RECORD {
+            let (raw, after) = match record_bytes {
+                // As written, the record ends the event.
+                Some(length) => rest
+                    .get(..length)
+                    .zip(rest.get(length..))
+                    .filter(|(raw, after)| {
+                        raw.starts_with('{') && raw.ends_with('}') && after.starts_with('}')
+                    })
+                    .ok_or_else(|| format!("recordBytes {length} do not span the record"))?,
+                None => value(rest).map(|(raw, after)| (raw.get(), after))?,
+            };
+            if !raw.starts_with('{') {
+                return Err("the record is not a JSON object".to_owned());
+            }
+            record = Some(raw);
+            rest = after;
+        } else {
+            let (raw, after) = value(rest)?;
+            if name == RECORD_BYTES {
+                record_bytes = Some(
+                    raw.get()
+                        .parse()
+                        .map_err(|_| "recordBytes is not a length")?,
+                );
+            } else {
+                fields.push((name, raw));
+            }
+            rest = after;
+        }
+        match rest.as_bytes().first() {
+            Some(b',') => rest = &rest[1..],
+            Some(b'}') => break,
+            _ => return Err("expected ',' or '}' after a field".to_owned()),
+        }
+    }
+    let mut event = StagedEvent::deserialize(serde::de::value::MapDeserializer::<
+        _,
+        serde_json::Error,
+    >::new(fields.drain(..)))
+    .map_err(|e| e.to_string())?;
+    event.record = record.ok_or("no record")?;
+    Ok((event, &rest[1..]))
+}
+
+/// The JSON value at the start of `text`, and the text after it.
+fn value(text: &str) -> Result<(&RawValue, &str), String> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    match values.next() {
+        Some(Ok(raw)) => Ok((raw, &text[values.byte_offset()..])),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("expected a value".to_owned()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -509,8 +627,8 @@ trails:
         let body = encode(&events);
         let back = read_staged("k", &body).unwrap();
         assert_eq!(back.len(), 2);
-        assert_eq!(back[0].record.get(), RECORD);
-        assert_eq!(back[1].record.get(), pretty.get());
+        assert_eq!(back[0].record, RECORD);
+        assert_eq!(back[1].record, pretty.get());
         assert_eq!(back[0].dedup_key, "e-1");
         assert_eq!(back[0].event_time, "2024-03-01T10:00:00Z");
         // A read-only call: the all-events trail takes it, the write-only trail does not.
@@ -528,8 +646,8 @@ trails:
         );
         // Each record's hash is of its own bytes, written as the dedup records write it.
         let hash = |text: &str| format!("{:032x}", hash128(text.as_bytes()));
-        assert_eq!(back[0].record_hash, Some(RecordHash::of(&raw)));
-        assert_eq!(back[1].record_hash, Some(RecordHash::of(&pretty)));
+        assert_eq!(back[0].record_hash, Some(RecordHash::of(raw.get())));
+        assert_eq!(back[1].record_hash, Some(RecordHash::of(pretty.get())));
         assert_ne!(back[0].record_hash, back[1].record_hash);
         let text = String::from_utf8(body).unwrap();
         assert!(
@@ -609,6 +727,112 @@ trails:
         );
     }
 
+    /// One event as this ingest stages it: the fields, then the record's length and the
+    /// record.
+    fn staged_line() -> (String, Box<RawValue>) {
+        let raw = record(RECORD);
+        let parsed = Record::parse(&raw, None).unwrap();
+        let event = StagedEvent::route(&config(), &parsed).unwrap();
+        (String::from_utf8(encode(&[event])).unwrap(), raw)
+    }
+
+    #[test]
+    fn each_event_is_one_line_ending_in_the_record_and_its_length() {
+        let (line, _) = staged_line();
+        let hash = format!("{:032x}", hash128(RECORD.as_bytes()));
+        assert_eq!(
+            line,
+            format!(
+                "{{\"dedupKey\":\"e-1\",\"eventTime\":\"2024-03-01T10:00:00Z\",\
+                 \"routes\":[[\"main\",\"123456789012\",\"us-east-1\"]],\
+                 \"history\":[\"123456789012\",\"us-east-1\"],\"recordHash\":\"{hash}\",\
+                 \"recordBytes\":{},\"record\":{RECORD}}}\n",
+                RECORD.len()
+            )
+        );
+    }
+
+    /// The staged event as a deliver that knew no `recordBytes` declared it.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct EarlierStagedEvent<'a> {
+        dedup_key: &'a str,
+        record_hash: Option<&'a str>,
+        record: &'a RawValue,
+    }
+
+    #[test]
+    fn an_earlier_deliver_reads_these_objects_and_this_one_reads_its() {
+        let (line, raw) = staged_line();
+        // What ingest wrote before the length: the same object without `recordBytes`.
+        let earlier_line = line.replace(&format!(",\"recordBytes\":{}", RECORD.len()), "");
+        assert_ne!(earlier_line, line);
+        for body in [&line, &earlier_line] {
+            // An earlier deliver (serde alone, unknown fields ignored) reads either.
+            let earlier: Vec<EarlierStagedEvent> = serde_json::Deserializer::from_str(body)
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(earlier.len(), 1);
+            assert_eq!(earlier[0].dedup_key, "e-1");
+            assert_eq!(earlier[0].record.get(), RECORD);
+            assert_eq!(
+                earlier[0].record_hash,
+                Some(RecordHash::of(raw.get()).to_string().as_str())
+            );
+            // And this one reads both to the same event, written back the same.
+            let events = read_staged("k", body.as_bytes()).unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].record, RECORD);
+            assert_eq!(events[0].dedup_key, "e-1");
+            assert_eq!(encode(&events), line.as_bytes());
+        }
+        // A record of an earlier object is parsed to find its end: one spanning lines, with
+        // more fields after it, reads whole.
+        let pretty = RECORD.replace(",\"", ",\n  \"");
+        let earlier = format!(
+            "{{\"record\":{pretty},\"dedupKey\":\"e-1\",\"eventTime\":\"2024-03-01T10:00:00Z\"}}\n"
+        );
+        let events = read_staged("k", earlier.as_bytes()).unwrap();
+        assert_eq!(events[0].record, pretty);
+        assert_eq!(events[0].dedup_key, "e-1");
+        assert!(events[0].routes.is_empty() && events[0].record_hash.is_none());
+    }
+
+    #[test]
+    fn a_record_its_length_does_not_span_is_named_with_its_event() {
+        let (line, _) = staged_line();
+        let length = format!("\"recordBytes\":{}", RECORD.len());
+        let body = format!("{line}{line}");
+        for bad in [RECORD.len() - 1, RECORD.len() + 1, RECORD.len() + 5, 1 << 40] {
+            let corrupt = format!(
+                "{line}{}",
+                line.replace(&length, &format!("\"recordBytes\":{bad}"))
+            );
+            let error = read_staged("staging/x.jsonl", corrupt.as_bytes())
+                .unwrap_err()
+                .to_string();
+            let named = format!("event 2 (byte {}): recordBytes {bad} do not span the record", line.len());
+            assert!(error.contains(&named), "{bad}: {error}");
+        }
+        for (corrupt, why) in [
+            (line.replace(&length, "\"recordBytes\":-3"), "recordBytes is not a length"),
+            (line.replace("\"routes\"", "\"rou tes\""), "expected a field name"),
+            (line.replace(",\"record\":", ",\"record\" :"), "expected ':' after a field name"),
+            (line.replace(&format!("{RECORD}}}"), RECORD), "do not span the record"),
+            (line.replace(&format!(",{length},\"record\":{RECORD}"), ""), "no record"),
+        ] {
+            let error = read_staged("staging/x.jsonl", corrupt.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("event 1 (byte 0): ") && error.contains(why),
+                "{corrupt}: {error}"
+            );
+        }
+        assert_eq!(read_staged("k", body.as_bytes()).unwrap().len(), 2);
+    }
+
     #[test]
     fn a_destination_keeps_its_shard_across_versions() {
         // Pinned: changing the hash would move destinations between shards, and with them the
@@ -669,8 +893,8 @@ trails:
             history: history.map(|account| (account.into(), "us-east-1".into())),
             insight: false,
             counted: Some(counted()),
-            record_hash: Some(RecordHash::of(&raw)),
-            record: &raw,
+            record_hash: Some(RecordHash::of(raw.get())),
+            record: raw.get(),
         };
         let events = vec![
             // Routes and history in one (account, Region): whole, to one shard.
@@ -711,7 +935,7 @@ trails:
         // Every part carries its record's hash.
         assert!(
             away.iter()
-                .all(|part| part.record_hash == Some(RecordHash::of(&raw)))
+                .all(|part| part.record_hash == Some(RecordHash::of(raw.get())))
         );
         assert_eq!(home[2].counted, Some(counted()));
         let ids = |parts: &[StagedEvent]| -> Vec<String> {
