@@ -272,12 +272,7 @@ fn dedup_key_of<'a>(record: &Record<'a>, digest: impl FnOnce() -> [u8; 32]) -> C
 /// which ignores `recordBytes`, reads these objects (during a deploy), and this one reads
 /// theirs (see [`read_staged`]).
 pub fn encode(events: &[StagedEvent<'_>]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(
-        events
-            .iter()
-            .map(|event| event.record.len() + 200)
-            .sum(),
-    );
+    let mut body = Vec::with_capacity(events.iter().map(|event| event.record.len() + 200).sum());
     for event in events {
         serde_json::to_writer(&mut body, event).expect("a staged event always serializes");
         // The fields as serde wrote them, less the closing brace; dedupKey is always there, so
@@ -314,8 +309,7 @@ pub fn read_staged<'a>(key: &str, body: &'a [u8]) -> Result<Vec<StagedEvent<'a>>
         key: key.to_owned(),
         source: serde::de::Error::custom(why),
     };
-    let text = std::str::from_utf8(body)
-        .map_err(|e| corrupt(format!("not UTF-8 text ({e})")))?;
+    let text = std::str::from_utf8(body).map_err(|e| corrupt(format!("not UTF-8 text ({e})")))?;
     let mut events = Vec::new();
     let mut fields = Vec::new();
     let mut rest = text.trim_start_matches(JSON_WHITESPACE);
@@ -804,7 +798,12 @@ trails:
         let (line, _) = staged_line();
         let length = format!("\"recordBytes\":{}", RECORD.len());
         let body = format!("{line}{line}");
-        for bad in [RECORD.len() - 1, RECORD.len() + 1, RECORD.len() + 5, 1 << 40] {
+        for bad in [
+            RECORD.len() - 1,
+            RECORD.len() + 1,
+            RECORD.len() + 5,
+            1 << 40,
+        ] {
             let corrupt = format!(
                 "{line}{}",
                 line.replace(&length, &format!("\"recordBytes\":{bad}"))
@@ -812,15 +811,33 @@ trails:
             let error = read_staged("staging/x.jsonl", corrupt.as_bytes())
                 .unwrap_err()
                 .to_string();
-            let named = format!("event 2 (byte {}): recordBytes {bad} do not span the record", line.len());
+            let named = format!(
+                "event 2 (byte {}): recordBytes {bad} do not span the record",
+                line.len()
+            );
             assert!(error.contains(&named), "{bad}: {error}");
         }
         for (corrupt, why) in [
-            (line.replace(&length, "\"recordBytes\":-3"), "recordBytes is not a length"),
-            (line.replace("\"routes\"", "\"rou tes\""), "expected a field name"),
-            (line.replace(",\"record\":", ",\"record\" :"), "expected ':' after a field name"),
-            (line.replace(&format!("{RECORD}}}"), RECORD), "do not span the record"),
-            (line.replace(&format!(",{length},\"record\":{RECORD}"), ""), "no record"),
+            (
+                line.replace(&length, "\"recordBytes\":-3"),
+                "recordBytes is not a length",
+            ),
+            (
+                line.replace("\"routes\"", "\"rou tes\""),
+                "expected a field name",
+            ),
+            (
+                line.replace(",\"record\":", ",\"record\" :"),
+                "expected ':' after a field name",
+            ),
+            (
+                line.replace(&format!("{RECORD}}}"), RECORD),
+                "do not span the record",
+            ),
+            (
+                line.replace(&format!(",{length},\"record\":{RECORD}"), ""),
+                "no record",
+            ),
         ] {
             let error = read_staged("staging/x.jsonl", corrupt.as_bytes())
                 .unwrap_err()

@@ -8,8 +8,9 @@
 //!   type and encoding, user metadata, encryption, ETag). An object without one, e.g. a synced
 //!   copy, still reads: its ETag is computed from its bytes.
 //! - `.cairn-meta/.locks/{bucket}.lock`: the bucket's lock file. Every change to a bucket holds it
-//!   exclusively and every read shares it (`flock`, so threads and processes alike), which makes
-//!   the conditional writes real compare-and-swaps and keeps body and sidecar read as one.
+//!   exclusively and every read of a sidecar shares it (`flock`, so threads and processes alike),
+//!   which makes the conditional writes real compare-and-swaps and keeps body and sidecar read as
+//!   one. A read of the bytes alone needs no lock (see [`Reading::BodyAlone`]).
 //!
 //! Crash safety: a put writes and fsyncs a temp file beside its final name first, then, under the
 //! lock, fsyncs a sidecar describing both the new file and the current one, and only then renames
@@ -186,7 +187,7 @@ impl LocalObjectStore {
     }
 
     fn get_blocking(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
-        self.read_blocking(bucket, key, |body, meta, sidecar| {
+        self.read_blocking(bucket, key, Reading::WithSidecar, |body, meta, sidecar| {
             let version = read_version(sidecar, meta);
             let info = object_info(meta, version, || Ok(etag_of(&body)))?;
             Ok(StoredObject {
@@ -197,16 +198,19 @@ impl LocalObjectStore {
     }
 
     fn get_body_blocking(&self, bucket: &str, key: &str) -> Result<Bytes, ObjectStoreError> {
-        self.read_blocking(bucket, key, |body, _, _| Ok(Bytes::from(body)))
+        self.read_blocking(bucket, key, Reading::BodyAlone, |body, _, _| {
+            Ok(Bytes::from(body))
+        })
     }
 
-    /// Reads an object's bytes under the bucket's shared lock and hands them to `then` with
-    /// its file's metadata and its sidecar's path, still under the lock, so that what `then`
-    /// reads of the sidecar belongs to the same version.
+    /// Reads an object's bytes and hands them to `then` with its file's metadata and its
+    /// sidecar's path. A read [`Reading::WithSidecar`] holds the bucket's shared lock
+    /// throughout, so that what `then` reads of the sidecar belongs to the same version.
     fn read_blocking<T>(
         &self,
         bucket: &str,
         key: &str,
+        reading: Reading,
         then: impl FnOnce(Vec<u8>, &fs::Metadata, &Path) -> io::Result<T>,
     ) -> Result<T, ObjectStoreError> {
         validate_key(bucket, key)?;
@@ -216,7 +220,10 @@ impl LocalObjectStore {
         let paths = dirs.object(&relative);
         let failed = |error| backend("reading", bucket, key, error);
 
-        let _lock = BucketLock::shared(&dirs.lock).map_err(failed)?;
+        let _lock = match reading {
+            Reading::WithSidecar => Some(BucketLock::shared(&dirs.lock).map_err(failed)?),
+            Reading::BodyAlone => None,
+        };
         let Opened::File(mut file, meta) = open_object(&paths.object).map_err(failed)? else {
             return Err(not_found());
         };
@@ -609,6 +616,17 @@ enum Opened {
     File(File, fs::Metadata),
 }
 
+/// What a read takes of an object besides its bytes.
+enum Reading {
+    /// Its sidecar too: under the bucket's shared lock, which keeps the two one version.
+    WithSidecar,
+    /// Nothing: no lock is needed, since an object is one file, which a put replaces by a
+    /// rename and a delete removes by an unlink, both atomic, so the open finds one whole
+    /// version or none. The reads a delivery makes of its next batch then run while the batch
+    /// before is deleted, rather than wait for the deletes to release the bucket.
+    BodyAlone,
+}
+
 /// Opens the object once so its metadata, bytes and ETag all come from the same file.
 fn open_object(path: &Path) -> io::Result<Opened> {
     let file = match File::open(path) {
@@ -989,6 +1007,36 @@ mod tests {
         store
             .put(BUCKET, key, Bytes::from_static(body), options)
             .await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_body_reads_while_a_writer_holds_the_bucket_and_a_get_waits_for_it() {
+        let (_dir, store) = store().await;
+        put(&store, "k", b"v1", &options()).await.expect("put");
+        let writer =
+            BucketLock::exclusive(&store.bucket(BUCKET).expect("bucket").lock).expect("lock");
+        let wait = std::time::Duration::from_secs(10);
+        let body = tokio::time::timeout(wait, store.get_body(BUCKET, "k"))
+            .await
+            .expect("the body alone does not wait for the writer")
+            .expect("get_body");
+        assert_eq!(&body[..], b"v1");
+        let get = tokio::spawn({
+            let store = store.clone();
+            async move { store.get(BUCKET, "k").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !get.is_finished(),
+            "a get pairs body and sidecar under the lock"
+        );
+        drop(writer);
+        let object = tokio::time::timeout(wait, get)
+            .await
+            .expect("the get goes on once the writer is done")
+            .expect("task")
+            .expect("get");
+        assert_eq!(object.info.etag, md5_etag(b"v1"));
     }
 
     #[tokio::test]
