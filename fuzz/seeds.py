@@ -62,8 +62,15 @@ def main(out):
             "history": ["123456789012", record.get("awsRegion", "us-east-1")],
             "record": record,
         }
-        line = json.dumps(staged, separators=(",", ":")) + "\n"
+        # As ingest stages it now, the record last with its length before it; and as an earlier
+        # ingest did, without the length.
+        framed = {key: value for key, value in staged.items() if key != "record"}
+        framed["recordBytes"] = len(text.encode())
+        framed["record"] = record
+        line = json.dumps(framed, separators=(",", ":")) + "\n"
         write(out, "staging_object", f"staged-{index}.jsonl", line)
+        earlier = json.dumps(staged, separators=(",", ":")) + "\n"
+        write(out, "staging_object", f"staged-earlier-{index}.jsonl", earlier)
         # The log file target: "0" (even: the target gzips the rest) and a one-record batch.
         write(out, "log_file", f"records-{index}.json", "0" + json.dumps({"Records": [record]}))
 

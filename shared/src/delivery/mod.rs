@@ -407,6 +407,11 @@ impl<'a> Deliverer<'a> {
                     .iter()
                     .flat_map(|held| held.batch.staged.iter().cloned())
                     .collect();
+                // Listed before the deletes start: on the embedded store a listing waits for a
+                // delete's hold on the bucket, and the reads would wait for the listing. The
+                // reads and the parse then run beside the deletes (on S3 too, where the
+                // deletes end well before the reads).
+                let next = self.list_next(&in_batch).await?;
                 let (cleaned, next) = futures::future::join(
                     async {
                         match cleaning.take() {
@@ -414,7 +419,7 @@ impl<'a> Deliverer<'a> {
                             None => Ok(None),
                         }
                     },
-                    self.next_staged(&in_batch),
+                    self.read_next(next),
                 )
                 .await;
                 if let Some(emptied) = cleaned? {
@@ -476,9 +481,9 @@ impl<'a> Deliverer<'a> {
         quarantine(self.store, self.bucket(), key, object.body.clone()).await
     }
 
-    /// The shard's oldest staging objects but those `in_batch`, up to the batch size (at least
-    /// one), read in full and parsed.
-    async fn next_staged(&self, in_batch: &HashSet<String>) -> Result<NextBatch, DeliveryError> {
+    /// The keys of the shard's oldest staging objects but those `in_batch`, up to the batch
+    /// size (at least one, when any is staged).
+    async fn list_next(&self, in_batch: &HashSet<String>) -> Result<Vec<String>, DeliveryError> {
         let prefix = self.shard.staging_prefix();
         let mut chosen = Vec::new();
         let mut bytes = 0;
@@ -507,6 +512,11 @@ impl<'a> Deliverer<'a> {
                 None => break,
             }
         }
+        Ok(chosen)
+    }
+
+    /// The staging objects `chosen` ([`Self::list_next`]), read in full and parsed.
+    async fn read_next(&self, chosen: Vec<String>) -> Result<NextBatch, DeliveryError> {
         if chosen.is_empty() {
             return Ok(NextBatch::Empty);
         }
