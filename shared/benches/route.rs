@@ -1,4 +1,5 @@
-//! Validating records and routing them to trails: the per-event work ingest does before staging.
+//! Validating records and routing them to trails: the per-event work ingest does before staging;
+//! and reading the staging object back, deliver's first step for every event.
 //!
 //! The 310 real Stratus Red Team records, parsed from their batch files and routed through the
 //! repository's sample `cairn.yaml` (two trails, basic and advanced selectors).
@@ -150,5 +151,60 @@ fn compact_records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, validate_and_route, compact_records);
+/// Reading a staging object of the Stratus records, compact, as ingest stages them now (each
+/// record's length before it, so the record is taken without parsing it) and as an earlier
+/// ingest did (the record parsed to find its end).
+fn read_staging_object(c: &mut Criterion) {
+    let config = Config::load(&repo().join("cairn.yaml")).expect("sample config");
+    let batches = stratus_batches();
+    let compacted: Vec<_> = batches
+        .iter()
+        .flat_map(|body| split_batch(body).expect("batch"))
+        .map(|raw| compact(raw).into_owned())
+        .collect();
+    let records: Vec<Record> = compacted
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| Record::parse(raw, Some(i)).expect("valid"))
+        .collect();
+    let staged: Vec<StagedEvent> = records
+        .iter()
+        .filter_map(|record| StagedEvent::route(&config, record))
+        .collect();
+    let now = staging::encode(&staged);
+    let earlier: Vec<u8> = staged
+        .iter()
+        .flat_map(|event| {
+            let line =
+                String::from_utf8(staging::encode(std::slice::from_ref(event))).expect("UTF-8");
+            line.replace(&format!(",\"recordBytes\":{}", event.record.len()), "")
+                .into_bytes()
+        })
+        .collect();
+    println!(
+        "{} staged events: {} bytes as staged now, {} as staged before recordBytes",
+        staged.len(),
+        now.len(),
+        earlier.len()
+    );
+
+    let mut group = c.benchmark_group("staging object");
+    group.throughput(Throughput::Elements(staged.len() as u64));
+    for (name, body) in [
+        ("read, as staged now", &now),
+        ("read, as staged before recordBytes", &earlier),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(staging::read_staged("staging/bench.jsonl", body).expect("read")))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    validate_and_route,
+    compact_records,
+    read_staging_object
+);
 criterion_main!(benches);
