@@ -13,6 +13,7 @@ use cairn_shared::config::Config;
 use cairn_shared::record::{Record, compact, split_batch};
 use cairn_shared::staging::{self, StagedEvent};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::value::RawValue;
 use support::{repo, stratus_batches};
 
 fn validate_and_route(c: &mut Criterion) {
@@ -57,16 +58,7 @@ fn validate_and_route(c: &mut Criterion) {
         b.iter(|| {
             let mut bytes = 0usize;
             for body in &batches {
-                let raws = split_batch(body).expect("batch");
-                let records: Vec<Record> = raws
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, raw)| Record::parse(raw, Some(i)).expect("valid"))
-                    .collect();
-                let staged: Vec<StagedEvent> = records
-                    .iter()
-                    .filter_map(|record| StagedEvent::route(&config, record))
-                    .collect();
+                let staged = stage(&config, split_batch(body).expect("batch"));
                 bytes += staging::encode(&staged).len();
             }
             black_box(bytes)
@@ -75,6 +67,19 @@ fn validate_and_route(c: &mut Criterion) {
     group.finish();
 
     println!("{records} records, {bytes} bytes of batch JSON per iteration");
+}
+
+/// Ingest's work on each record before the staging object: parse, validate and route it.
+fn stage<'a>(
+    config: &Config,
+    raws: impl IntoIterator<Item = &'a RawValue>,
+) -> Vec<StagedEvent<'a>> {
+    raws.into_iter()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            StagedEvent::route(config, &Record::parse(raw, Some(i)).expect("valid"))
+        })
+        .collect()
 }
 
 /// What storing records compact costs at ingest and saves in log files. The Stratus records are
@@ -162,15 +167,7 @@ fn read_staging_object(c: &mut Criterion) {
         .flat_map(|body| split_batch(body).expect("batch"))
         .map(|raw| compact(raw).into_owned())
         .collect();
-    let records: Vec<Record> = compacted
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| Record::parse(raw, Some(i)).expect("valid"))
-        .collect();
-    let staged: Vec<StagedEvent> = records
-        .iter()
-        .filter_map(|record| StagedEvent::route(&config, record))
-        .collect();
+    let staged = stage(&config, compacted.iter().map(|raw| raw.as_ref()));
     let now = staging::encode(&staged);
     let earlier: Vec<u8> = staged
         .iter()

@@ -136,7 +136,8 @@ pub fn decode(key: &str, body: &[u8]) -> std::io::Result<String> {
 
 /// A record on one line. Ingest stores records compact, but a record staged by an earlier
 /// version may be pretty-printed, and a raw line break (inside strings JSON escapes it) would
-/// split it across lines: such a record is compacted ([`record::compact`]), any other kept as is.
+/// split it across lines: such a record is compacted ([`record::compact_text`]), any other kept
+/// as is.
 fn single_line(record: &str) -> Cow<'_, str> {
     // memchr: a search for either char scans byte by byte, and this runs over every record.
     if memchr::memchr2(b'\n', b'\r', record.as_bytes()).is_some() {

@@ -18,11 +18,6 @@ use serde_json::value::RawValue;
 
 /// `raw` without whitespace between its tokens: borrowed when it has none, as a record from an
 /// AWS SDK or a CloudTrail log file already is.
-/// [`compact`] of JSON text.
-pub fn compact_text(text: &str) -> Cow<'_, str> {
-    without_whitespace(text).map_or(Cow::Borrowed(text), Cow::Owned)
-}
-
 pub fn compact(raw: &RawValue) -> Cow<'_, RawValue> {
     match without_whitespace(raw.get()) {
         None => Cow::Borrowed(raw),
@@ -31,6 +26,11 @@ pub fn compact(raw: &RawValue) -> Cow<'_, RawValue> {
                 .expect("JSON without the whitespace between its tokens is the same JSON"),
         ),
     }
+}
+
+/// [`compact`] of JSON text, as a staged record is carried.
+pub fn compact_text(text: &str) -> Cow<'_, str> {
+    without_whitespace(text).map_or(Cow::Borrowed(text), Cow::Owned)
 }
 
 /// The text with the whitespace outside strings removed, or `None` when there is none. In valid

@@ -353,11 +353,11 @@ fn read_event<'a>(
                         raw.starts_with('{') && raw.ends_with('}') && after.starts_with('}')
                     })
                     .ok_or_else(|| format!("recordBytes {length} do not span the record"))?,
-                None => value(rest).map(|(raw, after)| (raw.get(), after))?,
+                None => match value(rest)? {
+                    (raw, after) if raw.get().starts_with('{') => (raw.get(), after),
+                    _ => return Err("the record is not a JSON object".to_owned()),
+                },
             };
-            if !raw.starts_with('{') {
-                return Err("the record is not a JSON object".to_owned());
-            }
             record = Some(raw);
             rest = after;
         } else {
