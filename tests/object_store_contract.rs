@@ -166,6 +166,7 @@ contract_tests!(
     folders_list_one_level_in_utf8_byte_order,
     delete_is_idempotent,
     delete_many_removes_exactly_the_keys_named,
+    put_each_stores_one_body_under_every_key,
     requests_s3_would_refuse_are_invalid,
 );
 

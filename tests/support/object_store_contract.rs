@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use cairn_shared::ports::object_store::{
     Condition, ETag, Encryption, MAX_DELETE_KEYS, MAX_LIST_PAGE, ObjectStore, ObjectStoreError,
-    PutOptions, PutReceipt,
+    PutOptions, PutReceipt, PutTarget,
 };
 
 /// `"` + md5 hex + `"` of `hello` and of the empty body, as S3 computes single-part ETags.
@@ -593,6 +593,89 @@ pub async fn delete_many_removes_exactly_the_keys_named(store: &dyn ObjectStore,
         "{refused:?}"
     );
     assert_eq!(list_keys(store, bucket, "many/").await, left);
+}
+
+/// One body under several keys: each object has the body, its own type, encoding and
+/// metadata, and the body's ETag; each then lives on its own (replacing or deleting one leaves
+/// the others as they were), and a target's condition holds as a put's does.
+pub async fn put_each_stores_one_body_under_every_key(store: &dyn ObjectStore, bucket: &str) {
+    let target = |key: &str, options: PutOptions| PutTarget {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        options,
+    };
+    let log_file = target(
+        "each/AWSLogs/log.json.gz",
+        PutOptions::new("application/json")
+            .content_encoding("gzip")
+            .metadata("cairn-trail", "main"),
+    );
+    let history = target("each/history/copy.json.gz", PutOptions::new("text/plain"));
+    let created = target(
+        "each/created",
+        PutOptions::new("text/plain").condition(Condition::IfNoneMatch),
+    );
+    let targets = [log_file.clone(), history.clone(), created.clone()];
+    let receipts = store
+        .put_each(Bytes::from_static(b"hello"), &targets)
+        .await
+        .expect("put each");
+    assert_eq!(
+        receipts,
+        vec![
+            PutReceipt {
+                etag: ETag::new(HELLO_ETAG)
+            };
+            3
+        ]
+    );
+    for target in &targets {
+        let object = store.get(bucket, &target.key).await.expect("get");
+        assert_eq!(object.body, Bytes::from_static(b"hello"), "{}", target.key);
+        assert_eq!(object.info.etag, ETag::new(HELLO_ETAG));
+        assert_eq!(
+            object.info.content_type.as_deref(),
+            Some(target.options.content_type.as_str())
+        );
+        assert_eq!(
+            object.info.content_encoding,
+            target.options.content_encoding
+        );
+        assert_eq!(object.info.metadata, target.options.metadata);
+    }
+
+    put_text(store, bucket, &log_file.key, b"replaced").await;
+    store.delete(bucket, &created.key).await.expect("delete");
+    let copy = store.get(bucket, &history.key).await.expect("get the copy");
+    assert_eq!(copy.body, Bytes::from_static(b"hello"));
+    assert_eq!(copy.info.etag, ETag::new(HELLO_ETAG));
+    assert_eq!(
+        list_keys(store, bucket, "each/").await,
+        vec![log_file.key.clone(), history.key.clone()]
+    );
+
+    // The create-only target's key is taken now.
+    let refused = store
+        .put_each(
+            Bytes::from_static(b"again"),
+            &[target("each/AWSLogs/log.json.gz", created.options.clone())],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ObjectStoreError::PreconditionFailed { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.get(bucket, &log_file.key).await.expect("get").body,
+        Bytes::from_static(b"replaced")
+    );
+    assert_eq!(
+        store
+            .put_each(Bytes::from_static(b"x"), &[])
+            .await
+            .expect("no target"),
+        Vec::new()
+    );
 }
 
 /// What S3 refuses, every store refuses, before writing anything.

@@ -64,7 +64,7 @@ use crate::history;
 use crate::ids::random_id;
 use crate::layout::{self, Shard};
 use crate::ports::object_store::{
-    ETag, Encryption, MAX_DELETE_KEYS, ObjectStore, ObjectStoreError, PutOptions,
+    ETag, Encryption, MAX_DELETE_KEYS, ObjectStore, ObjectStoreError, PutOptions, PutTarget,
 };
 use crate::ports::signer::Signer;
 use crate::service::Service;
@@ -92,7 +92,7 @@ pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
 /// Staging objects read at once.
 const READ_CONCURRENCY: usize = 16;
 
-/// Objects written or deleted at once.
+/// Objects deleted, or bodies written (a log file's to its history copies too), at once.
 const WRITE_CONCURRENCY: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
@@ -645,26 +645,20 @@ impl<'a> Deliverer<'a> {
                 joined.unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
             });
         let plan = &plan;
-        let puts = futures::stream::iter([Put {
-            bucket: self.bucket().to_owned(),
-            key: seen_key.clone(),
-            body: plan.seen.clone(),
-            options: PutOptions::new("text/plain"),
-        }])
-        .chain(compressed.flat_map(|compressed| {
-            futures::stream::iter(self.puts_of(
-                plan,
-                compressed,
-                &mut bodies.lock().expect("no put panics"),
-            ))
+        let puts = futures::stream::iter([Put::one(
+            self.bucket(),
+            &seen_key,
+            plan.seen.clone(),
+            PutOptions::new("text/plain"),
+        )])
+        .chain(compressed.map(|compressed| {
+            self.put_of(plan, compressed, &mut bodies.lock().expect("no put panics"))
         }))
         .map(|put: Put| {
             let held = &held;
             async move {
                 self.keep_lease(&mut *held.lock().await, clock).await?;
-                self.store
-                    .put(&put.bucket, &put.key, put.body, &put.options)
-                    .await?;
+                self.store.put_each(put.body, &put.targets).await?;
                 Ok::<_, DeliveryError>(())
             }
         })
@@ -751,15 +745,15 @@ impl<'a> Deliverer<'a> {
         Ok(held)
     }
 
-    /// The puts a compressed body makes: a log file's own and those of the history objects
-    /// that copy it, or a history object's. Keeps a log file's body in `bodies` for the digest
-    /// ledger.
-    fn puts_of(
+    /// The put a compressed body makes: a log file's, to its own key and those of the history
+    /// objects that copy it, or a history object's. Keeps a log file's body in `bodies` for the
+    /// digest ledger.
+    fn put_of(
         &self,
         plan: &Plan<'_, '_>,
         compressed: Compressed,
         bodies: &mut [Option<LogFileBody>],
-    ) -> Vec<Put> {
+    ) -> Put {
         match compressed {
             Compressed::LogFile(index, body) => {
                 let file = &plan.log_files[index];
@@ -767,32 +761,34 @@ impl<'a> Deliverer<'a> {
                     .facts(file.trail.name(), &file.account, &file.region)
                     .put_options()
                     .encryption(encryption(file.trail));
-                let mut puts = vec![Put {
+                let mut targets = vec![PutTarget {
                     bucket: file.bucket.clone(),
                     key: file.key.clone(),
-                    body: body.gzip.clone(),
                     options,
                 }];
-                puts.extend(
+                targets.extend(
                     plan.history
                         .iter()
                         .filter(|object| object.copy_of == Some(index))
-                        .map(|object| Put {
+                        .map(|object| PutTarget {
                             bucket: self.bucket().to_owned(),
                             key: object.key.clone(),
-                            body: body.gzip.clone(),
                             options: delivered::log_file_put_options(),
                         }),
                 );
+                let put = Put {
+                    body: body.gzip.clone(),
+                    targets,
+                };
                 bodies[index] = Some(body);
-                puts
+                put
             }
-            Compressed::History(index, body) => vec![Put {
-                bucket: self.bucket().to_owned(),
-                key: plan.history[index].key.clone(),
+            Compressed::History(index, body) => Put::one(
+                self.bucket(),
+                &plan.history[index].key,
                 body,
-                options: history::put_options(),
-            }],
+                history::put_options(),
+            ),
         }
     }
 
@@ -903,13 +899,26 @@ async fn quarantine(
     Ok(())
 }
 
-/// One object a batch writes. Owned: a few per batch, and the puts run while compression goes
+/// A body a batch writes and the objects that hold it: a log file's goes to the trail's
+/// bucket and to the history objects that copy it, so the store may keep its bytes once (see
+/// [`ObjectStore::put_each`]). Owned: a few per batch, and the puts run while compression goes
 /// on.
 struct Put {
-    bucket: String,
-    key: String,
     body: Bytes,
-    options: PutOptions,
+    targets: Vec<PutTarget>,
+}
+
+impl Put {
+    fn one(bucket: &str, key: &str, body: Bytes, options: PutOptions) -> Self {
+        Put {
+            body,
+            targets: vec![PutTarget {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                options,
+            }],
+        }
+    }
 }
 
 /// The shard's next batch, read and parsed.

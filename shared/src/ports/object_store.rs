@@ -140,6 +140,14 @@ impl PutOptions {
     }
 }
 
+/// One key [`ObjectStore::put_each`] stores its body under, with that object's own options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutTarget {
+    pub bucket: String,
+    pub key: String,
+    pub options: PutOptions,
+}
+
 /// What a successful put returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutReceipt {
@@ -261,6 +269,27 @@ pub trait ObjectStore: Send + Sync {
         body: Bytes,
         options: &PutOptions,
     ) -> Result<PutReceipt, ObjectStoreError>;
+
+    /// Stores the same `body` under every one of `targets`: as many puts, each atomic and
+    /// harmless to repeat as [`Self::put`] is. On an error some targets may hold the body and
+    /// others not; repeating the call is harmless. Receipts come in the targets' order.
+    ///
+    /// This default makes the puts side by side, so no target waits for another (on S3 a
+    /// server-side copy would wait for its source). A store that can keep one copy of the
+    /// bytes for every key does: the local store writes and syncs one file and links it under
+    /// each key, where a put per key would write and hash the bytes again for each.
+    async fn put_each(
+        &self,
+        body: Bytes,
+        targets: &[PutTarget],
+    ) -> Result<Vec<PutReceipt>, ObjectStoreError> {
+        futures::future::try_join_all(
+            targets
+                .iter()
+                .map(|target| self.put(&target.bucket, &target.key, body.clone(), &target.options)),
+        )
+        .await
+    }
 
     /// Reads a whole object.
     async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError>;

@@ -19,6 +19,12 @@
 //! entry and never borrows another's metadata. A crash can leave a `.cairn-tmp.*` file behind;
 //! listings skip those (and `aws s3 sync --exclude '*.cairn-tmp.*'` does too).
 //!
+//! `put_each` (one body under several keys: a log file and its history copy) writes, syncs and
+//! hashes the body once and hard-links that file under each key, committing each as a put
+//! does. Objects are replaced by rename and removed by unlink, never changed in place, so the
+//! names stay independent objects; a file edited in place would change them all (and lose their
+//! metadata, as any in-place edit does). A bucket on another filesystem gets its own copy.
+//!
 //! What S3 allows and a file tree cannot hold is refused with
 //! [`ObjectStoreError::InvalidRequest`]: keys with empty, `.` or `..` segments, and a key that is
 //! both an object and a folder of other keys (`a` and `a/b`).
@@ -36,8 +42,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::ports::object_store::{
     Condition, ETag, Encryption, ListEntry, ListPage, MAX_LIST_PAGE, ObjectInfo, ObjectStore,
-    ObjectStoreError, PutOptions, PutReceipt, StoredObject, validate_delete_many, validate_key,
-    validate_put,
+    ObjectStoreError, PutOptions, PutReceipt, PutTarget, StoredObject, validate_delete_many,
+    validate_key, validate_put,
 };
 
 const META_DIR: &str = ".cairn-meta";
@@ -98,6 +104,53 @@ impl LocalObjectStore {
         body: &[u8],
         options: &PutOptions,
     ) -> Result<PutReceipt, ObjectStoreError> {
+        let target = self.prepare(bucket, key, options)?;
+        // The slow part (writing and syncing the body) happens before taking the lock.
+        let (temp, temp_meta) =
+            TempFile::create_in(target.paths.object_dir(), body).map_err(|e| target.failed(e))?;
+        target.commit(temp, &temp_meta, etag_of(body))
+    }
+
+    /// One file for every target: the body is written, synced and hashed once, then linked
+    /// under a temporary name beside each target and committed there as [`Self::put_blocking`]
+    /// commits its own. Each object is still replaced by a rename, never changed in place, so
+    /// sharing the file changes nothing a reader sees. Where a link cannot be made (a bucket on
+    /// another filesystem), that target gets a copy of its own.
+    fn put_each_blocking(
+        &self,
+        body: &[u8],
+        targets: &[PutTarget],
+    ) -> Result<Vec<PutReceipt>, ObjectStoreError> {
+        let prepared = targets
+            .iter()
+            .map(|target| self.prepare(&target.bucket, &target.key, &target.options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = prepared.first() else {
+            return Ok(Vec::new());
+        };
+        let (source, _) =
+            TempFile::create_in(first.paths.object_dir(), body).map_err(|e| first.failed(e))?;
+        let etag = etag_of(body);
+        prepared
+            .iter()
+            .map(|target| {
+                let dir = target.paths.object_dir();
+                let (temp, temp_meta) = TempFile::link_in(dir, &source.path)
+                    .or_else(|_| TempFile::create_in(dir, body))
+                    .map_err(|e| target.failed(e))?;
+                target.commit(temp, &temp_meta, etag.clone())
+            })
+            .collect()
+    }
+
+    /// What a put needs before it writes anything: the checks S3 makes (and those a file tree
+    /// adds), and where the object and its sidecar go.
+    fn prepare<'t>(
+        &self,
+        bucket: &'t str,
+        key: &'t str,
+        options: &'t PutOptions,
+    ) -> Result<Prepared<'t>, ObjectStoreError> {
         let metadata = validate_put(bucket, key, options)?;
         let relative = key_path(bucket, key)?;
         if key
@@ -115,74 +168,13 @@ impl LocalObjectStore {
         }
         let dirs = self.bucket(bucket)?;
         let paths = dirs.object(&relative);
-        let failed = |error| put_error(bucket, key, error);
-
-        // The slow part (writing and syncing the body) happens before taking the lock.
-        let (mut temp, temp_meta) =
-            TempFile::create_in(paths.object_dir(), body).map_err(failed)?;
-        let etag = etag_of(body);
-        let new_version = Version {
-            file: Fingerprint::of(&temp_meta).map_err(failed)?,
-            etag: etag.clone(),
-            content_type: options.content_type.clone(),
-            content_encoding: options.content_encoding.clone(),
+        Ok(Prepared {
+            bucket,
+            key,
+            options,
             metadata,
-            encryption: options.encryption.as_ref().map(StoredEncryption::from),
-        };
-
-        let precondition_failed = || ObjectStoreError::PreconditionFailed {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-        };
-        let _lock = BucketLock::exclusive(&dirs.lock).map_err(failed)?;
-        let current_version = match open_object(&paths.object).map_err(failed)? {
-            Opened::Folder => return Err(folder_conflict(bucket, key)),
-            Opened::Absent => match options.condition {
-                Condition::IfMatch(_) => return Err(precondition_failed()),
-                Condition::None | Condition::IfNoneMatch => None,
-            },
-            Opened::File(mut file, meta) => {
-                let version = read_version(&paths.sidecar, &meta);
-                match &options.condition {
-                    Condition::None => {}
-                    Condition::IfNoneMatch => return Err(precondition_failed()),
-                    Condition::IfMatch(expected) => {
-                        let current = match &version {
-                            Some(version) => version.etag.clone(),
-                            None => etag_of_reader(&mut file).map_err(failed)?,
-                        };
-                        if expected.as_str() != current {
-                            return Err(precondition_failed());
-                        }
-                    }
-                }
-                version
-            }
-        };
-
-        // Keep the current file's entry: until the rename below is durable, it is still the
-        // object a reader (or a restart after a crash) finds.
-        let mut versions = vec![new_version];
-        versions.extend(current_version);
-        write_sidecar(&paths.sidecar, &Sidecar { versions }).map_err(failed)?;
-
-        if options.condition == Condition::IfNoneMatch {
-            // Under the lock the key was absent; linking still refuses atomically should a
-            // writer outside Cairn have created it since. Dropping `temp` removes the temp name.
-            match fs::hard_link(&temp.path, &paths.object) {
-                Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(precondition_failed());
-                }
-                Err(error) => return Err(failed(error)),
-            }
-        } else {
-            fs::rename(&temp.path, &paths.object).map_err(failed)?;
-            temp.keep = true;
-        }
-        sync_dir(paths.object_dir()).map_err(failed)?;
-        Ok(PutReceipt {
-            etag: ETag::new(etag),
+            dirs,
+            paths,
         })
     }
 
@@ -417,6 +409,16 @@ impl ObjectStore for LocalObjectStore {
         run_blocking(move || store.put_blocking(&bucket, &key, &body, &options)).await
     }
 
+    /// One file written, synced and hashed for every target (see [`Self::put_each_blocking`]).
+    async fn put_each(
+        &self,
+        body: Bytes,
+        targets: &[PutTarget],
+    ) -> Result<Vec<PutReceipt>, ObjectStoreError> {
+        let (store, targets) = (self.clone(), targets.to_vec());
+        run_blocking(move || store.put_each_blocking(&body, &targets)).await
+    }
+
     async fn get(&self, bucket: &str, key: &str) -> Result<StoredObject, ObjectStoreError> {
         let (store, bucket, key) = (self.clone(), bucket.to_owned(), key.to_owned());
         run_blocking(move || store.get_blocking(&bucket, &key)).await
@@ -482,6 +484,105 @@ async fn run_blocking<T: Send + 'static>(
             context: "local object store: the runtime shut down mid-operation".to_owned(),
             source: Box::new(error),
         }),
+    }
+}
+
+/// A put checked and placed, not yet written: see [`LocalObjectStore::prepare`].
+struct Prepared<'t> {
+    bucket: &'t str,
+    key: &'t str,
+    options: &'t PutOptions,
+    /// User metadata, names lowercased.
+    metadata: BTreeMap<String, String>,
+    dirs: BucketDirs,
+    paths: ObjectPaths,
+}
+
+impl Prepared<'_> {
+    fn failed(&self, error: io::Error) -> ObjectStoreError {
+        put_error(self.bucket, self.key, error)
+    }
+
+    /// Puts the written and synced `temp` in place as this object, whose bytes hash to
+    /// `etag`: under the bucket's lock, checks the condition, records the new version in the
+    /// sidecar, then renames (or, create-only, links) the file into place.
+    fn commit(
+        &self,
+        mut temp: TempFile,
+        temp_meta: &fs::Metadata,
+        etag: String,
+    ) -> Result<PutReceipt, ObjectStoreError> {
+        let Self {
+            bucket,
+            key,
+            options,
+            dirs,
+            paths,
+            ..
+        } = self;
+        let failed = |error| self.failed(error);
+        let new_version = Version {
+            file: Fingerprint::of(temp_meta).map_err(failed)?,
+            etag: etag.clone(),
+            content_type: options.content_type.clone(),
+            content_encoding: options.content_encoding.clone(),
+            metadata: self.metadata.clone(),
+            encryption: options.encryption.as_ref().map(StoredEncryption::from),
+        };
+        let precondition_failed = || ObjectStoreError::PreconditionFailed {
+            bucket: (*bucket).to_owned(),
+            key: (*key).to_owned(),
+        };
+        let _lock = BucketLock::exclusive(&dirs.lock).map_err(failed)?;
+        let current_version = match open_object(&paths.object).map_err(failed)? {
+            Opened::Folder => return Err(folder_conflict(bucket, key)),
+            Opened::Absent => match options.condition {
+                Condition::IfMatch(_) => return Err(precondition_failed()),
+                Condition::None | Condition::IfNoneMatch => None,
+            },
+            Opened::File(mut file, meta) => {
+                let version = read_version(&paths.sidecar, &meta);
+                match &options.condition {
+                    Condition::None => {}
+                    Condition::IfNoneMatch => return Err(precondition_failed()),
+                    Condition::IfMatch(expected) => {
+                        let current = match &version {
+                            Some(version) => version.etag.clone(),
+                            None => etag_of_reader(&mut file).map_err(failed)?,
+                        };
+                        if expected.as_str() != current {
+                            return Err(precondition_failed());
+                        }
+                    }
+                }
+                version
+            }
+        };
+
+        // Keep the current file's entry: until the rename below is durable, it is still the
+        // object a reader (or a restart after a crash) finds.
+        let mut versions = vec![new_version];
+        versions.extend(current_version);
+        write_sidecar(&paths.sidecar, &Sidecar { versions }).map_err(failed)?;
+
+        if options.condition == Condition::IfNoneMatch {
+            // Under the lock the key was absent; linking still refuses atomically should a
+            // writer outside Cairn have created it since. Dropping `temp` removes the temp name.
+            match fs::hard_link(&temp.path, &paths.object) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(precondition_failed());
+                }
+                Err(error) => return Err(failed(error)),
+            }
+        } else {
+            fs::rename(&temp.path, &paths.object).map_err(failed)?;
+            temp.keep = true;
+        }
+        sync_dir(paths.object_dir()).map_err(failed)?;
+        Ok(PutReceipt {
+            etag: ETag::new(etag),
+        })
     }
 }
 
@@ -777,24 +878,45 @@ struct TempFile {
 
 impl TempFile {
     fn create_in(dir: &Path, contents: &[u8]) -> io::Result<(Self, fs::Metadata)> {
+        Self::reserve_in(dir, |path| {
+            let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+            file.write_all(contents)?;
+            file.sync_all()?;
+            file.metadata()
+        })
+    }
+
+    /// Another name, beside `dir`'s objects, for the file at `source` (written and synced
+    /// already, so only the rename that puts the new name in place needs syncing).
+    fn link_in(dir: &Path, source: &Path) -> io::Result<(Self, fs::Metadata)> {
+        Self::reserve_in(dir, |path| {
+            fs::hard_link(source, path)?;
+            fs::metadata(path)
+        })
+    }
+
+    /// Makes a file under a fresh reserved name in `dir` with `make`, which must fail with
+    /// `AlreadyExists` when the name is taken.
+    fn reserve_in(
+        dir: &Path,
+        mut make: impl FnMut(&Path) -> io::Result<fs::Metadata>,
+    ) -> io::Result<(Self, fs::Metadata)> {
         // A concurrent delete may prune `dir` between creating it and creating the file in it.
         let mut dir_attempts = 0;
         loop {
             let path = dir.join(format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>()));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    let temp = Self { path, keep: false };
-                    file.write_all(contents)?;
-                    file.sync_all()?;
-                    let meta = file.metadata()?;
-                    return Ok((temp, meta));
-                }
+            match make(&path) {
+                Ok(meta) => return Ok((Self { path, keep: false }, meta)),
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(error) if error.kind() == io::ErrorKind::NotFound && dir_attempts < 3 => {
                     dir_attempts += 1;
                     fs::create_dir_all(dir)?;
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    // Best effort, as on drop: a file `make` left half made is invisible.
+                    let _ = fs::remove_file(&path);
+                    return Err(error);
+                }
             }
         }
     }
@@ -1007,6 +1129,88 @@ mod tests {
         store
             .put(BUCKET, key, Bytes::from_static(body), options)
             .await
+    }
+
+    fn targets(keys: &[(&str, &str)]) -> Vec<PutTarget> {
+        keys.iter()
+            .map(|(bucket, key)| PutTarget {
+                bucket: (*bucket).to_owned(),
+                key: (*key).to_owned(),
+                options: options(),
+            })
+            .collect()
+    }
+
+    #[cfg(unix)]
+    fn inode_of(path: &Path) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).expect("metadata"))
+    }
+
+    #[tokio::test]
+    async fn put_each_keeps_one_file_for_every_key_and_each_key_lives_on_its_own() {
+        let (dir, store) = store().await;
+        store.create_bucket("state-bucket").await.expect("bucket");
+        let targets = targets(&[
+            (BUCKET, "AWSLogs/log.json.gz"),
+            ("state-bucket", "history/a"),
+        ]);
+        store
+            .put_each(Bytes::from_static(b"records"), &targets)
+            .await
+            .expect("put each");
+        let log_file = dir.path().join(BUCKET).join("AWSLogs/log.json.gz");
+        let copy = dir.path().join("state-bucket/history/a");
+        #[cfg(unix)]
+        assert_eq!(inode_of(&log_file), inode_of(&copy), "one file, two names");
+        // No temp name is left behind, beside either key.
+        let leftovers = |folder: &Path| {
+            fs::read_dir(folder)
+                .expect("folder")
+                .filter(|entry| {
+                    let name = entry.as_ref().expect("entry").file_name();
+                    name.to_string_lossy().starts_with(TEMP_PREFIX)
+                })
+                .count()
+        };
+        assert_eq!(leftovers(log_file.parent().expect("folder")), 0);
+        assert_eq!(leftovers(copy.parent().expect("folder")), 0);
+
+        // Replacing one key renames a new file over its name; the other keeps the bytes.
+        put(&store, "AWSLogs/log.json.gz", b"other", &options())
+            .await
+            .expect("replace");
+        let kept = store.get("state-bucket", "history/a").await.expect("get");
+        assert_eq!(kept.body, Bytes::from_static(b"records"));
+        assert_eq!(kept.info.etag, md5_etag(b"records"));
+        assert_eq!(fs::read(&log_file).expect("read"), b"other");
+    }
+
+    /// A bucket on another filesystem cannot share the file: it gets a copy of its own.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn put_each_copies_the_body_to_a_bucket_on_another_filesystem() {
+        use std::os::unix::fs::MetadataExt;
+        let (dir, store) = store().await;
+        let elsewhere = tempfile::tempdir_in("/dev/shm").expect("a folder on tmpfs");
+        assert_ne!(
+            fs::metadata(dir.path()).expect("root").dev(),
+            fs::metadata(elsewhere.path()).expect("tmpfs").dev(),
+            "the test needs its temp folder off /dev/shm's filesystem"
+        );
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("state-bucket"))
+            .expect("bucket folder on tmpfs");
+        let targets = targets(&[(BUCKET, "log.json.gz"), ("state-bucket", "history/a")]);
+        let receipts = store
+            .put_each(Bytes::from_static(b"records"), &targets)
+            .await
+            .expect("put each");
+        assert_eq!(receipts[1].etag, md5_etag(b"records"));
+        assert_eq!(
+            fs::read(elsewhere.path().join("history/a")).expect("the copy"),
+            b"records"
+        );
+        let copy = store.get("state-bucket", "history/a").await.expect("get");
+        assert_eq!(copy.info.content_type.as_deref(), Some("application/json"));
     }
 
     #[tokio::test(flavor = "multi_thread")]
