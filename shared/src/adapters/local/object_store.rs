@@ -105,17 +105,10 @@ impl LocalObjectStore {
         options: &PutOptions,
     ) -> Result<PutReceipt, ObjectStoreError> {
         let target = self.prepare(bucket, key, options)?;
-        // The slow part (writing and syncing the body) happens before taking the lock.
-        let (temp, temp_meta) =
-            TempFile::create_in(target.paths.object_dir(), body).map_err(|e| target.failed(e))?;
-        target.commit(temp, &temp_meta, etag_of(body))
+        let mut receipts = Self::put_prepared(body, std::slice::from_ref(&target))?;
+        Ok(receipts.pop().expect("one receipt per target"))
     }
 
-    /// One file for every target: the body is written, synced and hashed once, then linked
-    /// under a temporary name beside each target and committed there as [`Self::put_blocking`]
-    /// commits its own. Each object is still replaced by a rename, never changed in place, so
-    /// sharing the file changes nothing a reader sees. Where a link cannot be made (a bucket on
-    /// another filesystem), that target gets a copy of its own.
     fn put_each_blocking(
         &self,
         body: &[u8],
@@ -125,22 +118,36 @@ impl LocalObjectStore {
             .iter()
             .map(|target| self.prepare(&target.bucket, &target.key, &target.options))
             .collect::<Result<Vec<_>, _>>()?;
-        let Some(first) = prepared.first() else {
+        Self::put_prepared(body, &prepared)
+    }
+
+    /// One file for every target, in order: the body is written, synced and hashed once, in a
+    /// temporary file beside the last target, which each other target links under a temporary
+    /// name of its own and commits there; the last commits the file itself, so a single target
+    /// is a plain put. Each object is still replaced by a rename, never changed in place, so
+    /// sharing the file changes nothing a reader sees. Where a link cannot be made (a bucket on
+    /// another filesystem), that target gets a copy of its own.
+    fn put_prepared(
+        body: &[u8],
+        targets: &[Prepared<'_>],
+    ) -> Result<Vec<PutReceipt>, ObjectStoreError> {
+        let Some((last, others)) = targets.split_last() else {
             return Ok(Vec::new());
         };
-        let (source, _) =
-            TempFile::create_in(first.paths.object_dir(), body).map_err(|e| first.failed(e))?;
+        // The slow part (writing and syncing the body) happens before taking any lock.
+        let (source, source_meta) =
+            TempFile::create_in(last.paths.object_dir(), body).map_err(|e| last.failed(e))?;
         let etag = etag_of(body);
-        prepared
-            .iter()
-            .map(|target| {
-                let dir = target.paths.object_dir();
-                let (temp, temp_meta) = TempFile::link_in(dir, &source.path)
-                    .or_else(|_| TempFile::create_in(dir, body))
-                    .map_err(|e| target.failed(e))?;
-                target.commit(temp, &temp_meta, etag.clone())
-            })
-            .collect()
+        let mut receipts = Vec::with_capacity(targets.len());
+        for target in others {
+            let dir = target.paths.object_dir();
+            let (temp, temp_meta) = TempFile::link_in(dir, &source.path)
+                .or_else(|_| TempFile::create_in(dir, body))
+                .map_err(|e| target.failed(e))?;
+            receipts.push(target.commit(temp, &temp_meta, etag.clone())?);
+        }
+        receipts.push(last.commit(source, &source_meta, etag)?);
+        Ok(receipts)
     }
 
     /// What a put needs before it writes anything: the checks S3 makes (and those a file tree
@@ -409,7 +416,8 @@ impl ObjectStore for LocalObjectStore {
         run_blocking(move || store.put_blocking(&bucket, &key, &body, &options)).await
     }
 
-    /// One file written, synced and hashed for every target (see [`Self::put_each_blocking`]).
+    /// One file written, synced and hashed for every target (see
+    /// [`LocalObjectStore::put_prepared`]).
     async fn put_each(
         &self,
         body: Bytes,
