@@ -1,6 +1,6 @@
 //! CloudTrail log files: their keys and their bodies.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use bytes::Bytes;
 use flate2::Compression;
@@ -16,6 +16,10 @@ use crate::record::EventTime;
 /// bounded (forward holds one file at a time).
 pub const MAX_RECORDS: usize = 10_000;
 pub(super) const MAX_UNCOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+
+/// The records go to deflate in runs of this size rather than one by one: each call into
+/// deflate costs, and a record is only about a kilobyte.
+const COMPRESS_RUN: usize = 128 * 1024;
 
 /// 16 alphanumerics derived from `seed`, so a rerun of the same delivery names its files the
 /// same and overwrites rather than adds.
@@ -67,9 +71,12 @@ pub fn encode(records: &[(EventTime, &str)], digested: bool) -> LogFileBody {
     let estimate: usize = records.iter().map(|(_, raw)| raw.len()).sum();
     let mut out = HashingWriter {
         hasher: digested.then(Sha256::new),
-        gzip: GzEncoder::new(
-            Vec::with_capacity(estimate / 6 + 64),
-            Compression::new(GZIP_LEVEL),
+        gzip: BufWriter::with_capacity(
+            COMPRESS_RUN,
+            GzEncoder::new(
+                Vec::with_capacity(estimate / 6 + 64),
+                Compression::new(GZIP_LEVEL),
+            ),
         ),
     };
     out.write(b"{\"Records\":[");
@@ -82,7 +89,9 @@ pub fn encode(records: &[(EventTime, &str)], digested: bool) -> LogFileBody {
     out.write(b"]}");
     let gzip = out
         .gzip
-        .finish()
+        .into_inner()
+        .map_err(|error| error.into_error())
+        .and_then(GzEncoder::finish)
         .expect("compressing into memory cannot fail");
     LogFileBody {
         gzip: Bytes::from(gzip),
@@ -95,7 +104,8 @@ pub fn encode(records: &[(EventTime, &str)], digested: bool) -> LogFileBody {
 
 struct HashingWriter {
     hasher: Option<Sha256>,
-    gzip: GzEncoder<Vec<u8>>,
+    /// Records reach deflate in runs of [`COMPRESS_RUN`] bytes.
+    gzip: BufWriter<GzEncoder<Vec<u8>>>,
 }
 
 impl HashingWriter {
@@ -151,5 +161,38 @@ mod tests {
         // A file no digest lists is the same bytes, unhashed.
         let unlisted = encode(&[(t1, a), (t2, b)], false);
         assert_eq!((unlisted.gzip, unlisted.sha256), (body.gzip, None));
+    }
+
+    #[test]
+    fn records_past_a_run_of_the_compressor_and_one_larger_than_a_run_come_out_as_given() {
+        let time = EventTime::parse("2024-03-07T09:00:00Z").unwrap();
+        let small: Vec<String> = (0..1000)
+            .map(|i| {
+                format!(
+                    r#"{{"eventID":"e-{i}","pad":"{}"}}"#,
+                    "x".repeat(200 + i % 900)
+                )
+            })
+            .collect();
+        // Larger than a run: it goes to deflate past the buffer, after what the buffer held.
+        let large = format!(
+            r#"{{"eventID":"large","pad":"{}"}}"#,
+            "y".repeat(3 * COMPRESS_RUN)
+        );
+        let mut raws: Vec<&str> = small.iter().map(String::as_str).collect();
+        raws.insert(500, &large);
+        assert!(small.iter().map(String::len).sum::<usize>() > 2 * COMPRESS_RUN);
+        let records: Vec<(EventTime, &str)> = raws.iter().map(|raw| (time, *raw)).collect();
+        let body = encode(&records, true);
+        let mut text = String::new();
+        let mut decoder = GzDecoder::new(&body.gzip[..]);
+        decoder.read_to_string(&mut text).unwrap();
+        assert_eq!(text, format!(r#"{{"Records":[{}]}}"#, raws.join(",")));
+        assert!(decoder.into_inner().is_empty());
+        assert_eq!(
+            body.sha256,
+            Some(<[u8; 32]>::from(Sha256::digest(text.as_bytes())))
+        );
+        assert_eq!(body.records, 1001);
     }
 }

@@ -638,22 +638,31 @@ impl<'a> Deliverer<'a> {
         let compressed = futures::stream::iter(std::mem::take(&mut plan.compressions))
             .map(|compression| {
                 let parsed = Arc::clone(parsed);
-                tokio::task::spawn_blocking(move || compression.run(parsed.parsed()))
+                plan::on_blocking_pool(move || compression.run(parsed.parsed()))
             })
-            .buffer_unordered(plan::cores())
-            .map(|joined| {
-                joined.unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
-            });
+            .buffer_unordered(plan::cores());
+        // The dedup record is written out beside the compressions too: it is a few
+        // milliseconds a batch, which the serial plan would otherwise add to every batch.
+        let seen_record = {
+            let parsed = Arc::clone(parsed);
+            let seen = std::mem::take(&mut plan.seen);
+            plan::on_blocking_pool(move || plan::seen_record(parsed.parsed(), &seen))
+        };
+        let seen_put = futures::stream::once(seen_record).map(|body| {
+            Put::one(
+                self.bucket(),
+                &seen_key,
+                body,
+                PutOptions::new("text/plain"),
+            )
+        });
         let plan = &plan;
-        let puts = futures::stream::iter([Put::one(
-            self.bucket(),
-            &seen_key,
-            plan.seen.clone(),
-            PutOptions::new("text/plain"),
-        )])
-        .chain(compressed.map(|compressed| {
-            self.put_of(plan, compressed, &mut bodies.lock().expect("no put panics"))
-        }))
+        let puts = futures::stream::select(
+            seen_put,
+            compressed.map(|compressed| {
+                self.put_of(plan, compressed, &mut bodies.lock().expect("no put panics"))
+            }),
+        )
         .map(|put: Put| {
             let held = &held;
             async move {

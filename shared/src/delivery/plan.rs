@@ -60,8 +60,9 @@ pub(super) struct Plan<'c, 'p> {
     /// The bodies to compress, largest first: each log file's, and each history object's that
     /// is no copy of a log file.
     pub compressions: Vec<Compression>,
-    /// The dedup record: the keys of every event this batch delivers.
-    pub seen: Bytes,
+    /// The events this batch delivers, in staging order: the dedup record lists them. It is
+    /// written out ([`seen_record`]) while the files compress, off the serial plan.
+    pub seen: Vec<RecordRef>,
     /// What the dedup record holds, as a read of it gives it.
     pub delivered: SeenSet,
     /// Events delivered (to at least one trail or the history).
@@ -89,11 +90,21 @@ pub(super) struct RecordRef {
 }
 
 impl RecordRef {
-    fn raw<'a>(self, parsed: &'a Parsed<'_>) -> &'a str {
-        parsed[self.object as usize].1[self.event as usize]
-            .event
-            .record
+    fn hashed<'a, 'p>(self, parsed: &'a Parsed<'p>) -> &'a Hashed<'p> {
+        &parsed[self.object as usize].1[self.event as usize]
     }
+
+    fn raw<'a>(self, parsed: &'a Parsed<'_>) -> &'a str {
+        self.hashed(parsed).event.record
+    }
+}
+
+/// The dedup record of a batch that delivers the events `seen` ([`Plan::seen`]).
+pub(super) fn seen_record(parsed: &Parsed<'_>, seen: &[RecordRef]) -> Bytes {
+    seen::encode(seen.iter().map(|record| {
+        let hashed = record.hashed(parsed);
+        (&*hashed.event.dedup_key, hashed.content)
+    }))
 }
 
 /// One body to compress: the records, in the order written, and what they make.
@@ -181,11 +192,7 @@ impl ParsedBatch {
     pub(super) async fn parse_apart(
         staged: Vec<StagedObject>,
     ) -> Result<Self, (Vec<StagedObject>, StagingError)> {
-        tokio::task::spawn_blocking(move || {
-            Self::try_new_or_recover(staged, |staged| parse(staged))
-        })
-        .await
-        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+        on_blocking_pool(move || Self::try_new_or_recover(staged, |staged| parse(staged))).await
     }
 
     pub(super) fn staged(&self) -> &[StagedObject] {
@@ -253,7 +260,7 @@ pub(super) fn build<'c: 'p, 'p>(
     let staged_events = parsed.iter().map(|(_, events)| events.len()).sum();
     // Sized once: the set is probed and filled for every event.
     let mut in_batch = SeenSet::with_capacity(staged_events);
-    let mut seen_keys: Vec<(&str, seen::ContentHash)> = Vec::with_capacity(staged_events);
+    let mut seen_records: Vec<RecordRef> = Vec::with_capacity(staged_events);
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
     // Each destination's records, and when the oldest of them was staged.
@@ -314,7 +321,7 @@ pub(super) fn build<'c: 'p, 'p>(
                 }
                 None => {}
             }
-            seen_keys.push((&event.dedup_key, content));
+            seen_records.push(record.1);
             if let Some(counted) = &event.counted {
                 let call = insights::Call {
                     time,
@@ -474,8 +481,8 @@ pub(super) fn build<'c: 'p, 'p>(
         log_files,
         history,
         compressions,
-        events: seen_keys.len(),
-        seen: seen::encode(&seen_keys),
+        events: seen_records.len(),
+        seen: seen_records,
         delivered: in_batch,
         duplicates,
         conflicts,
@@ -522,6 +529,19 @@ fn chunks(records: Timed) -> Vec<Timed> {
         files.push(current);
     }
     files
+}
+
+/// Starts `work` on the blocking pool, off the async workers; a panic in it resumes in the
+/// awaiting task.
+pub(super) fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = T> {
+    let running = tokio::task::spawn_blocking(work);
+    async move {
+        running
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+    }
 }
 
 /// The cores deliver compresses and parses on: every one (compression dominates delivery).

@@ -37,11 +37,11 @@ type Entries = Vec<(KeyHash, ContentHash)>;
 pub(super) type SeenSet = HashMap<KeyHash, ContentHash>;
 
 /// The body: a line per event, its dedup key, a tab and the hex content hash.
-pub(super) fn encode(events: &[(&str, ContentHash)]) -> Bytes {
+pub(super) fn encode<'a>(events: impl ExactSizeIterator<Item = (&'a str, ContentHash)>) -> Bytes {
     // An eventID, a tab, 32 hex digits and a newline.
     let mut body = Vec::with_capacity(events.len() * 72);
     let mut hex = [0; 32];
-    for &(key, content) in events {
+    for (key, content) in events {
         // Hex by hand: `format!`'s padded u128 cost six times as much, and this runs per event.
         hex::encode_to_slice(content.0.to_be_bytes(), &mut hex)
             .expect("16 bytes make 32 hex digits");
@@ -314,7 +314,7 @@ mod tests {
                 .put(
                     "state",
                     key,
-                    encode(&[(event, hash(1))]),
+                    encode([(event, hash(1))].into_iter()),
                     &PutOptions::new("text/plain"),
                 )
                 .await
@@ -346,7 +346,7 @@ mod tests {
             .put(
                 "state",
                 &own,
-                encode(&[("e-3", hash(1))]),
+                encode([("e-3", hash(1))].into_iter()),
                 &PutOptions::new("text/plain"),
             )
             .await
@@ -370,7 +370,7 @@ mod tests {
     #[test]
     fn bodies_round_trip_and_corruption_is_named() {
         let (seven, max) = (staging::RecordHash(7), staging::RecordHash(u128::MAX));
-        let body = encode(&[("e-1", seven), ("sha256:ab", max)]);
+        let body = encode([("e-1", seven), ("sha256:ab", max)].into_iter());
         assert_eq!(
             std::str::from_utf8(&body).unwrap(),
             format!("e-1\t{:032x}\nsha256:ab\t{}\n", 7, "f".repeat(32))
